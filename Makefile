@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## make run: deploy workflows/, seed demo people and complaints (SQLite), run the timer scheduler
+run: $(STAMP)
+	$(BIN)/complaintflow run
+
+## make test: lint, then the whole suite on SQLite and on PostgreSQL
+test: $(STAMP)
+	$(BIN)/ruff check .
+	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine_overhead.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache instance

@@ -1,0 +1,71 @@
+"""complaintflow's engine: SpiffWorkflow run on a database, with real timers.
+
+``engine.open(database_url, workflows_dir)`` wires the services (≈ Camunda's):
+``repository`` (deploy), ``runtime`` (start, message), ``tasks`` (inbox, complete),
+``timers`` (fire, scheduler), ``cases``, ``history``, ``people``. No Flask here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.cases import Cases
+from engine.casework import CaseWork
+from engine.clock import Clock, SystemClock
+from engine.errors import (
+    CaseArchived,
+    DeployError,
+    EngineError,
+    FormInvalid,
+    MessageNotExpected,
+    NotAllowed,
+    NotFound,
+    Problem,
+    StaleCase,
+    TaskAlreadyCompleted,
+    TaskNotOpen,
+    WorkflowFailure,
+)
+from engine.history import History
+from engine.people import People
+from engine.repository import Repository
+from engine.runtime import Runtime
+from engine.store.db import Database, upgrade
+from engine.tasks import Tasks
+from engine.timers import Timers
+
+__all__ = [
+    "CaseArchived", "DeployError", "Engine", "EngineError", "FormInvalid", "MessageNotExpected", "NotAllowed",
+    "NotFound", "Problem", "StaleCase", "TaskAlreadyCompleted", "TaskNotOpen", "WorkflowFailure", "open",
+]
+
+
+class Engine:
+    """The services over one database and one ``workflows/`` folder."""
+
+    def __init__(self, database_url: str, workflows_dir: str | Path, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.workflows_dir = Path(workflows_dir)
+        self.db = Database(database_url)
+        upgrade(self.db.engine)
+        self.repository = Repository(self.db, self.clock, self.workflows_dir)
+        self.people = People(self.db, self.clock, self.workflows_dir)
+        self.history = History(self.db)
+        work = CaseWork(self.repository, self.clock)
+        self.timers = Timers(self.db, self.clock, work)
+        self.runtime = Runtime(self.db, self.clock, self.repository, work, self.timers)
+        self.tasks = Tasks(self.db, self.clock, self.repository, work, self.timers)
+        self.cases = Cases(self.db)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open(database_url: str, workflows_dir: str | Path, clock: Clock | None = None) -> Engine:  # noqa: A001
+    return Engine(database_url, workflows_dir, clock)

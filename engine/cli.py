@@ -1,0 +1,135 @@
+"""``complaintflow``: deploy, seed demo data, run the scheduler, look at the state.
+
+Settings come from the environment: ``COMPLAINTFLOW_DATABASE_URL`` (default a SQLite file
+under ``instance/``), ``COMPLAINTFLOW_WORKFLOWS`` (default ``workflows``) and
+``COMPLAINTFLOW_CLOCK=manual`` for a manual clock (demos and end-to-end tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import engine
+from engine.clock import ManualClock
+from engine.demo import seed_demo_cases
+from engine.errors import DeployError, EngineError
+
+
+def database_url() -> str:
+    url = os.environ.get("COMPLAINTFLOW_DATABASE_URL")
+    if url:
+        return url
+    Path("instance").mkdir(exist_ok=True)
+    return f"sqlite:///{Path('instance/complaintflow.sqlite').resolve()}"
+
+
+def open_engine() -> engine.Engine:
+    clock = ManualClock() if os.environ.get("COMPLAINTFLOW_CLOCK") == "manual" else None
+    return engine.open(database_url(), os.environ.get("COMPLAINTFLOW_WORKFLOWS", "workflows"), clock=clock)
+
+
+def cmd_deploy(eng: engine.Engine, args: argparse.Namespace) -> int:
+    try:
+        versions = eng.repository.deploy(Path(args.dir) if args.dir else None, actor=args.actor, note=args.note)
+    except DeployError as exc:
+        print("Deployment refused; nothing changed:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    if not versions:
+        print(f"No change: version {eng.repository.versions()[-1].version} is already these files.")
+    for v in versions:
+        print(f"Deployed version {v.version} ({', '.join(v.processes)}), hash {v.content_hash[:12]}")
+    return 0
+
+
+def cmd_demo(eng: engine.Engine, args: argparse.Namespace) -> int:
+    eng.repository.deploy(actor="owner1", note="demo")
+    people = eng.people.seed_demo()
+    print(f"Demo people (password 'demo'): {', '.join(people)}")
+    if eng.cases.numbers() and not args.again:
+        print(f"{len(eng.cases.numbers())} cases already exist; not adding demo complaints (use --again).")
+        return 0
+    for number in seed_demo_cases(eng):
+        print(f"  demo complaint {number}")
+    return 0
+
+
+def cmd_status(eng: engine.Engine, args: argparse.Namespace) -> int:
+    versions = eng.repository.versions()
+    print(f"Database:   {eng.db.url}")
+    print(f"Deployed:   {'v' + str(versions[-1].version) if versions else 'nothing yet'}")
+    print(f"Now:        {eng.clock.now().isoformat(timespec='seconds')}")
+    nxt = eng.timers.next_due()
+    print(f"Next timer: {nxt.isoformat(timespec='seconds') if nxt else 'none'}")
+    print(f"History:    {eng.history.verify()}")
+    print()
+    print(f"{'case':<22} {'status':<9} {'grade':<8} {'tier':<4} open tasks (assignee, due)")
+    for number in eng.cases.numbers():
+        case = eng.cases.get(number)
+        tasks = ", ".join(
+            f"{t.name} ({t.assignee}, {t.due_at.astimezone().strftime('%m-%d %H:%M') if t.due_at else '-'})"
+            for t in case.open_tasks
+        ) or "-"
+        print(f"{number:<22} {case.status:<9} {case.grade or '-':<8} {case.escalation_tier:<4} {tasks}")
+    return 0
+
+
+def cmd_scheduler(eng: engine.Engine, args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print("Scheduler running (Ctrl-C to stop): firing timers at their due times.", flush=True)
+    eng.timers.run_scheduler(stop=stop, poll_seconds=args.poll)
+    return 0
+
+
+def cmd_run(eng: engine.Engine, args: argparse.Namespace) -> int:
+    """What ``make run`` does: deploy, demo data, status, then the scheduler in the foreground."""
+    cmd_demo(eng, argparse.Namespace(again=False))
+    print()
+    cmd_status(eng, args)
+    print()
+    return cmd_scheduler(eng, args)
+
+
+def cmd_verify(eng: engine.Engine, args: argparse.Namespace) -> int:
+    result = eng.history.verify()
+    print(result)
+    return 0 if result.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="complaintflow", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    deploy = sub.add_parser("deploy", help="validate and deploy a workflows folder")
+    deploy.add_argument("dir", nargs="?", help="folder (default: COMPLAINTFLOW_WORKFLOWS or workflows/)")
+    deploy.add_argument("--actor", default="owner1")
+    deploy.add_argument("--note", default="")
+    demo = sub.add_parser("demo", help="deploy, create demo people and demo complaints")
+    demo.add_argument("--again", action="store_true", help="add demo complaints even if cases exist")
+    sub.add_parser("status", help="show deployed version, timers and cases")
+    for name in ("scheduler", "run"):
+        p = sub.add_parser(name, help="run the timer scheduler" if name == "scheduler" else "demo + scheduler")
+        p.add_argument("--poll", type=float, default=30.0, help="seconds between polls for new timers")
+    sub.add_parser("verify", help="recompute the history hash chain")
+    args = parser.parse_args(argv)
+    handlers = {"deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status, "scheduler": cmd_scheduler,
+                "run": cmd_run, "verify": cmd_verify}
+    try:
+        with open_engine() as eng:
+            return handlers[args.command](eng, args)
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

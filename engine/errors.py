@@ -1,0 +1,84 @@
+"""Errors a caller can tell apart (the web maps each to one HTTP status)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a deployment: where it is and what to change."""
+
+    file: str
+    element: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}" + (f" [{self.element}]" if self.element else "")
+        return f"{where}: {self.message}"
+
+
+class DeployError(EngineError):
+    """The files were refused; the active versions are unchanged."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("deployment refused:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class FormInvalid(EngineError):
+    """Submitted data does not match the task's form; ``errors`` maps field -> message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("invalid form data: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+class TaskAlreadyCompleted(EngineError):
+    def __init__(self, task_id: str, by: str | None, at: datetime | None) -> None:
+        self.task_id, self.by, self.at = task_id, by, at
+        when = at.isoformat() if at else "an earlier time"
+        super().__init__(f"task {task_id} was already completed by {by or 'the engine'} at {when}")
+
+
+class TaskNotOpen(EngineError):
+    """The task was cancelled (an interrupting deadline or another path won)."""
+
+    def __init__(self, task_id: str, state: str) -> None:
+        self.task_id, self.state = task_id, state
+        super().__init__(f"task {task_id} is {state} and can no longer be completed")
+
+
+class NotAllowed(EngineError):
+    """This person may not do this (role, assignment, or they are involved in the case)."""
+
+
+class StaleCase(EngineError):
+    """The case changed since the caller read it (optimistic lock)."""
+
+    def __init__(self, number: str, expected: int, actual: int) -> None:
+        self.number, self.expected, self.actual = number, expected, actual
+        super().__init__(f"case {number} is at version {actual}, not {expected}: reload and try again")
+
+
+class CaseArchived(EngineError):
+    def __init__(self, number: str) -> None:
+        self.number = number
+        super().__init__(f"case {number} is archived and read-only")
+
+
+class NotFound(EngineError):
+    """No such case, task, person or process."""
+
+
+class MessageNotExpected(EngineError):
+    """The case is not waiting for that message now."""
+
+
+class WorkflowFailure(EngineError):
+    """The deployed diagram failed while running (a script or expression error)."""

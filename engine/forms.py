@@ -1,0 +1,52 @@
+"""Form validation with per-field messages, and the masking of contact data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+
+from engine.errors import FormInvalid
+
+_FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
+
+
+def validate(schema: dict | None, data: Any) -> dict:
+    """Return a clean copy of ``data`` or raise ``FormInvalid`` with one message per field."""
+    if not isinstance(data, dict):
+        raise FormInvalid({"_form": "the submission must be an object of field values"})
+    private = [key for key in data if str(key).startswith("_")]
+    if private:
+        raise FormInvalid({key: "field names may not start with '_'" for key in private})
+    if schema is None:
+        return dict(data)
+    validator = jsonschema.Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    errors: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
+        for field, message in _field_messages(error, data):
+            errors.setdefault(field, message)
+    if errors:
+        raise FormInvalid(errors)
+    return dict(data)
+
+
+def _field_messages(error: jsonschema.ValidationError, data: dict) -> list[tuple[str, str]]:
+    if error.validator == "required" and not error.path:
+        missing = [name for name in error.validator_value if name not in data]
+        return [(name, "this field is required") for name in missing]
+    if error.validator == "additionalProperties" and not error.path:
+        allowed = set(error.schema.get("properties", {}))
+        return [(name, "unknown field") for name in data if name not in allowed]
+    field = str(error.path[0]) if error.path else "_form"
+    return [(field, error.message)]
+
+
+def mask_name(name: str) -> str:
+    """张三 -> 张*, John Smith -> J*********: enough to greet, not to identify."""
+    name = (name or "").strip()
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+def last4(contact: str) -> str:
+    digits = "".join(ch for ch in str(contact or "") if ch.isdigit())
+    return digits[-4:]

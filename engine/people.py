@@ -1,0 +1,179 @@
+"""People, their roles, absence, and who gets a task.
+
+Every role has a primary (rank 1) and a backup (rank 2, ...). A task goes to the first
+person of its role who is present and is not one of the people complained about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import history
+from engine.clock import Clock
+from engine.errors import NotFound
+from engine.store.db import Database
+from engine.store.models import Case, Person, RoleMember, Task
+
+DEMO_PASSWORD = "demo"
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **_SCRYPT)
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+@lru_cache(maxsize=1)
+def _demo_hash() -> str:
+    # One hash for every demo login: seeding stays fast; demo data is not a secret.
+    return hash_password(DEMO_PASSWORD)
+
+
+@dataclass(frozen=True)
+class PersonView:
+    username: str
+    display_name: str
+    absent: bool
+    roles: tuple[str, ...]
+
+
+def load_roles(workflows_dir: Path) -> dict[str, dict]:
+    path = Path(workflows_dir) / "roles.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8")).get("roles", {}) if path.exists() else {}
+
+
+def pick_assignee(session: Session, role: str | None, excluded: set[str]) -> str | None:
+    """The first present member of ``role`` by rank who is not excluded, or None."""
+    if not role:
+        return None
+    rows = session.execute(
+        select(RoleMember.username, Person.absent)
+        .join(Person, Person.username == RoleMember.username)
+        .where(RoleMember.role == role)
+        .order_by(RoleMember.rank)
+    ).all()
+    for username, absent in rows:
+        if not absent and username not in excluded:
+            return username
+    return None
+
+
+def role_members(session: Session, role: str, excluded: set[str]) -> list[str]:
+    rows = session.execute(
+        select(RoleMember.username, Person.absent)
+        .join(Person, Person.username == RoleMember.username)
+        .where(RoleMember.role == role)
+        .order_by(RoleMember.rank)
+    ).all()
+    return [u for u, absent in rows if not absent and u not in excluded]
+
+
+class People:
+    def __init__(self, db: Database, clock: Clock, workflows_dir: Path) -> None:
+        self._db, self._clock, self._workflows_dir = db, clock, workflows_dir
+
+    def add(self, username: str, display_name: str, password: str, roles: dict[str, int]) -> None:
+        """Create or update a person; ``roles`` maps role -> rank (1 primary, 2 backup)."""
+        with self._db.write() as session:
+            self._upsert(session, username, display_name, hash_password(password), roles)
+
+    def _upsert(self, session: Session, username: str, display_name: str, password_hash: str,
+                roles: dict[str, int]) -> None:
+        person = session.get(Person, username)
+        if person is None:
+            session.add(Person(username=username, display_name=display_name, password_hash=password_hash))
+        else:
+            person.display_name, person.password_hash = display_name, password_hash
+        session.flush()
+        for role, rank in roles.items():
+            existing = session.scalars(
+                select(RoleMember).where(RoleMember.role == role, RoleMember.rank == rank)
+            ).one_or_none()
+            if existing is not None and existing.username != username:
+                session.delete(existing)
+                session.flush()
+            if session.get(RoleMember, (role, username)) is None:
+                session.add(RoleMember(role=role, username=username, rank=rank))
+
+    def seed_demo(self) -> list[str]:
+        """A primary and a backup for every role (cs1/cs2, sup1/sup2, ...), owner1, auditor1."""
+        created = []
+        with self._db.write() as session:
+            for role, info in load_roles(self._workflows_dir).items():
+                prefix = info.get("demo")
+                if not prefix:
+                    continue
+                ranks = (1, 2) if info.get("backup", True) else (1,)
+                for rank in ranks:
+                    username = f"{prefix}{rank}"
+                    label = f"{info.get('zh', role)} {'(主)' if rank == 1 else '(备)'}"
+                    self._upsert(session, username, label, _demo_hash(), {role: rank})
+                    created.append(username)
+        return created
+
+    def verify_password(self, username: str, password: str) -> bool:
+        with self._db.read() as session:
+            person = session.get(Person, username)
+            return person is not None and check_password(password, person.password_hash)
+
+    def get(self, username: str) -> PersonView:
+        with self._db.read() as session:
+            person = session.get(Person, username)
+            if person is None:
+                raise NotFound(f"no person {username!r}")
+            roles = session.scalars(select(RoleMember.role).where(RoleMember.username == username)).all()
+            return PersonView(person.username, person.display_name, person.absent, tuple(sorted(roles)))
+
+    def set_absent(self, username: str, absent: bool) -> int:
+        """Mark someone away (or back); their open tasks move to the next present person of the role.
+
+        Returns how many tasks moved. Each move is recorded in its case's history.
+        """
+        moved = 0
+        now = self._clock.now()
+        with self._db.write() as session:
+            person = session.get(Person, username)
+            if person is None:
+                raise NotFound(f"no person {username!r}")
+            person.absent = absent
+            session.flush()
+            if not absent:
+                return 0
+            tasks = session.scalars(
+                select(Task).where(Task.assignee == username, Task.state == "open").order_by(Task.created_at)
+            ).all()
+            for task in tasks:
+                case = session.get(Case, task.case_id)
+                new = pick_assignee(session, task.role, set(case.involved_staff or []))
+                if new == task.assignee:
+                    continue
+                task.assignee, task.claimed = new, False
+                moved += 1
+                history.append(
+                    session, case_number=case.number, at=now, actor="system", kind="task_reassigned",
+                    payload={"task_id": task.id, "element": task.element_id, "from": username, "to": new,
+                             "reason": "absent"},
+                    deployment_version=None,
+                )
+        return moved

@@ -1,0 +1,172 @@
+"""Deploy: validate the process owners' files and store them as a new numbered version.
+
+A deploy never edits an older version: running cases keep the version they started on,
+new cases start on the newest one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from sqlalchemy import func, select
+
+from engine import history, spiff
+from engine.calendar import BusinessCalendar, CalendarConfig
+from engine.clock import Clock
+from engine.errors import DeployError, NotFound, Problem
+from engine.store.db import Database
+from engine.store.models import Deployment
+from engine.validation import check_bundle
+
+DEPLOYED_SUFFIXES = (".bpmn", ".dmn", ".toml")
+
+
+def read_workflow_files(workflows_dir: Path) -> dict[str, str]:
+    """The files a deployment is made of, by path relative to ``workflows_dir``."""
+    root = Path(workflows_dir)
+    if not root.is_dir():
+        raise DeployError([Problem(str(root), None, "no such folder")])
+    files = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        is_form = rel.startswith("forms/") and path.suffix == ".json"
+        if path.is_file() and (path.suffix in DEPLOYED_SUFFIXES or is_form):
+            try:
+                files[rel] = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise DeployError([Problem(rel, None, "not UTF-8 text")]) from None
+    return files
+
+
+def content_hash(files: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class DeployedVersion:
+    """A summary of one deployment, for callers."""
+
+    version: int
+    content_hash: str
+    deployed_by: str
+    deployed_at: datetime
+    note: str
+    processes: tuple[str, ...]
+
+
+class LoadedDeployment:
+    """A deployment's specs, forms and calendar, restored once and shared by every case on it."""
+
+    def __init__(self, row: Deployment) -> None:
+        self.id, self.version = row.id, row.version
+        self.forms: dict[str, dict] = row.forms
+        self.calendar = BusinessCalendar(CalendarConfig.from_dict(row.calendar))
+        self.script_engine = spiff.make_script_engine(self.calendar)
+        self._specs: dict[str, tuple[Any, dict[str, Any]]] = {}
+        for process_id, stored in row.specs.items():
+            spec = spiff.spec_from_dict(stored["spec"])
+            subs = {k: spiff.spec_from_dict(v) for k, v in stored["subprocess_specs"].items()}
+            self._specs[process_id] = (spec, subs)
+
+    def specs(self, process_id: str) -> tuple[Any, dict[str, Any]]:
+        try:
+            return self._specs[process_id]
+        except KeyError:
+            raise NotFound(f"process {process_id!r} is not in deployment v{self.version}") from None
+
+    def start_form(self, process_id: str) -> dict | None:
+        spec, _ = self.specs(process_id)
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, StartEvent):
+                props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+                name = props.get("formJsonSchemaFilename")
+                if name:
+                    return self.forms[name]
+        return None
+
+    def form(self, name: str | None) -> dict | None:
+        return self.forms.get(name) if name else None
+
+
+class Repository:
+    def __init__(self, db: Database, clock: Clock, workflows_dir: Path) -> None:
+        self._db, self._clock, self._workflows_dir = db, clock, Path(workflows_dir)
+        self._loaded: dict[int, LoadedDeployment] = {}
+        self._lock = threading.Lock()
+
+    def validate(self, workflows_dir: Path | None = None) -> list[Problem]:
+        """The problems a deploy of ``workflows_dir`` would be refused for (empty when fine)."""
+        return check_bundle(read_workflow_files(workflows_dir or self._workflows_dir)).problems
+
+    def deploy(self, workflows_dir: Path | None = None, actor: str = "system", note: str = "") -> list[DeployedVersion]:
+        """Validate and deploy; returns the new version, or [] when nothing changed.
+
+        Raises ``DeployError`` listing every problem; nothing is stored then.
+        """
+        files = read_workflow_files(workflows_dir or self._workflows_dir)
+        bundle = check_bundle(files)
+        if bundle.problems:
+            raise DeployError(bundle.problems)
+        if not bundle.specs:
+            raise DeployError([Problem(str(workflows_dir or self._workflows_dir), None,
+                                       "no executable process (isExecutable=\"true\") found")])
+        digest = content_hash(files)
+        now = self._clock.now()
+        with self._db.write() as session:
+            latest = session.scalars(select(Deployment).order_by(Deployment.version.desc()).limit(1)).first()
+            if latest is not None and latest.content_hash == digest:
+                return []
+            version = (session.scalar(select(func.max(Deployment.version))) or 0) + 1
+            row = Deployment(
+                version=version, content_hash=digest, deployed_by=actor, deployed_at=now, note=note,
+                files=files, specs=bundle.specs, forms=bundle.forms, calendar=bundle.calendar.to_dict(),
+            )
+            session.add(row)
+            session.flush()
+            history.append(
+                session, case_number=None, at=now, actor=actor, kind="deployed",
+                payload={"version": version, "content_hash": digest, "note": note,
+                         "processes": sorted(bundle.specs), "files": sorted(files)},
+                deployment_version=version,
+            )
+            return [_summary(row)]
+
+    def versions(self) -> list[DeployedVersion]:
+        with self._db.read() as session:
+            rows = session.scalars(select(Deployment).order_by(Deployment.version)).all()
+            return [_summary(r) for r in rows]
+
+    def active(self) -> LoadedDeployment:
+        with self._db.read() as session:
+            row_id = session.scalar(select(Deployment.id).order_by(Deployment.version.desc()).limit(1))
+        if row_id is None:
+            raise NotFound("nothing is deployed yet: run deploy first")
+        return self.load(row_id)
+
+    def load(self, deployment_id: int) -> LoadedDeployment:
+        loaded = self._loaded.get(deployment_id)
+        if loaded is None:
+            with self._lock:
+                loaded = self._loaded.get(deployment_id)
+                if loaded is None:
+                    with self._db.read() as session:
+                        row = session.get(Deployment, deployment_id)
+                        if row is None:
+                            raise NotFound(f"no deployment {deployment_id}")
+                        loaded = LoadedDeployment(row)
+                    self._loaded[deployment_id] = loaded
+        return loaded
+
+
+def _summary(row: Deployment) -> DeployedVersion:
+    return DeployedVersion(row.version, row.content_hash, row.deployed_by, row.deployed_at, row.note,
+                           tuple(sorted(row.specs)))

@@ -1,0 +1,296 @@
+"""Everything the engine needs from SpiffWorkflow, in one place.
+
+The rest of the engine talks to this module, never to SpiffWorkflow's internals:
+parsing deployed files, the restricted script environment (``working_days``,
+``notify``), saving a workflow's state without its spec, and reading which user
+tasks and timers a workflow is waiting on.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import json
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import UserTask
+from SpiffWorkflow.util.task import TaskState
+
+from engine import clock as clock_module
+from engine.calendar import BusinessCalendar
+
+# ---------------------------------------------------------------- restricted expressions
+
+SAFE_BUILTINS: dict[str, Any] = {
+    name: getattr(builtins, name)
+    for name in [
+        "abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "frozenset", "int", "isinstance",
+        "len", "list", "map", "max", "min", "range", "reversed", "round", "set", "sorted", "str", "sum",
+        "tuple", "zip", "True", "False", "None",
+    ]
+}
+FORBIDDEN_NAMES = frozenset([
+    "eval", "exec", "compile", "open", "__import__", "globals", "locals", "vars", "getattr", "setattr",
+    "delattr", "input", "breakpoint", "help", "exit", "quit", "memoryview", "type", "object", "super",
+    "classmethod", "staticmethod", "property",
+])
+
+
+class UnsafeExpression(ValueError):
+    """An expression or script uses something deployed files may not use."""
+
+
+@lru_cache(maxsize=4096)
+def check_restricted(source: str, mode: str = "eval") -> None:
+    """Refuse imports, dunder or private attributes, and escape-hatch builtins.
+
+    Deployed expressions run inside the engine process: this plus the reduced
+    builtins is what stops a diagram from reaching the file system or the interpreter.
+    """
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError as exc:
+        raise UnsafeExpression(f"not valid Python: {exc.msg} (line {exc.lineno})") from exc
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            raise UnsafeExpression("imports are not allowed")
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            raise UnsafeExpression(f"attribute '{node.attr}' is not allowed (no private or dunder names)")
+        if isinstance(node, ast.Name) and (node.id.startswith("__") or node.id in FORBIDDEN_NAMES):
+            raise UnsafeExpression(f"name '{node.id}' is not allowed")
+        if isinstance(node, ast.Global | ast.Nonlocal | ast.Lambda | ast.AsyncFunctionDef | ast.ClassDef):
+            raise UnsafeExpression(f"{type(node).__name__} is not allowed in a deployed script")
+
+
+@dataclass
+class Notice:
+    role: str
+    subject: str
+    element_id: str | None
+
+
+_notices: ContextVar[list[Notice] | None] = ContextVar("complaintflow_notices", default=None)
+_running_element: ContextVar[str | None] = ContextVar("complaintflow_element", default=None)
+
+
+@contextlib.contextmanager
+def collecting_notices() -> Iterator[list[Notice]]:
+    """Gather the ``notify(...)`` calls the diagram makes, to write them in the same transaction."""
+    notices: list[Notice] = []
+    token = _notices.set(notices)
+    try:
+        yield notices
+    finally:
+        _notices.reset(token)
+
+
+def _notify(role: str, subject: str) -> None:
+    notices = _notices.get()
+    if notices is None:
+        raise RuntimeError("notify() called outside an engine step")
+    notices.append(Notice(str(role), str(subject), _running_element.get()))
+
+
+class RestrictedEnvironment(TaskDataEnvironment):
+    """Python expressions and scripts with reduced builtins and an AST guard."""
+
+    def evaluate(self, expression, context, external_context=None):  # noqa: ANN001, ANN201
+        check_restricted(expression, "eval")
+        return super().evaluate(expression, context, external_context)
+
+    def execute(self, script, context, external_context=None):  # noqa: ANN001, ANN201
+        check_restricted(script, "exec")
+        return super().execute(script, context, external_context)
+
+
+def make_script_engine(calendar: BusinessCalendar) -> PythonScriptEngine:
+    def working_days(days: int) -> str:
+        """ISO datetime ``days`` working days from now (the engine's clock)."""
+        return calendar.add_working_days(clock_module.current().now(), int(days)).isoformat()
+
+    env = RestrictedEnvironment({"__builtins__": SAFE_BUILTINS, "working_days": working_days, "notify": _notify})
+    return PythonScriptEngine(environment=env)
+
+
+# ---------------------------------------------------------------- serialization
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """Saves a workflow without its spec: every deployed version's spec is stored once."""
+
+    def to_dict(self, workflow):  # noqa: ANN001, ANN201
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None, script_engine=None):  # noqa: ANN001, ANN201
+        workflow = self.target_class(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_registry():  # noqa: ANN202
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    return BpmnWorkflowSerializer.configure(config)
+
+
+_registry = _make_registry()
+_spec_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+
+def spec_to_dict(spec: Any) -> dict:
+    return _spec_serializer.to_dict(spec)
+
+
+def spec_from_dict(dct: dict) -> Any:
+    return _spec_serializer.from_dict(json.loads(json.dumps(dct)))
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    _registry._encoder_mode = True
+    try:
+        return json.dumps(_registry.convert(workflow), separators=(",", ":"), default=str)
+    finally:
+        _registry._encoder_mode = False
+
+
+def load_state(state: str, spec: Any, subprocess_specs: dict, script_engine: PythonScriptEngine) -> BpmnWorkflow:
+    return _registry.restore(
+        json.loads(state), spec=spec, subprocess_specs=subprocess_specs, script_engine=script_engine
+    )
+
+
+# ---------------------------------------------------------------- reading a running workflow
+
+
+def run_engine_steps(workflow: BpmnWorkflow) -> None:
+    """Advance past every automatic step, remembering which element sends each notice."""
+
+    def will_run(task) -> None:  # noqa: ANN001
+        _running_element.set(task.task_spec.bpmn_id)
+
+    try:
+        workflow.do_engine_steps(will_complete_task=will_run)
+    finally:
+        _running_element.set(None)
+
+
+def fire_timers(workflow: BpmnWorkflow) -> None:
+    workflow.refresh_timers()
+    run_engine_steps(workflow)
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list:
+    return workflow.get_tasks(state=TaskState.READY, spec_class=UserTask)
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str):  # noqa: ANN201
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except Exception:
+        return None
+
+
+def complete_user_task(workflow: BpmnWorkflow, task, data: dict) -> None:  # noqa: ANN001
+    task.data.update(data)
+    _running_element.set(task.task_spec.bpmn_id)
+    try:
+        task.run()
+    finally:
+        _running_element.set(None)
+    run_engine_steps(workflow)
+
+
+def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
+    names = set()
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        spec = task.task_spec
+        if isinstance(spec, CatchingEvent) and isinstance(spec.event_definition, MessageEventDefinition):
+            names.add(spec.event_definition.name)
+    return names
+
+
+def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict) -> None:
+    workflow.catch(BpmnEvent(MessageEventDefinition(name), payload))
+    run_engine_steps(workflow)
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    spiff_task_id: str
+    element_id: str
+    name: str
+    due_at: datetime
+    attached_to: str | None  # element id of the guarded task
+    attached_task_id: str | None
+    interrupting: bool
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+    """Every timer event the workflow waits on, with the time it falls due."""
+    timers = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        spec = task.task_spec
+        if not isinstance(spec, CatchingEvent) or not isinstance(spec.event_definition, TimerEventDefinition):
+            continue
+        value = task._get_internal_data("event_value")
+        if value is None:
+            continue
+        if isinstance(value, dict):  # a cycle timer: the next firing
+            value = value.get("next")
+        due = TimerEventDefinition.get_datetime(value)
+        guarded, interrupting = None, False
+        if task.parent is not None and isinstance(task.parent.task_spec, BoundaryEventSplit):
+            guarded = _guarded_task(task)
+            interrupting = bool(getattr(spec, "cancel_activity", False))
+        timers.append(WaitingTimer(
+            str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, due,
+            guarded.task_spec.bpmn_id if guarded else None, str(guarded.id) if guarded else None, interrupting,
+        ))
+    return timers
+
+
+def _guarded_task(task):  # noqa: ANN001, ANN202
+    """The task a boundary timer guards (its sibling under the boundary split)."""
+    for sibling in task.parent.children:
+        if not isinstance(sibling.task_spec, CatchingEvent):
+            return sibling
+    return None
+
+
+def current_data(workflow: BpmnWorkflow) -> dict:
+    """The case data as it stands: that of the most recently changed waiting or ready task."""
+    if workflow.completed:
+        return workflow.last_task.data if workflow.last_task is not None else {}
+    live = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+    if not live:
+        return workflow.last_task.data if workflow.last_task is not None else {}
+    return max(live, key=lambda t: t.last_state_change).data
+
+
+def user_task_form(task) -> str | None:  # noqa: ANN001
+    props = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
+    return props.get("formJsonSchemaFilename")

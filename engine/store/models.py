@@ -1,0 +1,211 @@
+"""The tables. Alembic owns the schema (``migrations/``); these classes mirror it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Deployment(Base):
+    """One deploy of the whole ``workflows/`` folder; never edited afterwards."""
+
+    __tablename__ = "deployment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    deployed_by: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+    files: Mapped[dict] = mapped_column(JSON)  # file name -> text, as deployed
+    specs: Mapped[dict] = mapped_column(JSON)  # process id -> serialized spec + its subprocess specs
+    forms: Mapped[dict] = mapped_column(JSON)  # form file name -> JSON Schema
+    calendar: Mapped[dict] = mapped_column(JSON)
+
+
+class Case(Base):
+    __tablename__ = "case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    process_id: Mapped[str] = mapped_column(String(64))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | archived
+    grade: Mapped[str | None] = mapped_column(String(16))
+    escalation_tier: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    complaint_type: Mapped[str | None] = mapped_column(String(32))
+    product_name: Mapped[str | None] = mapped_column(String(200))
+    involved_staff: Mapped[list] = mapped_column(JSON, default=list)
+    waiting_for: Mapped[list] = mapped_column(JSON, default=list)  # messages the case waits on
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)  # masked registration data
+    state: Mapped[str] = mapped_column(Text)  # SpiffWorkflow state without the spec
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Task(Base):
+    """A user task, mirrored from the workflow state so inbox queries need no SpiffWorkflow."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_assignee_state", "assignee", "state"),
+        Index("ix_task_case_state", "case_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    element_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(64))
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    claimed: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | cancelled
+    form: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Timer(Base):
+    """A waiting timer event and when it falls due: the truth the scheduler reads."""
+
+    __tablename__ = "timer"
+    __table_args__ = (Index("ix_timer_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    attached_to: Mapped[str | None] = mapped_column(String(100))  # element id of the guarded task
+    interrupting: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | fired | cancelled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """Outbox: written in the same transaction as the step that sent it; delivered later."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    role: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[list] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(100))
+    element_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """Hash-chained history; rows are only ever inserted."""
+
+    __tablename__ = "event"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    case_number: Mapped[str | None] = mapped_column(String(40), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, hashed as stored
+    deployment_version: Mapped[int | None] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChainHead(Base):
+    """The single row every history append locks: it orders the chain."""
+
+    __tablename__ = "chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    absent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RoleMember(Base):
+    """Who holds a role; rank 1 is the primary, 2 the backup, and so on."""
+
+    __tablename__ = "role_member"
+    __table_args__ = (UniqueConstraint("role", "rank"),)
+
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("person.username"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
+class ComplaintCounter(Base):
+    """Daily serial per channel for complaint numbers ``YYYYMMDD-<CHANNEL>-<NNN>``."""
+
+    __tablename__ = "complaint_counter"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class SchedulerLease(Base):
+    """At most one scheduler fires timers per database; a dead holder's lease expires."""
+
+    __tablename__ = "scheduler_lease"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,399 @@
+"""Deploy-time checks: everything SpiffWorkflow would only discover while a case runs.
+
+Each check returns ``Problem``s naming the file, the element and what to change. The
+parser's own errors are turned into problems too, so a malformed file never reaches a
+caller as a stack trace.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import jsonschema
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.defaults import ScriptTask, UserTask
+
+from engine import spiff
+from engine.calendar import BusinessCalendar, CalendarConfig
+from engine.errors import Problem
+
+SUPPORTED_HIT_POLICIES = {"UNIQUE", "COLLECT"}
+ISO_DURATION_NAME = re.compile(r"^P(\d|T\d)", re.IGNORECASE)
+
+
+@dataclass
+class Bundle:
+    """The files of one deployment, read and checked."""
+
+    files: dict[str, str]
+    problems: list[Problem] = field(default_factory=list)
+    specs: dict[str, dict] = field(default_factory=dict)  # process id -> {"spec", "subprocess_specs"}
+    forms: dict[str, dict] = field(default_factory=dict)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    roles: dict[str, dict] = field(default_factory=dict)
+
+    def problem(self, file: str, element: str | None, message: str) -> None:
+        self.problems.append(Problem(file, element or None, message))
+
+
+def check_bundle(files: dict[str, str]) -> Bundle:
+    bundle = Bundle(files)
+    _check_config(bundle)
+    _check_forms(bundle)
+    parser = _parse(bundle)
+    if parser is not None:
+        _check_processes(bundle, parser)
+    return bundle
+
+
+# ---------------------------------------------------------------- config files
+
+
+def _check_config(bundle: Bundle) -> None:
+    text = bundle.files.get("calendar.toml")
+    if text is not None:
+        try:
+            bundle.calendar = CalendarConfig.from_toml(text)
+        except ValueError as exc:
+            bundle.problem("calendar.toml", "calendar", str(exc))
+    text = bundle.files.get("roles.toml")
+    if text is None:
+        bundle.problem("roles.toml", None, "missing: it lists the roles lanes may name")
+        return
+    try:
+        roles = tomllib.loads(text).get("roles", {})
+    except tomllib.TOMLDecodeError as exc:
+        bundle.problem("roles.toml", None, f"not valid TOML: {exc}")
+        return
+    for key, role in roles.items():
+        if not isinstance(role, dict) or not role.get("zh") or not role.get("en"):
+            bundle.problem("roles.toml", key, "each role needs a 'zh' and an 'en' name")
+    bundle.roles = roles
+
+
+def _check_forms(bundle: Bundle) -> None:
+    for name, text in bundle.files.items():
+        if not (name.startswith("forms/") and name.endswith(".json")):
+            continue
+        try:
+            schema = json.loads(text)
+        except json.JSONDecodeError as exc:
+            bundle.problem(name, None, f"not valid JSON: {exc.msg} at line {exc.lineno}")
+            continue
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+            bundle.problem(name, where, f"not a valid JSON Schema: {exc.message}")
+            continue
+        if schema.get("type") != "object":
+            bundle.problem(name, None, 'a form schema must have "type": "object"')
+            continue
+        bundle.forms[name.removeprefix("forms/")] = schema
+
+
+# ---------------------------------------------------------------- BPMN and DMN parsing
+
+
+def _parse(bundle: Bundle) -> SpiffBpmnParser | None:
+    parser = SpiffBpmnParser()
+    ok = True
+    for name, text in sorted(bundle.files.items()):
+        if not name.endswith((".bpmn", ".dmn")):
+            continue
+        try:
+            root = etree.fromstring(text.encode("utf-8"))
+        except etree.XMLSyntaxError as exc:
+            bundle.problem(name, None, f"not well-formed XML: {exc}")
+            ok = False
+            continue
+        try:
+            if name.endswith(".bpmn"):
+                parser.add_bpmn_xml(root, filename=name)
+            else:
+                before = len(bundle.problems)
+                _check_dmn(bundle, name, root)
+                if len(bundle.problems) > before:
+                    ok = False
+                    continue
+                parser.add_dmn_xml(root, filename=name)
+        except ValidationException as exc:
+            bundle.problem(name, _element_of(exc), _message_of(exc))
+            ok = False
+        except Exception as exc:  # the parser's other errors: still a refusal with a reason
+            bundle.problem(name, None, f"cannot be parsed: {exc}")
+            ok = False
+    return parser if ok else None
+
+
+def _element_of(exc: ValidationException) -> str | None:
+    return getattr(exc, "id", None) or getattr(exc, "name", None) or None
+
+
+def _message_of(exc: Exception) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    line = getattr(exc, "line_number", "")
+    return f"{message} (line {line})" if line else message
+
+
+def _local(node: Any) -> str:
+    return etree.QName(node).localname
+
+
+def _children(node: Any, name: str) -> list:
+    return [child for child in node if isinstance(child.tag, str) and _local(child) == name]
+
+
+def _check_dmn(bundle: Bundle, file: str, root: Any) -> None:
+    """Refuse DMN that SpiffWorkflow would evaluate wrongly without saying so."""
+    for decision in root.iter("{*}decision"):
+        tables = list(decision.iter("{*}decisionTable"))
+        did = decision.get("id")
+        if not tables:
+            bundle.problem(file, did, "only decision tables are supported (no literal expressions)")
+            continue
+        for table in tables:
+            policy = (table.get("hitPolicy") or "UNIQUE").upper()
+            if policy not in SUPPORTED_HIT_POLICIES:
+                bundle.problem(
+                    file, did, f"hit policy {policy} is not supported: use UNIQUE (rules that never overlap) or COLLECT"
+                )
+            inputs, outputs = _children(table, "input"), _children(table, "output")
+            for output in outputs:
+                if not (output.get("name") or "").strip():
+                    bundle.problem(file, output.get("id") or did,
+                                   "a decision output needs a name (the variable it sets)")
+            for inp in inputs:
+                expr = next(iter(inp.iter("{*}text")), None)
+                text = (expr.text or "").strip() if expr is not None else ""
+                if not text:
+                    bundle.problem(file, inp.get("id") or did, "an input needs an input expression")
+                else:
+                    _check_expression(bundle, file, inp.get("id") or did, text, "input expression")
+            for rule in _children(table, "rule"):
+                rid = rule.get("id") or did
+                for entry in _children(rule, "inputEntry"):
+                    _check_input_cell(bundle, file, rid, _cell_text(entry))
+                for entry in _children(rule, "outputEntry"):
+                    text = _cell_text(entry)
+                    if text:
+                        _check_expression(bundle, file, rid, text, "output cell")
+
+
+def _cell_text(entry: Any) -> str:
+    node = next(iter(entry.iter("{*}text")), None)
+    return (node.text or "").strip() if node is not None else ""
+
+
+def _check_input_cell(bundle: Bundle, file: str, rule_id: str, text: str) -> None:
+    if text in ("", "-"):
+        return
+    candidate = text.replace("?", "dmninputexpr")
+    try:
+        tree = ast.parse(candidate, mode="eval")
+        if isinstance(tree.body, ast.Tuple):
+            bundle.problem(
+                file, rule_id,
+                f"cell {text!r} is a FEEL list and would never match: write `in ({text})` or one rule per value",
+            )
+            return
+    except SyntaxError:
+        try:
+            ast.parse(f"dmninputexpr {candidate}", mode="eval")
+        except SyntaxError:
+            bundle.problem(
+                file, rule_id, f"cell {text!r} is not a Python expression (FEEL-only syntax is not supported)"
+            )
+            return
+        candidate = f"dmninputexpr {candidate}"
+    _check_expression(bundle, file, rule_id, candidate, "input cell")
+
+
+def _check_expression(bundle: Bundle, file: str, element: str, text: str, what: str) -> None:
+    try:
+        spiff.check_restricted(text, "eval")
+    except spiff.UnsafeExpression as exc:
+        bundle.problem(file, element, f"{what} {text!r}: {exc}")
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _check_processes(bundle: Bundle, parser: SpiffBpmnParser) -> None:
+    calendar = BusinessCalendar(bundle.calendar)
+    for process_id in sorted(parser.get_process_ids()):
+        file = parser.get_process_parser(process_id).filename or "?"
+        if not parser.get_process_parser(process_id).process_executable:
+            continue
+        try:
+            spec = parser.get_spec(process_id)
+            subprocess_specs = parser.get_subprocess_specs(process_id)
+        except ValidationException as exc:
+            bundle.problem(exc.file_name or file, _element_of(exc), _message_of(exc))
+            continue
+        except Exception as exc:
+            bundle.problem(file, process_id, f"cannot be built: {exc}")
+            continue
+        for each in [spec, *subprocess_specs.values()]:
+            _check_spec(bundle, each, calendar)
+        bundle.specs[process_id] = {
+            "spec": spiff.spec_to_dict(spec),
+            "subprocess_specs": {k: spiff.spec_to_dict(v) for k, v in subprocess_specs.items()},
+        }
+
+
+def _check_spec(bundle: Bundle, spec: Any, calendar: BusinessCalendar) -> None:
+    file = spec.file or "?"
+    for task_spec in spec.task_specs.values():
+        element = getattr(task_spec, "bpmn_id", None)
+        if element is None:
+            continue
+        label = f"{element} ({task_spec.bpmn_name})" if task_spec.bpmn_name else element
+        if isinstance(task_spec, UserTask):
+            _check_user_task(bundle, file, label, task_spec)
+        if isinstance(task_spec, ScriptTask):
+            _check_script(bundle, file, label, task_spec.script, "script")
+        for key in ("prescript", "postscript"):
+            script = getattr(task_spec, key, None)
+            if script:
+                _check_script(bundle, file, label, script, key)
+        for condition, _target in getattr(task_spec, "cond_task_specs", []) or []:
+            args = getattr(condition, "args", None)
+            if args:
+                _check_expression(bundle, file, label, str(args[0]), "condition")
+        if isinstance(task_spec, CatchingEvent) and isinstance(task_spec.event_definition, TimerEventDefinition):
+            problem = check_timer(task_spec.event_definition, calendar)
+            if problem:
+                bundle.problem(file, label, problem)
+        props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+        form = props.get("formJsonSchemaFilename")
+        if form and form not in bundle.forms:
+            bundle.problem(file, label, f"form file forms/{form} is missing or invalid")
+
+
+def _check_user_task(bundle: Bundle, file: str, label: str, task_spec: Any) -> None:
+    if not task_spec.lane:
+        bundle.problem(file, label, "a user task must sit in a lane naming the role that works it")
+    elif bundle.roles and task_spec.lane not in bundle.roles:
+        bundle.problem(
+            file, label, f"lane '{task_spec.lane}' is not a role in roles.toml ({', '.join(sorted(bundle.roles))})"
+        )
+    props = (task_spec.extensions or {}).get("properties", {})
+    if not props.get("formJsonSchemaFilename"):
+        bundle.problem(file, label, "a user task needs a formJsonSchemaFilename property naming its form")
+
+
+def _check_script(bundle: Bundle, file: str, label: str, script: str, what: str) -> None:
+    try:
+        spiff.check_restricted(script, "exec")
+    except spiff.UnsafeExpression as exc:
+        bundle.problem(file, label, f"{what}: {exc}")
+
+
+class _Probe:
+    """Stands in for case data when a timer expression is tried at deploy time."""
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    __le__ = __gt__ = __ge__ = __lt__
+
+    def __int__(self) -> int:
+        return 1
+
+    def __index__(self) -> int:
+        return 1
+
+    def __getitem__(self, key: object) -> _Probe:
+        return self
+
+    def __contains__(self, item: object) -> bool:
+        return False
+
+    def __add__(self, other: object) -> _Probe:
+        return self
+
+    __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __add__
+
+
+class _ProbeScope(dict):
+    def __missing__(self, key: str) -> _Probe:
+        return _Probe()
+
+
+def check_timer(definition: TimerEventDefinition, calendar: BusinessCalendar) -> str | None:
+    """Evaluate a timer expression as the engine will; return what is wrong, or None."""
+    expression = (definition.expression or "").strip()
+    if not expression:
+        return "the timer has no expression"
+    try:
+        spiff.check_restricted(expression, "eval")
+    except spiff.UnsafeExpression as exc:
+        return f"timer expression {expression!r}: {exc}"
+    tree = ast.parse(expression, mode="eval")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and ISO_DURATION_NAME.match(node.id):
+            return f"timer expression {expression!r} is not quoted: write \"{node.id}\" with the quotes"
+    # Every branch of a conditional must be a valid value, not only the one the probe takes.
+    candidates = [
+        branch.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.IfExp)
+        for branch in (node.body, node.orelse)
+        if isinstance(branch, ast.Constant) and isinstance(branch.value, str)
+    ]
+    engine = spiff.make_script_engine(calendar)
+    scope = _ProbeScope(engine.environment.globals)
+    try:
+        value = eval(compile(tree, "<timer>", "eval"), scope)  # noqa: S307 - checked by check_restricted
+    except Exception as exc:
+        return f"timer expression {expression!r} cannot be evaluated: {exc}"
+    for text in [value, *candidates]:
+        if not isinstance(text, str):
+            return f"timer expression {expression!r} gives {type(text).__name__}, not an ISO 8601 text"
+        reason = _iso_problem(definition, text)
+        if reason:
+            return f"timer expression {expression!r}: {reason}"
+    return None
+
+
+def _iso_problem(definition: TimerEventDefinition, text: str) -> str | None:
+    try:
+        if isinstance(definition, DurationTimerEventDefinition):
+            TimerEventDefinition.parse_iso_duration(text)
+        elif isinstance(definition, TimeDateEventDefinition):
+            parsed = TimerEventDefinition.parse_time_or_duration(text)
+            if not isinstance(parsed, datetime):
+                return f"{text!r} is a duration; a time-date timer needs a date-time (or use a duration timer)"
+        elif isinstance(definition, CycleTimerEventDefinition):
+            TimerEventDefinition.parse_iso_recurring_interval(text)
+    except Exception:
+        kind = {DurationTimerEventDefinition: "an ISO 8601 duration such as \"PT2H\"",
+                TimeDateEventDefinition: "an ISO 8601 date-time or working_days(n)",
+                CycleTimerEventDefinition: "an ISO 8601 repeating interval such as \"R3/PT4H\""}
+        return f"{text!r} is not {kind.get(type(definition), 'a valid timer value')}"
+    return None

@@ -1,0 +1,82 @@
+"""Drive cases through the engine API the way handlers would, with plausible form data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from engine.demo import FORM_DATA, registration
+from engine.tasks import TaskView
+
+__all__ = ["FORM_DATA", "registration"]
+
+def open_tasks(eng, number: str) -> list[TaskView]:
+    return eng.tasks.for_case(number)
+
+
+def task(eng, number: str, element: str) -> TaskView:
+    matches = [t for t in eng.tasks.for_case(number) if t.name == element]
+    names = [t.name for t in eng.tasks.for_case(number)]
+    assert len(matches) == 1, f"expected one open {element!r} task on {number}, open tasks: {names}"
+    return matches[0]
+
+
+def complete(eng, number: str, element: str, user: str | None = None, **data: object) -> TaskView:
+    current = task(eng, number, element)
+    form = dict(FORM_DATA[element])
+    form.update(data)
+    eng.tasks.complete(current.id, user or current.assignee, form)
+    return current
+
+
+def advance(eng, clock, **delta: float) -> int:
+    clock.advance(timedelta(**delta))
+    return eng.timers.fire_due()
+
+
+def subjects(eng, number: str) -> list[tuple[str, str]]:
+    return [(n.role, n.subject) for n in eng.cases.get(number).notifications]
+
+
+def start_to_verified(eng, number: str, **verify: object) -> None:
+    complete(eng, number, "first_response")
+    complete(eng, number, "verify", **verify)
+
+
+GRADE_FACTS = {
+    "urgent": {"safety_hazard": True},
+    "serious": {"core_function_failure": True},
+    "general": {},
+}
+
+
+def to_responsibility(eng, number: str, grade: str = "general", unreachable: bool = False) -> None:
+    """Register → first response → verify (defect) → graded → handling started."""
+    start_to_verified(eng, number, **GRADE_FACTS[grade])
+    element = {"urgent": "start_emergency_handling", "serious": "start_handling",
+               "general": "start_handling_general"}[grade]
+    complete(eng, number, element, customer_unreachable=unreachable)
+
+
+def to_plan(eng, number: str, grade: str = "general") -> None:
+    to_responsibility(eng, number, grade)
+    complete(eng, number, "determine_responsibility")
+    complete(eng, number, "root_cause_analysis")
+
+
+def plan_through_review(eng, number: str, **plan: object) -> None:
+    complete(eng, number, "propose_plan", **plan)
+    names = {t.name for t in open_tasks(eng, number)}
+    if "approve_compensation" in names:
+        complete(eng, number, "approve_compensation")
+        if "approve_compensation_manager" in {t.name for t in open_tasks(eng, number)}:
+            complete(eng, number, "approve_compensation_manager")
+    complete(eng, number, "management_review")
+
+
+def to_callback(eng, number: str, complaint_grade: str = "general", **plan: object) -> None:
+    """All the way to the first callback with an exchange the customer accepted."""
+    to_plan(eng, number, complaint_grade)
+    plan_through_review(eng, number, **plan)
+    eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
+    complete(eng, number, "ship_exchange")
+    complete(eng, number, "notify_result")

@@ -1,0 +1,110 @@
+"""Callbacks (retries, one or two of them) and the three escalation tiers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.driver import advance, complete, open_tasks, registration, subjects, task, to_callback
+
+
+def names(eng, number):
+    return sorted(t.name for t in open_tasks(eng, number))
+
+
+def test_first_callback_is_due_24_hours_after_the_result(eng, clock):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    assert task(eng, number, "callback").due_at == clock.now() + timedelta(hours=24)
+    advance(eng, clock, hours=24, minutes=1)
+    assert ("cs_supervisor", "callback_overdue") in subjects(eng, number)
+
+
+def test_a_service_complaint_gets_one_callback(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback")
+    assert eng.cases.get(number).status == "archived"
+
+
+def test_a_product_quality_complaint_gets_a_second_callback_3_days_later(eng, clock):
+    number = eng.runtime.start("complaint", registration(complaint_type="product_quality"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback")
+    assert names(eng, number) == []
+    assert eng.cases.get(number).status == "open"
+    assert advance(eng, clock, days=2, hours=23) == 0
+    assert advance(eng, clock, hours=2) == 1
+    complete(eng, number, "callback")
+    case = eng.cases.get(number)
+    assert (case.status, case.outcome) == ("archived", "resolved")
+
+
+def test_an_unreached_customer_is_called_again_4_hours_later_3_tries_in_all(eng, clock):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback", reached=False, satisfaction=None, satisfaction_label=None)
+    assert names(eng, number) == []
+    assert advance(eng, clock, hours=3, minutes=59) == 0
+    assert advance(eng, clock, minutes=2) == 1
+    complete(eng, number, "callback", reached=False, satisfaction=None, satisfaction_label=None)
+    advance(eng, clock, hours=4, minutes=1)
+    complete(eng, number, "callback", reached=False, satisfaction=None, satisfaction_label=None)
+    case = eng.cases.get(number)
+    assert ("cs_supervisor", "callback_unreached") in subjects(eng, number)
+    assert case.status == "archived"
+
+
+def test_a_score_below_4_escalates_to_tier_1(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback", satisfaction=3, satisfaction_label="neutral")
+    case = eng.cases.get(number)
+    assert case.escalation_tier == 1
+    assert task(eng, number, "tier1_new_plan").assignee == "sup1"
+
+
+def test_an_unsatisfied_score_walks_tiers_1_2_3_by_deadline(eng, clock):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback", satisfaction=2, satisfaction_label="unsatisfied")
+    assert names(eng, number) == ["tier1_new_plan"]
+    assert advance(eng, clock, hours=48, minutes=1) == 1
+    assert (eng.cases.get(number).escalation_tier, names(eng, number)) == (2, ["tier2_new_plan"])
+    assert task(eng, number, "tier2_new_plan").assignee == "mgr1"
+    assert advance(eng, clock, hours=48, minutes=1) == 1
+    assert (eng.cases.get(number).escalation_tier, names(eng, number)) == (3, ["tier3_new_plan"])
+    assert task(eng, number, "tier3_new_plan").assignee == "gm1"
+    # Tier 3 is final: its deadline reminds, it does not move the case any further.
+    advance(eng, clock, hours=48, minutes=1)
+    assert names(eng, number) == ["tier3_new_plan"]
+    assert ("general_manager", "tier3_overdue") in subjects(eng, number)
+
+
+def test_a_customer_still_unsatisfied_after_tier_1_goes_to_tier_2(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback", satisfaction=2, satisfaction_label="unsatisfied")
+    complete(eng, number, "tier1_new_plan")
+    eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
+    complete(eng, number, "pay_refund")
+    complete(eng, number, "notify_result")
+    complete(eng, number, "callback", satisfaction=1, satisfaction_label="unsatisfied")
+    assert eng.cases.get(number).escalation_tier == 2
+    assert names(eng, number) == ["tier2_new_plan"]
+
+
+def test_tier_3_decision_is_final_and_recorded(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    for tier in (1, 2, 3):
+        complete(eng, number, "callback", satisfaction=1, satisfaction_label="unsatisfied")
+        complete(eng, number, f"tier{tier}_new_plan")
+        eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
+        complete(eng, number, "pay_refund")
+        complete(eng, number, "notify_result")
+    complete(eng, number, "callback", satisfaction=1, satisfaction_label="unsatisfied")
+    case = eng.cases.get(number)
+    assert (case.status, case.outcome, case.escalation_tier) == ("archived", "final_decision", 3)
+    decisions = [e.payload["data"].get("final_decision") for e in eng.history.events(number)
+                 if e.kind == "task_completed" and e.payload["element"] == "tier3_new_plan"]
+    assert decisions == ["全额退款并书面致歉，为最终决定"]

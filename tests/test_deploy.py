@@ -1,0 +1,140 @@
+"""Deploying the process owners' files: bad files are refused with file, element and reason."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import engine
+from engine.errors import DeployError
+from tests.driver import registration
+
+
+def _refused(eng, workflows_dir: Path) -> list:
+    before = eng.repository.versions()
+    with pytest.raises(DeployError) as caught:
+        eng.repository.deploy(workflows_dir, actor="owner1")
+    assert eng.repository.versions() == before, "a refused deploy must change nothing"
+    return caught.value.problems
+
+
+def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def test_the_shipped_workflows_deploy_as_version_1(eng):
+    versions = eng.repository.versions()
+    assert [v.version for v in versions] == [1]
+    assert set(versions[0].processes) >= {"complaint", "escalation", "callback"}
+
+
+def test_deploying_unchanged_files_creates_no_new_version(eng, workflows_dir):
+    assert eng.repository.deploy(workflows_dir) == []
+    assert len(eng.repository.versions()) == 1
+
+
+def test_malformed_bpmn_is_refused_naming_the_file(eng, workflows_dir):
+    path = workflows_dir / "complaint.bpmn"
+    path.write_text(path.read_text(encoding="utf-8")[:-200], encoding="utf-8")
+    problems = _refused(eng, workflows_dir)
+    assert any(p.file == "complaint.bpmn" and "XML" in p.message for p in problems)
+
+
+def test_an_unquoted_timer_is_refused_naming_the_element(eng, workflows_dir):
+    path = workflows_dir / "complaint.bpmn"
+    _edit(path, '"PT2H"', "PT2H")
+    problems = _refused(eng, workflows_dir)
+    [problem] = [p for p in problems if "not quoted" in p.message]
+    assert problem.file == "complaint.bpmn"
+    assert problem.element and problem.element.split(" ")[0] != ""
+    assert '"PT2H"' in problem.message
+
+
+def test_a_timer_that_is_not_iso_8601_is_refused(eng, workflows_dir):
+    _edit(workflows_dir / "complaint.bpmn", '"PT2H"', '"two hours"')
+    problems = _refused(eng, workflows_dir)
+    assert any("ISO 8601" in p.message and p.file == "complaint.bpmn" for p in problems)
+
+
+def test_a_dmn_with_an_unsupported_hit_policy_is_refused(eng, workflows_dir):
+    path = workflows_dir / "grading.dmn"
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r'hitPolicy="[A-Z_]+"', 'hitPolicy="FIRST"', text) if "hitPolicy=" in text else text.replace(
+        "<decisionTable ", '<decisionTable hitPolicy="FIRST" ', 1)
+    path.write_text(text, encoding="utf-8")
+    problems = _refused(eng, workflows_dir)
+    [problem] = [p for p in problems if "hit policy" in p.message]
+    assert problem.file == "grading.dmn" and problem.element == "grading"
+
+
+def test_a_dmn_with_a_feel_only_cell_is_refused(eng, workflows_dir):
+    path = workflows_dir / "grading.dmn"
+    text = path.read_text(encoding="utf-8")
+    first_cell = re.search(r"<inputEntry[^>]*>\s*<text>([^<]*)</text>", text)
+    start, end = first_cell.span(1)
+    path.write_text(text[:start] + '"battery","leak"' + text[end:], encoding="utf-8")
+    problems = _refused(eng, workflows_dir)
+    assert any(p.file == "grading.dmn" and "FEEL" in p.message and p.element for p in problems)
+
+
+def test_a_dmn_with_feel_range_syntax_is_refused(eng, workflows_dir):
+    path = workflows_dir / "compensation_approval.dmn"
+    text = path.read_text(encoding="utf-8")
+    first_cell = re.search(r"<inputEntry[^>]*>\s*<text>([^<]*)</text>", text)
+    start, end = first_cell.span(1)
+    path.write_text(text[:start] + "[0..500]" + text[end:], encoding="utf-8")
+    problems = _refused(eng, workflows_dir)
+    assert any(p.file == "compensation_approval.dmn" and "FEEL" in p.message for p in problems)
+
+
+def test_a_form_that_is_not_json_schema_is_refused(eng, workflows_dir):
+    (workflows_dir / "forms" / "verify.json").write_text(json.dumps({"type": "object", "properties": 12}))
+    problems = _refused(eng, workflows_dir)
+    assert any(p.file == "forms/verify.json" and "JSON Schema" in p.message for p in problems)
+
+
+def test_a_form_that_is_not_json_is_refused(eng, workflows_dir):
+    (workflows_dir / "forms" / "verify.json").write_text("{not json")
+    problems = _refused(eng, workflows_dir)
+    assert any(p.file == "forms/verify.json" and "JSON" in p.message for p in problems)
+
+
+def test_a_user_task_in_a_lane_that_is_no_role_is_refused(eng, workflows_dir):
+    _edit(workflows_dir / "complaint.bpmn", 'name="cs_specialist"', 'name="cs_specalist"')
+    problems = _refused(eng, workflows_dir)
+    assert any("cs_specalist" in p.message and p.file == "complaint.bpmn" for p in problems)
+
+
+def test_a_script_that_imports_is_refused(eng, workflows_dir):
+    path = workflows_dir / "complaint.bpmn"
+    text = path.read_text(encoding="utf-8")
+    script = re.search(r"<bpmn:script>([^<]*)</bpmn:script>", text)
+    start, _ = script.span(1)
+    path.write_text(text[:start] + "import os\n" + text[start:], encoding="utf-8")
+    problems = _refused(eng, workflows_dir)
+    assert any("imports are not allowed" in p.message for p in problems)
+
+
+def test_a_refused_deploy_leaves_running_cases_and_new_starts_on_the_old_version(eng, workflows_dir):
+    _edit(workflows_dir / "complaint.bpmn", '"PT2H"', "PT2H")
+    _refused(eng, workflows_dir)
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    assert eng.cases.get(number).definition_version == 1
+
+
+def test_deploying_a_folder_that_does_not_exist_is_a_clear_error(eng, tmp_path):
+    with pytest.raises(DeployError) as caught:
+        eng.repository.deploy(tmp_path / "nope")
+    assert "no such folder" in str(caught.value)
+
+
+def test_opening_an_engine_twice_on_one_database_keeps_its_versions(database_url, workflows_dir, clock):
+    with engine.open(database_url, workflows_dir, clock=clock) as first:
+        first.repository.deploy()
+    with engine.open(database_url, workflows_dir, clock=clock) as second:
+        assert [v.version for v in second.repository.versions()] == [1]

@@ -1,0 +1,50 @@
+"""Process owners change the flow by editing workflows/ only; running cases keep their version."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.spiff import RestrictedEnvironment, UnsafeExpression, check_restricted
+from tests.driver import advance, registration, start_to_verified
+
+
+def test_changing_the_urgent_deadline_to_3_hours_needs_only_a_deploy(eng, clock, workflows_dir):
+    old = eng.runtime.start("complaint", registration(), "cs1")
+    start_to_verified(eng, old, safety_hazard=True)
+
+    path = workflows_dir / "complaint.bpmn"
+    text = path.read_text(encoding="utf-8")
+    assert text.count('"PT2H"') == 1, "the urgent deadline is the only 2-hour timer"
+    path.write_text(text.replace('"PT2H"', '"PT3H"'), encoding="utf-8")
+    [version] = eng.repository.deploy(workflows_dir, actor="owner1", note="urgent: 3 hours")
+    assert version.version == 2
+
+    new = eng.runtime.start("complaint", registration(), "cs1")
+    start_to_verified(eng, new, safety_hazard=True)
+    assert (eng.cases.get(old).definition_version, eng.cases.get(new).definition_version) == (1, 2)
+
+    advance(eng, clock, hours=2, minutes=1)
+    assert eng.cases.get(old).escalation_tier == 2  # the old version keeps its 2 hours
+    assert eng.cases.get(new).escalation_tier == 0
+    advance(eng, clock, hours=1)
+    assert eng.cases.get(new).escalation_tier == 2
+
+
+def test_the_deploy_is_recorded_in_the_history(eng):
+    assert eng.history.verify().checked >= 1
+
+
+@pytest.mark.parametrize("source", ["import os", "open('/etc/passwd').read()", "().__class__", "__import__('os')",
+                                    "getattr(x, 'y')", "(lambda: 1)()"])
+def test_deployed_expressions_cannot_import_open_files_or_reach_dunders(source):
+    with pytest.raises(UnsafeExpression):
+        check_restricted(source, "exec")
+
+
+def test_the_restricted_environment_has_no_open_and_no_import_at_run_time():
+    env = RestrictedEnvironment({"__builtins__": {"len": len}})
+    with pytest.raises(UnsafeExpression):
+        env.evaluate("open('x')", {})
+    with pytest.raises(NameError):
+        env.evaluate("sorted([2, 1])", {})  # only what the environment provides exists
+    assert env.evaluate("len(items)", {"items": [1, 2]}) == 2
