@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -164,8 +163,7 @@ def sync_timers(session: Session, row: Case, wf: Any, moment: datetime) -> None:
         known.add(timer.spiff_task_id)
         if timer.spiff_task_id in waiting:
             continue
-        task = spiff.find_task(wf, timer.spiff_task_id)
-        fired = task is not None and task.state == TaskState.COMPLETED
+        fired = spiff.timer_fired(wf, timer.spiff_task_id, timer.element_id)
         timer.status, timer.closed_at = ("fired" if fired else "cancelled"), moment
     for task_id, waiting_timer in waiting.items():
         if task_id in known:

@@ -28,6 +28,7 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import UserTask
@@ -224,18 +225,42 @@ def complete_user_task(workflow: BpmnWorkflow, task, data: dict) -> None:  # noq
     run_engine_steps(workflow)
 
 
+def _catching(task) -> list[tuple[Any, Any]]:  # noqa: ANN001
+    """(event definition, element spec) pairs a waiting task catches.
+
+    An event-based gateway owns the definitions of the catch events after it (SpiffWorkflow
+    moves them onto the gateway), so each is paired with the catch event it came from.
+    """
+    spec = task.task_spec
+    if isinstance(spec, EventBasedGateway):
+        return list(zip(spec.event_definition.event_definitions, spec.outputs, strict=False))
+    if isinstance(spec, CatchingEvent):
+        return [(spec.event_definition, spec)]
+    return []
+
+
 def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
     names = set()
     for task in workflow.get_tasks(state=TaskState.WAITING):
-        spec = task.task_spec
-        if isinstance(spec, CatchingEvent) and isinstance(spec.event_definition, MessageEventDefinition):
-            names.add(spec.event_definition.name)
+        for definition, _ in _catching(task):
+            if isinstance(definition, MessageEventDefinition):
+                names.add(definition.name)
     return names
 
 
 def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict) -> None:
-    workflow.catch(BpmnEvent(MessageEventDefinition(name), payload))
-    run_engine_steps(workflow)
+    """Hand a message to the event waiting for it and run on.
+
+    The event is built from the waiting definition itself: SpiffWorkflow matches message
+    definitions by class as well as name, and the spiff parser uses its own subclass.
+    """
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        for definition, _ in _catching(task):
+            if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                workflow.catch(BpmnEvent(definition, payload))
+                run_engine_steps(workflow)
+                return
+    raise ValueError(f"the workflow is not waiting for message {name!r}")
 
 
 @dataclass(frozen=True)
@@ -253,24 +278,37 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
     """Every timer event the workflow waits on, with the time it falls due."""
     timers = []
     for task in workflow.get_tasks(state=TaskState.WAITING):
-        spec = task.task_spec
-        if not isinstance(spec, CatchingEvent) or not isinstance(spec.event_definition, TimerEventDefinition):
-            continue
-        value = task._get_internal_data("event_value")
-        if value is None:
-            continue
-        if isinstance(value, dict):  # a cycle timer: the next firing
-            value = value.get("next")
-        due = TimerEventDefinition.get_datetime(value)
-        guarded, interrupting = None, False
-        if task.parent is not None and isinstance(task.parent.task_spec, BoundaryEventSplit):
-            guarded = _guarded_task(task)
-            interrupting = bool(getattr(spec, "cancel_activity", False))
-        timers.append(WaitingTimer(
-            str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, due,
-            guarded.task_spec.bpmn_id if guarded else None, str(guarded.id) if guarded else None, interrupting,
-        ))
+        for definition, element in _catching(task):
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = task._get_internal_data("event_value")
+            if value is None:
+                continue
+            if isinstance(value, dict):  # a cycle timer: the next firing
+                value = value.get("next")
+            due = TimerEventDefinition.get_datetime(value)
+            guarded, interrupting = None, False
+            if task.parent is not None and isinstance(task.parent.task_spec, BoundaryEventSplit):
+                guarded = _guarded_task(task)
+                interrupting = bool(getattr(element, "cancel_activity", False))
+            timers.append(WaitingTimer(
+                str(task.id), element.bpmn_id, element.bpmn_name or element.bpmn_id, due,
+                guarded.task_spec.bpmn_id if guarded else None, str(guarded.id) if guarded else None, interrupting,
+            ))
     return timers
+
+
+def timer_fired(workflow: BpmnWorkflow, spiff_task_id: str, element_id: str) -> bool:
+    """Whether a timer that is no longer waiting fired (rather than being cancelled).
+
+    A timer after an event-based gateway fired when the gateway went on to that timer's event.
+    """
+    task = find_task(workflow, spiff_task_id)
+    if task is None or task.state != TaskState.COMPLETED:
+        return False
+    if isinstance(task.task_spec, EventBasedGateway):
+        return any(child.task_spec.bpmn_id == element_id for child in task.children)
+    return True
 
 
 def _guarded_task(task):  # noqa: ANN001, ANN202

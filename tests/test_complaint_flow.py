@@ -107,7 +107,7 @@ def test_general_start_deadline_is_two_working_days_across_spring_festival(datab
         assert eng.cases.get(number).grade == "general"
         # Saturday 14 Feb is a make-up working day (调休); 15–23 Feb is the holiday.
         assert task(eng, number, "start_handling_general").due_at == datetime(2026, 2, 24, 10, 0, tzinfo=SHANGHAI)
-        assert advance(eng, clock, days=10, hours=-0.1) == 0
+        assert advance(eng, clock, days=11, hours=-0.1) == 0
         assert advance(eng, clock, hours=0.2) == 1
         assert ("cs_supervisor", "handling_start_overdue") in subjects(eng, number)
 

@@ -30,7 +30,7 @@ def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
 def test_the_shipped_workflows_deploy_as_version_1(eng):
     versions = eng.repository.versions()
     assert [v.version for v in versions] == [1]
-    assert set(versions[0].processes) >= {"complaint", "escalation", "callback"}
+    assert set(versions[0].processes) >= {"complaint", "escalation", "callbacks"}
 
 
 def test_deploying_unchanged_files_creates_no_new_version(eng, workflows_dir):
