@@ -8,14 +8,17 @@ transaction, and the case's version number guards against stale writers.
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock as clock_module
 from engine import history, spiff
@@ -60,9 +63,36 @@ def lock_case(session: Session, *, number: str | None = None, case_id: int | Non
     return row
 
 
+class WorkflowCache:
+    """Workflows as last committed, by case id and version, so a busy case skips deserialising.
+
+    ``take`` removes the entry: the caller mutates the workflow, and only a committed save
+    puts it back under the new version. Any other writer bumps the version in the database,
+    so a stale entry can never match.
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        self._items: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def take(self, case_id: int, version: int) -> Any | None:
+        with self._lock:
+            entry = self._items.pop(case_id, None)
+        return entry[1] if entry is not None and entry[0] == version else None
+
+    def put(self, case_id: int, version: int, workflow: Any) -> None:
+        with self._lock:
+            self._items[case_id] = (version, workflow)
+            self._items.move_to_end(case_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
 class CaseWork:
     def __init__(self, repository: Repository, clock: Clock) -> None:
         self._repository, self._clock = repository, clock
+        self._cache = WorkflowCache()
 
     @contextlib.contextmanager
     def spiff_step(self, moment: datetime) -> Iterator[list[spiff.Notice]]:
@@ -80,22 +110,29 @@ class CaseWork:
         if expected_version is not None and expected_version != row.version:
             raise StaleCase(row.number, expected_version, row.version)
         deployment = self._repository.load(row.deployment_id)
-        spec, subs = deployment.specs(row.process_id)
-        workflow = spiff.load_state(row.state, spec, subs, deployment.script_engine)
+        workflow = self._cache.take(row.id, row.version)
+        if workflow is None:
+            spec, subs = deployment.specs(row.process_id)
+            workflow = spiff.load_state(row.state, spec, subs, deployment.script_engine)
         return OpenCase(row, deployment, workflow, moment or self._clock.now())
 
     def save(self, session: Session, case: OpenCase, *, actor: str, kind: str, payload: dict,
              completed_task: tuple[str, str] | None = None) -> None:
         """Write the workflow and everything mirrored from it, then append the history event."""
         row, wf, moment = case.row, case.workflow, case.moment
+        if row.id is None:
+            raise RuntimeError("save() needs a flushed case row")
         involved = set(row.involved_staff or [])
-        sync_tasks(session, row, wf, moment, involved, completed_task)
-        sync_timers(session, row, wf, moment)
+        snap = spiff.snapshot(wf)
+        conn = session.connection()
+        sync_tasks(conn, row, snap, moment, involved, completed_task)
+        sync_timers(conn, row, wf, snap, moment)
         for notice in case.notices:
-            recipients = [] if notice.role == "customer" else role_members(session, notice.role, involved)
-            session.add(Notification(case_id=row.id, role=notice.role, recipients=recipients,
-                                     subject=notice.subject, element_id=notice.element_id, created_at=moment))
-        data = spiff.current_data(wf)
+            recipients = [] if notice.role == "customer" else role_members(conn, notice.role, involved)
+            conn.execute(INSERT_NOTIFICATION, {
+                "case_id": row.id, "role": notice.role, "recipients": recipients, "subject": notice.subject,
+                "element_id": notice.element_id, "created_at": moment})
+        data = snap.data
         values = {
             "state": spiff.dump_state(wf),
             "version": row.version + 1,
@@ -103,76 +140,99 @@ class CaseWork:
             "grade": data.get("grade") or row.grade,
             "escalation_tier": int(data.get("escalation_tier") or 0),
             "outcome": data.get("outcome") or row.outcome,
-            "waiting_for": sorted(spiff.waiting_messages(wf)),
+            "waiting_for": sorted(snap.messages),
+            "status": row.status,
+            "archived_at": row.archived_at,
         }
         if wf.completed:
             values.update(status="archived", archived_at=moment)
-        if row.id is None:
-            raise RuntimeError("save() needs a flushed case row")
-        result = session.execute(
-            update(Case).where(Case.id == row.id, Case.version == row.version).values(**values)
-        )
+        params = {f"new_{key}": value for key, value in values.items()}
+        result = conn.execute(SAVE_CASE, {"case_id": row.id, "expected": row.version, **params})
         if result.rowcount != 1:
             raise StaleCase(row.number, row.version, row.version + 1)
-        for key, value in values.items():
-            setattr(row, key, value)
+        for key, value in values.items():  # the row already holds these in the database
+            set_committed_value(row, key, value)
+        case_id, version = row.id, values["version"]
+        session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf))
         payload = dict(payload)
         payload["notified"] = [{"role": n.role, "subject": n.subject} for n in case.notices]
-        payload["open_tasks"] = sorted(t.task_spec.bpmn_id for t in spiff.ready_user_tasks(wf))
+        payload["open_tasks"] = sorted(t.task_spec.bpmn_id for t in snap.ready_user_tasks)
         payload["status"] = values.get("status", row.status)
         history.append(session, case_number=row.number, at=self._clock.now(), actor=actor, kind=kind,
                        payload=payload, deployment_version=case.deployment.version)
 
 
-def sync_tasks(session: Session, row: Case, wf: Any, moment: datetime, involved: set[str],
+# Prebuilt Core statements: save() runs on every step of every case, and building and
+# caching an ORM statement each time costs more than SQLite spends executing it.
+_T, _TM, _C, _N = Task.__table__, Timer.__table__, Case.__table__, Notification.__table__
+OPEN_TASKS = select(_T.c.id, _T.c.due_at).where(_T.c.case_id == bindparam("case_id"), _T.c.state == "open")
+SET_TASK_DUE = update(_T).where(_T.c.id == bindparam("task_id")).values(
+    due_at=bindparam("new_due", type_=_T.c.due_at.type))
+CLOSE_TASK = update(_T).where(_T.c.id == bindparam("task_id")).values(
+    state=bindparam("new_state", type_=_T.c.state.type), completed_by=bindparam("by", type_=_T.c.completed_by.type),
+    completed_at=bindparam("at", type_=_T.c.completed_at.type))
+INSERT_TASK = insert(_T)
+PENDING_TIMERS = select(_TM.c.id, _TM.c.spiff_task_id, _TM.c.element_id).where(
+    _TM.c.case_id == bindparam("case_id"), _TM.c.status == "pending")
+CLOSE_TIMER = update(_TM).where(_TM.c.id == bindparam("timer_id")).values(
+    status=bindparam("new_status", type_=_TM.c.status.type), closed_at=bindparam("at", type_=_TM.c.closed_at.type))
+INSERT_TIMER = insert(_TM)
+INSERT_NOTIFICATION = insert(_N)
+SAVE_CASE = update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected")).values(
+    {column: bindparam(f"new_{column}", type_=_C.c[column].type) for column in (
+        "state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
+        "archived_at")})
+
+
+def sync_tasks(conn: Connection, row: Case, snap: spiff.Snapshot, moment: datetime, involved: set[str],
                completed_task: tuple[str, str] | None) -> None:
-    ready = {str(t.id): t for t in spiff.ready_user_tasks(wf)}
-    timers = spiff.waiting_timers(wf)
-    open_rows = session.scalars(select(Task).where(Task.case_id == row.id, Task.state == "open")).all()
+    """Mirror the ready user tasks into ``task``."""
+    ready = {str(t.id): t for t in snap.ready_user_tasks}
+    due_of: dict[str, datetime] = {}
+    for timer in snap.timers:
+        guarded = timer.attached_task_id
+        if guarded and (guarded not in due_of or timer.due_at < due_of[guarded]):
+            due_of[guarded] = timer.due_at
     known = set()
-    for task_row in open_rows:
-        known.add(task_row.id)
-        if task_row.id in ready:
-            due = [t.due_at for t in timers if t.attached_task_id == task_row.id]
-            if due:
-                task_row.due_at = min(due)
-            continue
-        if completed_task and task_row.id == completed_task[0]:
-            task_row.state, task_row.completed_by = "completed", completed_task[1]
+    for task_id, due_at in conn.execute(OPEN_TASKS, {"case_id": row.id}).all():
+        known.add(task_id)
+        if task_id in ready:
+            if task_id in due_of and due_of[task_id] != due_at:
+                conn.execute(SET_TASK_DUE, {"task_id": task_id, "new_due": due_of[task_id]})
+        elif completed_task and task_id == completed_task[0]:
+            conn.execute(CLOSE_TASK, {"task_id": task_id, "new_state": "completed", "by": completed_task[1],
+                                      "at": moment})
         else:
-            task_row.state = "cancelled"
-        task_row.completed_at = moment
+            conn.execute(CLOSE_TASK, {"task_id": task_id, "new_state": "cancelled", "by": None, "at": moment})
     for task_id, task in ready.items():
         if task_id in known:
             continue
         role = task.task_spec.lane
-        due = [t.due_at for t in timers if t.attached_task_id == task_id]
-        session.add(Task(
-            id=task_id, case_id=row.id, element_id=task.task_spec.bpmn_id,
-            title=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=role,
-            assignee=pick_assignee(session, role, involved), form=spiff.user_task_form(task),
-            due_at=min(due) if due else None, created_at=moment, state="open",
-        ))
+        conn.execute(INSERT_TASK, {
+            "id": task_id, "case_id": row.id, "element_id": task.task_spec.bpmn_id,
+            "title": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "role": role,
+            "assignee": pick_assignee(conn, role, involved), "claimed": False, "state": "open",
+            "form": spiff.user_task_form(task), "due_at": due_of.get(task_id), "created_at": moment,
+        })
 
 
-def sync_timers(session: Session, row: Case, wf: Any, moment: datetime) -> None:
-    waiting = {t.spiff_task_id: t for t in spiff.waiting_timers(wf)}
-    pending = session.scalars(select(Timer).where(Timer.case_id == row.id, Timer.status == "pending")).all()
+def sync_timers(conn: Connection, row: Case, wf: Any, snap: spiff.Snapshot, moment: datetime) -> None:
+    """Mirror the waiting timers into ``timer``, closing those no longer waited on as fired or cancelled."""
+    waiting = {t.spiff_task_id: t for t in snap.timers}
     known = set()
-    for timer in pending:
-        known.add(timer.spiff_task_id)
-        if timer.spiff_task_id in waiting:
+    for timer_id, spiff_task_id, element_id in conn.execute(PENDING_TIMERS, {"case_id": row.id}).all():
+        known.add(spiff_task_id)
+        if spiff_task_id in waiting:
             continue
-        fired = spiff.timer_fired(wf, timer.spiff_task_id, timer.element_id)
-        timer.status, timer.closed_at = ("fired" if fired else "cancelled"), moment
-    for task_id, waiting_timer in waiting.items():
-        if task_id in known:
-            continue
-        session.add(Timer(
-            case_id=row.id, spiff_task_id=task_id, element_id=waiting_timer.element_id, name=waiting_timer.name,
-            attached_to=waiting_timer.attached_to, interrupting=waiting_timer.interrupting,
-            due_at=waiting_timer.due_at, status="pending", created_at=moment,
-        ))
+        status = "fired" if spiff.timer_fired(wf, spiff_task_id, element_id) else "cancelled"
+        conn.execute(CLOSE_TIMER, {"timer_id": timer_id, "new_status": status, "at": moment})
+    for task_id, t in waiting.items():
+        if task_id not in known:
+            conn.execute(INSERT_TIMER, {
+                "case_id": row.id, "spiff_task_id": task_id, "element_id": t.element_id, "name": t.name,
+                "attached_to": t.attached_to, "interrupting": t.interrupting, "due_at": t.due_at,
+                "status": "pending", "created_at": moment,
+            })
 
 
 def _describe(exc: SpiffWorkflowException) -> str:

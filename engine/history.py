@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.store.db import Database
@@ -32,18 +32,29 @@ def event_hash(prev_hash: str, seq: int, case_number: str | None, at: datetime, 
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+_H, _E = ChainHead.__table__, Event.__table__
+READ_HEAD = select(_H.c.seq, _H.c.hash).where(_H.c.id == 1).with_for_update()
+INSERT_EVENT = insert(_E)
+MOVE_HEAD = update(_H).where(_H.c.id == 1).values(
+    seq=bindparam("new_seq", type_=_H.c.seq.type), hash=bindparam("new_hash", type_=_H.c.hash.type))
+
+
 def append(session: Session, *, case_number: str | None, at: datetime, actor: str, kind: str,
-           payload: dict, deployment_version: int | None) -> Event:
-    """Append inside the caller's transaction; the head row lock orders concurrent writers."""
-    head = session.scalars(select(ChainHead).where(ChainHead.id == 1).with_for_update()).one()
+           payload: dict, deployment_version: int | None) -> str:
+    """Append inside the caller's transaction and return the event's hash.
+
+    The head row lock orders concurrent writers, so the chain never forks.
+    """
+    conn = session.connection()
+    head = conn.execute(READ_HEAD).one()
     seq = head.seq + 1
     text = canonical(payload)
     digest = event_hash(head.hash, seq, case_number, at, actor, kind, deployment_version, text)
-    event = Event(seq=seq, case_number=case_number, at=at, actor=actor, kind=kind, payload=text,
-                  deployment_version=deployment_version, prev_hash=head.hash, hash=digest)
-    session.add(event)
-    head.seq, head.hash = seq, digest
-    return event
+    conn.execute(INSERT_EVENT, {
+        "seq": seq, "case_number": case_number, "at": at, "actor": actor, "kind": kind, "payload": text,
+        "deployment_version": deployment_version, "prev_hash": head.hash, "hash": digest})
+    conn.execute(MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
+    return digest
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import history
@@ -63,30 +63,27 @@ def load_roles(workflows_dir: Path) -> dict[str, dict]:
     return tomllib.loads(path.read_text(encoding="utf-8")).get("roles", {}) if path.exists() else {}
 
 
-def pick_assignee(session: Session, role: str | None, excluded: set[str]) -> str | None:
+_RM, _P = RoleMember.__table__, Person.__table__
+ROLE_MEMBERS = (
+    select(_RM.c.username, _P.c.absent)
+    .join(_P, _P.c.username == _RM.c.username)
+    .where(_RM.c.role == bindparam("role"))
+    .order_by(_RM.c.rank)
+)
+
+
+def role_members(conn: Connection | Session, role: str, excluded: set[str]) -> list[str]:
+    """The present members of ``role`` by rank (primary first), leaving out ``excluded``."""
+    rows = conn.execute(ROLE_MEMBERS, {"role": role}).all()
+    return [username for username, absent in rows if not absent and username not in excluded]
+
+
+def pick_assignee(conn: Connection | Session, role: str | None, excluded: set[str]) -> str | None:
     """The first present member of ``role`` by rank who is not excluded, or None."""
     if not role:
         return None
-    rows = session.execute(
-        select(RoleMember.username, Person.absent)
-        .join(Person, Person.username == RoleMember.username)
-        .where(RoleMember.role == role)
-        .order_by(RoleMember.rank)
-    ).all()
-    for username, absent in rows:
-        if not absent and username not in excluded:
-            return username
-    return None
-
-
-def role_members(session: Session, role: str, excluded: set[str]) -> list[str]:
-    rows = session.execute(
-        select(RoleMember.username, Person.absent)
-        .join(Person, Person.username == RoleMember.username)
-        .where(RoleMember.role == role)
-        .order_by(RoleMember.rank)
-    ).all()
-    return [u for u, absent in rows if not absent and u not in excluded]
+    members = role_members(conn, role, excluded)
+    return members[0] if members else None
 
 
 class People:

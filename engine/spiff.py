@@ -204,8 +204,40 @@ def fire_timers(workflow: BpmnWorkflow) -> None:
     run_engine_steps(workflow)
 
 
+LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+def live_tasks(workflow: BpmnWorkflow) -> list:
+    """Ready, waiting and started tasks of the workflow and its subprocesses.
+
+    Reads the task dictionaries directly: SpiffWorkflow's tree iterator walks every
+    finished branch too, and this is asked after every step of every case.
+    """
+    found = []
+    for wf in (workflow, *workflow.subprocesses.values()):
+        found.extend(t for t in wf.tasks.values() if t.state & LIVE)
+    return found
+
+
 def ready_user_tasks(workflow: BpmnWorkflow) -> list:
-    return workflow.get_tasks(state=TaskState.READY, spec_class=UserTask)
+    return [t for t in live_tasks(workflow) if t.state == TaskState.READY and isinstance(t.task_spec, UserTask)]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the engine mirrors from a workflow after a step, read in one pass."""
+
+    ready_user_tasks: list
+    timers: list[WaitingTimer]
+    messages: set[str]
+    data: dict
+
+
+def snapshot(workflow: BpmnWorkflow) -> Snapshot:
+    live = live_tasks(workflow)
+    ready = [t for t in live if t.state == TaskState.READY and isinstance(t.task_spec, UserTask)]
+    waiting = [t for t in live if t.state == TaskState.WAITING]
+    return Snapshot(ready, _timers_of(waiting), _messages_of(waiting), _data_of(workflow, live))
 
 
 def find_task(workflow: BpmnWorkflow, task_id: str):  # noqa: ANN201
@@ -240,12 +272,11 @@ def _catching(task) -> list[tuple[Any, Any]]:  # noqa: ANN001
 
 
 def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
-    names = set()
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        for definition, _ in _catching(task):
-            if isinstance(definition, MessageEventDefinition):
-                names.add(definition.name)
-    return names
+    return _messages_of([t for t in live_tasks(workflow) if t.state == TaskState.WAITING])
+
+
+def _messages_of(waiting: list) -> set[str]:
+    return {d.name for task in waiting for d, _ in _catching(task) if isinstance(d, MessageEventDefinition)}
 
 
 def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict) -> None:
@@ -276,8 +307,12 @@ class WaitingTimer:
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
     """Every timer event the workflow waits on, with the time it falls due."""
+    return _timers_of([t for t in live_tasks(workflow) if t.state == TaskState.WAITING])
+
+
+def _timers_of(waiting: list) -> list[WaitingTimer]:
     timers = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in waiting:
         for definition, element in _catching(task):
             if not isinstance(definition, TimerEventDefinition):
                 continue
@@ -321,10 +356,11 @@ def _guarded_task(task):  # noqa: ANN001, ANN202
 
 def current_data(workflow: BpmnWorkflow) -> dict:
     """The case data as it stands: that of the most recently changed waiting or ready task."""
-    if workflow.completed:
-        return workflow.last_task.data if workflow.last_task is not None else {}
-    live = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
-    if not live:
+    return _data_of(workflow, live_tasks(workflow))
+
+
+def _data_of(workflow: BpmnWorkflow, live: list) -> dict:
+    if workflow.completed or not live:
         return workflow.last_task.data if workflow.last_task is not None else {}
     return max(live, key=lambda t: t.last_state_change).data
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from engine import forms, history, spiff
@@ -15,7 +15,7 @@ from engine.clock import Clock
 from engine.errors import CaseArchived, NotAllowed, NotFound, TaskAlreadyCompleted, TaskNotOpen
 from engine.repository import Repository
 from engine.store.db import Database
-from engine.store.models import Case, RoleMember, Task
+from engine.store.models import Case, RoleMember, Task, Timer
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,12 @@ class Tasks:
     def claim(self, task_id: str, username: str) -> None:
         """Take a task of one of my roles from whoever has it now."""
         now = self._clock.now()
+        with self._db.read() as session:
+            case_id = session.scalar(select(Task.case_id).where(Task.id == task_id))
+        if case_id is None:
+            raise NotFound(f"no task {task_id}")
         with self._db.write() as session:
-            task, case = self._locked(session, task_id)
+            task, case = self._locked(session, task_id, case_id)
             if case.status == "archived":
                 raise CaseArchived(case.number)
             self._check_open(task)
@@ -93,16 +97,18 @@ class Tasks:
 
     def complete(self, task_id: str, username: str, data: dict, expected_version: int | None = None) -> None:
         """Submit a task's form. Exactly one of two racing completions wins; the other is told who won."""
-        with self._db.read() as session:
-            known = session.get(Task, task_id)
-            if known is None:
-                raise NotFound(f"no task {task_id}")
-            case_id = known.case_id
-        # A form submitted after its deadline must not beat the escalation: fire due timers first.
-        self._timers.fire_due_for_case(case_id=case_id)
         now = self._clock.now()
+        overdue = exists().where(Timer.case_id == Task.case_id, Timer.status == "pending", Timer.due_at <= now)
+        with self._db.read() as session:
+            known = session.execute(select(Task.case_id, overdue).where(Task.id == task_id)).first()
+        if known is None:
+            raise NotFound(f"no task {task_id}")
+        case_id, has_overdue = known
+        if has_overdue:
+            # A form submitted after its deadline must not beat the escalation: fire due timers first.
+            self._timers.fire_due_for_case(case_id=case_id)
         with self._db.write() as session:
-            task, case_row = self._locked(session, task_id)
+            task, case_row = self._locked(session, task_id, case_id)
             if case_row.status == "archived":
                 raise CaseArchived(case_row.number)
             self._check_open(task)
@@ -121,12 +127,12 @@ class Tasks:
                             payload={"task_id": task_id, "element": task.element_id, "data": clean},
                             completed_task=(task_id, username))
 
-    def _locked(self, session: Session, task_id: str) -> tuple[Task, Case]:
-        task = session.get(Task, task_id)
-        if task is None:
+    def _locked(self, session: Session, task_id: str, case_id: int) -> tuple[Task, Case]:
+        """The task read under its case's lock, so a racing completion is visible by now."""
+        case = lock_case(session, case_id=case_id)
+        task = session.get(Task, task_id, populate_existing=True)
+        if task is None or task.case_id != case_id:
             raise NotFound(f"no task {task_id}")
-        case = lock_case(session, case_id=task.case_id)
-        session.refresh(task)  # read again under the case lock: a racing completion is visible now
         return task, case
 
     @staticmethod

@@ -67,9 +67,16 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any error."""
-        with self._writer() as session, session.begin():
-            yield session
+        """One transaction: committed when the block ends, rolled back on any error.
+
+        Callables a writer appends to ``session.info["after_commit"]`` run once the commit
+        has succeeded (and never after a rollback).
+        """
+        with self._writer() as session:
+            with session.begin():
+                yield session
+            for callback in session.info.pop("after_commit", []):
+                callback()
 
     def dispose(self) -> None:
         self.engine.dispose()

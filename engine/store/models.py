@@ -80,7 +80,7 @@ class Case(Base):
     involved_staff: Mapped[list] = mapped_column(JSON, default=list)
     waiting_for: Mapped[list] = mapped_column(JSON, default=list)  # messages the case waits on
     summary: Mapped[dict] = mapped_column(JSON, default=dict)  # masked registration data
-    state: Mapped[str] = mapped_column(Text)  # SpiffWorkflow state without the spec
+    state: Mapped[str] = mapped_column(Text, deferred=True)  # SpiffWorkflow state, no spec; loaded when needed
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
