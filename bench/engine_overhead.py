@@ -50,16 +50,24 @@ def run_persisted(eng: engine.Engine, clock: ManualClock) -> None:
     raise AssertionError(f"case {number} did not reach the archive")
 
 
-def measure(runs: int, action) -> float:  # noqa: ANN001
-    began = time.perf_counter()
-    for _ in range(runs):
-        action()
-    return runs / (time.perf_counter() - began)
+def measure(runs: int, rounds: int, bare, persisted) -> tuple[float, float]:  # noqa: ANN001
+    """Lifecycles per second of each side, interleaved in rounds so drift hits both alike."""
+    spent = {"bare": 0.0, "persisted": 0.0}
+    per_round = max(1, runs // rounds)
+    for _ in range(rounds):
+        for name, action in (("bare", bare), ("persisted", persisted)):
+            began = time.perf_counter()
+            for _ in range(per_round):
+                action()
+            spent[name] += time.perf_counter() - began
+    done = per_round * rounds
+    return done / spent["bare"], done / spent["persisted"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100, help="lifecycles per side (default 100)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     args = parser.parse_args()
 
     spec, subprocess_specs, calendar = load_specs(WORKFLOWS)
@@ -70,8 +78,8 @@ def main() -> None:
             eng.people.seed_demo()
             run_persisted(eng, clock)  # warm both sides: caches, imports
             run_bare(spec, subprocess_specs, calendar)
-            bare = measure(args.runs, lambda: run_bare(spec, subprocess_specs, calendar))
-            persisted = measure(args.runs, lambda: run_persisted(eng, clock))
+            bare, persisted = measure(args.runs, args.rounds, lambda: run_bare(spec, subprocess_specs, calendar),
+                                      lambda: run_persisted(eng, clock))
             verified = eng.history.verify()
     print(f"lifecycles: {args.runs} per side, workflows: {WORKFLOWS}")
     print(f"bare SpiffWorkflow (in memory): {bare:8.1f} lifecycles/s")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import exists, select
+from sqlalchemy import Row, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from engine import forms, history, spiff
@@ -16,6 +16,25 @@ from engine.errors import CaseArchived, NotAllowed, NotFound, TaskAlreadyComplet
 from engine.repository import Repository
 from engine.store.db import Database
 from engine.store.models import Case, RoleMember, Task, Timer
+
+_T, _C = Task.__table__, Case.__table__
+_VIEW = select(
+    _T.c.id, _T.c.element_id, _T.c.title, _C.c.number, _T.c.role, _T.c.assignee, _T.c.state, _T.c.due_at,
+    _T.c.form, _T.c.created_at, _C.c.deployment_id,
+).join(_C, _C.c.id == _T.c.case_id)
+BY_ASSIGNEE = _VIEW.where(_T.c.assignee == bindparam("username"), _T.c.state == "open")
+BY_CASE = _VIEW.where(_C.c.number == bindparam("number"), _T.c.state == bindparam("state")).order_by(_T.c.created_at)
+BY_ID = _VIEW.where(_T.c.id == bindparam("task_id"))
+_TM = Timer.__table__
+CASE_OF_TASK = select(_T.c.case_id, exists().where(
+    _TM.c.case_id == _T.c.case_id, _TM.c.status == "pending", _TM.c.due_at <= bindparam("now", type_=_TM.c.due_at.type),
+)).where(_T.c.id == bindparam("task_id"))
+LOCKED_TASK = select(
+    _T.c.id, _T.c.case_id, _T.c.element_id, _T.c.role, _T.c.assignee, _T.c.state, _T.c.form, _T.c.completed_by,
+    _T.c.completed_at,
+).where(_T.c.id == bindparam("task_id"))
+CLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
+    assignee=bindparam("username", type_=_T.c.assignee.type), claimed=True)
 
 
 @dataclass(frozen=True)
@@ -39,40 +58,27 @@ class Tasks:
 
     def for_user(self, username: str) -> list[TaskView]:
         """The open tasks assigned to ``username``, soonest deadline first."""
-        with self._db.read() as session:
-            rows = session.execute(
-                select(Task, Case.number, Case.deployment_id)
-                .join(Case, Case.id == Task.case_id)
-                .where(Task.assignee == username, Task.state == "open")
-            ).all()
-            views = [self._view(task, number, deployment_id) for task, number, deployment_id in rows]
+        views = self._views(BY_ASSIGNEE, {"username": username})
         far = datetime.max.replace(tzinfo=None)
         return sorted(views, key=lambda v: (v.due_at.replace(tzinfo=None) if v.due_at else far, v.created_at))
 
     def for_case(self, number: str, state: str = "open") -> list[TaskView]:
-        with self._db.read() as session:
-            rows = session.execute(
-                select(Task, Case.number, Case.deployment_id)
-                .join(Case, Case.id == Task.case_id)
-                .where(Case.number == number, Task.state == state)
-                .order_by(Task.created_at)
-            ).all()
-            return [self._view(task, n, d) for task, n, d in rows]
+        return self._views(BY_CASE, {"number": number, "state": state})
 
     def get(self, task_id: str) -> TaskView:
-        with self._db.read() as session:
-            row = session.execute(
-                select(Task, Case.number, Case.deployment_id).join(Case, Case.id == Task.case_id)
-                .where(Task.id == task_id)
-            ).one_or_none()
-            if row is None:
-                raise NotFound(f"no task {task_id}")
-            return self._view(*row)
+        views = self._views(BY_ID, {"task_id": task_id})
+        if not views:
+            raise NotFound(f"no task {task_id}")
+        return views[0]
 
-    def _view(self, task: Task, number: str, deployment_id: int) -> TaskView:
-        form = self._repository.load(deployment_id).form(task.form)
-        return TaskView(task.id, task.element_id, task.title, number, task.role, task.assignee, task.state,
-                        task.due_at, form, task.form, task.created_at)
+    def _views(self, query, params: dict) -> list[TaskView]:  # noqa: ANN001
+        with self._db.read() as session:
+            rows = session.connection().execute(query, params).all()
+        return [
+            TaskView(r.id, r.element_id, r.title, r.number, r.role, r.assignee, r.state, r.due_at,
+                     self._repository.load(r.deployment_id).form(r.form), r.form, r.created_at)
+            for r in rows
+        ]
 
     def claim(self, task_id: str, username: str) -> None:
         """Take a task of one of my roles from whoever has it now."""
@@ -90,7 +96,8 @@ class Tasks:
             has_role = session.get(RoleMember, (task.role, username)) is not None
             if not has_role:
                 raise NotAllowed(f"{username} does not hold role {task.role} needed for this task")
-            previous, task.assignee, task.claimed = task.assignee, username, True
+            previous = task.assignee
+            session.connection().execute(CLAIM, {"task_id": task.id, "username": username})
             history.append(session, case_number=case.number, at=now, actor=username, kind="task_claimed",
                            payload={"task_id": task.id, "element": task.element_id, "from": previous},
                            deployment_version=None)
@@ -98,9 +105,8 @@ class Tasks:
     def complete(self, task_id: str, username: str, data: dict, expected_version: int | None = None) -> None:
         """Submit a task's form. Exactly one of two racing completions wins; the other is told who won."""
         now = self._clock.now()
-        overdue = exists().where(Timer.case_id == Task.case_id, Timer.status == "pending", Timer.due_at <= now)
         with self._db.read() as session:
-            known = session.execute(select(Task.case_id, overdue).where(Task.id == task_id)).first()
+            known = session.connection().execute(CASE_OF_TASK, {"task_id": task_id, "now": now}).first()
         if known is None:
             raise NotFound(f"no task {task_id}")
         case_id, has_overdue = known
@@ -127,16 +133,16 @@ class Tasks:
                             payload={"task_id": task_id, "element": task.element_id, "data": clean},
                             completed_task=(task_id, username))
 
-    def _locked(self, session: Session, task_id: str, case_id: int) -> tuple[Task, Case]:
+    def _locked(self, session: Session, task_id: str, case_id: int) -> tuple[Row, Case]:
         """The task read under its case's lock, so a racing completion is visible by now."""
         case = lock_case(session, case_id=case_id)
-        task = session.get(Task, task_id, populate_existing=True)
+        task = session.connection().execute(LOCKED_TASK, {"task_id": task_id}).first()
         if task is None or task.case_id != case_id:
             raise NotFound(f"no task {task_id}")
         return task, case
 
     @staticmethod
-    def _check_open(task: Task) -> None:
+    def _check_open(task: Row) -> None:
         if task.state == "completed":
             raise TaskAlreadyCompleted(task.id, task.completed_by, task.completed_at)
         if task.state != "open":
