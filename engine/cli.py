@@ -13,9 +13,12 @@ import os
 import signal
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import engine
+from engine.calendar import CalendarConfig
 from engine.clock import ManualClock
 from engine.demo import seed_demo_cases
 from engine.errors import DeployError, EngineError
@@ -62,22 +65,25 @@ def cmd_demo(eng: engine.Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_status(eng: engine.Engine, args: argparse.Namespace) -> int:
+    zone = ZoneInfo(CalendarConfig.from_dir(eng.workflows_dir).timezone)
+
+    def local(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%m-%d %H:%M") if moment else "-"
+
     versions = eng.repository.versions()
     print(f"Database:   {eng.db.url}")
     print(f"Deployed:   {'v' + str(versions[-1].version) if versions else 'nothing yet'}")
-    print(f"Now:        {eng.clock.now().isoformat(timespec='seconds')}")
-    nxt = eng.timers.next_due()
-    print(f"Next timer: {nxt.isoformat(timespec='seconds') if nxt else 'none'}")
-    print(f"History:    {eng.history.verify()}")
+    print(f"Now:        {eng.clock.now().astimezone(zone).isoformat(timespec='seconds')} ({zone.key})")
+    print(f"Next timer: {local(eng.timers.next_due()) if eng.timers.next_due() else 'none'}")
+    print(f"History:    {'intact' if (check := eng.history.verify()).ok else 'BROKEN'}: {check}")
     print()
-    print(f"{'case':<22} {'status':<9} {'grade':<8} {'tier':<4} open tasks (assignee, due)")
+    print(f"{'case':<22} {'status':<9} {'grade':<8} {'tier':<4} waiting on (assignee, due {zone.key})")
     for number in eng.cases.numbers():
         case = eng.cases.get(number)
-        tasks = ", ".join(
-            f"{t.name} ({t.assignee}, {t.due_at.astimezone().strftime('%m-%d %H:%M') if t.due_at else '-'})"
-            for t in case.open_tasks
-        ) or "-"
-        print(f"{number:<22} {case.status:<9} {case.grade or '-':<8} {case.escalation_tier:<4} {tasks}")
+        waiting = [f"{t.name} ({t.assignee}, {local(t.due_at)})" for t in case.open_tasks]
+        waiting += [f"message {m}" for m in case.waiting_for]
+        print(f"{number:<22} {case.status:<9} {case.grade or '-':<8} {case.escalation_tier:<4} "
+              f"{', '.join(waiting) or '-'}")
     return 0
 
 
@@ -107,6 +113,8 @@ def cmd_verify(eng: engine.Engine, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("spiff", "SpiffWorkflow", "apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="complaintflow", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     deploy = sub.add_parser("deploy", help="validate and deploy a workflows folder")

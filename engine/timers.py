@@ -122,8 +122,8 @@ class Timers:
 
         def tick() -> None:
             try:
-                if lease.hold():
-                    self.fire_due()
+                if lease.hold() and (fired := self.fire_due()):
+                    log.info("fired %d timer(s)", fired)
             except Exception:  # keep the alarm clock alive; the error is logged
                 log.exception("firing timers failed")
             if not stop.is_set():

@@ -1,0 +1,48 @@
+"""The ``complaintflow`` command line that ``make run`` drives, on a SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import cli
+
+
+@pytest.fixture
+def env(tmp_path: Path, workflows_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("COMPLAINTFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    monkeypatch.setenv("COMPLAINTFLOW_WORKFLOWS", str(workflows_dir))
+    return workflows_dir
+
+
+def test_demo_then_status_shows_demo_complaints_in_different_states(env, capsys):
+    assert cli.main(["demo"]) == 0
+    assert cli.main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "Deployed:   v1" in out
+    assert "History:    intact" in out
+    assert "start_emergency_handling (ql1" in out
+    assert "message customer_reply" in out
+    assert "approve_compensation_manager (mgr1" in out
+
+
+def test_demo_twice_adds_no_second_set_of_complaints(env, capsys):
+    cli.main(["demo"])
+    capsys.readouterr()
+    assert cli.main(["demo"]) == 0
+    assert "5 cases already exist" in capsys.readouterr().out
+
+
+def test_deploying_a_broken_folder_prints_the_problems_and_exits_2(env, capsys):
+    cli.main(["deploy"])
+    (env / "complaint.bpmn").write_text("<definitions>", encoding="utf-8")
+    assert cli.main(["deploy", str(env)]) == 2
+    err = capsys.readouterr().err
+    assert "Deployment refused; nothing changed" in err
+    assert "complaint.bpmn" in err
+
+
+def test_verify_exits_0_on_an_intact_history(env, capsys):
+    cli.main(["demo"])
+    assert cli.main(["verify"]) == 0
