@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, bindparam, exists, select, update
+from sqlalchemy import Row, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import forms, history, spiff
@@ -22,7 +22,12 @@ _VIEW = select(
     _T.c.id, _T.c.element_id, _T.c.title, _C.c.number, _T.c.role, _T.c.assignee, _T.c.state, _T.c.due_at,
     _T.c.form, _T.c.created_at, _C.c.deployment_id,
 ).join(_C, _C.c.id == _T.c.case_id)
-BY_ASSIGNEE = _VIEW.where(_T.c.assignee == bindparam("username"), _T.c.state == "open")
+_RM = RoleMember.__table__
+# Mine, or nobody's yet in one of my roles (every member of the role was absent or involved).
+BY_ASSIGNEE = _VIEW.add_columns(_C.c.involved_staff).where(_T.c.state == "open", or_(
+    _T.c.assignee == bindparam("username"),
+    and_(_T.c.assignee.is_(None), _T.c.role.in_(select(_RM.c.role).where(_RM.c.username == bindparam("username")))),
+))
 BY_CASE = _VIEW.where(_C.c.number == bindparam("number"), _T.c.state == bindparam("state")).order_by(_T.c.created_at)
 BY_ID = _VIEW.where(_T.c.id == bindparam("task_id"))
 _TM = Timer.__table__
@@ -57,8 +62,8 @@ class Tasks:
         self._db, self._clock, self._repository, self._work, self._timers = db, clock, repository, work, timers
 
     def for_user(self, username: str) -> list[TaskView]:
-        """The open tasks assigned to ``username``, soonest deadline first."""
-        views = self._views(BY_ASSIGNEE, {"username": username})
+        """The open tasks ``username`` may work on (assigned, or unassigned in their role), soonest first."""
+        views = self._views(BY_ASSIGNEE, {"username": username}, hide_from=username)
         far = datetime.max.replace(tzinfo=None)
         return sorted(views, key=lambda v: (v.due_at.replace(tzinfo=None) if v.due_at else far, v.created_at))
 
@@ -71,9 +76,11 @@ class Tasks:
             raise NotFound(f"no task {task_id}")
         return views[0]
 
-    def _views(self, query, params: dict) -> list[TaskView]:  # noqa: ANN001
+    def _views(self, query, params: dict, hide_from: str | None = None) -> list[TaskView]:  # noqa: ANN001
         with self._db.read() as session:
             rows = session.connection().execute(query, params).all()
+        if hide_from is not None:  # the person complained about never sees the case
+            rows = [r for r in rows if hide_from not in (r.involved_staff or [])]
         return [
             TaskView(r.id, r.element_id, r.title, r.number, r.role, r.assignee, r.state, r.due_at,
                      self._repository.load(r.deployment_id).form(r.form), r.form, r.created_at)

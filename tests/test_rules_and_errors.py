@@ -198,3 +198,40 @@ def test_timers_that_fell_due_while_nothing_ran_fire_at_the_next_start_exactly_o
         assert third.timers.fire_due() == 0
         fired = [e for e in third.history.events(number) if e.kind == "timer_fired"]
         assert len(fired) == 1
+
+
+def test_two_engine_processes_on_one_database_never_act_on_a_stale_workflow(eng, database_url, workflows_dir, clock):
+    """The web app and the scheduler each keep recently used workflows in memory; the case
+    version decides whether that copy may be used, so neither overwrites the other's step."""
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    complete(eng, number, "first_response")  # ``eng`` now holds this case's workflow in memory
+    with engine.open(database_url, workflows_dir, clock=clock) as other:
+        complete(other, number, "verify", core_function_failure=True)
+        assert other.cases.get(number).grade == "serious"
+    complete(eng, number, "start_handling")  # must build on the other process's step
+    case = eng.cases.get(number)
+    assert case.grade == "serious"
+    assert [t.name for t in case.open_tasks] == ["determine_responsibility"]
+    completed = [e.payload["element"] for e in eng.history.events(number) if e.kind == "task_completed"]
+    assert completed == ["first_response", "verify", "start_handling"]
+    assert eng.history.verify().ok
+
+
+def test_a_task_nobody_could_be_given_waits_in_the_role_inbox_to_be_claimed(eng):
+    eng.people.set_absent("cs1", True)
+    eng.people.set_absent("cs2", True)
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    first = task(eng, number, "first_response")
+    assert first.assignee is None
+    assert [t.id for t in eng.tasks.for_user("cs2")] == [first.id]
+    assert eng.tasks.for_user("sup1") == []
+    eng.tasks.claim(first.id, "cs2")
+    eng.tasks.complete(first.id, "cs2", FORM_DATA["first_response"])
+    assert task(eng, number, "verify").name == "verify"
+
+
+def test_an_unassigned_task_stays_hidden_from_the_person_complained_about(eng):
+    eng.people.set_absent("cs2", True)
+    number = eng.runtime.start("complaint", registration(involved_staff=["cs1"]), "sup1")
+    assert task(eng, number, "first_response").assignee is None
+    assert eng.tasks.for_user("cs1") == []
