@@ -6,9 +6,10 @@ Mainland-China public holidays and make-up working days (调休) come from the
 
 from __future__ import annotations
 
+import calendar
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -125,3 +126,32 @@ class BusinessCalendar:
                 counted += 1
         due = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=self.zone)
         return due.astimezone(moment.tzinfo)
+
+    def next_day_of_month(self, moment: datetime, day: int, hour: int = 9) -> datetime:
+        """The first ``day``-th of a month at ``hour``:00 local time strictly after ``moment``.
+
+        For a day a month lacks (the 31st in April) the month's last day is used.
+        """
+        if not 1 <= day <= 31 or not 0 <= hour <= 23:
+            raise ValueError("day must be 1-31 and hour 0-23")
+        local = moment.astimezone(self.zone)
+        year, month = local.year, local.month
+        for _ in range(3):
+            last = calendar.monthrange(year, month)[1]
+            candidate = datetime(year, month, min(day, last), hour, tzinfo=self.zone)
+            if candidate > local:
+                return candidate.astimezone(moment.tzinfo)
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        raise AssertionError("unreachable: a later month always has the day")
+
+    def next_weekday(self, moment: datetime, weekday: int, hour: int = 9) -> datetime:
+        """The next ISO ``weekday`` (1 = Monday) at ``hour``:00 local time strictly after ``moment``."""
+        if not 1 <= weekday <= 7 or not 0 <= hour <= 23:
+            raise ValueError("weekday must be 1 (Monday) to 7 (Sunday) and hour 0-23")
+        local = moment.astimezone(self.zone)
+        for ahead in range(8):
+            day = local.date() + timedelta(days=ahead)
+            candidate = datetime.combine(day, time(hour), tzinfo=self.zone)
+            if day.isoweekday() == weekday and candidate > local:
+                return candidate.astimezone(moment.tzinfo)
+        raise AssertionError("unreachable: a week holds every weekday")

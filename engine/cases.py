@@ -100,9 +100,11 @@ class Cases:
                 created_at=row.created_at, updated_at=row.updated_at, archived_at=row.archived_at,
             )
 
-    def numbers(self, status: str | None = None) -> list[str]:
+    def numbers(self, status: str | None = None, process_id: str | None = None) -> list[str]:
         with self._db.read() as session:
             query = select(Case.number).order_by(Case.id)
             if status:
                 query = query.where(Case.status == status)
+            if process_id:
+                query = query.where(Case.process_id == process_id)
             return list(session.scalars(query))

@@ -49,15 +49,19 @@ def cmd_deploy(eng: engine.Engine, args: argparse.Namespace) -> int:
         print(f"No change: version {eng.repository.versions()[-1].version} is already these files.")
     for v in versions:
         print(f"Deployed version {v.version} ({', '.join(v.processes)}), hash {v.content_hash[:12]}")
+    for number in eng.runtime.start_standing():
+        print(f"Started standing process case {number}")
     return 0
 
 
 def cmd_demo(eng: engine.Engine, args: argparse.Namespace) -> int:
     eng.repository.deploy(actor="owner1", note="demo")
     people = eng.people.seed_demo()
+    eng.runtime.start_standing()
     print(f"Demo people (password 'demo'): {', '.join(people)}")
-    if eng.cases.numbers() and not args.again:
-        print(f"{len(eng.cases.numbers())} cases already exist; not adding demo complaints (use --again).")
+    existing = eng.cases.numbers(process_id="complaint")
+    if existing and not args.again:
+        print(f"{len(existing)} complaints already exist; not adding demo complaints (use --again).")
         return 0
     for number in seed_demo_cases(eng):
         print(f"  demo complaint {number}")
@@ -82,6 +86,9 @@ def cmd_status(eng: engine.Engine, args: argparse.Namespace) -> int:
         case = eng.cases.get(number)
         waiting = [f"{t.name} ({t.assignee}, {local(t.due_at)})" for t in case.open_tasks]
         waiting += [f"message {m}" for m in case.waiting_for]
+        if not waiting and case.pending_deadlines:
+            soonest = min(case.pending_deadlines, key=lambda d: d.due_at)
+            waiting = [f"timer {soonest.element_id} ({local(soonest.due_at)})"]
         print(f"{number:<22} {case.status:<9} {case.grade or '-':<8} {case.escalation_tier:<4} "
               f"{', '.join(waiting) or '-'}")
     return 0

@@ -83,15 +83,22 @@ class LoadedDeployment:
         except KeyError:
             raise NotFound(f"process {process_id!r} is not in deployment v{self.version}") from None
 
-    def start_form(self, process_id: str) -> dict | None:
+    def _start_properties(self, process_id: str) -> dict:
         spec, _ = self.specs(process_id)
         for task_spec in spec.task_specs.values():
             if isinstance(task_spec, StartEvent):
                 props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
-                name = props.get("formJsonSchemaFilename")
-                if name:
-                    return self.forms[name]
-        return None
+                if props:
+                    return props
+        return {}
+
+    def start_form(self, process_id: str) -> dict | None:
+        name = self._start_properties(process_id).get("formJsonSchemaFilename")
+        return self.forms[name] if name else None
+
+    def standing_processes(self) -> list[str]:
+        """Processes whose start event says ``startOnDeploy``: one instance always runs (schedules)."""
+        return sorted(p for p in self._specs if self._start_properties(p).get("startOnDeploy") == "true")
 
     def form(self, name: str | None) -> dict | None:
         return self.forms.get(name) if name else None

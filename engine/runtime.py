@@ -68,6 +68,22 @@ class Runtime:
                             payload={"process": process_id, "data": masked})
             return number
 
+    def start_standing(self, actor: str = "system") -> list[str]:
+        """Start one case of each ``startOnDeploy`` process that has none open; returns the new numbers.
+
+        Such processes carry the schedules that belong to no complaint (the monthly ledger
+        reminder, the statistics reports). A running one keeps its version when a newer one
+        is deployed.
+        """
+        started = []
+        for process_id in self._repository.active().standing_processes():
+            with self._db.read() as session:
+                running = session.scalar(
+                    select(Case.id).where(Case.process_id == process_id, Case.status == "open").limit(1))
+            if running is None:
+                started.append(self.start(process_id, {"channel": "system"}, actor))
+        return started
+
     def message(self, number: str, name: str, payload: dict, actor: str) -> None:
         """Deliver a message (e.g. the customer's reply) to a case waiting for it."""
         if not isinstance(payload, dict) or any(str(k).startswith("_") for k in payload):

@@ -126,7 +126,18 @@ def make_script_engine(calendar: BusinessCalendar) -> PythonScriptEngine:
         """ISO datetime ``days`` working days from now (the engine's clock)."""
         return calendar.add_working_days(clock_module.current().now(), int(days)).isoformat()
 
-    env = RestrictedEnvironment({"__builtins__": SAFE_BUILTINS, "working_days": working_days, "notify": _notify})
+    def next_day_of_month(day: int, hour: int = 9) -> str:
+        """ISO datetime of the next ``day``-th of a month at ``hour``:00 (schedules such as a monthly report)."""
+        return calendar.next_day_of_month(clock_module.current().now(), int(day), int(hour)).isoformat()
+
+    def next_weekday(weekday: int, hour: int = 9) -> str:
+        """ISO datetime of the next ISO ``weekday`` (1 = Monday) at ``hour``:00."""
+        return calendar.next_weekday(clock_module.current().now(), int(weekday), int(hour)).isoformat()
+
+    env = RestrictedEnvironment({
+        "__builtins__": SAFE_BUILTINS, "working_days": working_days, "next_day_of_month": next_day_of_month,
+        "next_weekday": next_weekday, "notify": _notify,
+    })
     return PythonScriptEngine(environment=env)
 
 

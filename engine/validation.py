@@ -393,7 +393,7 @@ def _iso_problem(definition: TimerEventDefinition, text: str) -> str | None:
             TimerEventDefinition.parse_iso_recurring_interval(text)
     except Exception:
         kind = {DurationTimerEventDefinition: "an ISO 8601 duration such as \"PT2H\"",
-                TimeDateEventDefinition: "an ISO 8601 date-time or working_days(n)",
+                TimeDateEventDefinition: "a date-time, working_days(n), next_day_of_month(d) or next_weekday(w)",
                 CycleTimerEventDefinition: "an ISO 8601 repeating interval such as \"R3/PT4H\""}
         return f"{text!r} is not {kind.get(type(definition), 'a valid timer value')}"
     return None

@@ -55,3 +55,18 @@ def test_a_deadline_past_the_holiday_data_does_not_crash():
 def test_a_bad_calendar_file_is_refused_with_the_reason(text, reason):
     with pytest.raises(ValueError, match=reason):
         CalendarConfig.from_toml(text)
+
+
+def test_the_next_day_of_a_month_falls_back_to_the_month_end():
+    calendar = BusinessCalendar()
+    assert calendar.next_day_of_month(datetime(2026, 2, 1, 10, tzinfo=SHANGHAI), 31) == datetime(
+        2026, 2, 28, 9, tzinfo=SHANGHAI)
+    assert calendar.next_day_of_month(datetime(2026, 12, 4, 9, tzinfo=SHANGHAI), 4) == datetime(
+        2027, 1, 4, 9, tzinfo=SHANGHAI)
+
+
+def test_the_next_weekday_is_strictly_after_now():
+    calendar = BusinessCalendar()
+    tuesday_9am = datetime(2026, 3, 3, 9, tzinfo=SHANGHAI)
+    assert calendar.next_weekday(tuesday_9am, 2) == datetime(2026, 3, 10, 9, tzinfo=SHANGHAI)
+    assert calendar.next_weekday(datetime(2026, 3, 3, 8, tzinfo=SHANGHAI), 2) == tuesday_9am

@@ -25,13 +25,14 @@ def test_demo_then_status_shows_demo_complaints_in_different_states(env, capsys)
     assert "start_emergency_handling (ql1" in out
     assert "message customer_reply" in out
     assert "approve_compensation_manager (mgr1" in out
+    assert "-SYSTEM-001" in out and "timer " in out
 
 
 def test_demo_twice_adds_no_second_set_of_complaints(env, capsys):
     cli.main(["demo"])
     capsys.readouterr()
     assert cli.main(["demo"]) == 0
-    assert "5 cases already exist" in capsys.readouterr().out
+    assert "5 complaints already exist" in capsys.readouterr().out
 
 
 def test_deploying_a_broken_folder_prints_the_problems_and_exits_2(env, capsys):
