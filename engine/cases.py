@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.errors import NotAllowed, NotFound
 from engine.store.db import Database
@@ -67,6 +67,21 @@ class CaseView:
         return tuple(d for d in self.deadlines if d.status == "pending")
 
 
+_C, _D, _T, _TM, _N = (Case.__table__, Deployment.__table__, Task.__table__, Timer.__table__,
+                        Notification.__table__)
+CASE_BY_NUMBER = select(
+    _C.c.id, _C.c.number, _C.c.process_id, _D.c.version.label("definition_version"), _C.c.version, _C.c.status,
+    _C.c.grade, _C.c.escalation_tier, _C.c.outcome, _C.c.channel, _C.c.complaint_type, _C.c.summary,
+    _C.c.waiting_for, _C.c.involved_staff, _C.c.created_at, _C.c.updated_at, _C.c.archived_at,
+).join(_D, _D.c.id == _C.c.deployment_id).where(_C.c.number == bindparam("number"))
+OPEN_TASKS = select(_T.c.id, _T.c.element_id, _T.c.title, _T.c.role, _T.c.assignee, _T.c.due_at).where(
+    _T.c.case_id == bindparam("case_id"), _T.c.state == "open").order_by(_T.c.created_at)
+TIMERS = select(_TM.c.element_id, _TM.c.name, _TM.c.attached_to, _TM.c.due_at, _TM.c.status, _TM.c.interrupting).where(
+    _TM.c.case_id == bindparam("case_id")).order_by(_TM.c.due_at)
+NOTIFICATIONS = select(_N.c.role, _N.c.recipients, _N.c.subject, _N.c.element_id, _N.c.created_at).where(
+    _N.c.case_id == bindparam("case_id")).order_by(_N.c.id)
+
+
 class Cases:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -74,31 +89,26 @@ class Cases:
     def get(self, number: str, viewer: str | None = None) -> CaseView:
         """The case; ``viewer`` (a username) is refused when they are involved in it."""
         with self._db.read() as session:
-            row = session.scalars(select(Case).where(Case.number == number)).one_or_none()
+            conn = session.connection()
+            row = conn.execute(CASE_BY_NUMBER, {"number": number}).first()
             if row is None:
                 raise NotFound(f"no case {number}")
             if viewer is not None and viewer in (row.involved_staff or []):
                 raise NotAllowed(f"{viewer} is involved in case {number} and may not see it")
-            version = session.scalar(select(Deployment.version).where(Deployment.id == row.deployment_id))
-            tasks = session.scalars(
-                select(Task).where(Task.case_id == row.id, Task.state == "open").order_by(Task.created_at)
-            ).all()
-            timers = session.scalars(select(Timer).where(Timer.case_id == row.id).order_by(Timer.due_at)).all()
-            notes = session.scalars(
-                select(Notification).where(Notification.case_id == row.id).order_by(Notification.id)
-            ).all()
-            return CaseView(
-                number=row.number, process_id=row.process_id, definition_version=version, version=row.version,
-                status=row.status, grade=row.grade, escalation_tier=row.escalation_tier, outcome=row.outcome,
-                channel=row.channel, complaint_type=row.complaint_type, summary=dict(row.summary or {}),
-                waiting_for=tuple(row.waiting_for or ()),
-                open_tasks=tuple(TaskSummary(t.id, t.element_id, t.title, t.role, t.assignee, t.due_at) for t in tasks),
-                deadlines=tuple(Deadline(t.element_id, t.name, t.attached_to, t.due_at, t.status, t.interrupting)
-                                for t in timers),
-                notifications=tuple(NotificationView(n.role, tuple(n.recipients or ()), n.subject, n.element_id,
-                                                     n.created_at) for n in notes),
-                created_at=row.created_at, updated_at=row.updated_at, archived_at=row.archived_at,
-            )
+            tasks = conn.execute(OPEN_TASKS, {"case_id": row.id}).all()
+            timers = conn.execute(TIMERS, {"case_id": row.id}).all()
+            notes = conn.execute(NOTIFICATIONS, {"case_id": row.id}).all()
+        return CaseView(
+            number=row.number, process_id=row.process_id, definition_version=row.definition_version,
+            version=row.version, status=row.status, grade=row.grade, escalation_tier=row.escalation_tier,
+            outcome=row.outcome, channel=row.channel, complaint_type=row.complaint_type,
+            summary=dict(row.summary or {}), waiting_for=tuple(row.waiting_for or ()),
+            open_tasks=tuple(TaskSummary(*t) for t in tasks),
+            deadlines=tuple(Deadline(*t) for t in timers),
+            notifications=tuple(NotificationView(n.role, tuple(n.recipients or ()), n.subject, n.element_id,
+                                                 n.created_at) for n in notes),
+            created_at=row.created_at, updated_at=row.updated_at, archived_at=row.archived_at,
+        )
 
     def numbers(self, status: str | None = None, process_id: str | None = None) -> list[str]:
         with self._db.read() as session:

@@ -18,7 +18,6 @@ from typing import Any
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock as clock_module
 from engine import history, spiff
@@ -33,7 +32,7 @@ from engine.store.models import Case, Notification, Task, Timer
 class OpenCase:
     """A case loaded for change inside a write transaction."""
 
-    row: Case
+    row: CaseRow
     deployment: LoadedDeployment
     workflow: Any
     moment: datetime  # the time this change happens at (a timer's due time when firing late)
@@ -54,13 +53,43 @@ class FrozenClock:
         return self._moment
 
 
-def lock_case(session: Session, *, number: str | None = None, case_id: int | None = None) -> Case:
-    query = select(Case).with_for_update()
-    query = query.where(Case.number == number) if number is not None else query.where(Case.id == case_id)
-    row = session.scalars(query.execution_options(populate_existing=True)).one_or_none()
-    if row is None:
+@dataclass
+class CaseRow:
+    """The columns of a locked case that a step reads and writes (the big ``state`` only on demand)."""
+
+    id: int
+    number: str
+    process_id: str
+    deployment_id: int
+    version: int
+    status: str
+    grade: str | None
+    outcome: str | None
+    involved_staff: list
+    archived_at: datetime | None
+
+    @classmethod
+    def of(cls, case: Case) -> CaseRow:
+        return cls(*(getattr(case, name) for name in cls.__dataclass_fields__))
+
+
+_CASE = Case.__table__
+_LOCK = select(*(_CASE.c[name] for name in CaseRow.__dataclass_fields__)).with_for_update()
+LOCK_BY_ID = _LOCK.where(_CASE.c.id == bindparam("case_id"))
+LOCK_BY_NUMBER = _LOCK.where(_CASE.c.number == bindparam("number"))
+CASE_STATE = select(_CASE.c.state).where(_CASE.c.id == bindparam("case_id"))
+
+
+def lock_case(session: Session, *, number: str | None = None, case_id: int | None = None) -> CaseRow:
+    """Lock the case row for this transaction (PostgreSQL: FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
+    conn = session.connection()
+    if number is not None:
+        found = conn.execute(LOCK_BY_NUMBER, {"number": number}).first()
+    else:
+        found = conn.execute(LOCK_BY_ID, {"case_id": case_id}).first()
+    if found is None:
         raise NotFound(f"no case {number or case_id}")
-    return row
+    return CaseRow(*found)
 
 
 class WorkflowCache:
@@ -103,7 +132,7 @@ class CaseWork:
             except SpiffWorkflowException as exc:
                 raise WorkflowFailure(f"the diagram failed: {_describe(exc)}") from exc
 
-    def open(self, session: Session, row: Case, moment: datetime | None = None,
+    def open(self, session: Session, row: CaseRow, moment: datetime | None = None,
              expected_version: int | None = None, allow_archived: bool = False) -> OpenCase:
         if row.status == "archived" and not allow_archived:
             raise CaseArchived(row.number)
@@ -113,7 +142,8 @@ class CaseWork:
         workflow = self._cache.take(row.id, row.version)
         if workflow is None:
             spec, subs = deployment.specs(row.process_id)
-            workflow = spiff.load_state(row.state, spec, subs, deployment.script_engine)
+            state = session.connection().execute(CASE_STATE, {"case_id": row.id}).scalar_one()
+            workflow = spiff.load_state(state, spec, subs, deployment.script_engine)
         return OpenCase(row, deployment, workflow, moment or self._clock.now())
 
     def save(self, session: Session, case: OpenCase, *, actor: str, kind: str, payload: dict,
@@ -150,8 +180,9 @@ class CaseWork:
         result = conn.execute(SAVE_CASE, {"case_id": row.id, "expected": row.version, **params})
         if result.rowcount != 1:
             raise StaleCase(row.number, row.version, row.version + 1)
-        for key, value in values.items():  # the row already holds these in the database
-            set_committed_value(row, key, value)
+        for key, value in values.items():
+            if key in CaseRow.__dataclass_fields__:
+                setattr(row, key, value)
         case_id, version = row.id, values["version"]
         session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf))
         payload = dict(payload)
@@ -184,7 +215,7 @@ SAVE_CASE = update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bi
         "archived_at")})
 
 
-def sync_tasks(conn: Connection, row: Case, snap: spiff.Snapshot, moment: datetime, involved: set[str],
+def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, moment: datetime, involved: set[str],
                completed_task: tuple[str, str] | None) -> None:
     """Mirror the ready user tasks into ``task``."""
     ready = {str(t.id): t for t in snap.ready_user_tasks}
@@ -216,7 +247,7 @@ def sync_tasks(conn: Connection, row: Case, snap: spiff.Snapshot, moment: dateti
         })
 
 
-def sync_timers(conn: Connection, row: Case, wf: Any, snap: spiff.Snapshot, moment: datetime) -> None:
+def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, moment: datetime) -> None:
     """Mirror the waiting timers into ``timer``, closing those no longer waited on as fired or cancelled."""
     waiting = {t.spiff_task_id: t for t in snap.timers}
     known = set()

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine import forms, spiff
-from engine.casework import CaseWork, OpenCase, lock_case
+from engine.casework import CaseRow, CaseWork, OpenCase, lock_case
 from engine.clock import Clock
 from engine.errors import FormInvalid, MessageNotExpected
 from engine.repository import Repository
@@ -58,7 +58,7 @@ class Runtime:
             )
             session.add(row)
             session.flush()
-            case = OpenCase(row, deployment, workflow, now)
+            case = OpenCase(CaseRow.of(row), deployment, workflow, now)
             with self._work.spiff_step(now) as notices:
                 for task in workflow.get_tasks(state=TaskState.READY):
                     task.data.update(masked)

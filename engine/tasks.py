@@ -10,7 +10,7 @@ from sqlalchemy import Row, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import forms, history, spiff
-from engine.casework import CaseWork, lock_case
+from engine.casework import CaseRow, CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, NotAllowed, NotFound, TaskAlreadyCompleted, TaskNotOpen
 from engine.repository import Repository
@@ -140,7 +140,7 @@ class Tasks:
                             payload={"task_id": task_id, "element": task.element_id, "data": clean},
                             completed_task=(task_id, username))
 
-    def _locked(self, session: Session, task_id: str, case_id: int) -> tuple[Row, Case]:
+    def _locked(self, session: Session, task_id: str, case_id: int) -> tuple[Row, CaseRow]:
         """The task read under its case's lock, so a racing completion is visible by now."""
         case = lock_case(session, case_id=case_id)
         task = session.connection().execute(LOCKED_TASK, {"task_id": task_id}).first()
@@ -156,6 +156,6 @@ class Tasks:
             raise TaskNotOpen(task.id, task.state)
 
 
-def _check_not_involved(case: Case, username: str) -> None:
+def _check_not_involved(case: CaseRow, username: str) -> None:
     if username in (case.involved_staff or []):
         raise NotAllowed(f"{username} is involved in case {case.number} and may not handle it")
