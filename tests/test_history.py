@@ -1,0 +1,43 @@
+"""Every state change leaves one hash-chained event; verify names the first one that was altered."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tests.driver import complete, registration
+
+
+def _started_case(eng) -> str:
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    complete(eng, number, "first_response")
+    return number
+
+
+def test_each_step_of_a_case_is_one_event_in_order(eng):
+    number = _started_case(eng)
+    kinds = [e.kind for e in eng.history.events(number)]
+    assert kinds == ["case_started", "task_completed"]
+    assert eng.history.verify().ok
+
+
+def test_a_changed_payload_is_named_as_the_first_bad_event(eng):
+    number = _started_case(eng)
+    target = eng.history.events(number)[-1].seq
+    with eng.db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE event SET payload = replace(payload, 'first_response', 'verify') "
+                             "WHERE seq = :seq"), {"seq": target})
+    result = eng.history.verify()
+    assert not result.ok
+    assert result.first_bad_seq == target
+    assert "changed" in result.reason
+
+
+def test_a_deleted_event_is_named_as_missing(eng):
+    number = _started_case(eng)
+    first = eng.history.events(number)[0].seq
+    with eng.db.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM event WHERE seq = :seq"), {"seq": first})
+    result = eng.history.verify()
+    assert not result.ok
+    assert result.first_bad_seq == first
+    assert "missing" in result.reason
