@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.access import Access
 from engine.cases import Cases
 from engine.casework import CaseWork
 from engine.clock import Clock, SystemClock
@@ -55,7 +56,8 @@ class Engine:
         self.timers = Timers(self.db, self.clock, work)
         self.runtime = Runtime(self.db, self.clock, self.repository, work, self.timers)
         self.tasks = Tasks(self.db, self.clock, self.repository, work, self.timers)
-        self.cases = Cases(self.db)
+        self.access = Access(self.db, self.workflows_dir)
+        self.cases = Cases(self.db, self.access)
 
     def close(self) -> None:
         self.db.dispose()

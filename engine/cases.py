@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
-from engine.errors import NotAllowed, NotFound
+from engine.access import Access
+from engine.errors import NotFound
 from engine.store.db import Database
-from engine.store.models import Case, Deployment, Notification, Task, Timer
+from engine.store.models import Case, CustomerContact, Deployment, Notification, Task, Timer
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,8 @@ class CaseView:
         return tuple(d for d in self.deadlines if d.status == "pending")
 
 
-_C, _D, _T, _TM, _N = (Case.__table__, Deployment.__table__, Task.__table__, Timer.__table__,
-                        Notification.__table__)
+_C, _D, _T, _TM, _N, _CC = (Case.__table__, Deployment.__table__, Task.__table__, Timer.__table__,
+                             Notification.__table__, CustomerContact.__table__)
 CASE_BY_NUMBER = select(
     _C.c.id, _C.c.number, _C.c.process_id, _D.c.version.label("definition_version"), _C.c.version, _C.c.status,
     _C.c.grade, _C.c.escalation_tier, _C.c.outcome, _C.c.channel, _C.c.complaint_type, _C.c.summary,
@@ -82,19 +84,43 @@ NOTIFICATIONS = select(_N.c.role, _N.c.recipients, _N.c.subject, _N.c.element_id
     _N.c.case_id == bindparam("case_id")).order_by(_N.c.id)
 
 
+@dataclass(frozen=True)
+class ContactView:
+    name: str
+    contact: str
+    full: bool  # False: masked, the viewer's roles may not see more
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    """What a customer may learn about their complaint: nothing internal."""
+
+    number: str
+    status: str  # open | archived
+    stage: tuple[str, ...]  # the steps under way, by their diagram names
+    waiting_for_customer: tuple[str, ...]  # messages the case waits for from the customer
+    next_due: datetime | None
+    registered_at: datetime
+    outcome: str | None
+
+
+CONTACT = select(_C.c.id, _C.c.summary, _CC.c.name, _CC.c.contact).outerjoin(
+    _CC, _CC.c.case_id == _C.c.id).where(_C.c.number == bindparam("number"))
+
+
 class Cases:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, db: Database, access: Access) -> None:
+        self._db, self._access = db, access
 
     def get(self, number: str, viewer: str | None = None) -> CaseView:
-        """The case; ``viewer`` (a username) is refused when they are involved in it."""
+        """The case. A ``viewer`` (username) who may not open it gets ``NotAllowed`` (see ``Access``)."""
+        if viewer is not None:
+            self._access.require_view(viewer, number)
         with self._db.read() as session:
             conn = session.connection()
             row = conn.execute(CASE_BY_NUMBER, {"number": number}).first()
             if row is None:
                 raise NotFound(f"no case {number}")
-            if viewer is not None and viewer in (row.involved_staff or []):
-                raise NotAllowed(f"{viewer} is involved in case {number} and may not see it")
             tasks = conn.execute(OPEN_TASKS, {"case_id": row.id}).all()
             timers = conn.execute(TIMERS, {"case_id": row.id}).all()
             notes = conn.execute(NOTIFICATIONS, {"case_id": row.id}).all()
@@ -118,3 +144,34 @@ class Cases:
             if process_id:
                 query = query.where(Case.process_id == process_id)
             return list(session.scalars(query))
+
+    def contact(self, number: str, viewer: str) -> ContactView:
+        """The customer's name and contact: in full for roles that call customers, else masked."""
+        self._access.require_view(viewer, number)
+        with self._db.read() as session:
+            row = session.connection().execute(CONTACT, {"number": number}).first()
+        if row is None:
+            raise NotFound(f"no case {number}")
+        summary = row.summary or {}
+        if self._access.may_see_contact(viewer) and (row.name or row.contact):
+            return ContactView(row.name or "", row.contact or "", True)
+        last4 = summary.get("contact_last4") or ""
+        return ContactView(summary.get("customer_name") or "", f"****{last4}" if last4 else "", False)
+
+    def public_status(self, number: str, contact_last4: str) -> PublicStatus:
+        """The customer's view, for the complaint number and the last 4 digits of their contact.
+
+        A wrong pair is ``NotFound`` whichever half is wrong, so numbers cannot be probed.
+        """
+        view = None
+        with contextlib.suppress(NotFound):
+            view = self.get(number)
+        expected = (view.summary.get("contact_last4") if view else None) or None
+        if view is None or not contact_last4 or expected != str(contact_last4).strip():
+            raise NotFound("no complaint with this number and contact")
+        pending = [d.due_at for d in view.pending_deadlines]
+        return PublicStatus(
+            number=view.number, status=view.status, stage=tuple(t.title for t in view.open_tasks),
+            waiting_for_customer=view.waiting_for, next_due=min(pending) if pending else None,
+            registered_at=view.created_at, outcome=view.outcome,
+        )

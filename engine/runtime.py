@@ -16,7 +16,7 @@ from engine.clock import Clock
 from engine.errors import FormInvalid, MessageNotExpected
 from engine.repository import Repository
 from engine.store.db import Database
-from engine.store.models import Case, ComplaintCounter
+from engine.store.models import Case, ComplaintCounter, CustomerContact
 
 SENSITIVE_FIELDS = ("customer_name", "contact")
 
@@ -58,6 +58,9 @@ class Runtime:
             )
             session.add(row)
             session.flush()
+            if clean.get("customer_name") or clean.get("contact"):
+                session.add(CustomerContact(case_id=row.id, name=clean.get("customer_name"),
+                                            contact=clean.get("contact")))
             case = OpenCase(CaseRow.of(row), deployment, workflow, now)
             with self._work.spiff_step(now) as notices:
                 for task in workflow.get_tasks(state=TaskState.READY):

@@ -209,3 +209,17 @@ class SchedulerLease(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CustomerContact(Base):
+    """The customer's full name and contact, kept apart from the case (which holds them masked).
+
+    Only roles with ``contact = "full"`` in roles.toml read it: the case row, its history
+    and every export carry the masked form.
+    """
+
+    __tablename__ = "customer_contact"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    contact: Mapped[str | None] = mapped_column(String(200))

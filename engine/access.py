@@ -1,0 +1,73 @@
+"""Who may see and do what, from ``workflows/roles.toml``: the process owners' file, not code.
+
+A person sees a case when they are not involved in it (the people complained about never
+do) and either one of their roles sees every case or one of their roles has or had a task
+on it. Full customer contact details are for the roles that call customers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import bindparam, exists, select
+
+from engine.errors import NotAllowed, NotFound
+from engine.people import load_roles
+from engine.store.db import Database
+from engine.store.models import Case, RoleMember, Task
+
+_C, _T, _RM = Case.__table__, Task.__table__, RoleMember.__table__
+ROLES_OF = select(_RM.c.role).where(_RM.c.username == bindparam("username"))
+
+
+class Access:
+    def __init__(self, db: Database, workflows_dir: Path) -> None:
+        self._db = db
+        self._roles = load_roles(workflows_dir)
+
+    def roles_of(self, username: str) -> set[str]:
+        with self._db.read() as session:
+            return set(session.connection().execute(ROLES_OF, {"username": username}).scalars())
+
+    def _any(self, username: str, key: str, value: object) -> bool:
+        return any(self._roles.get(role, {}).get(key) == value for role in self.roles_of(username))
+
+    def sees_all(self, username: str) -> bool:
+        return self._any(username, "sees", "all")
+
+    def may_see_contact(self, username: str) -> bool:
+        return self._any(username, "contact", "full")
+
+    def may_register(self, username: str) -> bool:
+        return self._any(username, "register", True)
+
+    def is_read_only(self, username: str) -> bool:
+        roles = self.roles_of(username)
+        return bool(roles) and all(self._roles.get(role, {}).get("read_only") is True for role in roles)
+
+    def require_view(self, username: str, number: str) -> None:
+        """Raise ``NotAllowed`` unless ``username`` may open case ``number``."""
+        with self._db.read() as session:
+            row = session.connection().execute(
+                select(_C.c.involved_staff, exists().where(
+                    _T.c.case_id == _C.c.id, _T.c.role.in_(select(_RM.c.role).where(_RM.c.username == username)),
+                )).where(_C.c.number == number)
+            ).first()
+        if row is None:
+            raise NotFound(f"no case {number}")
+        involved, had_task = row
+        if username in (involved or []):
+            raise NotAllowed(f"{username} is involved in case {number} and may not see it")
+        if not (had_task or self.sees_all(username)):
+            raise NotAllowed(f"case {number} belongs to another group; {username} has no task on it")
+
+    def may_view(self, username: str, number: str) -> bool:
+        try:
+            self.require_view(username, number)
+        except NotAllowed:
+            return False
+        return True
+
+    def require_write(self, username: str) -> None:
+        if self.is_read_only(username):
+            raise NotAllowed(f"{username} may look but not change anything")
