@@ -1,0 +1,59 @@
+"""The Flask app: handlers' inbox, customers' pages and the JSON API over one engine.
+
+``create_app()`` reads its settings from the environment (see ``web.settings``); tests and
+the CLI pass overrides and may hand in an engine they already opened.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Flask, redirect, url_for
+from flask_login import current_user
+
+import engine as engine_package
+from engine.clock import ManualClock
+from web import errors, i18n
+from web.extensions import babel, csrf, limiter, login_manager
+from web.settings import from_environment
+
+
+def create_app(overrides: dict | None = None, eng: engine_package.Engine | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(from_environment())
+    app.config.update(overrides or {})
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    if eng is None:
+        clock = ManualClock(datetime.now(UTC)) if app.config["MANUAL_CLOCK"] else None
+        eng = engine_package.open(app.config["DATABASE_URL"], app.config["WORKFLOWS_DIR"], clock=clock)
+    app.config["MANUAL_CLOCK"] = isinstance(eng.clock, ManualClock)
+    app.extensions["complaintflow.engine"] = eng
+
+    i18n.compile_catalogs()
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(i18n.translation_dirs())
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    errors.register(app)
+
+    from web import api, auth, inbox
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(i18n.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # the API authenticates each call with a bearer token, not a cookie
+
+    @app.route("/")
+    def index():  # noqa: ANN202
+        return redirect(url_for("inbox.index") if current_user.is_authenticated else url_for("auth.login"))
+
+    @app.context_processor
+    def globals_for_templates() -> dict:
+        from flask_babel import get_locale
+
+        return {"languages": app.config["LANGUAGES"], "locale": str(get_locale())}
+
+    return app

@@ -1,0 +1,132 @@
+"""Logging in and out (session cookie for pages, bearer tokens for the API) and who is asking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from engine.errors import NotFound
+from web.extensions import client_and_username, limiter, login_manager
+from web.services import engine
+
+bp = Blueprint("auth", __name__, template_folder="../templates")
+
+
+@dataclass
+class User:
+    """The logged-in person as Flask-Login wants them."""
+
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        return self.username
+
+    @property
+    def read_only(self) -> bool:
+        return engine().access.is_read_only(self.username)
+
+    @property
+    def may_register(self) -> bool:
+        return engine().access.may_register(self.username)
+
+
+def load_user(username: str) -> User | None:
+    try:
+        person = engine().people.get(username)
+    except NotFound:
+        return None
+    return User(person.username, person.display_name, person.roles)
+
+
+login_manager.user_loader(load_user)
+login_manager.login_view = "auth.login"
+login_manager.login_message = None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURES_LIMIT"], key_func=client_and_username,
+               methods=["POST"], deduct_when=lambda response: response.status_code == 401)
+def login():  # noqa: ANN201
+    if request.method == "GET":
+        return render_template("auth/login.html", next=request.args.get("next", ""))
+    username = request.form.get("username", "").strip()
+    person = engine().people.authenticate(username, request.form.get("password", ""))
+    if person is None:
+        flash(_("Wrong username or password."), "error")
+        return render_template("auth/login.html", next=request.form.get("next", ""), username=username), 401
+    session.clear()
+    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME of inactivity
+    login_user(User(person.username, person.display_name, person.roles))
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("inbox.index")
+    return redirect(target)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():  # noqa: ANN201
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+# ---------------------------------------------------------------- API bearer tokens
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="complaintflow-api-token")
+
+
+def issue_token(username: str) -> str:
+    return _serializer().dumps({"u": username})
+
+
+def user_from_token(token: str) -> User | None:
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["API_TOKEN_HOURS"] * 3600)
+    except (BadSignature, SignatureExpired):
+        return None
+    return load_user(data.get("u", "")) if isinstance(data, dict) else None
+
+
+def api_user() -> User | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    return user_from_token(header.removeprefix("Bearer ").strip())
+
+
+def token_required(view):  # noqa: ANN001, ANN201
+    """An API view for a person with a valid bearer token (401 otherwise); ``g.user`` is them."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        user = api_user()
+        if user is None:
+            abort(401, description="send a valid token: Authorization: Bearer <token> (POST /api/v1/session)")
+        g.user = user
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def writer_required(view):  # noqa: ANN001, ANN201
+    """A page view that changes something: refused (403) to read-only roles such as auditors."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if current_user.is_authenticated and current_user.read_only:
+            abort(403, description=_("Your role may look but not change anything."))
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,75 @@
+"""Engine errors become answers a person can act on: JSON under /api, a page elsewhere.
+
+No stack trace ever reaches a client: anything unexpected is logged and answered 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import (
+    CaseArchived,
+    DeployError,
+    EngineError,
+    FormInvalid,
+    MessageNotExpected,
+    NotAllowed,
+    NotFound,
+    StaleCase,
+    TaskAlreadyCompleted,
+    TaskNotOpen,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS = [
+    (FormInvalid, 422), (DeployError, 422), (NotAllowed, 403), (NotFound, 404), (TaskAlreadyCompleted, 409),
+    (TaskNotOpen, 409), (StaleCase, 409), (CaseArchived, 409), (MessageNotExpected, 409), (EngineError, 400),
+]
+
+
+def status_of(error: EngineError) -> int:
+    return next(code for kind, code in STATUS if isinstance(error, kind))
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_body(error: EngineError) -> dict:
+    body: dict = {"error": type(error).__name__, "message": str(error)}
+    if isinstance(error, FormInvalid):
+        body["errors"] = error.errors
+    if isinstance(error, TaskAlreadyCompleted):
+        body["completed_by"] = error.by
+        body["completed_at"] = error.at.isoformat() if error.at else None
+    if isinstance(error, DeployError):
+        body["problems"] = [{"file": p.file, "element": p.element, "message": p.message} for p in error.problems]
+    return body
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(EngineError)
+    def engine_error(error: EngineError):  # noqa: ANN202
+        code = status_of(error)
+        if wants_json():
+            return jsonify(error_body(error)), code
+        return render_template("error.html", code=code, message=str(error)), code
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # noqa: ANN202
+        if wants_json():
+            return jsonify({"error": error.name, "message": error.description}), error.code
+        return render_template("error.html", code=error.code, message=error.description), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):  # noqa: ANN202
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        message = _("Something went wrong on our side; nothing was changed. Please try again.")
+        if wants_json():
+            return jsonify({"error": "Internal Server Error", "message": message}), 500
+        return render_template("error.html", code=500, message=message), 500

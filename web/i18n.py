@@ -1,0 +1,51 @@
+"""zh-CN (default) and English through Flask-Babel; a person's choice is kept in the session.
+
+Catalogs are ``.po`` files in the repository; they are compiled to ``.mo`` when the app
+starts if the ``.mo`` is missing or older, so a fresh clone needs no extra build step.
+Each blueprint may keep its own ``translations/`` folder; Flask-Babel merges them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Blueprint, current_app, redirect, request, session, url_for
+
+bp = Blueprint("i18n", __name__)
+WEB = Path(__file__).parent
+
+
+def translation_dirs() -> list[str]:
+    return [str(path) for path in sorted(WEB.glob("**/translations")) if path.is_dir()]
+
+
+def compile_catalogs() -> None:
+    for directory in translation_dirs():
+        for po_path in Path(directory).glob("*/LC_MESSAGES/*.po"):
+            mo_path = po_path.with_suffix(".mo")
+            if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+                continue
+            with po_path.open("rb") as po_file:
+                catalog = read_po(po_file)
+            with mo_path.open("wb") as mo_file:
+                write_mo(mo_file, catalog)
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    languages = current_app.config["LANGUAGES"]
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(list(languages)) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@bp.route("/lang/<code>")
+def switch(code: str):  # noqa: ANN201
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    target = request.args.get("next") or request.referrer or url_for("index")
+    if not target.startswith("/") and not target.startswith(request.host_url):
+        target = url_for("index")
+    return redirect(target)

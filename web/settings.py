@@ -1,0 +1,36 @@
+"""The web app's settings, from environment variables (12-factor), with demo-friendly defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def from_environment() -> dict:
+    """Flask config keys read from ``COMPLAINTFLOW_*`` variables."""
+    instance = Path(os.environ.get("COMPLAINTFLOW_INSTANCE", "instance")).resolve()
+    database = os.environ.get("COMPLAINTFLOW_DATABASE_URL") or f"sqlite:///{instance / 'complaintflow.sqlite'}"
+    return {
+        "DATABASE_URL": database,
+        "WORKFLOWS_DIR": os.environ.get("COMPLAINTFLOW_WORKFLOWS", "workflows"),
+        "MANUAL_CLOCK": os.environ.get("COMPLAINTFLOW_CLOCK") == "manual",
+        "INSTANCE_DIR": str(instance),
+        # Without a configured key each start makes a new one: sessions and links then end at restart.
+        "SECRET_KEY": os.environ.get("COMPLAINTFLOW_SECRET_KEY") or secrets.token_hex(32),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("COMPLAINTFLOW_SECURE_COOKIES") == "1",
+        # Idle timeout: the session cookie is renewed on each request and expires after this much quiet.
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(os.environ.get("COMPLAINTFLOW_IDLE_MINUTES", "30"))),
+        "SESSION_REFRESH_EACH_REQUEST": True,
+        "API_TOKEN_HOURS": int(os.environ.get("COMPLAINTFLOW_API_TOKEN_HOURS", "12")),
+        "RATELIMIT_STORAGE_URI": os.environ.get("COMPLAINTFLOW_RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_FAILURES_LIMIT": os.environ.get("COMPLAINTFLOW_LOGIN_LIMIT", "5 per 5 minutes"),
+        "INTAKE_LIMIT": os.environ.get("COMPLAINTFLOW_INTAKE_LIMIT", "10 per hour"),
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "LANGUAGES": {"zh_CN": "中文", "en": "English"},
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    }
