@@ -223,3 +223,32 @@ class CustomerContact(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     contact: Mapped[str | None] = mapped_column(String(200))
+
+
+class Attachment(Base):
+    """A photo or video of a case; the bytes live in a file outside the database row."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))  # as the uploader named it (shown, never used as a path)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_as: Mapped[str] = mapped_column(String(255))  # path under the attachments folder
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LinkToken(Base):
+    """A signed link sent to a customer (confirm a plan, answer a survey): usable once, until it expires."""
+
+    __tablename__ = "link_token"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(40), index=True)
+    purpose: Mapped[str] = mapped_column(String(40))  # plan_confirmation | survey
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

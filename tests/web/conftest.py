@@ -1,0 +1,76 @@
+"""Fixtures for the web: an app on a SQLite file with a manual clock, a test client, and the
+same app served over real HTTP on a loopback port (for API and browser tests)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+import engine
+from engine.clock import ManualClock
+from tests.conftest import SHANGHAI
+from web import create_app
+
+
+@pytest.fixture
+def web_clock() -> ManualClock:
+    # Monday 2 March 2026, 09:00 in Shanghai: an ordinary working day.
+    return ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+def app(tmp_path: Path, workflows_dir: Path, web_clock: ManualClock) -> Iterator[Flask]:
+    eng = engine.open(f"sqlite:///{tmp_path / 'web.sqlite'}", workflows_dir, clock=web_clock)
+    eng.repository.deploy(actor="owner1", note="web test set-up")
+    eng.people.seed_demo()
+    application = create_app(
+        {"TESTING": True, "INSTANCE_DIR": str(tmp_path / "instance"), "SECRET_KEY": "test-secret",
+         "DATABASE_URL": eng.db.url, "WORKFLOWS_DIR": str(workflows_dir)},
+        eng=eng,
+    )
+    yield application
+    eng.close()
+
+
+@pytest.fixture
+def eng(app: Flask) -> engine.Engine:  # the web app's engine, for arranging and checking cases
+    return app.extensions["complaintflow.engine"]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    page = client.get(path)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def login(client: FlaskClient, username: str, password: str = "demo") -> None:
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": csrf_token(client)})
+    assert response.status_code == 302, f"login of {username} failed: {response.status_code}"
+
+
+@pytest.fixture
+def served(app: Flask) -> Iterator[str]:
+    """The app on a real HTTP server (threaded) at 127.0.0.1; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
