@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.access import Access
+from engine.attachments import Attachments
 from engine.cases import Cases
 from engine.casework import CaseWork
 from engine.clock import Clock, SystemClock
@@ -28,6 +29,7 @@ from engine.errors import (
     WorkflowFailure,
 )
 from engine.history import History
+from engine.links import Links
 from engine.people import People
 from engine.repository import Repository
 from engine.runtime import Runtime
@@ -44,7 +46,8 @@ __all__ = [
 class Engine:
     """The services over one database and one ``workflows/`` folder."""
 
-    def __init__(self, database_url: str, workflows_dir: str | Path, clock: Clock | None = None) -> None:
+    def __init__(self, database_url: str, workflows_dir: str | Path, clock: Clock | None = None,
+                 attachments_dir: str | Path | None = None) -> None:
         self.clock: Clock = clock or SystemClock()
         self.workflows_dir = Path(workflows_dir)
         self.db = Database(database_url)
@@ -58,6 +61,8 @@ class Engine:
         self.tasks = Tasks(self.db, self.clock, self.repository, work, self.timers)
         self.access = Access(self.db, self.workflows_dir)
         self.cases = Cases(self.db, self.access)
+        self.attachments = Attachments(self.db, self.clock, attachments_dir or _default_attachments_dir(database_url))
+        self.links = Links(self.db, self.clock)
 
     def close(self) -> None:
         self.db.dispose()
@@ -69,5 +74,17 @@ class Engine:
         self.close()
 
 
-def open(database_url: str, workflows_dir: str | Path, clock: Clock | None = None) -> Engine:  # noqa: A001
-    return Engine(database_url, workflows_dir, clock)
+def open(database_url: str, workflows_dir: str | Path, clock: Clock | None = None,  # noqa: A001
+         attachments_dir: str | Path | None = None) -> Engine:
+    """The engine over one database and one workflows folder.
+
+    Attachments are files kept outside the database: by default in ``attachments/`` beside a
+    SQLite file, else under ``instance/attachments``.
+    """
+    return Engine(database_url, workflows_dir, clock, attachments_dir)
+
+
+def _default_attachments_dir(database_url: str) -> Path:
+    if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
+        return Path(database_url.removeprefix("sqlite:///")).resolve().parent / "attachments"
+    return Path("instance/attachments").resolve()

@@ -376,6 +376,10 @@ def _data_of(workflow: BpmnWorkflow, live: list) -> dict:
     return max(live, key=lambda t: t.last_state_change).data
 
 
+def task_property(task, name: str) -> str | None:  # noqa: ANN001
+    """A ``spiffworkflow:property`` of the task's element in the diagram."""
+    return (getattr(task.task_spec, "extensions", None) or {}).get("properties", {}).get(name)
+
+
 def user_task_form(task) -> str | None:  # noqa: ANN001
-    props = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
-    return props.get("formJsonSchemaFilename")
+    return task_property(task, "formJsonSchemaFilename")

@@ -13,6 +13,7 @@ from engine import forms, history, spiff
 from engine.casework import CaseRow, CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, NotAllowed, NotFound, TaskAlreadyCompleted, TaskNotOpen
+from engine.people import pick_assignee
 from engine.repository import Repository
 from engine.store.db import Database
 from engine.store.models import Case, RoleMember, Task, Timer
@@ -38,6 +39,13 @@ LOCKED_TASK = select(
     _T.c.id, _T.c.case_id, _T.c.element_id, _T.c.role, _T.c.assignee, _T.c.state, _T.c.form, _T.c.completed_by,
     _T.c.completed_at,
 ).where(_T.c.id == bindparam("task_id"))
+UNCLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
+    assignee=bindparam("username", type_=_T.c.assignee.type), claimed=False)
+BY_GROUP = _VIEW.add_columns(_C.c.involved_staff).where(
+    _T.c.state == "open", _T.c.assignee.is_not(None), _T.c.assignee != bindparam("username"),
+    _T.c.role.in_(select(_RM.c.role).where(_RM.c.username == bindparam("username"))),
+)
+CUSTOMER = "customer"
 CLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=True)
 
@@ -111,6 +119,52 @@ class Tasks:
 
     def complete(self, task_id: str, username: str, data: dict, expected_version: int | None = None) -> None:
         """Submit a task's form. Exactly one of two racing completions wins; the other is told who won."""
+        self._complete(task_id, username, data, expected_version, customer=False)
+
+    def complete_for_customer(self, number: str, element: str, data: dict) -> None:
+        """The customer answers a task themselves (e.g. the satisfaction survey through a signed link).
+
+        Only a user task the diagram marks ``customerMayAnswer = true`` may be answered so;
+        the history records the customer as the actor.
+        """
+        with self._db.read() as session:
+            task_id = session.scalar(
+                select(Task.id).join(Case, Case.id == Task.case_id)
+                .where(Case.number == number, Task.element_id == element, Task.state == "open")
+            )
+        if task_id is None:
+            raise NotFound(f"case {number} has no open {element!r} step for the customer to answer")
+        self._complete(task_id, CUSTOMER, data, None, customer=True)
+
+    def unclaim(self, task_id: str, username: str) -> None:
+        """Give a claimed task back to the role's usual assignee (the first present member)."""
+        now = self._clock.now()
+        with self._db.read() as session:
+            case_id = session.scalar(select(Task.case_id).where(Task.id == task_id))
+        if case_id is None:
+            raise NotFound(f"no task {task_id}")
+        with self._db.write() as session:
+            task, case = self._locked(session, task_id, case_id)
+            if case.status == "archived":
+                raise CaseArchived(case.number)
+            self._check_open(task)
+            if task.assignee != username:
+                raise NotAllowed(f"task {task_id} is assigned to {task.assignee or 'nobody'}, not {username}")
+            conn = session.connection()
+            successor = pick_assignee(conn, task.role, set(case.involved_staff or []) | {username})
+            conn.execute(UNCLAIM, {"task_id": task.id, "username": successor})
+            history.append(session, case_number=case.number, at=now, actor=username, kind="task_unclaimed",
+                           payload={"task_id": task.id, "element": task.element_id, "to": successor},
+                           deployment_version=None)
+
+    def for_group(self, username: str) -> list[TaskView]:
+        """Open tasks of my roles that others hold: what my group is working on (I may claim them)."""
+        views = self._views(BY_GROUP, {"username": username}, hide_from=username)
+        far = datetime.max.replace(tzinfo=None)
+        return sorted(views, key=lambda v: (v.due_at.replace(tzinfo=None) if v.due_at else far, v.created_at))
+
+    def _complete(self, task_id: str, username: str, data: dict, expected_version: int | None,
+                  customer: bool) -> None:
         now = self._clock.now()
         with self._db.read() as session:
             known = session.connection().execute(CASE_OF_TASK, {"task_id": task_id, "now": now}).first()
@@ -125,14 +179,17 @@ class Tasks:
             if case_row.status == "archived":
                 raise CaseArchived(case_row.number)
             self._check_open(task)
-            _check_not_involved(case_row, username)
-            if task.assignee != username:
-                raise NotAllowed(f"task {task_id} is assigned to {task.assignee or 'nobody'}, not {username}")
+            if not customer:
+                _check_not_involved(case_row, username)
+                if task.assignee != username:
+                    raise NotAllowed(f"task {task_id} is assigned to {task.assignee or 'nobody'}, not {username}")
             clean = forms.validate(self._repository.load(case_row.deployment_id).form(task.form), data)
             case = self._work.open(session, case_row, now, expected_version=expected_version)
             spiff_task = spiff.find_task(case.workflow, task_id)
             if spiff_task is None or spiff_task.state != TaskState.READY:
                 raise TaskNotOpen(task_id, "no longer waiting")
+            if customer and spiff.task_property(spiff_task, "customerMayAnswer") != "true":
+                raise NotAllowed(f"step {task.element_id} is not one a customer may answer")
             with self._work.spiff_step(now) as notices:
                 spiff.complete_user_task(case.workflow, spiff_task, clean)
             case.notices = notices

@@ -235,3 +235,26 @@ def test_an_unassigned_task_stays_hidden_from_the_person_complained_about(eng):
     number = eng.runtime.start("complaint", registration(involved_staff=["cs1"]), "sup1")
     assert task(eng, number, "first_response").assignee is None
     assert eng.tasks.for_user("cs1") == []
+
+
+def test_a_claimed_task_can_be_given_back_to_the_group(eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    first = task(eng, number, "first_response")
+    eng.tasks.claim(first.id, "cs2")
+    assert [t.id for t in eng.tasks.for_group("cs1")] == [first.id]
+    eng.tasks.unclaim(first.id, "cs2")
+    assert task(eng, number, "first_response").assignee == "cs1"
+    with pytest.raises(NotAllowed):
+        eng.tasks.unclaim(first.id, "cs2")  # no longer theirs
+    assert [e.kind for e in eng.history.events(number)][-2:] == ["task_claimed", "task_unclaimed"]
+
+
+def test_the_customer_answers_the_survey_step_but_no_other(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    with pytest.raises(NotAllowed):
+        eng.tasks.complete_for_customer(number, "first_response", FORM_DATA["first_response"])
+    to_callback(eng, number)
+    eng.tasks.complete_for_customer(number, "callback", {"reached": True, "satisfaction": 5, "comments": "好"})
+    assert eng.cases.get(number).status == "archived"
+    answered = [e for e in eng.history.events(number) if e.kind == "task_completed"][-1]
+    assert answered.actor == "customer" and answered.payload["element"] == "callback"
