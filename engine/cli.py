@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -103,47 +104,53 @@ def cmd_scheduler(eng: engine.Engine, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(eng: engine.Engine, args: argparse.Namespace) -> int:
-    """What ``make run`` does: deploy, demo data, status, then the scheduler in the foreground."""
-    cmd_demo(eng, argparse.Namespace(again=False))
-    print()
-    cmd_status(eng, args)
-    print()
-    return cmd_scheduler(eng, args)
-
-
 def cmd_verify(eng: engine.Engine, args: argparse.Namespace) -> int:
     result = eng.history.verify()
     print(result)
     return 0 if result.ok else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+Handler = Callable[[engine.Engine, argparse.Namespace], int]
+
+
+def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("spiff", "SpiffWorkflow", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    parser = argparse.ArgumentParser(prog="complaintflow", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    """The engine's commands; the web's command line adds ``serve`` and ``run`` to these."""
     deploy = sub.add_parser("deploy", help="validate and deploy a workflows folder")
     deploy.add_argument("dir", nargs="?", help="folder (default: COMPLAINTFLOW_WORKFLOWS or workflows/)")
     deploy.add_argument("--actor", default="owner1")
     deploy.add_argument("--note", default="")
     demo = sub.add_parser("demo", help="deploy, create demo people and demo complaints")
-    demo.add_argument("--again", action="store_true", help="add demo complaints even if cases exist")
+    demo.add_argument("--again", action="store_true", help="add demo complaints even if some exist")
     sub.add_parser("status", help="show deployed version, timers and cases")
-    for name in ("scheduler", "run"):
-        p = sub.add_parser(name, help="run the timer scheduler" if name == "scheduler" else "demo + scheduler")
-        p.add_argument("--poll", type=float, default=30.0, help="seconds between polls for new timers")
+    scheduler = sub.add_parser("scheduler", help="run the timer scheduler (its own process in production)")
+    scheduler.add_argument("--poll", type=float, default=30.0, help="seconds between polls for new timers")
     sub.add_parser("verify", help="recompute the history hash chain")
-    args = parser.parse_args(argv)
-    handlers = {"deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status, "scheduler": cmd_scheduler,
-                "run": cmd_run, "verify": cmd_verify}
+    return {"deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status, "scheduler": cmd_scheduler,
+            "verify": cmd_verify}
+
+
+def run_handler(handler: Handler, args: argparse.Namespace) -> int:
     try:
         with open_engine() as eng:
-            return handlers[args.command](eng, args)
+            return handler(eng, args)
     except EngineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The engine-only command line (no web): ``python -m engine.cli``."""
+    configure_logging()
+    parser = argparse.ArgumentParser(prog="complaintflow", description=__doc__.splitlines()[0])
+    handlers = add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return run_handler(handlers[args.command], args)
 
 
 if __name__ == "__main__":

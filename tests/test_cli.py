@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import cli
+from web import cli
 
 
 @pytest.fixture
