@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-web clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_overhead.py
+
+bench-web: $(STAMP)
+	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python bench/web_load.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache instance
