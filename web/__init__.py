@@ -54,8 +54,6 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
 
     @app.context_processor
     def globals_for_templates() -> dict:
-        from flask_babel import get_locale
-
-        return {"languages": app.config["LANGUAGES"], "locale": str(get_locale())}
+        return {"languages": app.config["LANGUAGES"], "locale": i18n.select_locale()}
 
     return app
