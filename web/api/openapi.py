@@ -1,0 +1,201 @@
+"""The OpenAPI 3.1 description of ``/api/v1``, hand-written so no dependency generates it.
+
+``GET /api/v1/openapi.json`` serves it without a token. A test checks that every route of
+the blueprint appears here with its methods, so a new route cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+
+from engine.demo import FORM_DATA, registration
+from web.api.common import bp
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, example: object = None) -> dict:
+    content: dict = {"schema": schema}
+    if example is not None:
+        content["example"] = example
+    return {"content": {"application/json": content}}
+
+
+def _ok(description: str, schema: dict) -> dict:
+    return {"description": description, **_json(schema)}
+
+
+def _error(description: str, schema: str = "Error") -> dict:
+    return {"description": description, **_json(_ref(schema))}
+
+
+def _errors(*codes: int) -> dict:
+    """The usual error answers, each with a sentence saying what the client should do."""
+    known = {
+        400: _error("The body is not a JSON object: send one with Content-Type: application/json."),
+        401: _error("No valid bearer token: log in with POST /session and send Authorization: Bearer <token>."),
+        403: _error("Not allowed: read-only roles (auditors), people involved in the case, other groups' cases, "
+                    "or a task assigned to someone else."),
+        404: _error("No such case or task."),
+        409: _error("Conflict: the task was already completed (completed_by / completed_at say by whom and when), "
+                    "cancelled, the case is archived or changed since you read it, or it does not wait for "
+                    "this message.", "Conflict"),
+        422: _error("Invalid data: errors maps each field to what is wrong with it.", "FormErrors"),
+        429: _error("Too many failed logins for this name from this address: wait and try again."),
+    }
+    return {str(code): known[code] for code in codes}
+
+
+def _op(summary: str, responses: dict, *, body: dict | None = None, public: bool = False, tags: tuple = (),
+        description: str | None = None) -> dict:
+    operation: dict = {"summary": summary, "responses": {**responses, "500": _error(
+        "Something went wrong on our side; nothing was changed. No stack trace is ever sent.")}}
+    if description:
+        operation["description"] = description
+    if tags:
+        operation["tags"] = list(tags)
+    if body is not None:
+        operation["requestBody"] = {"required": True, **body}
+    if public:
+        operation["security"] = []
+    return operation
+
+
+_NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"},
+           "description": "complaint number YYYYMMDD-<CHANNEL>-<NNN>", "example": "20260302-PHONE-001"}
+_TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "the task's id (from GET /tasks or a case's open_tasks)"}
+_TIME = {"type": "string", "format": "date-time"}
+_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+
+SCHEMAS: dict = {
+    "Error": {"type": "object", "required": ["error", "message"], "properties": {
+        "error": {"type": "string"}, "message": {"type": "string", "description": "what to do about it"}}},
+    "FormErrors": {"type": "object", "required": ["error", "message", "errors"], "properties": {
+        "error": {"type": "string"}, "message": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "field name -> what is wrong with it"}}},
+    "Conflict": {"type": "object", "required": ["error", "message"], "properties": {
+        "error": {"type": "string", "examples": ["TaskAlreadyCompleted", "TaskNotOpen", "StaleCase",
+                                                 "CaseArchived", "MessageNotExpected"]},
+        "message": {"type": "string"},
+        "completed_by": {"type": ["string", "null"], "description": "TaskAlreadyCompleted only"},
+        "completed_at": {**_TIME_OR_NULL, "description": "TaskAlreadyCompleted only"}}},
+    "Task": {"type": "object", "required": ["id", "name", "case_number", "due_at", "form"], "properties": {
+        "id": {"type": "string"}, "name": {"type": "string", "description": "the BPMN element id"},
+        "title": {"type": "string"}, "case_number": {"type": "string"}, "role": _TEXT_OR_NULL,
+        "assignee": _TEXT_OR_NULL, "state": {"type": "string"}, "due_at": _TIME_OR_NULL, "created_at": _TIME,
+        "form": {"type": ["object", "null"], "description": "JSON Schema the completion's data must match"}}},
+    "TaskSummary": {"type": "object", "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"}, "title": {"type": "string"},
+        "role": _TEXT_OR_NULL, "assignee": _TEXT_OR_NULL, "due_at": _TIME_OR_NULL}},
+    "Deadline": {"type": "object", "properties": {
+        "element_id": {"type": "string"}, "name": {"type": "string"},
+        "guards": {**_TEXT_OR_NULL, "description": "the task the timer is attached to"}, "due_at": _TIME,
+        "status": {"type": "string", "enum": ["pending", "fired", "cancelled", "failed"]},
+        "interrupting": {"type": "boolean"}}},
+    "Notification": {"type": "object", "properties": {
+        "role": {"type": "string"}, "recipients": {"type": "array", "items": {"type": "string"}},
+        "subject": {"type": "string"}, "element_id": _TEXT_OR_NULL, "created_at": _TIME}},
+    "Case": {"type": "object", "properties": {
+        "number": {"type": "string"}, "process_id": {"type": "string"}, "definition_version": {"type": "integer"},
+        "version": {"type": "integer", "description": "send as expected_version to refuse stale completions"},
+        "status": {"type": "string", "enum": ["open", "archived"]},
+        "grade": {"type": ["string", "null"], "enum": ["general", "serious", "urgent", None]},
+        "escalation_tier": {"type": "integer", "minimum": 0, "maximum": 3}, "outcome": _TEXT_OR_NULL,
+        "channel": _TEXT_OR_NULL, "complaint_type": _TEXT_OR_NULL,
+        "summary": {"type": "object", "description": "the registration, customer name and contact masked"},
+        "waiting_for": {"type": "array", "items": {"type": "string"}, "description": "messages the case waits on"},
+        "open_tasks": {"type": "array", "items": _ref("TaskSummary")},
+        "deadlines": {"type": "array", "items": _ref("Deadline")},
+        "notifications": {"type": "array", "items": _ref("Notification")},
+        "created_at": _TIME, "updated_at": _TIME, "archived_at": _TIME_OR_NULL}},
+    "HistoryEvent": {"type": "object", "properties": {
+        "seq": {"type": "integer"}, "case_number": _TEXT_OR_NULL, "at": _TIME, "actor": {"type": "string"},
+        "kind": {"type": "string", "examples": ["case_started", "task_completed", "message_received"]},
+        "payload": {"type": "object"}, "deployment_version": {"type": ["integer", "null"]},
+        "hash": {"type": "string", "description": "chained hash: the auditor's proof nothing was altered"}}},
+}
+
+PATHS: dict = {
+    "/api/v1/session": {"post": _op(
+        "Log in: a bearer token for the other calls", public=True, tags=("session",),
+        body=_json({"type": "object", "required": ["username", "password"], "properties": {
+            "username": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
+            {"username": "cs1", "password": "demo"}),
+        responses={"200": _ok("The token; it expires after API_TOKEN_HOURS.", {
+            "type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}),
+            **_errors(400, 401, 429)})},
+    "/api/v1/complaints": {"post": _op(
+        "Register a complaint", tags=("cases",),
+        description="The body is the deployed registration form (workflows/forms/register.json). "
+                    "Customer service (cs_specialist, cs_supervisor) may register.",
+        body=_json({"type": "object", "description": "fields of the registration form"}, registration()),
+        responses={"201": _ok("Registered; Location is the case.", {
+            "type": "object", "required": ["number"], "properties": {"number": {"type": "string"}}}),
+            **_errors(400, 401, 403, 422)})},
+    "/api/v1/cases/{number}": {"parameters": [_NUMBER], "get": _op(
+        "A case: status, grade, escalation tier, open tasks, deadlines", tags=("cases",),
+        responses={"200": _ok("The case.", _ref("Case")), **_errors(401, 403, 404)})},
+    "/api/v1/cases/{number}/history": {"parameters": [_NUMBER], "get": _op(
+        "A case's history events, oldest first", tags=("cases",),
+        responses={"200": _ok("The events.", {"type": "array", "items": _ref("HistoryEvent")}),
+                   **_errors(401, 403, 404)})},
+    "/api/v1/tasks": {"get": _op(
+        "My open tasks (assigned to me, or unassigned in one of my roles), soonest due first", tags=("tasks",),
+        responses={"200": _ok("The tasks.", {"type": "array", "items": _ref("Task")}), **_errors(401)})},
+    "/api/v1/tasks/{task_id}/claim": {"parameters": [_TASK_ID], "post": _op(
+        "Take a task of one of my roles", tags=("tasks",),
+        responses={"200": _ok("The task, now mine.", _ref("Task")), **_errors(401, 403, 404, 409)})},
+    "/api/v1/tasks/{task_id}/complete": {"parameters": [_TASK_ID], "post": _op(
+        "Complete my task with its form's data", tags=("tasks",),
+        body=_json({"type": "object", "properties": {
+            "data": {"type": "object", "description": "matches the task's form (its JSON Schema)"},
+            "expected_version": {"type": "integer", "description": "the case version you read; 409 if it moved"}}},
+            {"data": FORM_DATA["first_response"]}),
+        responses={"200": _ok("Completed; the case's new version and status.", {
+            "type": "object", "properties": {"id": {"type": "string"}, "case_number": {"type": "string"},
+                                             "case_version": {"type": "integer"}, "case_status": {"type": "string"}}}),
+            **_errors(400, 401, 403, 404, 409, 422)})},
+    "/api/v1/messages": {"post": _op(
+        "Deliver a message a case waits for (e.g. the customer's reply)", tags=("cases",),
+        body=_json({"type": "object", "required": ["case_number", "name"], "properties": {
+            "case_number": {"type": "string"}, "name": {"type": "string", "examples": ["customer_reply"]},
+            "payload": {"type": "object", "description": "keys may not start with '_'"}}},
+            {"case_number": "20260302-EMAIL-001", "name": "customer_reply", "payload": {"reply": "照片已补充"}}),
+        responses={"200": _ok("Delivered.", {"type": "object", "properties": {
+            "case_number": {"type": "string"}, "name": {"type": "string"}, "delivered": {"type": "boolean"}}}),
+            **_errors(400, 401, 403, 404, 409, 422)})},
+    "/api/v1/clock": {"post": _op(
+        "Move the manual clock forward and fire due timers (demo and test servers only)", tags=("clock",),
+        description="Exists only when the server runs with a manual clock (COMPLAINTFLOW_CLOCK=manual); "
+                    "otherwise 404.",
+        body=_json({"type": "object", "required": ["advance"], "properties": {
+            "advance": {"type": "string", "description": "ISO 8601 duration", "examples": ["PT2H", "P1D"]}}},
+            {"advance": "PT2H"}),
+        responses={"200": _ok("The new time and how many timers fired.", {"type": "object", "properties": {
+            "now": _TIME, "fired": {"type": "integer"}}}), **_errors(400, 401, 403, 404, 422)})},
+    "/api/v1/openapi.json": {"get": _op(
+        "This document", public=True, tags=("meta",),
+        responses={"200": _ok("OpenAPI 3.1 document.", {"type": "object"})})},
+}
+
+DOCUMENT: dict = {
+    "openapi": "3.1.0",
+    "info": {"title": "complaintflow API", "version": "1",
+             "description": "Complaint handling run by BPMN: register complaints, work tasks, read cases. "
+                            "Errors are JSON {error, message} with a message a person can act on."},
+    "servers": [{"url": "/"}],
+    "security": [{"bearer": []}],
+    "paths": PATHS,
+    "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {
+        "type": "http", "scheme": "bearer", "description": "a token from POST /api/v1/session"}}},
+}
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    return jsonify(DOCUMENT)

@@ -1,0 +1,29 @@
+"""``POST /session``: a bearer token for a username and password."""
+
+from __future__ import annotations
+
+from flask import Response, abort, current_app, jsonify, request
+from flask_limiter.util import get_remote_address
+
+from web.api.common import body, bp
+from web.auth import issue_token
+from web.extensions import limiter
+from web.services import engine
+
+
+def _client_and_username() -> str:
+    """Throttle key: repeated failures for one name from one address, as on the login page."""
+    data = request.get_json(silent=True)
+    username = data.get("username", "") if isinstance(data, dict) else ""
+    return f"{get_remote_address()}|api|{username}"
+
+
+@bp.post("/session")
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURES_LIMIT"], key_func=_client_and_username,
+               deduct_when=lambda response: response.status_code == 401)
+def create_session() -> Response:
+    data = body()
+    person = engine().people.authenticate(str(data.get("username", "")), str(data.get("password", "")))
+    if person is None:
+        abort(401, description="wrong username or password")
+    return jsonify({"token": issue_token(person.username)})
