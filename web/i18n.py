@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, current_app, redirect, request, session, url_for
@@ -22,9 +23,17 @@ def translation_dirs() -> list[str]:
 
 
 def compile_catalogs() -> None:
+    """``.po`` → ``.mo`` under the folder gettext will look in.
+
+    Babel reads ``zh_CN`` as ``zh_Hans_CN`` and gettext then looks in ``zh_Hans_CN/``, so the
+    compiled catalog goes there (a generated folder, ignored by git) while the ``.po`` stays
+    under the familiar ``zh_CN/``.
+    """
     for directory in translation_dirs():
         for po_path in Path(directory).glob("*/LC_MESSAGES/*.po"):
-            mo_path = po_path.with_suffix(".mo")
+            folder = str(Locale.parse(po_path.parent.parent.name))
+            mo_path = Path(directory) / folder / "LC_MESSAGES" / po_path.with_suffix(".mo").name
+            mo_path.parent.mkdir(parents=True, exist_ok=True)
             if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
                 continue
             with po_path.open("rb") as po_file:
