@@ -21,7 +21,7 @@ from engine.store.models import Case, RoleMember, Task, Timer
 _T, _C = Task.__table__, Case.__table__
 _VIEW = select(
     _T.c.id, _T.c.element_id, _T.c.title, _C.c.number, _T.c.role, _T.c.assignee, _T.c.state, _T.c.due_at,
-    _T.c.form, _T.c.created_at, _C.c.deployment_id,
+    _T.c.form, _T.c.created_at, _C.c.deployment_id, _C.c.grade, _C.c.channel, _C.c.status.label("case_status"),
 ).join(_C, _C.c.id == _T.c.case_id)
 _RM = RoleMember.__table__
 # Mine, or nobody's yet in one of my roles (every member of the role was absent or involved).
@@ -63,6 +63,10 @@ class TaskView:
     form: dict | None
     form_file: str | None
     created_at: datetime
+    # The case's columns the inbox filters on.
+    grade: str | None = None
+    channel: str | None = None
+    case_status: str = "open"
 
 
 class Tasks:
@@ -91,7 +95,8 @@ class Tasks:
             rows = [r for r in rows if hide_from not in (r.involved_staff or [])]
         return [
             TaskView(r.id, r.element_id, r.title, r.number, r.role, r.assignee, r.state, r.due_at,
-                     self._repository.load(r.deployment_id).form(r.form), r.form, r.created_at)
+                     self._repository.load(r.deployment_id).form(r.form), r.form, r.created_at,
+                     r.grade, r.channel, r.case_status)
             for r in rows
         ]
 

@@ -1,7 +1,397 @@
-"""Handler pages for one case and one task, and registering a complaint taken by phone or in store."""
+"""Handler pages for one case and one task, and registering a complaint taken by phone or in store.
+
+- ``/tasks/<id>``: the task's form (rendered from its JSON Schema) beside the case summary
+  and timeline; a submission the engine refuses comes back with a message at each field
+  and the values kept (422); a page gone stale meanwhile gets a clear message (409).
+- ``/cases/<number>``: status, grade, tier, every deadline (met / missed / pending),
+  attachments, notifications sent, the history.
+- ``/register``: the intake form of SPEC step 1 for complaints taken by phone or in store.
+
+Who may open what is the engine's ``Access`` (403 otherwise); read-only roles never write.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from dataclasses import dataclass
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from engine.attachments import ACCEPTED, MAX_BYTES, MB, clean_filename
+from engine.attachments import check as check_file
+from engine.cases import CaseView
+from engine.errors import CaseArchived, FormInvalid, NotFound, StaleCase, TaskAlreadyCompleted, TaskNotOpen
+from engine.forms import validate as validate_form
+from engine.tasks import TaskView
+from web import forms
+from web.auth import writer_required
+from web.cases.display import MESSAGES, label, register_filters
+from web.services import engine
 
 bp = Blueprint("cases", __name__, template_folder="templates")
+register_filters(bp)
+
+UPLOAD_ENDPOINTS = {"cases.upload", "cases.register"}
+# A request may carry one video at its limit plus a few photos; other form posts are small.
+UPLOAD_REQUEST_LIMIT = MAX_BYTES + 20 * MB
+FORM_REQUEST_LIMIT = 2 * MB
+START_PROCESS = "complaint"
+# Registration fields shown apart from the summary list (contact per role) or never.
+SUMMARY_HIDDEN = {"customer_name", "contact", "contact_last4", "case_number"}
+
+
+def _limit_request_size() -> None:
+    """Refuse oversized bodies (413) before anything, CSRF included, reads the form."""
+    if request.blueprint in ("cases", "inbox") and request.method == "POST":
+        request.max_content_length = (UPLOAD_REQUEST_LIMIT if request.endpoint in UPLOAD_ENDPOINTS
+                                      else FORM_REQUEST_LIMIT)
+
+
+@bp.record_once
+def _install_size_limit(state) -> None:  # noqa: ANN001
+    # First in line: CSRF protection (registered earlier) reads the body in its own hook.
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _limit_request_size)
+
+
+# ------------------------------------------------------------------ shared pieces
+
+def user() -> str:
+    return current_user.username
+
+
+def open_case(number: str) -> CaseView:
+    """The case as this person may see it (NotAllowed -> 403, NotFound -> 404)."""
+    return engine().cases.get(number, viewer=user())
+
+
+def register_schema() -> dict:
+    return engine().repository.active().start_form(START_PROCESS) or {}
+
+
+def tasks_by_id(number: str) -> dict[str, TaskView]:
+    tasks = engine().tasks
+    return {t.id: t for state in ("open", "completed", "cancelled") for t in tasks.for_case(number, state)}
+
+
+def step_title(task: TaskView | None, element: str | None = None) -> str:
+    if task is None:
+        return element or ""
+    return forms.form_title(task.form, fallback=forms.bilingual(task.title)) if task.form else \
+        forms.bilingual(task.title)
+
+
+def summary_rows(case: CaseView) -> list[tuple[str, str]]:
+    """The registration as the case keeps it (masked), labelled in the person's language."""
+    schema = register_schema()
+    names = forms.field_names(schema) if schema else []
+    keys = [n for n in names if n in case.summary] + [k for k in case.summary if k not in names]
+    return [(forms.field_label(schema, key), forms.display_value(schema, key, case.summary[key]))
+            for key in keys if key not in SUMMARY_HIDDEN]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: Any
+    actor: str
+    kind: str
+    title: str
+    details: list[tuple[str, str]]
+    notified: list[tuple[str, str]]
+
+
+def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
+    """The case's history, newest first, each event with what it changed in words."""
+    schema = register_schema()
+    deadline_names = {d.element_id: forms.bilingual(d.name) for d in case.deadlines}
+    by_element = {t.name: t for t in by_id.values()}
+    entries = []
+    for event in engine().history.events(case.number):
+        payload = event.payload or {}
+        task = by_id.get(payload.get("task_id") or "") or by_element.get(payload.get("element") or "")
+        title, details = "", []
+        if event.kind == "case_started":
+            data = payload.get("data") or {}
+            order = forms.field_names(schema) if schema else []
+            keys = [k for k in order if k in data] + [k for k in data if k not in order]
+            details = [(_("Contact (last 4 digits)") if k == "contact_last4" else forms.field_label(schema, k),
+                        forms.display_value(schema, k, data[k]))
+                       for k in keys if k not in {"case_number", "contact"}]
+        elif event.kind == "task_completed":
+            title = step_title(task, payload.get("element"))
+            form = task.form if task else None
+            details = [(forms.field_label(form, k), forms.display_value(form, k, v))
+                       for k, v in (payload.get("data") or {}).items()]
+        elif event.kind in ("task_claimed", "task_unclaimed", "task_reassigned"):
+            title = step_title(task, payload.get("element"))
+            details = [(_("from"), payload.get("from") or "—")] if "from" in payload else []
+            if "to" in payload:
+                details.append((_("to"), payload.get("to") or _("nobody")))
+        elif event.kind == "timer_fired":
+            title = "、".join(deadline_names.get(t.get("element"), t.get("element", ""))
+                             for t in payload.get("timers") or [])
+        elif event.kind == "message_received":
+            title = label(MESSAGES, payload.get("name"))
+            details = [(str(k), forms.display_value(None, k, v)) for k, v in (payload.get("payload") or {}).items()]
+        elif event.kind == "attachment_added":
+            title = str(payload.get("filename") or "")
+        elif event.kind == "incident":
+            details = [(_("reason"), str(payload.get("reason") or ""))]
+        notified = [(n.get("role", ""), n.get("subject", "")) for n in payload.get("notified") or []]
+        entries.append(TimelineEntry(event.at, event.actor, event.kind, title, details, notified))
+    return list(reversed(entries))
+
+
+def deadline_rows(case: CaseView, by_id: dict[str, TaskView]) -> list[dict]:
+    by_element = {t.name: t for t in by_id.values()}
+    return [{"deadline": d, "name": forms.bilingual(d.name),
+             "guards": step_title(by_element.get(d.guards), d.guards) if d.guards else "",
+             "outcome": {"cancelled": "met", "fired": "missed"}.get(d.status, d.status)}
+            for d in case.deadlines]
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+# ------------------------------------------------------------------ the task page
+
+def completed_by(number: str, task_id: str) -> tuple[str | None, Any]:
+    for event in reversed(engine().history.events(number)):
+        if event.kind == "task_completed" and (event.payload or {}).get("task_id") == task_id:
+            return event.actor, event.at
+    return None, None
+
+
+def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict | None = None,
+                notice: str | None = None, status: int = 200) -> tuple[str, int]:
+    eng = engine()
+    me = user()
+    read_only = current_user.read_only
+    is_open = view.state == "open" and case.status == "open"
+    mine = view.assignee == me
+    holds_role = view.role in eng.access.roles_of(me) if view.role else False
+    by_id = tasks_by_id(case.number)
+    closed_by, closed_at = completed_by(case.number, view.id) if view.state == "completed" else (None, None)
+    page = render_template(
+        "cases/task.html", task=view, case=case, step=step_title(view),
+        form=forms.build(view.form, raw if raw is not None else None, errors),
+        can_submit=is_open and mine and not read_only, can_claim=is_open and not mine and holds_role and not read_only,
+        can_unclaim=is_open and mine and not read_only, read_only=read_only, notice=notice,
+        contact=eng.cases.contact(case.number, me), summary=summary_rows(case),
+        deadlines=[row for row in deadline_rows(case, by_id) if row["deadline"].guards == view.name],
+        events=timeline(case, by_id), closed_by=closed_by, closed_at=closed_at, now=eng.clock.now(),
+    )
+    return page, status
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def task(task_id: str):  # noqa: ANN201
+    view = engine().tasks.get(task_id)
+    return render_task(view, open_case(view.case_number))
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+@writer_required
+def complete(task_id: str):  # noqa: ANN201
+    eng = engine()
+    view = eng.tasks.get(task_id)
+    case = open_case(view.case_number)
+    data, problems = forms.parse(view.form, request.form)
+    try:
+        expected = int(request.form.get("expected_version", ""))
+    except ValueError:
+        expected = None
+    if problems:
+        errors = dict(problems)
+        try:
+            validate_form(view.form, data)
+        except FormInvalid as invalid:
+            errors = {**invalid.errors, **problems}
+        return render_task(view, case, raw=request.form, errors=errors, status=422)
+    try:
+        eng.tasks.complete(task_id, user(), data, expected_version=expected)
+    except FormInvalid as invalid:
+        return render_task(view, case, raw=request.form, errors=invalid.errors, status=422)
+    except StaleCase:
+        fresh_view, fresh_case = eng.tasks.get(task_id), open_case(view.case_number)
+        if fresh_view.state == "open" and fresh_case.status == "open":
+            notice = _("The case changed while you were working on it (another step or a deadline moved it on). "
+                       "Your entries are kept below: check the case and submit again.")
+            return render_task(fresh_view, fresh_case, raw=request.form, notice=notice, status=409)
+        return task_closed(fresh_view, fresh_case)
+    except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
+        return task_closed(eng.tasks.get(task_id), open_case(view.case_number), gone)
+    flash(_("Done: “%(step)s” of case %(number)s.", step=step_title(view), number=view.case_number), "ok")
+    return redirect(url_for("inbox.index"), code=303)
+
+
+def task_closed(view: TaskView, case: CaseView, error: Exception | None = None) -> tuple[str, int]:
+    """A clear answer (409) when the task was finished or closed while the page was open."""
+    by, at = (error.by, error.at) if isinstance(error, TaskAlreadyCompleted) else completed_by(case.number, view.id)
+    if isinstance(error, TaskAlreadyCompleted) or view.state == "completed":
+        reason = "completed"
+    elif isinstance(error, CaseArchived) or case.status == "archived":
+        reason = "archived"
+    else:
+        reason = "closed"
+    page = render_template("cases/task_closed.html", task=view, case=case, step=step_title(view), reason=reason,
+                           by=by, at=at)
+    return page, 409
+
+
+# ------------------------------------------------------------------ the case page
+
+@bp.get("/cases")
+@login_required
+def find():  # noqa: ANN201
+    number = request.args.get("number", "").strip().upper()
+    if not number:
+        return redirect(url_for("inbox.index"))
+    return redirect(url_for("cases.case", number=number))
+
+
+@bp.get("/cases/<number>")
+@login_required
+def case(number: str):  # noqa: ANN201
+    eng = engine()
+    view = open_case(number)
+    by_id = tasks_by_id(number)
+    return render_template(
+        "cases/case.html", case=view, contact=eng.cases.contact(number, user()), summary=summary_rows(view),
+        deadlines=deadline_rows(view, by_id), open_tasks=[by_id.get(t.id) for t in view.open_tasks if t.id in by_id],
+        attachments=eng.attachments.list(number), events=timeline(view, by_id), now=eng.clock.now(),
+        may_upload=view.status == "open" and not current_user.read_only, accept=",".join(ACCEPTED),
+        step_title=step_title,
+    )
+
+
+@bp.post("/cases/<number>/attachments")
+@login_required
+@writer_required
+def upload(number: str):  # noqa: ANN201
+    open_case(number)
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    if not files:
+        flash(_("Choose a photo or video to upload."), "error")
+        return redirect(url_for("cases.case", number=number, _anchor="attachments"), code=303)
+    added = 0
+    for upload_file in files:
+        try:
+            engine().attachments.add(number, upload_file.filename, upload_file.mimetype, upload_file.read(), user())
+            added += 1
+        except FormInvalid as invalid:
+            flash(_("Not uploaded: %(reason)s", reason=file_message(invalid)), "error")
+        except CaseArchived:
+            flash(_("The case is archived and takes no more attachments."), "error")
+            break
+    if added:
+        flash(_("%(count)s attachment(s) added.", count=added), "ok")
+    return redirect(url_for("cases.case", number=number, _anchor="attachments"), code=303)
+
+
+def file_message(invalid: FormInvalid) -> str:
+    message = invalid.errors.get("file") or str(invalid)
+    name, _sep, reason = message.rpartition(": ")
+    reasons = {
+        "the file is empty": _("the file is empty"),
+        "only photos (JPEG, PNG, WebP) and videos (MP4, MOV) are accepted":
+            _("only photos (JPEG, PNG, WebP) and videos (MP4, MOV) are accepted"),
+    }
+    if reason in reasons:
+        return f"{name}: {reasons[reason]}"
+    if "may be at most" in reason:
+        return f"{name}: " + _("too large (photos at most 10 MB, videos at most 100 MB)")
+    if "not the declared" in reason:
+        return f"{name}: " + _("the content does not match the file type")
+    return message
+
+
+@bp.get("/cases/<number>/attachments/<int:attachment_id>")
+@login_required
+def attachment(number: str, attachment_id: int) -> Response:
+    open_case(number)
+    view, path = engine().attachments.get(attachment_id)
+    if view.case_number != number:
+        raise NotFound(f"case {number} has no attachment {attachment_id}")
+    response = send_file(path, mimetype=view.content_type, as_attachment=request.args.get("download") == "1",
+                         download_name=view.filename, conditional=True, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ------------------------------------------------------------------ registering by phone or in store
+
+def require_register() -> None:
+    if current_user.read_only or not current_user.may_register:
+        abort(403, description=_("Your role may not register complaints."))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@login_required
+@writer_required
+def register():  # noqa: ANN201
+    require_register()
+    schema = register_schema()
+    if request.method == "GET":
+        return render_register(schema)
+    data, problems = forms.parse(schema, request.form, skip=("attachments",))
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    uploads, file_errors = [], []
+    for upload_file in files:
+        content = upload_file.read()
+        try:
+            check_file(upload_file.filename, upload_file.mimetype, content)
+            uploads.append((upload_file.filename, upload_file.mimetype, content))
+        except FormInvalid as invalid:
+            file_errors.append(file_message(invalid))
+    errors: dict[str, str] = dict(problems)
+    if file_errors:
+        errors["attachments"] = "; ".join(file_errors)
+    if errors:
+        try:
+            validate_form(schema, data)
+        except FormInvalid as invalid:
+            errors = {**invalid.errors, **errors}
+        return render_register(schema, errors, status=422, files_lost=bool(files))
+    if uploads:  # the registration names its files; the files themselves follow once the case exists
+        data["attachments"] = [clean_filename(filename) for filename, _type, _content in uploads]
+    try:
+        number = engine().runtime.start(START_PROCESS, data, user())
+    except FormInvalid as invalid:
+        return render_register(schema, invalid.errors, status=422, files_lost=bool(files))
+    for filename, content_type, content in uploads:
+        engine().attachments.add(number, filename, content_type, content, user())
+    flash(_("Complaint registered as %(number)s.", number=number), "ok")
+    if engine().access.may_view(user(), number):
+        return redirect(url_for("cases.case", number=number), code=303)
+    return redirect(url_for("inbox.index"), code=303)
+
+
+def render_register(schema: dict, errors: dict | None = None, status: int = 200,
+                    files_lost: bool = False) -> tuple[str, int]:
+    raw = request.form if request.method == "POST" else None
+    attachments_error = forms.localize((errors or {}).get("attachments", "")) if errors else ""
+    form = forms.build(schema, raw, {k: v for k, v in (errors or {}).items() if k != "attachments"},
+                       skip=("attachments",))
+    page = render_template("cases/register.html", form=form, attachments_error=attachments_error,
+                           attachments_label=forms.field_label(schema, "attachments"), files_lost=files_lost,
+                           accept=",".join(ACCEPTED))
+    return page, status

@@ -1,17 +1,179 @@
-"""The handler's inbox: my tasks and my group's, soonest deadline first."""
+"""The handler's inbox: my tasks and my group's, soonest deadline first, filters, claim and give back.
+
+The table refreshes itself every 30 s (``?partial=1`` returns only the table), so the
+filters and anything typed in them stay as they are.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine.errors import CaseArchived, NotFound, TaskAlreadyCompleted, TaskNotOpen
+from engine.tasks import TaskView
+from web.auth import writer_required
+from web.cases.display import GRADES
+from web.forms import bilingual, enum_label, form_title
 from web.services import engine
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
+
+SCOPES = ("all", "mine", "group")
+SORTS = ("due", "due_desc", "newest")
+
+
+@bp.app_context_processor
+def server_time() -> dict:
+    """The engine's "now" for countdowns (a manual clock in demos and tests, the real one otherwise)."""
+    return {"server_now": engine().clock.now()}
+
+
+@dataclass(frozen=True)
+class Row:
+    task: TaskView
+    step: str  # the step's title in the person's language
+    mine: bool
+    overdue: bool
+
+    @property
+    def unassigned(self) -> bool:
+        return self.task.assignee is None
+
+
+@dataclass(frozen=True)
+class Filters:
+    scope: str = "all"
+    grade: str = ""
+    channel: str = ""
+    step: str = ""
+    overdue: bool = False
+    sort: str = "due"
+
+    @classmethod
+    def from_request(cls) -> Filters:
+        args = request.args
+        scope = args.get("scope", "all")
+        sort = args.get("sort", "due")
+        return cls(scope=scope if scope in SCOPES else "all", grade=args.get("grade", "").strip(),
+                   channel=args.get("channel", "").strip(), step=args.get("step", "").strip(),
+                   overdue=args.get("overdue") in ("1", "on", "true"), sort=sort if sort in SORTS else "due")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.grade or self.channel or self.step or self.overdue or self.scope != "all")
+
+    def query(self) -> dict:
+        """The filters as URL parameters (for the auto-refresh and the links back)."""
+        found = {"scope": self.scope, "grade": self.grade, "channel": self.channel, "step": self.step,
+                 "overdue": "1" if self.overdue else "", "sort": self.sort}
+        return {k: v for k, v in found.items() if v and (k, v) not in (("scope", "all"), ("sort", "due"))}
+
+
+def step_title(task: TaskView) -> str:
+    return form_title(task.form, fallback=bilingual(task.title)) if task.form else bilingual(task.title)
+
+
+def rows_for(username: str, now: datetime) -> list[Row]:
+    tasks = engine().tasks
+    seen: dict[str, Row] = {}
+    for task in [*tasks.for_user(username), *tasks.for_group(username)]:
+        if task.id not in seen:
+            seen[task.id] = Row(task, step_title(task), task.assignee == username,
+                                task.due_at is not None and task.due_at <= now)
+    return list(seen.values())
+
+
+def apply(rows: list[Row], filters: Filters) -> list[Row]:
+    if filters.scope == "mine":
+        rows = [r for r in rows if r.mine or r.unassigned]
+    elif filters.scope == "group":
+        rows = [r for r in rows if not r.mine and not r.unassigned]
+    if filters.grade:
+        rows = [r for r in rows if (r.task.grade or "none") == filters.grade]
+    if filters.channel:
+        rows = [r for r in rows if r.task.channel == filters.channel]
+    if filters.step:
+        rows = [r for r in rows if r.task.name == filters.step]
+    if filters.overdue:
+        rows = [r for r in rows if r.overdue]
+    far = datetime.max.timestamp()
+    if filters.sort == "newest":
+        return sorted(rows, key=lambda r: r.task.created_at, reverse=True)
+    if filters.sort == "due_desc":
+        return sorted(rows, key=lambda r: (r.task.due_at is not None, r.task.due_at.timestamp() if r.task.due_at
+                                           else 0), reverse=True)
+    return sorted(rows, key=lambda r: (r.task.due_at.timestamp() if r.task.due_at else far,
+                                       r.task.created_at.timestamp()))
+
+
+def channel_options() -> list[tuple[str, str]]:
+    try:
+        schema = engine().repository.active().start_form("complaint") or {}
+    except NotFound:
+        return []
+    values = ((schema.get("properties") or {}).get("channel") or {}).get("enum") or []
+    return [(v, enum_label(schema, "channel", v)) for v in values]
 
 
 @bp.route("/inbox")
 @login_required
 def index():  # noqa: ANN201
-    tasks = engine().tasks.for_user(current_user.username)
-    return render_template("inbox/index.html", tasks=tasks, now=engine().clock.now())
+    now = engine().clock.now()
+    every = rows_for(current_user.username, now)
+    filters = Filters.from_request()
+    rows = apply(every, filters)
+    steps = sorted({(r.task.name, r.step) for r in every}, key=lambda pair: pair[1])
+    channels = channel_options()
+    context = {"rows": rows, "total": len(every), "filters": filters, "now": now, "channel_labels": dict(channels),
+               "read_only": current_user.read_only, "here": url_for("inbox.index", **filters.query())}
+    if request.args.get("partial") == "1":
+        return render_template("inbox/_table.html", **context)
+    return render_template("inbox/index.html", steps=steps, channels=channels, grades=GRADES, **context)
+
+
+def _back() -> str:
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("inbox.index")
+    return target
+
+
+@bp.post("/inbox/tasks/<task_id>/claim")
+@login_required
+@writer_required
+def claim(task_id: str):  # noqa: ANN201
+    task = engine().tasks.get(task_id)
+    try:
+        engine().tasks.claim(task_id, current_user.username)
+    except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
+        flash(_("This task can no longer be claimed: %(reason)s", reason=_gone(gone)), "error")
+        return redirect(_back(), code=303)
+    flash(_("You now hold “%(step)s” of case %(number)s.", step=step_title(task), number=task.case_number), "ok")
+    return redirect(_back(), code=303)
+
+
+@bp.post("/inbox/tasks/<task_id>/unclaim")
+@login_required
+@writer_required
+def unclaim(task_id: str):  # noqa: ANN201
+    task = engine().tasks.get(task_id)
+    try:
+        engine().tasks.unclaim(task_id, current_user.username)
+    except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
+        flash(_("This task can no longer be given back: %(reason)s", reason=_gone(gone)), "error")
+        return redirect(_back(), code=303)
+    flash(_("You gave “%(step)s” of case %(number)s back to your group.", step=step_title(task),
+            number=task.case_number), "ok")
+    return redirect(_back(), code=303)
+
+
+def _gone(error: Exception) -> str:
+    if isinstance(error, TaskAlreadyCompleted):
+        return _("%(who)s completed it already.", who=error.by or _("the engine"))
+    if isinstance(error, CaseArchived):
+        return _("the case is archived.")
+    return _("the step was closed (a deadline or another path ended it).")
