@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Flask, redirect, url_for
+from flask import Flask, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 import engine as engine_package
@@ -19,8 +20,18 @@ from web.extensions import babel, csrf, limiter, login_manager
 from web.settings import from_environment
 
 
+class IdleAwareSessions(SecureCookieSessionInterface):
+    """The inbox's background refresh is not activity: it must not push the idle timeout back."""
+
+    def should_set_cookie(self, app: Flask, session: object) -> bool:
+        if request.headers.get("X-Auto-Refresh"):
+            return False
+        return super().should_set_cookie(app, session)
+
+
 def create_app(overrides: dict | None = None, eng: engine_package.Engine | None = None) -> Flask:
     app = Flask(__name__)
+    app.session_interface = IdleAwareSessions()
     app.config.from_mapping(from_environment())
     app.config.update(overrides or {})
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -32,5 +32,7 @@ def from_environment() -> dict:
         "INTAKE_LIMIT": os.environ.get("COMPLAINTFLOW_INTAKE_LIMIT", "10 per hour"),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "LANGUAGES": {"zh_CN": "中文", "en": "English"},
-        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "WTF_CSRF_TIME_LIMIT": None,
+        # A backstop for every request body; upload pages and forms set tighter limits of their own.
+        "MAX_CONTENT_LENGTH": 128 * 1024 * 1024,  # the token lives as long as the session
     }

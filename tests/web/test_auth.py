@@ -46,3 +46,16 @@ def test_logout_ends_the_session(client):
 def test_the_language_switch_keeps_the_choice(client):
     client.get("/lang/en")
     assert "Log in" in client.get("/login").get_data(as_text=True)
+
+
+def test_the_session_ends_after_the_idle_time_even_while_the_inbox_refreshes_itself(app, client):
+    import time
+    from datetime import timedelta
+
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=2)
+    login(client, "cs1")
+    time.sleep(1.2)
+    assert client.get("/inbox?partial=1", headers={"X-Auto-Refresh": "1"}).status_code == 200
+    time.sleep(1.3)
+    response = client.get("/inbox")
+    assert response.status_code == 302 and "/login" in response.location

@@ -114,3 +114,17 @@ def test_the_person_complained_about_never_sees_the_task(client, eng):
     assert first.assignee == "cs2"
     login(client, "cs1")
     assert first.id not in client.get("/inbox").get_data(as_text=True)
+
+
+def test_a_long_inbox_is_shown_a_page_at_a_time(client, eng):
+    from engine.demo import registration
+    from tests.web.conftest import login
+    from web.inbox import PAGE_SIZE
+
+    for _ in range(PAGE_SIZE + 3):
+        eng.runtime.start("complaint", registration(), "cs1")
+    login(client, "cs1")
+    first = client.get("/inbox").get_data(as_text=True)
+    assert first.count("data-task=") == PAGE_SIZE
+    second = client.get("/inbox?page=2").get_data(as_text=True)
+    assert second.count("data-task=") == 3

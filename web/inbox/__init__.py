@@ -23,6 +23,7 @@ from web.services import engine
 bp = Blueprint("inbox", __name__, template_folder="templates")
 
 SCOPES = ("all", "mine", "group")
+PAGE_SIZE = 50  # rows per page: a handler works the top of the list; thousands of rows help nobody
 SORTS = ("due", "due_desc", "newest")
 
 
@@ -52,15 +53,18 @@ class Filters:
     step: str = ""
     overdue: bool = False
     sort: str = "due"
+    page: int = 1
 
     @classmethod
     def from_request(cls) -> Filters:
         args = request.args
         scope = args.get("scope", "all")
         sort = args.get("sort", "due")
+        page = args.get("page", "1")
         return cls(scope=scope if scope in SCOPES else "all", grade=args.get("grade", "").strip(),
                    channel=args.get("channel", "").strip(), step=args.get("step", "").strip(),
-                   overdue=args.get("overdue") in ("1", "on", "true"), sort=sort if sort in SORTS else "due")
+                   overdue=args.get("overdue") in ("1", "on", "true"), sort=sort if sort in SORTS else "due",
+                   page=max(1, int(page)) if page.isdigit() else 1)
 
     @property
     def active(self) -> bool:
@@ -69,8 +73,13 @@ class Filters:
     def query(self) -> dict:
         """The filters as URL parameters (for the auto-refresh and the links back)."""
         found = {"scope": self.scope, "grade": self.grade, "channel": self.channel, "step": self.step,
-                 "overdue": "1" if self.overdue else "", "sort": self.sort}
-        return {k: v for k, v in found.items() if v and (k, v) not in (("scope", "all"), ("sort", "due"))}
+                 "overdue": "1" if self.overdue else "", "sort": self.sort, "page": str(self.page)}
+        return {k: v for k, v in found.items()
+                if v and (k, v) not in (("scope", "all"), ("sort", "due"), ("page", "1"))}
+
+    def at_page(self, page: int) -> dict:
+        return {**self.query(), "page": str(page)} if page > 1 else {k: v for k, v in self.query().items()
+                                                                     if k != "page"}
 
 
 def step_title(task: TaskView) -> str:
@@ -125,10 +134,14 @@ def index():  # noqa: ANN201
     now = engine().clock.now()
     every = rows_for(current_user.username, now)
     filters = Filters.from_request()
-    rows = apply(every, filters)
+    matching = apply(every, filters)
+    pages = max(1, -(-len(matching) // PAGE_SIZE))
+    page = min(filters.page, pages)
+    rows = matching[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     steps = sorted({(r.task.name, r.step) for r in every}, key=lambda pair: pair[1])
     channels = channel_options()
-    context = {"rows": rows, "total": len(every), "filters": filters, "now": now, "channel_labels": dict(channels),
+    context = {"rows": rows, "total": len(every), "matching": len(matching), "page": page, "pages": pages,
+               "filters": filters, "now": now, "channel_labels": dict(channels),
                "read_only": current_user.read_only, "here": url_for("inbox.index", **filters.query())}
     if request.args.get("partial") == "1":
         return render_template("inbox/_table.html", **context)
