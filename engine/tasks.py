@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Row, Text, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
 from engine import forms, history, spiff
@@ -69,6 +70,28 @@ class TaskView:
     case_status: str = "open"
 
 
+@dataclass(frozen=True)
+class InboxQuery:
+    """What a handler asks of their inbox: which tasks, in which order, which page."""
+
+    scope: str = "all"  # all | mine (mine and nobody's yet) | group (my roles' tasks others hold)
+    grade: str = ""  # a grade, "none" for not yet graded, "" for any
+    channel: str = ""
+    step: str = ""  # a BPMN element id
+    overdue_at: datetime | None = None  # only tasks due by this moment
+    sort: str = "due"  # due | due_desc | newest
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    tasks: list[TaskView]
+    matching: int  # tasks that pass the filters
+    total: int  # every task the person may work on
+    steps: list[tuple[str, str, str | None]]  # (element id, title, form file) of the steps among them
+
+
 class Tasks:
     def __init__(self, db: Database, clock: Clock, repository: Repository, work: CaseWork, timers) -> None:  # noqa: ANN001
         self._db, self._clock, self._repository, self._work, self._timers = db, clock, repository, work, timers
@@ -88,17 +111,58 @@ class Tasks:
             raise NotFound(f"no task {task_id}")
         return views[0]
 
+    def inbox(self, username: str, query: InboxQuery) -> InboxPage:
+        """One page of the tasks ``username`` may work on, filtered and sorted by the database.
+
+        Visible: open tasks assigned to them or held in one of their roles, never on a case they
+        are involved in. Filtering, counting and paging happen in SQL so a long queue stays fast.
+        """
+        my_roles = select(_RM.c.role).where(_RM.c.username == username)
+        quoted = username.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        involved = sa_cast(_C.c.involved_staff, Text).like(f'%"{quoted}"%', escape="\\")
+        visible = [_T.c.state == "open", or_(_T.c.assignee == username, _T.c.role.in_(my_roles)), ~involved]
+        chosen = list(visible)
+        if query.scope == "mine":
+            chosen.append(or_(_T.c.assignee == username, _T.c.assignee.is_(None)))
+        elif query.scope == "group":
+            chosen += [_T.c.assignee.is_not(None), _T.c.assignee != username]
+        if query.grade:
+            chosen.append(_C.c.grade.is_(None) if query.grade == "none" else _C.c.grade == query.grade)
+        if query.channel:
+            chosen.append(_C.c.channel == query.channel)
+        if query.step:
+            chosen.append(_T.c.element_id == query.step)
+        if query.overdue_at is not None:
+            chosen.append(_T.c.due_at <= query.overdue_at)
+        order = {
+            "newest": [_T.c.created_at.desc()],
+            "due_desc": [_T.c.due_at.is_(None), _T.c.due_at.desc(), _T.c.created_at],
+        }.get(query.sort, [_T.c.due_at.is_(None), _T.c.due_at, _T.c.created_at])
+        joined = _T.join(_C, _C.c.id == _T.c.case_id)
+        with self._db.read() as session:
+            conn = session.connection()
+            total = conn.execute(select(func.count()).select_from(joined).where(*visible)).scalar_one()
+            matching = conn.execute(select(func.count()).select_from(joined).where(*chosen)).scalar_one()
+            rows = conn.execute(
+                _VIEW.where(*chosen).order_by(*order).offset(max(0, query.offset)).limit(max(1, query.limit))
+            ).all()
+            steps = conn.execute(
+                select(_T.c.element_id, func.min(_T.c.title), func.min(_T.c.form)).select_from(joined)
+                .where(*visible).group_by(_T.c.element_id)
+            ).all()
+        return InboxPage([self._view_of(r) for r in rows], matching, total, [tuple(s) for s in steps])
+
+    def _view_of(self, r: Row) -> TaskView:
+        return TaskView(r.id, r.element_id, r.title, r.number, r.role, r.assignee, r.state, r.due_at,
+                        self._repository.load(r.deployment_id).form(r.form), r.form, r.created_at,
+                        r.grade, r.channel, r.case_status)
+
     def _views(self, query, params: dict, hide_from: str | None = None) -> list[TaskView]:  # noqa: ANN001
         with self._db.read() as session:
             rows = session.connection().execute(query, params).all()
         if hide_from is not None:  # the person complained about never sees the case
             rows = [r for r in rows if hide_from not in (r.involved_staff or [])]
-        return [
-            TaskView(r.id, r.element_id, r.title, r.number, r.role, r.assignee, r.state, r.due_at,
-                     self._repository.load(r.deployment_id).form(r.form), r.form, r.created_at,
-                     r.grade, r.channel, r.case_status)
-            for r in rows
-        ]
+        return [self._view_of(r) for r in rows]
 
     def claim(self, task_id: str, username: str) -> None:
         """Take a task of one of my roles from whoever has it now."""

@@ -258,3 +258,21 @@ def test_the_customer_answers_the_survey_step_but_no_other(eng):
     assert eng.cases.get(number).status == "archived"
     answered = [e for e in eng.history.events(number) if e.kind == "task_completed"][-1]
     assert answered.actor == "customer" and answered.payload["element"] == "callback"
+
+
+def test_the_inbox_query_filters_sorts_and_pages_in_the_database(eng, clock):
+    from engine.tasks import InboxQuery
+
+    numbers = [eng.runtime.start("complaint", registration(channel=channel), "cs1")
+               for channel in ("phone", "store", "phone")]
+    hidden = eng.runtime.start("complaint", registration(involved_staff=["cs2"]), "cs1")
+    page = eng.tasks.inbox("cs2", InboxQuery(limit=2))
+    assert page.total == 3 and page.matching == 3  # cs1's tasks are cs2's group's; never the involved case
+    assert [t.case_number for t in page.tasks] == [numbers[0], numbers[2]]  # phone: due in 10 min, first
+    assert hidden not in [t.case_number for t in eng.tasks.inbox("cs2", InboxQuery(limit=10)).tasks]
+    assert eng.tasks.inbox("cs2", InboxQuery(channel="store")).matching == 1
+    assert eng.tasks.inbox("cs2", InboxQuery(scope="mine")).matching == 0
+    clock.advance(timedelta(minutes=30))
+    overdue = eng.tasks.inbox("cs1", InboxQuery(overdue_at=clock.now()))
+    assert sorted(t.case_number for t in overdue.tasks) == sorted([numbers[0], numbers[2], hidden])
+    assert [s[0] for s in page.steps] == ["first_response"]

@@ -6,7 +6,7 @@ filters and anything typed in them stay as they are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.errors import CaseArchived, NotFound, TaskAlreadyCompleted, TaskNotOpen
-from engine.tasks import TaskView
+from engine.tasks import InboxQuery, TaskView
 from web.auth import writer_required
 from web.cases.display import GRADES
 from web.forms import bilingual, enum_label, form_title
@@ -86,39 +86,6 @@ def step_title(task: TaskView) -> str:
     return form_title(task.form, fallback=bilingual(task.title)) if task.form else bilingual(task.title)
 
 
-def rows_for(username: str, now: datetime) -> list[Row]:
-    tasks = engine().tasks
-    seen: dict[str, Row] = {}
-    for task in [*tasks.for_user(username), *tasks.for_group(username)]:
-        if task.id not in seen:
-            seen[task.id] = Row(task, step_title(task), task.assignee == username,
-                                task.due_at is not None and task.due_at <= now)
-    return list(seen.values())
-
-
-def apply(rows: list[Row], filters: Filters) -> list[Row]:
-    if filters.scope == "mine":
-        rows = [r for r in rows if r.mine or r.unassigned]
-    elif filters.scope == "group":
-        rows = [r for r in rows if not r.mine and not r.unassigned]
-    if filters.grade:
-        rows = [r for r in rows if (r.task.grade or "none") == filters.grade]
-    if filters.channel:
-        rows = [r for r in rows if r.task.channel == filters.channel]
-    if filters.step:
-        rows = [r for r in rows if r.task.name == filters.step]
-    if filters.overdue:
-        rows = [r for r in rows if r.overdue]
-    far = datetime.max.timestamp()
-    if filters.sort == "newest":
-        return sorted(rows, key=lambda r: r.task.created_at, reverse=True)
-    if filters.sort == "due_desc":
-        return sorted(rows, key=lambda r: (r.task.due_at is not None, r.task.due_at.timestamp() if r.task.due_at
-                                           else 0), reverse=True)
-    return sorted(rows, key=lambda r: (r.task.due_at.timestamp() if r.task.due_at else far,
-                                       r.task.created_at.timestamp()))
-
-
 def channel_options() -> list[tuple[str, str]]:
     try:
         schema = engine().repository.active().start_form("complaint") or {}
@@ -128,20 +95,31 @@ def channel_options() -> list[tuple[str, str]]:
     return [(v, enum_label(schema, "channel", v)) for v in values]
 
 
+def row_of(task: TaskView, username: str, now: datetime) -> Row:
+    return Row(task, step_title(task), task.assignee == username, task.due_at is not None and task.due_at <= now)
+
+
 @bp.route("/inbox")
 @login_required
 def index():  # noqa: ANN201
-    now = engine().clock.now()
-    every = rows_for(current_user.username, now)
+    eng = engine()
+    now = eng.clock.now()
     filters = Filters.from_request()
-    matching = apply(every, filters)
-    pages = max(1, -(-len(matching) // PAGE_SIZE))
-    page = min(filters.page, pages)
-    rows = matching[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-    steps = sorted({(r.task.name, r.step) for r in every}, key=lambda pair: pair[1])
+    query = InboxQuery(scope=filters.scope, grade=filters.grade, channel=filters.channel, step=filters.step,
+                       overdue_at=now if filters.overdue else None, sort=filters.sort,
+                       offset=(filters.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    found = eng.tasks.inbox(current_user.username, query)
+    pages = max(1, -(-found.matching // PAGE_SIZE))
+    if filters.page > pages:  # the list shrank under the person's feet: show its last page
+        query = replace(query, offset=(pages - 1) * PAGE_SIZE)
+        found = eng.tasks.inbox(current_user.username, query)
+    rows = [row_of(task, current_user.username, now) for task in found.tasks]
+    forms = eng.repository.active().forms
+    steps = sorted(((element, form_title(forms.get(form_file), fallback=bilingual(title)) if form_file in forms
+                     else bilingual(title)) for element, title, form_file in found.steps), key=lambda pair: pair[1])
     channels = channel_options()
-    context = {"rows": rows, "total": len(every), "matching": len(matching), "page": page, "pages": pages,
-               "filters": filters, "now": now, "channel_labels": dict(channels),
+    context = {"rows": rows, "total": found.total, "matching": found.matching, "page": min(filters.page, pages),
+               "pages": pages, "filters": filters, "now": now, "channel_labels": dict(channels),
                "read_only": current_user.read_only, "here": url_for("inbox.index", **filters.query())}
     if request.args.get("partial") == "1":
         return render_template("inbox/_table.html", **context)
