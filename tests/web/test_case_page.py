@@ -147,3 +147,22 @@ def test_a_case_waiting_for_the_customer_says_so(client, eng):
     page = client.get(f"/cases/{number}").get_data(as_text=True)
     assert "当前没有进行中的环节" in page and "客户答复" in page
     assert 'data-subject="more_info_requested"' in page and "已请客户补充信息" in page
+
+
+def test_customer_service_creates_a_plan_confirmation_link_the_customer_uses_once(client, eng):
+    from tests.driver import plan_through_review, to_plan
+
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    to_plan(eng, number)
+    plan_through_review(eng, number)
+    login(client, "cs1")
+    page = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert 'data-purpose="plan_confirmation"' in page
+    made = client.post(f"/cases/{number}/customer-link/plan_confirmation",
+                       data={"csrf_token": csrf_token(client, f"/cases/{number}")}, follow_redirects=True)
+    link = re.search(r"http://localhost(/c/confirm/[\w.\-]+)", made.get_data(as_text=True)).group(1)
+    customer = client.application.test_client()
+    token = csrf_token(customer, link)
+    assert customer.post(link, data={"csrf_token": token, "answer": "accept"}).status_code in (200, 303)
+    assert [t.name for t in eng.cases.get(number).open_tasks] == ["ship_exchange"]
+    assert customer.post(link, data={"csrf_token": token, "answer": "accept"}).status_code == 410

@@ -266,6 +266,18 @@ def find():  # noqa: ANN201
     return redirect(url_for("cases.case", number=number))
 
 
+def customer_link_purposes(view: CaseView) -> list[str]:
+    """Which customer links make sense now: the case waits for the plan answer, or the survey step is open."""
+    from web.portal import SURVEY_STEP
+
+    if view.status != "open" or current_user.read_only:
+        return []
+    purposes = ["plan_confirmation"] if "plan_confirmation" in view.waiting_for else []
+    if any(t.name == SURVEY_STEP for t in view.open_tasks):
+        purposes.append("survey")
+    return purposes
+
+
 @bp.get("/cases/<number>")
 @login_required
 def case(number: str):  # noqa: ANN201
@@ -277,8 +289,23 @@ def case(number: str):  # noqa: ANN201
         deadlines=deadline_rows(view, by_id), open_tasks=[by_id.get(t.id) for t in view.open_tasks if t.id in by_id],
         attachments=eng.attachments.list(number), events=timeline(view, by_id), now=eng.clock.now(),
         may_upload=view.status == "open" and not current_user.read_only, accept=",".join(ACCEPTED),
-        step_title=step_title,
+        step_title=step_title, link_purposes=customer_link_purposes(view),
     )
+
+
+@bp.post("/cases/<number>/customer-link/<purpose>")
+@login_required
+@writer_required
+def customer_link(number: str, purpose: str):  # noqa: ANN201
+    """A single-use link for the customer (confirm the plan, answer the survey), to send them by SMS or mail."""
+    from web.portal import LINK_PATHS, link_url
+
+    if purpose not in LINK_PATHS:
+        abort(404)
+    open_case(number)
+    link = request.host_url.rstrip("/") + link_url(number, purpose)
+    flash(_("Link for the customer (works once): %(link)s", link=link), "ok")
+    return redirect(url_for("cases.case", number=number), code=303)
 
 
 @bp.post("/cases/<number>/attachments")
