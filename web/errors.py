@@ -52,13 +52,26 @@ def error_body(error: EngineError) -> dict:
     return body
 
 
+def page_message(error: EngineError) -> str:
+    """What a person reads on an error page, in their language (the engine's detail stays English)."""
+    if isinstance(error, NotAllowed):
+        return _("You may not open or change this. It belongs to another group, or you are involved in the case.")
+    if isinstance(error, NotFound):
+        return _("There is no such case or step.")
+    if isinstance(error, CaseArchived):
+        return _("The case is archived: it can be read but no longer changed.")
+    if isinstance(error, (TaskAlreadyCompleted, TaskNotOpen, StaleCase, MessageNotExpected)):
+        return _("The case has moved on meanwhile. Reload the page to see where it stands.")
+    return _("This could not be done.")
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(EngineError)
     def engine_error(error: EngineError):  # noqa: ANN202
         code = status_of(error)
         if wants_json():
             return jsonify(error_body(error)), code
-        return render_template("error.html", code=code, message=str(error)), code
+        return render_template("error.html", code=code, message=page_message(error), detail=str(error)), code
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202

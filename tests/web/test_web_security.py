@@ -144,3 +144,13 @@ def test_an_oversized_upload_is_refused_before_it_is_read(client, eng, app):
     response = client.post(f"/tasks/{task(eng, number, 'first_response').id}", content_type="multipart/form-data",
                            data={"csrf_token": token, "files": [(io.BytesIO(too_big), "a.bin", "application/x")]})
     assert response.status_code == 413
+
+
+def test_a_refusal_page_speaks_the_persons_language(client, eng):
+    from tests.web.conftest import login
+
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    login(client, "eng1")
+    page = client.get(f"/cases/{number}")
+    assert page.status_code == 403
+    assert "您无权查看或修改" in page.get_data(as_text=True)
