@@ -7,6 +7,7 @@ new cases start on the newest one.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -124,8 +125,7 @@ class Repository:
         if bundle.problems:
             raise DeployError(bundle.problems)
         if not bundle.specs:
-            raise DeployError([Problem(str(workflows_dir or self._workflows_dir), None,
-                                       "no executable process (isExecutable=\"true\") found")])
+            raise DeployError(no_executable_process(files))
         digest = content_hash(files)
         now = self._clock.now()
         with self._db.write() as session:
@@ -177,3 +177,16 @@ class Repository:
 def _summary(row: Deployment) -> DeployedVersion:
     return DeployedVersion(row.version, row.content_hash, row.deployed_by, row.deployed_at, row.note,
                            tuple(sorted(row.specs)))
+
+
+def no_executable_process(files: dict[str, str]) -> list[Problem]:
+    """Why nothing would run: each BPMN file's processes, none marked executable."""
+    problems = []
+    for name, text in sorted(files.items()):
+        if not name.endswith(".bpmn"):
+            continue
+        processes = re.findall(r"<(?:\w+:)?process\b[^>]*\bid=\"([^\"]+)\"", text)
+        for process_id in processes or [None]:
+            problems.append(Problem(name, process_id, 'not executable: set isExecutable="true" on the process '
+                                                      "to run it here" if process_id else "holds no process"))
+    return problems or [Problem("(workflows)", None, "no BPMN file found: add one with an executable process")]

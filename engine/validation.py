@@ -122,6 +122,9 @@ def _parse(bundle: Bundle) -> SpiffBpmnParser | None:
             bundle.problem(name, None, f"not well-formed XML: {exc}")
             ok = False
             continue
+        if name.endswith(".bpmn") and _unsupported_elements(bundle, name, root):
+            ok = False
+            continue
         try:
             if name.endswith(".bpmn"):
                 parser.add_bpmn_xml(root, filename=name)
@@ -141,12 +144,37 @@ def _parse(bundle: Bundle) -> SpiffBpmnParser | None:
     return parser if ok else None
 
 
+UNSUPPORTED = {
+    "dataStore": "data stores are not run by this engine: remove it (keep data in the case's form fields)",
+}
+
+
+def _unsupported_elements(bundle: Bundle, file: str, root: Any) -> bool:
+    """Refuse, by element, what SpiffWorkflow would reject without saying where."""
+    found = False
+    for node in root.iter():
+        kind = _local(node) if isinstance(node.tag, str) else ""
+        if kind in UNSUPPORTED:
+            label = node.get("id") or "?"
+            if node.get("name"):
+                label += f" ({' '.join(node.get('name').split())})"
+            bundle.problem(file, label, UNSUPPORTED[kind])
+            found = True
+    return found
+
+
 def _element_of(exc: ValidationException) -> str | None:
     return getattr(exc, "id", None) or getattr(exc, "name", None) or None
 
 
+PLAINER = {  # SpiffWorkflow's wording → what to change
+    "Unknown Time Specification": 'the timer has no value: give it a duration ("PT2H"), a date-time or working_days(n)',
+}
+
+
 def _message_of(exc: Exception) -> str:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = next((plain for known, plain in PLAINER.items() if known in message), message)
     line = getattr(exc, "line_number", "")
     return f"{message} (line {line})" if line else message
 
