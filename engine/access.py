@@ -41,6 +41,9 @@ class Access:
     def may_register(self, username: str) -> bool:
         return self._any(username, "register", True)
 
+    def may_deploy(self, username: str) -> bool:
+        return self._any(username, "deploy", True)
+
     def is_read_only(self, username: str) -> bool:
         roles = self.roles_of(username)
         return bool(roles) and all(self._roles.get(role, {}).get("read_only") is True for role in roles)

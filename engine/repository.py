@@ -120,7 +120,10 @@ class Repository:
 
         Raises ``DeployError`` listing every problem; nothing is stored then.
         """
-        files = read_workflow_files(workflows_dir or self._workflows_dir)
+        return self.deploy_files(read_workflow_files(workflows_dir or self._workflows_dir), actor, note)
+
+    def deploy_files(self, files: dict[str, str], actor: str = "system", note: str = "") -> list[DeployedVersion]:
+        """Deploy a whole set of files given by relative path (as the API and the modeler send them)."""
         bundle = check_bundle(files)
         if bundle.problems:
             raise DeployError(bundle.problems)
@@ -146,6 +149,17 @@ class Repository:
                 deployment_version=version,
             )
             return [_summary(row)]
+
+    def files(self, version: int | None = None) -> dict[str, str]:
+        """The files of a deployed version (the newest by default), by relative path."""
+        with self._db.read() as session:
+            query = select(Deployment.files)
+            query = (query.where(Deployment.version == version) if version is not None
+                     else query.order_by(Deployment.version.desc()).limit(1))
+            found = session.scalar(query)
+        if found is None:
+            raise NotFound(f"no deployed version {version}" if version is not None else "nothing is deployed yet")
+        return dict(found)
 
     def versions(self) -> list[DeployedVersion]:
         with self._db.read() as session:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -191,7 +192,7 @@ def test_the_openapi_document_describes_every_route_with_its_methods(app: Flask,
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1"):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
-            routes[path] = {m.lower() for m in rule.methods - {"HEAD", "OPTIONS"}}
+            routes.setdefault(path, set()).update(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"})
     documented = {path: {m for m in item if m != "parameters"} for path, item in document["paths"].items()}
     assert routes == documented
     for path, item in document["paths"].items():
@@ -205,3 +206,43 @@ def test_the_openapi_document_describes_every_route_with_its_methods(app: Flask,
                 ref = answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
                 if ref:
                     assert ref.removeprefix("#/components/schemas/") in document["components"]["schemas"], code
+
+
+def test_a_process_owner_deploys_a_changed_deadline_through_the_api(served):
+
+
+    owner = httpx.post(f"{served}/api/v1/session", json={"username": "owner1", "password": "demo"}).json()["token"]
+    headers = {"Authorization": f"Bearer {owner}"}
+    files = httpx.get(f"{served}/api/v1/deployments", headers=headers)
+    assert files.status_code == 200 and [v["version"] for v in files.json()] == [1]
+    bpmn = (Path(__file__).resolve().parents[2] / "workflows" / "complaint.bpmn").read_text(encoding="utf-8")
+    changed = bpmn.replace('"PT2H"', '"PT3H"')
+    made = httpx.post(f"{served}/api/v1/deployments", headers=headers,
+                      json={"files": {"complaint.bpmn": changed}, "note": "urgent start within 3 h"})
+    assert made.status_code == 201, made.text
+    assert made.json()["versions"][0]["version"] == 2
+    again = httpx.post(f"{served}/api/v1/deployments", headers=headers, json={"files": {"complaint.bpmn": changed}})
+    assert again.status_code == 200 and again.json()["unchanged"]
+
+
+def test_a_broken_deploy_through_the_api_is_422_with_file_and_element(served):
+
+
+    owner = httpx.post(f"{served}/api/v1/session", json={"username": "owner1", "password": "demo"}).json()["token"]
+    headers = {"Authorization": f"Bearer {owner}"}
+    bpmn = (Path(__file__).resolve().parents[2] / "workflows" / "complaint.bpmn").read_text(encoding="utf-8")
+    refused = httpx.post(f"{served}/api/v1/deployments", headers=headers,
+                         json={"files": {"complaint.bpmn": bpmn.replace('"PT2H"', "PT2H")}})
+    assert refused.status_code == 422
+    problem = refused.json()["problems"][0]
+    assert problem["file"] == "complaint.bpmn" and problem["element"] and "quoted" in problem["message"]
+    assert [v["version"] for v in httpx.get(f"{served}/api/v1/deployments", headers=headers).json()] == [1]
+
+
+def test_only_a_process_owner_may_deploy(served):
+
+
+    handler = httpx.post(f"{served}/api/v1/session", json={"username": "sup1", "password": "demo"}).json()["token"]
+    refused = httpx.post(f"{served}/api/v1/deployments", headers={"Authorization": f"Bearer {handler}"},
+                         json={"files": {"calendar.toml": "[calendar]\n"}})
+    assert refused.status_code == 403

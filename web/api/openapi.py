@@ -113,6 +113,13 @@ SCHEMAS: dict = {
         "deadlines": {"type": "array", "items": _ref("Deadline")},
         "notifications": {"type": "array", "items": _ref("Notification")},
         "created_at": _TIME, "updated_at": _TIME, "archived_at": _TIME_OR_NULL}},
+    "Version": {"type": "object", "properties": {
+        "version": {"type": "integer"}, "content_hash": {"type": "string"}, "deployed_by": {"type": "string"},
+        "deployed_at": _TIME, "note": {"type": "string"}, "processes": {"type": "array", "items": {"type": "string"}}}},
+    "DeployProblems": {"type": "object", "required": ["error", "message", "problems"], "properties": {
+        "error": {"type": "string"}, "message": {"type": "string"},
+        "problems": {"type": "array", "items": {"type": "object", "properties": {
+            "file": {"type": "string"}, "element": {"type": ["string", "null"]}, "message": {"type": "string"}}}}}},
     "HistoryEvent": {"type": "object", "properties": {
         "seq": {"type": "integer"}, "case_number": _TEXT_OR_NULL, "at": _TIME, "actor": {"type": "string"},
         "kind": {"type": "string", "examples": ["case_started", "task_completed", "message_received"]},
@@ -178,6 +185,24 @@ PATHS: dict = {
             {"advance": "PT2H"}),
         responses={"200": _ok("The new time and how many timers fired.", {"type": "object", "properties": {
             "now": _TIME, "fired": {"type": "integer"}}}), **_errors(400, 401, 403, 404, 422)})},
+    "/api/v1/deployments": {
+        "get": _op("Deployed versions, oldest first", tags=("deployments",),
+                   responses={"200": _ok("The versions.", {"type": "array", "items": _ref("Version")}),
+                              **_errors(401)}),
+        "post": _op(
+            "Validate and deploy workflow files as a new version (process owners)", tags=("deployments",),
+            description="files are laid over the newest version's files (null removes one) unless replace is "
+                        "true. Any problem refuses the whole deploy and nothing changes.",
+            body=_json({"type": "object", "required": ["files"], "properties": {
+                "files": {"type": "object", "additionalProperties": {"type": ["string", "null"]},
+                          "description": "relative path -> file text (null removes the file)"},
+                "note": {"type": "string"}, "replace": {"type": "boolean"}}},
+                {"files": {"calendar.toml": "[calendar]\ncountry = \"CN\"\n"}, "note": "calendar as default"}),
+            responses={"201": _ok("Deployed as a new version.", {"type": "object", "properties": {
+                "versions": {"type": "array", "items": _ref("Version")}, "unchanged": {"type": "boolean"}}}),
+                "200": _ok("The files equal the newest version: nothing deployed.", {"type": "object"}),
+                "422": _error("Refused: problems name the file, the element and what to change.", "DeployProblems"),
+                **_errors(400, 401, 403)})},
     "/api/v1/openapi.json": {"get": _op(
         "This document", public=True, tags=("meta",),
         responses={"200": _ok("OpenAPI 3.1 document.", {"type": "object"})})},
