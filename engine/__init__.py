@@ -30,6 +30,7 @@ from engine.errors import (
 )
 from engine.history import History
 from engine.links import Links
+from engine.migration import Migration
 from engine.people import People
 from engine.repository import Repository
 from engine.runtime import Runtime
@@ -63,6 +64,7 @@ class Engine:
         self.cases = Cases(self.db, self.access)
         self.attachments = Attachments(self.db, self.clock, attachments_dir or _default_attachments_dir(database_url))
         self.links = Links(self.db, self.clock)
+        self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
 
     def close(self) -> None:
         self.db.dispose()

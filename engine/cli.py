@@ -104,6 +104,24 @@ def cmd_scheduler(eng: engine.Engine, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(eng: engine.Engine, args: argparse.Namespace) -> int:
+    numbers = args.numbers
+    if args.all:
+        results = eng.migration.migrate_all(args.actor, args.to)
+    else:
+        move = eng.migration.try_migrate
+        results = [eng.migration.check(n, args.to) if args.dry_run else move(n, args.actor, args.to)
+                   for n in numbers]
+    refused = 0
+    for r in results:
+        if r.migrated:
+            print(f"{r.number}: {'can move' if args.dry_run else 'moved'} v{r.from_version} -> v{r.to_version}")
+        else:
+            refused += 1
+            print(f"{r.number}: stays on v{r.from_version}: " + "; ".join(r.reasons))
+    return 1 if refused else 0
+
+
 def cmd_verify(eng: engine.Engine, args: argparse.Namespace) -> int:
     result = eng.history.verify()
     print(result)
@@ -131,8 +149,14 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     scheduler = sub.add_parser("scheduler", help="run the timer scheduler (its own process in production)")
     scheduler.add_argument("--poll", type=float, default=30.0, help="seconds between polls for new timers")
     sub.add_parser("verify", help="recompute the history hash chain")
-    return {"deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status, "scheduler": cmd_scheduler,
-            "verify": cmd_verify}
+    migrate = sub.add_parser("migrate", help="move waiting cases to a newer version where safe")
+    migrate.add_argument("numbers", nargs="*", help="complaint numbers")
+    migrate.add_argument("--all", action="store_true", help="every open case on an older version")
+    migrate.add_argument("--to", type=int, default=None, help="target version (default: the newest)")
+    migrate.add_argument("--dry-run", action="store_true", help="only say what would happen")
+    migrate.add_argument("--actor", default="owner1")
+    return {"migrate": cmd_migrate, "deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status,
+            "scheduler": cmd_scheduler, "verify": cmd_verify}
 
 
 def run_handler(handler: Handler, args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import UserTask
@@ -383,3 +384,50 @@ def task_property(task, name: str) -> str | None:  # noqa: ANN001
 
 def user_task_form(task) -> str | None:  # noqa: ANN001
     return task_property(task, "formJsonSchemaFilename")
+
+
+# ---------------------------------------------------------------- moving a running workflow to a new version
+
+RUNNING = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+
+
+def migration_problems(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict) -> tuple[list[str], Any]:
+    """Why ``workflow`` cannot move to ``spec`` (empty when it can), and the diffs to do it with.
+
+    Safe means: no step that is done or under way (ready, waiting, running) was removed or
+    changed; steps still ahead may change freely, which is the point of a migration.
+    """
+    registry = _spec_serializer.registry
+    top, subs = diff_workflow(registry, workflow, spec, subprocess_specs)
+    problems = []
+    for name, diff in [(workflow.spec.name, top), *((sp_id, d) for sp_id, d in subs.items())]:
+        if diff is None:
+            called = workflow.subprocesses[name].spec.name
+            problems.append(f"the called process {called!r}, which is under way, is not in the new version")
+            continue
+        for task in diff.removed:
+            if task.state & (TaskState.COMPLETED | RUNNING):
+                problems.append(f"step {task.task_spec.bpmn_id or task.task_spec.name} "
+                                f"({TaskState.get_name(task.state).lower()}) is not in the new version")
+        for task in diff.changed:
+            if task.state & (TaskState.COMPLETED | RUNNING) and task.task_spec.bpmn_id:
+                what = ", ".join(sorted(diff_changes(registry, task.task_spec, diff.alignment[task])))
+                problems.append(f"step {task.task_spec.bpmn_id} ({TaskState.get_name(task.state).lower()}) "
+                                f"changed in the new version ({what})")
+    return problems, (top, subs)
+
+
+def diff_changes(registry: Any, old: Any, new: Any) -> list[str]:
+    first, second = registry.convert(old), registry.convert(new)
+    return [key for key, value in first.items() if second.get(key) != value]
+
+
+def migrate(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict, diffs: Any) -> None:
+    """Point the workflow (and its running subprocesses) at the new specs and run on."""
+    top, subs = diffs
+    migrate_workflow(top, workflow, spec)
+    for sp_id, diff in subs.items():
+        subprocess = workflow.subprocesses[sp_id]
+        migrate_workflow(diff, subprocess, subprocess_specs[subprocess.spec.name])
+    workflow.subprocess_specs = subprocess_specs
+    run_engine_steps(workflow)

@@ -23,12 +23,14 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotOpen,
 )
+from engine.migration import MigrationRefused
 
 log = logging.getLogger(__name__)
 
 STATUS = [
-    (FormInvalid, 422), (DeployError, 422), (NotAllowed, 403), (NotFound, 404), (TaskAlreadyCompleted, 409),
-    (TaskNotOpen, 409), (StaleCase, 409), (CaseArchived, 409), (MessageNotExpected, 409), (EngineError, 400),
+    (MigrationRefused, 409), (FormInvalid, 422), (DeployError, 422), (NotAllowed, 403), (NotFound, 404),
+    (TaskAlreadyCompleted, 409), (TaskNotOpen, 409), (StaleCase, 409), (CaseArchived, 409),
+    (MessageNotExpected, 409), (EngineError, 400),
 ]
 
 
@@ -47,6 +49,8 @@ def error_body(error: EngineError) -> dict:
     if isinstance(error, TaskAlreadyCompleted):
         body["completed_by"] = error.by
         body["completed_at"] = error.at.isoformat() if error.at else None
+    if isinstance(error, MigrationRefused):
+        body["reasons"] = error.reasons
     if isinstance(error, DeployError):
         body["problems"] = [{"file": p.file, "element": p.element, "message": p.message} for p in error.problems]
     return body

@@ -246,3 +246,21 @@ def test_only_a_process_owner_may_deploy(served):
     refused = httpx.post(f"{served}/api/v1/deployments", headers={"Authorization": f"Bearer {handler}"},
                          json={"files": {"calendar.toml": "[calendar]\n"}})
     assert refused.status_code == 403
+
+
+def test_a_process_owner_moves_a_case_to_the_new_version_or_hears_why_not(served, eng):
+    from engine.demo import registration
+
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    owner = httpx.post(f"{served}/api/v1/session", json={"username": "owner1", "password": "demo"}).json()["token"]
+    headers = {"Authorization": f"Bearer {owner}"}
+    bpmn = (Path(__file__).resolve().parents[2] / "workflows" / "complaint.bpmn").read_text(encoding="utf-8")
+    renamed = bpmn.replace('"first_response"', '"first_contact"').replace(">first_response<", ">first_contact<")
+    assert httpx.post(f"{served}/api/v1/deployments", headers=headers,
+                      json={"files": {"complaint.bpmn": renamed}}).status_code == 201
+    refused = httpx.post(f"{served}/api/v1/cases/{number}/migration", headers=headers, json={})
+    assert refused.status_code == 409 and any("first_response" in r for r in refused.json()["reasons"])
+    assert httpx.post(f"{served}/api/v1/deployments", headers=headers,
+                      json={"files": {"complaint.bpmn": bpmn.replace('"PT4H"', '"PT6H"')}}).status_code == 201
+    moved = httpx.post(f"{served}/api/v1/cases/{number}/migration", headers=headers, json={"to_version": 3})
+    assert moved.status_code == 200 and moved.json()["to_version"] == 3

@@ -61,3 +61,18 @@ def create_deployment() -> Response | tuple[Response, int]:
     answer = jsonify({"versions": [version_json(v) for v in versions],
                       "unchanged": not versions})
     return (answer, 201) if versions else answer
+
+
+@bp.post("/cases/<number>/migration")
+@token_required
+def migrate_case(number: str) -> Response:
+    """Move a waiting case to a newer version (``{to_version}``, default the newest); 409 with the reasons."""
+    require_writer()
+    eng = engine()
+    if not eng.access.may_deploy(g.user.username):
+        abort(403, description="only a process owner may move cases between versions")
+    request_body = body()
+    to_version = request_body.get("to_version")
+    if to_version is not None and (isinstance(to_version, bool) or not isinstance(to_version, int)):
+        raise FormInvalid({"to_version": "to_version is a deployed version number"})
+    return jsonify(jsonable(eng.migration.migrate(number, g.user.username, to_version)))

@@ -120,6 +120,9 @@ SCHEMAS: dict = {
         "error": {"type": "string"}, "message": {"type": "string"},
         "problems": {"type": "array", "items": {"type": "object", "properties": {
             "file": {"type": "string"}, "element": {"type": ["string", "null"]}, "message": {"type": "string"}}}}}},
+    "Refusal": {"type": "object", "required": ["error", "message"], "properties": {
+        "error": {"type": "string"}, "message": {"type": "string"},
+        "reasons": {"type": "array", "items": {"type": "string"}}}},
     "HistoryEvent": {"type": "object", "properties": {
         "seq": {"type": "integer"}, "case_number": _TEXT_OR_NULL, "at": _TIME, "actor": {"type": "string"},
         "kind": {"type": "string", "examples": ["case_started", "task_completed", "message_received"]},
@@ -203,6 +206,15 @@ PATHS: dict = {
                 "200": _ok("The files equal the newest version: nothing deployed.", {"type": "object"}),
                 "422": _error("Refused: problems name the file, the element and what to change.", "DeployProblems"),
                 **_errors(400, 401, 403)})},
+    "/api/v1/cases/{number}/migration": {"parameters": [_NUMBER], "post": _op(
+        "Move a waiting case to a newer deployed version (process owners)", tags=("deployments",),
+        description="Safe only when no step that is done or under way changed; otherwise 409 with the reasons.",
+        body=_json({"type": "object", "properties": {"to_version": {"type": "integer"}}}, {"to_version": 2}),
+        responses={"200": _ok("Migrated.", {"type": "object", "properties": {
+            "number": {"type": "string"}, "migrated": {"type": "boolean"}, "from_version": {"type": "integer"},
+            "to_version": {"type": "integer"}, "reasons": {"type": "array", "items": {"type": "string"}}}}),
+            "409": _error("Refused: reasons says which step done or under way changed.", "Refusal"),
+            **_errors(400, 401, 403, 404, 422)})},
     "/api/v1/openapi.json": {"get": _op(
         "This document", public=True, tags=("meta",),
         responses={"200": _ok("OpenAPI 3.1 document.", {"type": "object"})})},

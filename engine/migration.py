@@ -1,0 +1,115 @@
+"""Moving waiting cases to a newer deployed version, where that is safe.
+
+A case keeps the version it started on; a process owner may move it to a newer one when no
+step that is done or under way changed (only steps still ahead did). Each refusal says why;
+each migration is one transaction recorded in the case's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select, update
+
+from engine import spiff
+from engine.casework import CaseWork, lock_case
+from engine.clock import Clock
+from engine.errors import CaseArchived, EngineError, NotFound
+from engine.repository import Repository
+from engine.store.db import Database
+from engine.store.models import Case, Deployment
+
+_C = Case.__table__
+MOVE = update(_C).where(_C.c.id == bindparam("case_id")).values(
+    deployment_id=bindparam("new_deployment", type_=_C.c.deployment_id.type))
+
+
+class MigrationRefused(EngineError):
+    def __init__(self, number: str, reasons: list[str]) -> None:
+        self.number, self.reasons = number, reasons
+        super().__init__(f"case {number} cannot move to the new version: " + "; ".join(reasons))
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    number: str
+    migrated: bool
+    from_version: int
+    to_version: int
+    reasons: tuple[str, ...] = ()
+
+
+class Migration:
+    def __init__(self, db: Database, clock: Clock, repository: Repository, work: CaseWork, timers) -> None:  # noqa: ANN001
+        self._db, self._clock, self._repository, self._work, self._timers = db, clock, repository, work, timers
+
+    def _target(self, version: int | None) -> tuple[int, int]:
+        with self._db.read() as session:
+            query = select(Deployment.id, Deployment.version)
+            query = (query.where(Deployment.version == version) if version is not None
+                     else query.order_by(Deployment.version.desc()).limit(1))
+            found = session.execute(query).first()
+        if found is None:
+            raise NotFound(f"no deployed version {version}" if version is not None else "nothing is deployed")
+        return found.id, found.version
+
+    def check(self, number: str, to_version: int | None = None) -> MigrationResult:
+        """Whether the case could move now (``migrated`` says it would), and if not why; nothing changes."""
+        return self._run(number, to_version, actor=None)
+
+    def try_migrate(self, number: str, actor: str, to_version: int | None = None) -> MigrationResult:
+        """Move the case if it is safe; the result says whether it moved and, if not, why."""
+        return self._run(number, to_version, actor=actor)
+
+    def migrate(self, number: str, actor: str, to_version: int | None = None) -> MigrationResult:
+        """Move the case; raises ``MigrationRefused`` with the reasons when it is not safe."""
+        result = self._run(number, to_version, actor=actor)
+        if not result.migrated:
+            raise MigrationRefused(number, list(result.reasons))
+        return result
+
+    def migrate_all(self, actor: str, to_version: int | None = None, process_id: str | None = None
+                    ) -> list[MigrationResult]:
+        """Every open case on an older version, one transaction each; refusals are reported, not raised."""
+        deployment_id, version = self._target(to_version)
+        with self._db.read() as session:
+            query = (select(Case.number).join(Deployment, Deployment.id == Case.deployment_id)
+                     .where(Case.status == "open", Deployment.version < version).order_by(Case.id))
+            if process_id:
+                query = query.where(Case.process_id == process_id)
+            numbers = list(session.scalars(query))
+        return [self.try_migrate(number, actor, version) for number in numbers]
+
+    def _run(self, number: str, to_version: int | None, actor: str | None) -> MigrationResult:
+        deployment_id, version = self._target(to_version)
+        self._timers.fire_due_for_case(number=number)  # a deadline that passed is history, not a plan
+        now = self._clock.now()
+        with self._db.write() as session:
+            row = lock_case(session, number=number)
+            if row.status == "archived":
+                raise CaseArchived(number)
+            case = self._work.open(session, row, now)
+            current = case.deployment.version
+            if current >= version:
+                return MigrationResult(number, False, current, version,
+                                       (f"the case is already on version {current}",))
+            target = self._repository.load(deployment_id)
+            try:
+                spec, subprocess_specs = target.specs(row.process_id)
+            except NotFound:
+                return MigrationResult(number, False, current, version,
+                                       (f"process {row.process_id!r} is not in version {version}",))
+            problems, diffs = spiff.migration_problems(case.workflow, spec, subprocess_specs)
+            if problems or actor is None:
+                self._work.forget(row.id)  # the workflow was only looked at; reload it next time
+                return MigrationResult(number, not problems, current, version, tuple(problems))
+            case.workflow.script_engine = target.script_engine
+            with self._work.spiff_step(now) as notices:
+                spiff.migrate(case.workflow, spec, subprocess_specs, diffs)
+            case.notices = notices
+            case.deployment = target
+            session.connection().execute(MOVE, {"case_id": row.id, "new_deployment": deployment_id})
+            row.deployment_id = deployment_id
+            self._work.save(session, case, actor=actor, kind="migrated",
+                            payload={"from_version": current, "to_version": version})
+            return MigrationResult(number, True, current, version)

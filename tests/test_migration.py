@@ -1,0 +1,70 @@
+"""Moving waiting cases to a newer version: allowed when only steps ahead changed, refused with
+the reason when a step done or under way changed, recorded in the case's history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine.migration import MigrationRefused
+from tests.driver import complete, plan_through_review, registration, task, to_plan
+
+
+def redeploy(eng, workflows_dir, old: str, new: str) -> int:
+    path = workflows_dir / "complaint.bpmn"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return eng.repository.deploy(workflows_dir, actor="owner1", note=f"{old} -> {new}")[0].version
+
+
+def test_a_waiting_case_moves_to_a_version_that_only_changed_a_later_deadline_and_follows_it(eng, workflows_dir,
+                                                                                           clock):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    assert redeploy(eng, workflows_dir, '"PT4H"', '"PT6H"') == 2  # the management review deadline
+    assert eng.migration.check(number).migrated
+    result = eng.migration.migrate(number, "owner1")
+    assert (result.from_version, result.to_version) == (1, 2)
+    assert eng.cases.get(number).definition_version == 2
+    to_plan(eng, number)
+    complete(eng, number, "propose_plan")
+    assert task(eng, number, "management_review").due_at == clock.now() + timedelta(hours=6)
+    assert [e.payload for e in eng.history.events(number) if e.kind == "migrated"][0]["to_version"] == 2
+
+
+def test_a_case_whose_current_step_was_removed_is_refused_with_the_reason(eng, workflows_dir):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    path = workflows_dir / "complaint.bpmn"
+    text = path.read_text(encoding="utf-8").replace('"first_response"', '"first_contact"')
+    path.write_text(text.replace(">first_response<", ">first_contact<"), encoding="utf-8")
+    eng.repository.deploy(workflows_dir, actor="owner1", note="first response renamed")
+    check = eng.migration.check(number)
+    assert not check.migrated
+    assert any("first_response" in reason and "not in the new version" in reason for reason in check.reasons)
+    with pytest.raises(MigrationRefused) as refused:
+        eng.migration.migrate(number, "owner1")
+    assert "first_response" in str(refused.value)
+    assert eng.cases.get(number).definition_version == 1
+    complete(eng, number, "first_response")  # it goes on, on its own version
+
+
+def test_a_completed_step_that_changed_is_refused(eng, workflows_dir):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    complete(eng, number, "first_response")
+    redeploy(eng, workflows_dir, 'name="首次响应 First response"', 'name="首次联系 First contact"')
+    reasons = eng.migration.check(number).reasons
+    assert any("first_response (completed) changed" in reason for reason in reasons), reasons
+
+
+def test_bulk_migration_moves_the_safe_cases_and_reports_the_others(eng, workflows_dir):
+    waiting = eng.runtime.start("complaint", registration(), "cs1")
+    at_plan = eng.runtime.start("complaint", registration(), "cs1")
+    to_plan(eng, at_plan)
+    plan_through_review(eng, at_plan)  # under way: waits for the customer's confirmation
+    redeploy(eng, workflows_dir, "working_days(1)</bpmn:timeDate>\n      </bpmn:timerEventDefinition>\n    "
+             "</bpmn:intermediateCatchEvent>", "working_days(2)</bpmn:timeDate>\n      "
+             "</bpmn:timerEventDefinition>\n    </bpmn:intermediateCatchEvent>")
+    results = {r.number: r for r in eng.migration.migrate_all("owner1")}
+    assert results[waiting].migrated
+    assert not results[at_plan].migrated and results[at_plan].reasons
