@@ -24,6 +24,7 @@ from engine.errors import DeployError, NotFound, Problem
 from engine.store.db import Database
 from engine.store.models import Deployment
 from engine.validation import check_bundle
+from engine.versions import VersionDiff, diff_files
 
 DEPLOYED_SUFFIXES = (".bpmn", ".dmn", ".toml")
 
@@ -160,6 +161,11 @@ class Repository:
         if found is None:
             raise NotFound(f"no deployed version {version}" if version is not None else "nothing is deployed yet")
         return dict(found)
+
+    def diff(self, to_version: int, from_version: int | None = None) -> VersionDiff:
+        """What ``to_version`` changed against ``from_version`` (default: the version before it)."""
+        base = from_version if from_version is not None else to_version - 1
+        return diff_files(self.files(base) if base >= 1 else {}, self.files(to_version), base, to_version)
 
     def versions(self) -> list[DeployedVersion]:
         with self._db.read() as session:

@@ -48,3 +48,27 @@ def test_the_restricted_environment_has_no_open_and_no_import_at_run_time():
     with pytest.raises(NameError):
         env.evaluate("sorted([2, 1])", {})  # only what the environment provides exists
     assert env.evaluate("len(items)", {"items": [1, 2]}) == 2
+
+
+def test_a_version_diff_names_the_changed_deadline_and_ignores_moved_shapes(eng, workflows_dir):
+    path = workflows_dir / "complaint.bpmn"
+    text = path.read_text(encoding="utf-8")
+    moved = text.replace('<dc:Bounds x="', '<dc:Bounds x="1', 1)  # layout only
+    path.write_text(moved.replace('"PT2H"', '"PT3H"'), encoding="utf-8")
+    eng.repository.deploy(workflows_dir, actor="owner1", note="urgent start within 3 h")
+    diff = eng.repository.diff(2)
+    assert diff.files_changed == ["complaint.bpmn"]
+    assert [(d.before, d.after) for d in diff.deadlines_changed] == [('"PT2H"', '"PT3H"')]
+    assert [e.element for e in diff.elements_changed] == [diff.deadlines_changed[0].element]
+    assert diff.elements_added == [] and diff.elements_removed == []
+
+
+def test_a_version_diff_lists_added_and_removed_elements(eng, workflows_dir):
+    path = workflows_dir / "complaint.bpmn"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"first_response"', '"first_contact"').replace(">first_response<", ">first_contact<"),
+                    encoding="utf-8")
+    eng.repository.deploy(workflows_dir, actor="owner1")
+    diff = eng.repository.diff(2, 1)
+    assert "first_contact" in [e.element for e in diff.elements_added]
+    assert "first_response" in [e.element for e in diff.elements_removed]

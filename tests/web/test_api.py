@@ -223,6 +223,8 @@ def test_a_process_owner_deploys_a_changed_deadline_through_the_api(served):
     assert made.json()["versions"][0]["version"] == 2
     again = httpx.post(f"{served}/api/v1/deployments", headers=headers, json={"files": {"complaint.bpmn": changed}})
     assert again.status_code == 200 and again.json()["unchanged"]
+    diff = httpx.get(f"{served}/api/v1/deployments/2/diff", headers=headers).json()
+    assert [(d["before"], d["after"]) for d in diff["deadlines_changed"]] == [('"PT2H"', '"PT3H"')]
 
 
 def test_a_broken_deploy_through_the_api_is_422_with_file_and_element(served):

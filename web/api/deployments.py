@@ -7,7 +7,7 @@ as a whole and deployed as a new version; any problem refuses all of it (422 wit
 
 from __future__ import annotations
 
-from flask import Response, abort, g, jsonify
+from flask import Response, abort, g, jsonify, request
 
 from engine.errors import FormInvalid, NotFound
 from web.api.common import body, bp, jsonable, require_writer
@@ -23,6 +23,14 @@ def version_json(version: object) -> dict:
 @token_required
 def list_deployments() -> Response:
     return jsonify([version_json(v) for v in engine().repository.versions()])
+
+
+@bp.get("/deployments/<int:version>/diff")
+@token_required
+def deployment_diff(version: int) -> Response:
+    """What a version changed (``?against=N``, default the version before): files, elements, deadlines."""
+    against = request.args.get("against", type=int)
+    return jsonify(jsonable(engine().repository.diff(version, against)))
 
 
 @bp.post("/deployments")

@@ -206,6 +206,19 @@ PATHS: dict = {
                 "200": _ok("The files equal the newest version: nothing deployed.", {"type": "object"}),
                 "422": _error("Refused: problems name the file, the element and what to change.", "DeployProblems"),
                 **_errors(400, 401, 403)})},
+    "/api/v1/deployments/{version}/diff": {"parameters": [
+        {"name": "version", "in": "path", "required": True, "schema": {"type": "integer"}},
+        {"name": "against", "in": "query", "required": False, "schema": {"type": "integer"},
+         "description": "the version to compare with (default: the one before)"}], "get": _op(
+        "What a version changed: files, diagram elements and deadlines (layout ignored)", tags=("deployments",),
+        responses={"200": _ok("The changes.", {"type": "object", "properties": {
+            "from_version": {"type": "integer"}, "to_version": {"type": "integer"},
+            "files_added": {"type": "array"}, "files_removed": {"type": "array"}, "files_changed": {"type": "array"},
+            "elements_added": {"type": "array"}, "elements_removed": {"type": "array"},
+            "elements_changed": {"type": "array"},
+            "deadlines_changed": {"type": "array", "items": {"type": "object", "properties": {
+                "file": {"type": "string"}, "element": {"type": "string"}, "name": {"type": "string"},
+                "before": _TEXT_OR_NULL, "after": _TEXT_OR_NULL}}}}}), **_errors(401, 404)})},
     "/api/v1/cases/{number}/migration": {"parameters": [_NUMBER], "post": _op(
         "Move a waiting case to a newer deployed version (process owners)", tags=("deployments",),
         description="Safe only when no step that is done or under way changed; otherwise 409 with the reasons.",
