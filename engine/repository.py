@@ -22,7 +22,7 @@ from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.clock import Clock
 from engine.errors import DeployError, NotFound, Problem
 from engine.store.db import Database
-from engine.store.models import Deployment
+from engine.store.models import Deployment, Person, RoleMember
 from engine.validation import check_bundle
 from engine.versions import VersionDiff, diff_files
 
@@ -128,6 +128,9 @@ class Repository:
         bundle = check_bundle(files)
         if bundle.problems:
             raise DeployError(bundle.problems)
+        empty = self._roles_without_people(bundle.lanes)
+        if empty:
+            raise DeployError(empty)
         if not bundle.specs:
             raise DeployError(no_executable_process(files))
         digest = content_hash(files)
@@ -150,6 +153,18 @@ class Repository:
                 deployment_version=version,
             )
             return [_summary(row)]
+
+    def _roles_without_people(self, lanes: dict[str, list[tuple[str, str]]]) -> list[Problem]:
+        """A lane whose role has nobody would leave its tasks unassigned: refused once people exist.
+
+        On a fresh installation (nobody at all yet) the files are deployed first and people after.
+        """
+        with self._db.read() as session:
+            if session.scalar(select(func.count()).select_from(Person)) == 0:
+                return []
+            staffed = set(session.scalars(select(RoleMember.role).distinct()))
+        return [Problem(file, label, f"role '{role}' has nobody in it: add people to the role before deploying")
+                for role, places in sorted(lanes.items()) if role not in staffed for file, label in places[:1]]
 
     def files(self, version: int | None = None) -> dict[str, str]:
         """The files of a deployed version (the newest by default), by relative path."""

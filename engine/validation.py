@@ -46,6 +46,7 @@ class Bundle:
     forms: dict[str, dict] = field(default_factory=dict)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     roles: dict[str, dict] = field(default_factory=dict)
+    lanes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # role -> [(file, task label)]
 
     def problem(self, file: str, element: str | None, message: str) -> None:
         self.problems.append(Problem(file, element or None, message))
@@ -163,6 +164,22 @@ def _unsupported_elements(bundle: Bundle, file: str, root: Any) -> bool:
     return found
 
 
+def _locate(text: str, message: str) -> str | None:
+    """The element a message talks about when the parser did not say: one whose attribute is quoted in it."""
+    names = re.findall(r"'([^']+)'|\"([^\"]+)\"", message)
+    wanted = {a or b for a, b in names}
+    if not wanted or not text:
+        return None
+    try:
+        root = etree.fromstring(text.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return None
+    for node in root.iter():
+        if isinstance(node.tag, str) and node.get("id") and wanted & set(node.attrib.values()) - {node.get("id")}:
+            return node.get("id")
+    return None
+
+
 def _element_of(exc: ValidationException) -> str | None:
     return getattr(exc, "id", None) or getattr(exc, "name", None) or None
 
@@ -272,7 +289,9 @@ def _check_processes(bundle: Bundle, parser: SpiffBpmnParser) -> None:
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)
         except ValidationException as exc:
-            bundle.problem(exc.file_name or file, _element_of(exc), _message_of(exc))
+            where = exc.file_name or file
+            element = _element_of(exc) or _locate(bundle.files.get(where, ""), str(exc))
+            bundle.problem(where, element, _message_of(exc))
             continue
         except Exception as exc:
             bundle.problem(file, process_id, f"cannot be built: {exc}")
@@ -321,6 +340,8 @@ def _check_user_task(bundle: Bundle, file: str, label: str, task_spec: Any) -> N
         bundle.problem(
             file, label, f"lane '{task_spec.lane}' is not a role in roles.toml ({', '.join(sorted(bundle.roles))})"
         )
+    else:
+        bundle.lanes.setdefault(task_spec.lane, []).append((file, label))
     props = (task_spec.extensions or {}).get("properties", {})
     if not props.get("formJsonSchemaFilename"):
         bundle.problem(file, label, "a user task needs a formJsonSchemaFilename property naming its form")

@@ -138,3 +138,36 @@ def test_opening_an_engine_twice_on_one_database_keeps_its_versions(database_url
         first.repository.deploy()
     with engine.open(database_url, workflows_dir, clock=clock) as second:
         assert [v.version for v in second.repository.versions()] == [1]
+
+
+def test_a_call_to_a_process_that_does_not_exist_is_refused_at_the_call(eng, workflows_dir):
+    _edit(workflows_dir / "complaint.bpmn", 'calledElement="escalation"', 'calledElement="escalation_v2"')
+    problems = _refused(eng, workflows_dir)
+    assert any(p.file == "complaint.bpmn" and p.element == "urgent_escalation" and "escalation_v2" in p.message
+               for p in problems), problems
+
+
+def test_a_decision_that_does_not_exist_is_refused_at_the_rule_task(eng, workflows_dir):
+    _edit(workflows_dir / "complaint.bpmn", "<spiffworkflow:calledDecisionId>grading<",
+          "<spiffworkflow:calledDecisionId>grade_table<")
+    problems = _refused(eng, workflows_dir)
+    assert any(p.element == "grade_complaint" and "grade_table" in p.message for p in problems), problems
+
+
+def test_a_gateway_branch_without_condition_or_default_is_refused(eng, workflows_dir):
+    path = workflows_dir / "complaint.bpmn"
+    condition = re.search(r'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">[^<]+'
+                          r"</bpmn:conditionExpression>", path.read_text(encoding="utf-8")).group(0)
+    _edit(path, condition, "")
+    problems = _refused(eng, workflows_dir)
+    assert any(p.element and p.element.startswith("flow_") and "condition" in p.message for p in problems), problems
+
+
+def test_a_lane_whose_role_has_nobody_is_refused_once_people_exist(eng, workflows_dir):
+    roles = workflows_dir / "roles.toml"
+    roles.write_text(roles.read_text(encoding="utf-8") + '\n[roles.legal]\nzh = "法务"\nen = "Legal"\n',
+                     encoding="utf-8")
+    _edit(workflows_dir / "complaint.bpmn", '<bpmn:lane id="lane_management" name="management">',
+          '<bpmn:lane id="lane_management" name="legal">')
+    problems = _refused(eng, workflows_dir)
+    assert any("legal" in p.message and "nobody" in p.message and p.element for p in problems), problems
