@@ -7,10 +7,11 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: run test lint bench bench-web clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml web/assets/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	npm ci --prefix web/assets --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 ## make run: deploy workflows/, seed demo people and complaints (SQLite), run the timer scheduler

@@ -49,7 +49,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     limiter.init_app(app)
     errors.register(app)
 
-    from web import api, auth, cases, inbox, portal
+    from web import api, auth, cases, inbox, portal, vendor
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(i18n.bp)
@@ -57,6 +57,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     app.register_blueprint(cases.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(vendor.bp)
     csrf.exempt(api.bp)  # the API authenticates each call with a bearer token, not a cookie
 
     @app.route("/")
