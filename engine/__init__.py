@@ -14,6 +14,7 @@ from engine.attachments import Attachments
 from engine.cases import Cases
 from engine.casework import CaseWork
 from engine.clock import Clock, SystemClock
+from engine.diagrams import Diagrams
 from engine.errors import (
     CaseArchived,
     DeployError,
@@ -64,6 +65,7 @@ class Engine:
         self.cases = Cases(self.db, self.access)
         self.attachments = Attachments(self.db, self.clock, attachments_dir or _default_attachments_dir(database_url))
         self.links = Links(self.db, self.clock)
+        self.diagrams = Diagrams(self.db, self.repository, self.access)
         self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
 
     def close(self) -> None:

@@ -41,3 +41,20 @@ def test_a_deleted_event_is_named_as_missing(eng):
     assert not result.ok
     assert result.first_bad_seq == first
     assert "missing" in result.reason
+
+
+def test_the_diagram_of_a_case_marks_done_current_and_overdue_steps(eng, clock):
+    from datetime import timedelta
+
+    from tests.driver import complete as complete_step
+
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    complete_step(eng, number, "first_response")
+    complete_step(eng, number, "verify", safety_hazard=True)
+    clock.advance(timedelta(hours=3))
+    eng.timers.fire_due()
+    diagram = eng.diagrams.for_case(number, "sup1")
+    assert diagram.file == "complaint.bpmn" and 'id="complaint"' in diagram.xml
+    assert {"first_response", "verify"} <= set(diagram.done)
+    assert "urgent_escalation" in diagram.current
+    assert diagram.overdue == ("start_emergency_handling",)

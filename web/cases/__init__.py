@@ -20,6 +20,7 @@ from flask import (
     Response,
     abort,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -291,6 +292,15 @@ def case(number: str):  # noqa: ANN201
         may_upload=view.status == "open" and not current_user.read_only, accept=",".join(ACCEPTED),
         step_title=step_title, link_purposes=customer_link_purposes(view),
     )
+
+
+@bp.get("/cases/<number>/diagram.json")
+@login_required
+def diagram(number: str) -> Response:
+    """The case's diagram and its path (done, current, overdue elements) for the viewer on the case page."""
+    found = engine().diagrams.for_case(number, user())
+    return jsonify({"number": found.number, "version": found.version, "file": found.file, "xml": found.xml,
+                    "done": found.done, "current": found.current, "overdue": found.overdue})
 
 
 @bp.post("/cases/<number>/customer-link/<purpose>")

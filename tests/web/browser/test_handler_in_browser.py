@@ -52,3 +52,17 @@ def test_a_supervisor_sees_the_case_escalated_after_the_clock_moves_2_hours(page
     expect(page.locator("h1")).to_contain_text(number)
     expect(page.locator("[data-tier]")).to_have_attribute("data-tier", "2")
     assert eng.cases.get(number).escalation_tier == 2
+
+
+def test_the_case_page_shows_the_diagram_with_the_path_taken(page: Page, eng, web_clock):
+    from datetime import timedelta
+
+    number = urgent_case(eng)
+    web_clock.advance(timedelta(hours=3))
+    eng.timers.fire_due()
+    log_in(page, "auditor1")  # auditors look too
+    page.goto(f"/cases/{number}")
+    expect(page.locator("#case-diagram")).to_have_attribute("data-loaded", "true")
+    expect(page.locator("#case-diagram [data-element-id=verify].cf-done")).to_have_count(1)
+    expect(page.locator("#case-diagram [data-element-id=urgent_escalation].cf-current")).to_have_count(1)
+    expect(page.locator("#case-diagram [data-element-id=start_emergency_handling].cf-overdue")).to_have_count(1)
