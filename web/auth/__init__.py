@@ -39,6 +39,10 @@ class User:
     def may_register(self) -> bool:
         return engine().access.may_register(self.username)
 
+    @property
+    def may_deploy(self) -> bool:
+        return engine().access.may_deploy(self.username)
+
 
 def load_user(username: str) -> User | None:
     try:
