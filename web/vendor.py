@@ -14,6 +14,7 @@ bp = Blueprint("vendor", __name__)
 MODULES = Path(__file__).parent / "assets" / "node_modules"
 SERVED = {  # what the pages may load: package -> folder inside it
     "bpmn-js": "dist",
+    "dmn-js": "dist",
 }
 
 

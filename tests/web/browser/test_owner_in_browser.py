@@ -114,3 +114,21 @@ def test_the_panel_edits_lanes_conditions_decisions_and_forms_into_the_saved_fil
     assert "<spiffworkflow:calledDecisionId>compensation_approval</spiffworkflow:calledDecisionId>" in xml
     assert '<spiffworkflow:property name="formJsonSchemaFilename" value="first_response.json"' in xml
     assert xml.count("<spiffworkflow:messageVariable>") == 2  # what the panel does not edit survives too
+
+
+def test_an_owner_edits_a_decision_table_as_a_table_and_deploys_it(page: Page, eng):
+    log_in(page, "owner1")
+    page.goto("/owner/edit/grading.dmn")
+    expect(page.locator("#dmn-editor")).to_have_attribute("data-loaded", "true")
+    annotation = page.locator("#dmn-editor td.annotation .content-editable").first
+    annotation.click()
+    annotation.press("End")
+    page.keyboard.type(" 安全隐患优先")
+    page.wait_for_function("window.complaintflowOwner.dirty === true")  # the table took the edit
+    page.fill("#deploy textarea[name=note]", "annotate the urgent rule")
+    page.locator("#deploy button[type=submit]").click()
+    expect(page.locator("#deploy")).to_contain_text("2")
+    assert [v.version for v in eng.repository.versions()] == [1, 2]
+    saved = eng.repository.files(2)["grading.dmn"]
+    assert "安全隐患优先" in saved, saved[saved.find("rule_urgent_safety_hazard"):][:600]
+    assert eng.repository.diff(2).files_changed == ["grading.dmn"]
