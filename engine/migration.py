@@ -68,6 +68,18 @@ class Migration:
             raise MigrationRefused(number, list(result.reasons))
         return result
 
+    def older_cases(self, limit: int = 500) -> list[tuple[str, int]]:
+        """Open cases on a version older than the newest, with their version (oldest case first)."""
+        with self._db.read() as session:
+            newest = session.scalar(select(Deployment.version).order_by(Deployment.version.desc()).limit(1))
+            if newest is None:
+                return []
+            rows = session.execute(
+                select(Case.number, Deployment.version).join(Deployment, Deployment.id == Case.deployment_id)
+                .where(Case.status == "open", Deployment.version < newest).order_by(Case.id).limit(limit)
+            ).all()
+        return [(number, version) for number, version in rows]
+
     def migrate_all(self, actor: str, to_version: int | None = None, process_id: str | None = None
                     ) -> list[MigrationResult]:
         """Every open case on an older version, one transaction each; refusals are reported, not raised."""

@@ -101,3 +101,27 @@ def test_files_outside_the_deployed_version_and_bad_bodies_are_refused(client: F
     assert deploy(client, {"complaint.bpmn": None}, base_version=1).status_code == 400
     assert deploy(client, {}, base_version=1).status_code == 400
     assert [v.version for v in eng.repository.versions()] == [1]
+
+
+def test_the_owner_moves_waiting_cases_in_the_browser_and_sees_why_others_stay(client, eng, workflows_dir):
+    from engine.demo import registration
+    from tests.driver import plan_through_review, to_plan
+    from tests.web.conftest import csrf_token, login
+
+    waiting = eng.runtime.start("complaint", registration(), "cs1")
+    at_plan = eng.runtime.start("complaint", registration(), "cs1")
+    to_plan(eng, at_plan)
+    plan_through_review(eng, at_plan)
+    path = workflows_dir / "complaint.bpmn"
+    text = path.read_text(encoding="utf-8")
+    marker = "working_days(1)</bpmn:timeDate>\n      </bpmn:timerEventDefinition>\n    </bpmn:intermediateCatchEvent>"
+    path.write_text(text.replace(marker, marker.replace("working_days(1)", "working_days(2)")), encoding="utf-8")
+    eng.repository.deploy(workflows_dir, actor="owner1", note="two days to confirm")
+    login(client, "owner1")
+    page = client.get("/owner/migration").get_data(as_text=True)
+    assert waiting in page and at_plan in page
+    moved = client.post("/owner/migration", data={"csrf_token": csrf_token(client, "/owner/migration")})
+    body = moved.get_data(as_text=True)
+    assert moved.status_code == 200 and 'class="moved"' in body and 'class="refused"' in body
+    assert eng.cases.get(waiting).definition_version == 2
+    assert eng.cases.get(at_plan).definition_version == 1

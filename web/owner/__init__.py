@@ -18,7 +18,7 @@ import contextlib
 import re
 import tomllib
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, flash, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -34,6 +34,7 @@ bp = Blueprint("owner", __name__, url_prefix="/owner", template_folder="template
 TEXT_SUFFIXES = (".json", ".dmn", ".toml", ".bpmn")
 DIFFS_SHOWN = 20  # the versions page computes the diffs of the newest versions only
 MAX_DEPLOY_BYTES = 8 * 1024 * 1024
+MIGRATION_SHOWN = 200  # cases listed (and moved by one click) at a time
 
 
 @bp.before_request
@@ -165,3 +166,24 @@ def versions() -> str:
     listed = list(reversed(repository.versions()))
     diffs = {v.version: repository.diff(v.version) for v in listed[:DIFFS_SHOWN]}
     return render_template("owner/versions.html", versions=listed, diffs=diffs)
+
+
+@bp.get("/migration")
+def migration() -> str:
+    """Cases still on older versions, each with whether it could move to the newest and, if not, why."""
+    eng = engine()
+    checks = [eng.migration.check(number) for number, _version in eng.migration.older_cases(MIGRATION_SHOWN)]
+    return render_template("owner/migration.html", checks=checks, results=None)
+
+
+@bp.post("/migration")
+def migrate() -> str:
+    """Move the chosen cases (or every one that can) to the newest version; refusals are listed with reasons."""
+    eng = engine()
+    chosen = request.form.getlist("number") or [n for n, _v in eng.migration.older_cases(MIGRATION_SHOWN)]
+    results = [eng.migration.try_migrate(number, current_user.username) for number in chosen]
+    moved = sum(1 for r in results if r.migrated)
+    flash(_("%(moved)s of %(total)s case(s) moved to the newest version.", moved=moved, total=len(results)),
+          "ok" if moved else "error")
+    checks = [eng.migration.check(number) for number, _version in eng.migration.older_cases(MIGRATION_SHOWN)]
+    return render_template("owner/migration.html", checks=checks, results=results)
