@@ -33,6 +33,7 @@ from engine.history import History
 from engine.links import Links
 from engine.migration import Migration
 from engine.people import People
+from engine.reports import Reports
 from engine.repository import Repository
 from engine.runtime import Runtime
 from engine.store.db import Database, upgrade
@@ -65,6 +66,7 @@ class Engine:
         self.cases = Cases(self.db, self.access)
         self.attachments = Attachments(self.db, self.clock, attachments_dir or _default_attachments_dir(database_url))
         self.links = Links(self.db, self.clock)
+        self.reports = Reports(self.db, self.clock)
         self.diagrams = Diagrams(self.db, self.repository, self.access)
         self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
 

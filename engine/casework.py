@@ -269,7 +269,8 @@ def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, m
         if task_id not in known:
             conn.execute(INSERT_TIMER, {
                 "case_id": row.id, "spiff_task_id": task_id, "element_id": t.element_id, "name": t.name,
-                "attached_to": t.attached_to, "interrupting": t.interrupting, "due_at": t.due_at,
+                "attached_to": t.attached_to, "guarded_task_id": t.attached_task_id,
+                "interrupting": t.interrupting, "due_at": t.due_at,
                 "status": "pending", "created_at": moment,
             })
 

@@ -123,6 +123,7 @@ class Timer(Base):
     element_id: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
     attached_to: Mapped[str | None] = mapped_column(String(100))  # element id of the guarded task
+    guarded_task_id: Mapped[str | None] = mapped_column(String(36))  # the task instance it guards
     interrupting: Mapped[bool] = mapped_column(Boolean, default=False)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | fired | cancelled

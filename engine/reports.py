@@ -1,0 +1,140 @@
+"""Deadline compliance: for a period, per step and role, how many deadlines were met or missed
+and by how much, with the cases behind each figure; and a search over cases for auditors."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import String, cast, or_, select
+
+from engine.clock import Clock
+from engine.store.db import Database
+from engine.store.models import Case, Deployment, Task, Timer
+
+
+@dataclass(frozen=True)
+class DeadlineOutcome:
+    case_number: str
+    deadline: str  # the timer's element id
+    due_at: datetime
+    outcome: str  # met | missed | pending
+    done_at: datetime | None  # when the guarded step was completed
+    margin: timedelta  # early (positive) for met, late (positive) for missed, late so far for pending overdue
+
+
+@dataclass
+class ComplianceRow:
+    step: str  # the guarded task's element id
+    step_title: str
+    role: str | None
+    met: list[DeadlineOutcome] = field(default_factory=list)
+    missed: list[DeadlineOutcome] = field(default_factory=list)
+    pending: list[DeadlineOutcome] = field(default_factory=list)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        decided = len(self.met) + len(self.missed)
+        return len(self.met) / decided if decided else None
+
+    @property
+    def worst_late(self) -> timedelta | None:
+        return max((o.margin for o in self.missed), default=None)
+
+    @property
+    def median_late(self) -> timedelta | None:
+        return statistics.median(o.margin for o in self.missed) if self.missed else None
+
+
+@dataclass(frozen=True)
+class ComplianceReport:
+    start: datetime
+    end: datetime
+    rows: list[ComplianceRow]
+
+
+@dataclass(frozen=True)
+class CaseHit:
+    number: str
+    status: str
+    grade: str | None
+    outcome: str | None
+    channel: str | None
+    product_name: str | None
+    escalation_tier: int
+    version: int
+    created_at: datetime
+    archived_at: datetime | None
+
+
+class Reports:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db, self._clock = db, clock
+
+    def compliance(self, start: datetime, end: datetime) -> ComplianceReport:
+        """Deadlines that fell due in ``[start, end)``, each judged against its guarded step.
+
+        A deadline is met when its step was completed by the due time, missed when the timer
+        fired, pending while it has not come yet; a deadline whose step was cancelled by another
+        path (e.g. an escalation) judges nothing and is left out.
+        """
+        now = self._clock.now()
+        with self._db.read() as session:
+            rows = session.execute(
+                select(Timer.element_id, Timer.due_at, Timer.status, Timer.attached_to, Case.number,
+                       Task.title, Task.role, Task.state, Task.completed_at)
+                .join(Case, Case.id == Timer.case_id)
+                .outerjoin(Task, Task.id == Timer.guarded_task_id)
+                .where(Timer.attached_to.is_not(None), Timer.due_at >= start, Timer.due_at < end)
+                .order_by(Timer.due_at)
+            ).all()
+        grouped: dict[tuple[str, str | None], ComplianceRow] = {}
+        for r in rows:
+            outcome = _judge(r, now)
+            if outcome is None:
+                continue
+            key = (r.attached_to, r.role)
+            row = grouped.setdefault(key, ComplianceRow(r.attached_to, r.title or r.attached_to, r.role))
+            getattr(row, outcome.outcome).append(outcome)
+        return ComplianceReport(start, end, sorted(grouped.values(), key=lambda x: (x.step, x.role or "")))
+
+    def search(self, *, number: str = "", product: str = "", grade: str = "", outcome: str = "",
+               status: str = "", created_from: datetime | None = None, created_to: datetime | None = None,
+               limit: int = 200) -> list[CaseHit]:
+        """Cases by number (part of it), product, grade, outcome, status and registration dates."""
+        query = (select(Case.number, Case.status, Case.grade, Case.outcome, Case.channel, Case.product_name,
+                        Case.escalation_tier, Deployment.version, Case.created_at, Case.archived_at)
+                 .join(Deployment, Deployment.id == Case.deployment_id))
+        if number:
+            query = query.where(Case.number.like(f"%{_escape(number.strip().upper())}%", escape="\\"))
+        if product:
+            like = f"%{_escape(product.strip())}%"
+            query = query.where(or_(Case.product_name.like(like, escape="\\"),
+                                    cast(Case.summary, String).like(like, escape="\\")))
+        for column, value in ((Case.grade, grade), (Case.outcome, outcome), (Case.status, status)):
+            if value:
+                query = query.where(column == value)
+        if created_from is not None:
+            query = query.where(Case.created_at >= created_from)
+        if created_to is not None:
+            query = query.where(Case.created_at < created_to)
+        with self._db.read() as session:
+            found = session.execute(query.order_by(Case.created_at.desc()).limit(limit)).all()
+        return [CaseHit(*row) for row in found]
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _judge(r, now: datetime) -> DeadlineOutcome | None:  # noqa: ANN001
+    base = {"case_number": r.number, "deadline": r.element_id, "due_at": r.due_at, "done_at": r.completed_at}
+    if r.status == "fired":
+        late = (r.completed_at or now) - r.due_at
+        return DeadlineOutcome(outcome="missed", margin=max(late, timedelta(0)), **base)
+    if r.status == "pending":
+        return DeadlineOutcome(outcome="pending", margin=max(now - r.due_at, timedelta(0)), **base)
+    if r.state == "completed" and r.completed_at is not None and r.completed_at <= r.due_at:
+        return DeadlineOutcome(outcome="met", margin=r.due_at - r.completed_at, **base)
+    return None
