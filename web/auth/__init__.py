@@ -40,6 +40,10 @@ class User:
         return engine().access.may_register(self.username)
 
     @property
+    def sees_all(self) -> bool:
+        return engine().access.sees_all(self.username)
+
+    @property
     def may_deploy(self) -> bool:
         return engine().access.may_deploy(self.username)
 

@@ -1,0 +1,69 @@
+"""The auditor's pages: search, verify the chain, the compliance report as page, CSV and XLSX."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from openpyxl import load_workbook
+
+from tests.driver import complete, registration
+from tests.web.conftest import csrf_token, login
+
+
+def test_only_auditors_and_overseers_open_the_audit_pages(client):
+    login(client, "cs1")
+    assert client.get("/audit/").status_code == 403
+
+
+def test_the_auditor_finds_a_case_by_product(client, eng):
+    number = eng.runtime.start("complaint", registration(product_name="空气炸锅"), "cs1")
+    login(client, "auditor1")
+    page = client.get("/audit/?product=炸锅").get_data(as_text=True)
+    assert f'data-number="{number}"' in page
+
+
+def test_the_auditor_verifies_the_chain_and_sees_where_it_broke(client, eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    login(client, "auditor1")
+    token = csrf_token(client, "/audit/")
+    assert 'data-ok="true"' in client.post("/audit/verify", data={"csrf_token": token}).get_data(as_text=True)
+    seq = eng.history.events(number)[0].seq
+    import sqlalchemy as sa
+
+    with eng.db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE event SET actor = 'someone' WHERE seq = :seq"), {"seq": seq})
+    broken = client.post("/audit/verify", data={"csrf_token": token}).get_data(as_text=True)
+    assert 'data-ok="false"' in broken and f'data-seq="{seq}"' in broken
+
+
+def test_the_compliance_report_downloads_as_csv_and_xlsx(client, eng, web_clock):
+    late = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    web_clock.advance(timedelta(minutes=30))
+    eng.timers.fire_due()
+    complete(eng, late, "first_response")
+    login(client, "auditor1")
+    page = client.get("/audit/report?from=2026-03-01&to=2026-03-31")
+    assert page.status_code == 200 and 'data-step="first_response"' in page.get_data(as_text=True)
+    csv_text = client.get("/audit/report?from=2026-03-01&to=2026-03-31&format=csv").get_data(as_text=True)
+    assert f"first_response,cs_specialist,{late},first_response_deadline" in csv_text and ",missed," in csv_text
+    xlsx = client.get("/audit/report?from=2026-03-01&to=2026-03-31&format=xlsx")
+    book = load_workbook(io.BytesIO(xlsx.data))
+    summary = {row[0]: row for row in book["summary"].iter_rows(min_row=2, values_only=True)}
+    assert summary["first_response"][4] == 1  # missed
+
+
+def test_the_auditor_changes_nothing_anywhere(client, eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    task_id = eng.tasks.for_case(number)[0].id
+    login(client, "auditor1")
+    token = csrf_token(client, f"/cases/{number}")
+    writes = [
+        ("/register", {}), (f"/cases/{number}/attachments", {}), (f"/inbox/tasks/{task_id}/claim", {}),
+        (f"/tasks/{task_id}", {"expected_version": "1"}), (f"/cases/{number}/customer-link/survey", {}),
+        ("/owner/deploy", {}), ("/owner/migration", {}),
+    ]
+    for path, data in writes:
+        answer = client.post(path, data={"csrf_token": token, **data})
+        assert answer.status_code == 403, f"{path}: {answer.status_code}"
+    assert [e.kind for e in eng.history.events(number)] == ["case_started"]

@@ -1,0 +1,123 @@
+"""The auditor's pages: find cases, check the history chain, the deadline compliance report.
+
+Open to auditors and to roles that oversee every case (roles.toml ``sees = "all"``); nothing
+here changes anything, so read-only roles are welcome.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from openpyxl import Workbook
+
+from engine.reports import ComplianceReport
+from web.services import engine
+
+bp = Blueprint("audit", __name__, template_folder="templates", url_prefix="/audit")
+
+
+@bp.before_request
+@login_required
+def overseers_only() -> None:
+    if not engine().access.sees_all(current_user.username):
+        abort(403, description=_("Only auditors and roles that oversee every case may open the audit pages."))
+
+
+def zone() -> ZoneInfo:
+    return engine().repository.active().calendar.zone
+
+
+def day_arg(name: str, default: datetime) -> datetime:
+    text = request.args.get(name, "").strip()
+    try:
+        return datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time(), tzinfo=zone()) if text else default
+    except ValueError:
+        abort(400, description=_("Dates are written YYYY-MM-DD."))
+
+
+@bp.get("/")
+def index() -> str:
+    args = request.args
+    searched = any(args.get(k) for k in ("number", "product", "grade", "outcome", "status", "from", "to"))
+    hits = engine().reports.search(
+        number=args.get("number", ""), product=args.get("product", ""), grade=args.get("grade", ""),
+        outcome=args.get("outcome", ""), status=args.get("status", ""),
+        created_from=day_arg("from", None) if args.get("from") else None,
+        created_to=day_arg("to", None) + timedelta(days=1) if args.get("to") else None,
+    ) if searched else []
+    return render_template("audit/index.html", hits=hits, searched=searched, args=args, zone=zone())
+
+
+@bp.post("/verify")
+def verify() -> str:
+    result = engine().history.verify()
+    return render_template("audit/verify.html", result=result)
+
+
+def period() -> tuple[datetime, datetime]:
+    today = engine().clock.now().astimezone(zone()).date()
+    first = datetime.combine(today.replace(day=1), time(), tzinfo=zone())
+    start = day_arg("from", first)
+    end = day_arg("to", datetime.combine(today, time(), tzinfo=zone())) + timedelta(days=1)
+    if end <= start:
+        abort(400, description=_("The end of the period must not be before its start."))
+    return start, end
+
+
+@bp.get("/report")
+def report() -> Response | str:
+    start, end = period()
+    found = engine().reports.compliance(start, end)
+    kind = request.args.get("format", "html")
+    name = f"deadline-compliance-{start:%Y%m%d}-{(end - timedelta(days=1)):%Y%m%d}"
+    if kind == "csv":
+        return Response(to_csv(found), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    if kind == "xlsx":
+        return Response(to_xlsx(found), headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return render_template("audit/report.html", report=found, start=start, end=end - timedelta(days=1), zone=zone())
+
+
+COLUMNS = ["step", "role", "case", "deadline", "due_at", "outcome", "done_at", "margin_minutes"]
+
+
+def outcome_rows(found: ComplianceReport) -> list[list[object]]:
+    """One line per deadline, the figures' cases included: what an auditor re-counts in a spreadsheet."""
+    lines = []
+    for row in found.rows:
+        for o in [*row.met, *row.missed, *row.pending]:
+            lines.append([row.step, row.role or "", o.case_number, o.deadline, o.due_at.isoformat(), o.outcome,
+                          o.done_at.isoformat() if o.done_at else "", round(o.margin.total_seconds() / 60, 1)])
+    return lines
+
+
+def to_csv(found: ComplianceReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    writer.writerows(outcome_rows(found))
+    return "\ufeff" + out.getvalue()  # a BOM so spreadsheet programs read the Chinese text as UTF-8
+
+
+def to_xlsx(found: ComplianceReport) -> bytes:
+    book = Workbook()
+    summary = book.active
+    summary.title = "summary"
+    summary.append(["step", "title", "role", "met", "missed", "pending", "on_time_rate", "worst_late_minutes"])
+    for row in found.rows:
+        summary.append([row.step, row.step_title, row.role or "", len(row.met), len(row.missed), len(row.pending),
+                        row.on_time_rate, round(row.worst_late.total_seconds() / 60, 1) if row.worst_late else None])
+    detail = book.create_sheet("deadlines")
+    detail.append(COLUMNS)
+    for line in outcome_rows(found):
+        detail.append(line)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
