@@ -99,6 +99,24 @@ class Reports:
             getattr(row, outcome.outcome).append(outcome)
         return ComplianceReport(start, end, sorted(grouped.values(), key=lambda x: (x.step, x.role or "")))
 
+    def case_deadlines(self, number: str) -> dict[tuple[str, datetime], DeadlineOutcome]:
+        """Each judged deadline of one case, by (element id, due time): met early by / missed late by."""
+        now = self._clock.now()
+        with self._db.read() as session:
+            rows = session.execute(
+                select(Timer.element_id, Timer.due_at, Timer.status, Timer.attached_to, Case.number,
+                       Task.title, Task.role, Task.state, Task.completed_at)
+                .join(Case, Case.id == Timer.case_id)
+                .outerjoin(Task, Task.id == Timer.guarded_task_id)
+                .where(Case.number == number, Timer.attached_to.is_not(None))
+            ).all()
+        judged = {}
+        for r in rows:
+            outcome = _judge(r, now)
+            if outcome is not None:
+                judged[(r.element_id, r.due_at)] = outcome
+        return judged
+
     def search(self, *, number: str = "", product: str = "", grade: str = "", outcome: str = "",
                status: str = "", created_from: datetime | None = None, created_to: datetime | None = None,
                limit: int = 200) -> list[CaseHit]:

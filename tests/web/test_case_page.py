@@ -166,3 +166,14 @@ def test_customer_service_creates_a_plan_confirmation_link_the_customer_uses_onc
     assert customer.post(link, data={"csrf_token": token, "answer": "accept"}).status_code in (200, 303)
     assert [t.name for t in eng.cases.get(number).open_tasks] == ["ship_exchange"]
     assert customer.post(link, data={"csrf_token": token, "answer": "accept"}).status_code == 410
+
+
+def test_the_case_page_says_by_how_long_a_deadline_was_met_or_missed(client, eng, web_clock):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    web_clock.advance(timedelta(minutes=25))
+    eng.timers.fire_due()
+    complete(eng, number, "first_response")
+    login(client, "auditor1")
+    page = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert 'data-deadline="first_response_deadline" data-outcome="missed"' in page
+    assert 'data-minutes="15"' in page

@@ -156,10 +156,19 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
 
 def deadline_rows(case: CaseView, by_id: dict[str, TaskView]) -> list[dict]:
     by_element = {t.name: t for t in by_id.values()}
+    judged = engine().reports.case_deadlines(case.number)
     return [{"deadline": d, "name": forms.bilingual(d.name),
              "guards": step_title(by_element.get(d.guards), d.guards) if d.guards else "",
-             "outcome": {"cancelled": "met", "fired": "missed"}.get(d.status, d.status)}
+             "outcome": {"cancelled": "met", "fired": "missed"}.get(d.status, d.status),
+             "margin_minutes": _minutes(judged.get((d.element_id, d.due_at)))}
             for d in case.deadlines]
+
+
+def _minutes(outcome: Any) -> int | None:
+    """How early (met) or late (missed) the guarded step was, in whole minutes."""
+    if outcome is None or outcome.outcome == "pending":
+        return None
+    return int(outcome.margin.total_seconds() // 60)
 
 
 def _safe_next(target: str | None, default: str) -> str:
