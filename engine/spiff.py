@@ -372,9 +372,17 @@ def current_data(workflow: BpmnWorkflow) -> dict:
 
 
 def _data_of(workflow: BpmnWorkflow, live: list) -> dict:
+    """The live branches' data merged, the most recently changed last.
+
+    One branch alone is not the case: a deadline's reminder branch carries a copy taken when
+    it was armed, so the newest task there may lack what the main path set since.
+    """
     if workflow.completed or not live:
         return workflow.last_task.data if workflow.last_task is not None else {}
-    return max(live, key=lambda t: t.last_state_change).data
+    merged: dict = {}
+    for task in sorted(live, key=lambda t: t.last_state_change):
+        merged.update(task.data)
+    return merged
 
 
 def task_property(task, name: str) -> str | None:  # noqa: ANN001

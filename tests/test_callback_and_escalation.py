@@ -78,6 +78,7 @@ def test_an_unsatisfied_score_walks_tiers_1_2_3_by_deadline(eng, clock):
     advance(eng, clock, hours=48, minutes=1)
     assert names(eng, number) == ["tier3_new_plan"]
     assert ("general_manager", "tier3_overdue") in subjects(eng, number)
+    assert eng.cases.get(number).escalation_tier == 3  # the reminder does not lower the tier
 
 
 def test_a_customer_still_unsatisfied_after_tier_1_goes_to_tier_2(eng):
