@@ -29,6 +29,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine_overhead.py
 
+## make bench-audit: history events verified per second (1,000,000 events) and replay time per case (1,000 cases)
+.PHONY: bench-audit
+bench-audit: $(STAMP)
+	$(BIN)/python bench/audit.py
+
 bench-web: $(STAMP)
 	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python bench/web_load.py
 

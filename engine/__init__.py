@@ -33,9 +33,11 @@ from engine.history import History
 from engine.links import Links
 from engine.migration import Migration
 from engine.people import People
+from engine.replay import Replay
 from engine.reports import Reports
 from engine.repository import Repository
 from engine.runtime import Runtime
+from engine.seals import Seals
 from engine.store.db import Database, upgrade
 from engine.tasks import Tasks
 from engine.timers import Timers
@@ -58,6 +60,7 @@ class Engine:
         self.repository = Repository(self.db, self.clock, self.workflows_dir)
         self.people = People(self.db, self.clock, self.workflows_dir)
         self.history = History(self.db)
+        self.seals = Seals(self.db, self.clock)
         work = CaseWork(self.repository, self.clock)
         self.timers = Timers(self.db, self.clock, work)
         self.runtime = Runtime(self.db, self.clock, self.repository, work, self.timers)
@@ -69,6 +72,7 @@ class Engine:
         self.reports = Reports(self.db, self.clock)
         self.diagrams = Diagrams(self.db, self.repository, self.access)
         self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
+        self.replay = Replay(self.db, self.repository)
 
     def close(self) -> None:
         self.db.dispose()

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -122,10 +123,75 @@ def cmd_migrate(eng: engine.Engine, args: argparse.Namespace) -> int:
     return 1 if refused else 0
 
 
+def progress_line(label: str) -> Callable[[int, int], None]:
+    """A progress callback that rewrites one line on stderr (at most a few times a second)."""
+    shown = [0.0]
+
+    def show(checked: int, total: int) -> None:
+        now = time.monotonic()
+        if checked < total and now - shown[0] < 0.25:
+            return
+        shown[0] = now
+        percent = 100.0 * checked / total if total else 100.0
+        print(f"\r{label}: {checked:,} of {total:,} events ({percent:.0f}%)", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
 def cmd_verify(eng: engine.Engine, args: argparse.Namespace) -> int:
-    result = eng.history.verify()
-    print(result)
+    progress = progress_line("verifying")
+    if args.seal:
+        seals = [s for p in args.seal for s in (eng.seals.load_folder(p) if Path(p).is_dir() else [eng.seals.load(p)])]
+        result = eng.seals.verify_against(seals, progress, whole_chain=True)
+    else:
+        seals, result = [], eng.history.verify(progress)
+    print(file=sys.stderr)
+    against = f" and {len(seals)} seal(s) up to event {max(s.seq for s in seals)}" if seals else ""
+    if result.ok:
+        print(f"History intact: {result.checked} events verified{against}.")
+    else:
+        print(f"History BROKEN at event {result.first_bad_seq}: {result.reason} "
+              f"({result.checked} events before it are intact).")
     return 0 if result.ok else 1
+
+
+def cmd_seal(eng: engine.Engine, args: argparse.Namespace) -> int:
+    def report(path: Path) -> None:
+        if path != shown[-1]:
+            made = eng.seals.load(path)
+            print(f"Sealed event {made.seq} ({made.events} events, hash {made.hash[:16]}…): {path}", flush=True)
+            shown.append(path)
+
+    shown: list[Path | None] = [None]
+    if args.every:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        eng.seals.run(args.folder, None, args.every, stop, on_seal=report)
+        return 0
+    path = eng.seals.seal(args.folder, progress=progress_line("verifying before sealing"))
+    print(file=sys.stderr)
+    report(path)
+    return 0
+
+
+def cmd_replay(eng: engine.Engine, args: argparse.Namespace) -> int:
+    report = eng.replay.run(args.number)
+    for step in report.steps:
+        seq = "" if step.seq is None else str(step.seq)
+        if not step.workflow_input:
+            outcome = "not a workflow input"
+        else:
+            outcome = "ok" if step.ok else f"DIFFERS: {step.difference}"
+        print(f"{seq:>7} {step.kind:<17} {step.element_or_name or '-':<34} {outcome}")
+    if report.ok:
+        inputs = sum(1 for s in report.steps if s.workflow_input and s.seq is not None)
+        print(f"Replay of {report.number}: {inputs} workflow steps reach the recorded state.")
+        return 0
+    where = report.first_difference
+    at = "the end (the case as stored)" if where.seq is None else f"event {where.seq} ({where.kind})"
+    print(f"Replay of {report.number}: differs at {at}: {where.difference}")
+    return 1
 
 
 Handler = Callable[[engine.Engine, argparse.Namespace], int]
@@ -148,7 +214,15 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     sub.add_parser("status", help="show deployed version, timers and cases")
     scheduler = sub.add_parser("scheduler", help="run the timer scheduler (its own process in production)")
     scheduler.add_argument("--poll", type=float, default=30.0, help="seconds between polls for new timers")
-    sub.add_parser("verify", help="recompute the history hash chain")
+    verify = sub.add_parser("verify", help="recompute the history hash chain (and check it against seals)")
+    verify.add_argument("--seal", action="append", metavar="FILE", help="a seal file or a folder of seals "
+                        "(repeatable); needs COMPLAINTFLOW_SEAL_KEY or COMPLAINTFLOW_SEAL_KEY_FILE")
+    seal = sub.add_parser("seal", help="write the chain head as a signed seal file an auditor keeps")
+    seal.add_argument("--folder", default=os.environ.get("COMPLAINTFLOW_SEAL_DIR", "instance/seals"),
+                      help="where seals go (default: COMPLAINTFLOW_SEAL_DIR or instance/seals)")
+    seal.add_argument("--every", type=float, default=None, metavar="SECONDS", help="keep sealing at this interval")
+    replay = sub.add_parser("replay", help="re-run a case from its history and compare it step by step")
+    replay.add_argument("number", help="complaint number")
     migrate = sub.add_parser("migrate", help="move waiting cases to a newer version where safe")
     migrate.add_argument("numbers", nargs="*", help="complaint numbers")
     migrate.add_argument("--all", action="store_true", help="every open case on an older version")
@@ -156,7 +230,7 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     migrate.add_argument("--dry-run", action="store_true", help="only say what would happen")
     migrate.add_argument("--actor", default="owner1")
     return {"migrate": cmd_migrate, "deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status,
-            "scheduler": cmd_scheduler, "verify": cmd_verify}
+            "scheduler": cmd_scheduler, "verify": cmd_verify, "seal": cmd_seal, "replay": cmd_replay}
 
 
 def run_handler(handler: Handler, args: argparse.Namespace) -> int:

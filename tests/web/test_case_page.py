@@ -177,3 +177,21 @@ def test_the_case_page_says_by_how_long_a_deadline_was_met_or_missed(client, eng
     page = client.get(f"/cases/{number}").get_data(as_text=True)
     assert 'data-deadline="first_response_deadline" data-outcome="missed"' in page
     assert 'data-minutes="15"' in page
+
+
+def test_a_tampered_history_shows_where_the_replay_differs(client, eng):
+    import json
+
+    import sqlalchemy as sa
+
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    complete(eng, number, "first_response")
+    complete(eng, number, "verify")
+    verify_event = [e for e in eng.history.events(number) if e.payload.get("element") == "verify"][0]
+    payload = dict(verify_event.payload, data=dict(verify_event.payload["data"], safety_hazard=True))
+    with eng.db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE event SET payload = :p WHERE seq = :s"),
+                     {"p": json.dumps(payload, ensure_ascii=False), "s": verify_event.seq})
+    login(client, "auditor1")
+    page = client.get(f"/cases/{number}/replay").get_data(as_text=True)
+    assert 'data-ok="false"' in page and f'data-seq="{verify_event.seq}"' in page

@@ -312,6 +312,15 @@ def diagram(number: str) -> Response:
                     "done": found.done, "current": found.current, "overdue": found.overdue})
 
 
+@bp.get("/cases/<number>/replay")
+@login_required
+def replay(number: str) -> str:
+    """Re-run the case from its recorded inputs on its own version and show, step by step, that it matches."""
+    view = open_case(number)
+    report = engine().replay.run(number)
+    return render_template("cases/replay.html", case=view, report=report)
+
+
 @bp.post("/cases/<number>/customer-link/<purpose>")
 @login_required
 @writer_required

@@ -27,6 +27,9 @@ def test_an_auditor_checks_a_case_and_downloads_the_compliance_report(page: Page
     expect(page.locator("#case-diagram [data-element-id=first_response].cf-done")).to_have_count(1)
     expect(page.locator("[data-deadline=first_response_deadline]")).to_have_attribute("data-outcome", "missed")
     expect(page.locator("body")).to_contain_text("cs1")  # the timeline says who did it
+    page.click("#replay-link")
+    expect(page.locator("#replay-result")).to_have_attribute("data-ok", "true")
+    expect(page.locator("#replay-steps tr.ok")).not_to_have_count(0)
 
     page.goto("/audit/")
     page.click("#verify")

@@ -1,0 +1,212 @@
+"""Audit speed: history events verified per second, and replay time per finished case.
+
+Verification: a SQLite file is filled with ``--events`` synthetic but correctly chained
+events (hashes from ``engine.history.event_hash``, inserted with SQLAlchemy Core
+executemany, the chain head moved to the last one); then the whole chain is verified in
+batches (constant memory) with a progress line, sealed, and verified against the seal.
+
+Replay: ``--cases`` complaints are driven to the archive through the engine API on another
+SQLite file with a manual clock (the lifecycle of ``make bench``), then each is replayed
+from its history with ``eng.replay.run(number)``: median and max seconds per case.
+Run: ``make bench-audit`` (1,000,000 events, 1,000 cases) or smaller with the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import sqlalchemy as sa  # noqa: E402
+from lifecycle import INTAKE, PLAN_CONFIRMATION, START  # noqa: E402
+
+import engine  # noqa: E402
+from engine.clock import ManualClock  # noqa: E402
+from engine.demo import FORM_DATA  # noqa: E402
+from engine.history import GENESIS, canonical, event_hash  # noqa: E402
+from engine.store.models import ChainHead, Event  # noqa: E402
+
+WORKFLOWS = ROOT / "workflows"
+INSERT_BATCH = 20_000
+EVENTS_PER_CASE = 12
+STEPS = list(FORM_DATA)
+
+
+def progress_line(label: str):  # noqa: ANN201
+    shown = [0.0]
+
+    def show(checked: int, total: int) -> None:
+        now = time.monotonic()
+        if checked < total and now - shown[0] < 0.5:
+            return
+        shown[0] = now
+        print(f"\r  {label}: {checked:,} of {total:,} events ({100.0 * checked / max(total, 1):.0f}%)",
+              end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def synthetic_events(count: int):  # noqa: ANN201
+    """Plausible, correctly chained events: a case start then task completions with real form data."""
+    prev, at = GENESIS, START
+    for seq in range(1, count + 1):
+        case_index, step = divmod(seq - 1, EVENTS_PER_CASE)
+        number = f"2026{(case_index // 999) % 10000:04d}-WEB-{case_index % 999 + 1:03d}"
+        at += timedelta(seconds=7)
+        if step == 0:
+            kind, actor, payload = "case_started", "cs1", {"process_id": "complaint", "data": INTAKE}
+        else:
+            element = STEPS[(case_index + step) % len(STEPS)]
+            kind, actor, payload = "task_completed", "cs1", {"element": element, "data": FORM_DATA[element]}
+        text = canonical(payload)
+        digest = event_hash(prev, seq, number, at, actor, kind, 1, text)
+        yield {"seq": seq, "case_number": number, "at": at, "actor": actor, "kind": kind, "payload": text,
+               "deployment_version": 1, "prev_hash": prev, "hash": digest}
+        prev = digest
+
+
+def build_history(eng: engine.Engine, count: int) -> float:
+    """Insert ``count`` chained events after whatever the engine wrote itself; seconds taken."""
+    table, head = Event.__table__, ChainHead.__table__
+    began = time.perf_counter()
+    with eng.db.engine.begin() as conn:
+        conn.execute(sa.delete(table))
+        batch, last = [], (0, GENESIS)
+        for row in synthetic_events(count):
+            batch.append(row)
+            if len(batch) == INSERT_BATCH:
+                conn.execute(sa.insert(table), batch)
+                last, batch = (batch[-1]["seq"], batch[-1]["hash"]), []
+                print(f"\r  building: {last[0]:,} of {count:,} events", end="", file=sys.stderr, flush=True)
+        if batch:
+            conn.execute(sa.insert(table), batch)
+            last = (batch[-1]["seq"], batch[-1]["hash"])
+        conn.execute(sa.update(head).where(head.c.id == 1).values(seq=last[0], hash=last[1]))
+    print(file=sys.stderr)
+    return time.perf_counter() - began
+
+
+def audit_verification(folder: Path, count: int) -> None:
+    with engine.open(f"sqlite:///{folder}/audit.sqlite", WORKFLOWS, clock=ManualClock(START)) as eng:
+        built = build_history(eng, count)
+        size = Path(f"{folder}/audit.sqlite").stat().st_size
+        print(f"history: {count:,} events built in {built:.1f} s ({size / 1e6:.0f} MB SQLite file)")
+
+        began = time.perf_counter()
+        result = eng.history.verify(progress_line("verifying"))
+        spent = time.perf_counter() - began
+        print(file=sys.stderr)
+        assert result.ok and result.checked == count, result
+        print(f"verify:              {count / spent:12,.0f} events/s  ({spent:.1f} s for {count:,})")
+
+        key = os.environ.get("COMPLAINTFLOW_SEAL_KEY") or "benchmark seal key, not a secret"
+        began = time.perf_counter()
+        path = eng.seals.seal(folder / "seals", key, progress=progress_line("sealing"))
+        sealed = time.perf_counter() - began
+        print(file=sys.stderr)
+        seal = eng.seals.load(path, key)
+        began = time.perf_counter()
+        against = eng.seals.verify_against(seal, progress_line("against the seal"))
+        spent = time.perf_counter() - began
+        print(file=sys.stderr)
+        assert against.ok, against
+        print(f"seal (verify + sign): {sealed:11.1f} s   ({json.dumps(path.name)}, {path.stat().st_size} bytes)")
+        print(f"verify against seal: {count / spent:12,.0f} events/s")
+
+
+def finish_case(eng: engine.Engine, clock: ManualClock) -> str:
+    """One lifecycle to the archive through the engine API (as in ``bench/engine_overhead.py``)."""
+    number = eng.runtime.start("complaint", INTAKE, "cs1")
+    for _ in range(100):
+        tasks = eng.tasks.for_case(number)
+        if tasks:
+            eng.tasks.complete(tasks[0].id, tasks[0].assignee, FORM_DATA[tasks[0].name])
+            continue
+        case = eng.cases.get(number)
+        if case.status == "archived":
+            return number
+        if "plan_confirmation" in case.waiting_for:
+            eng.runtime.message(number, "plan_confirmation", PLAN_CONFIRMATION, "customer")
+        else:
+            pending = [d.due_at for d in case.deadlines if d.status == "pending"]
+            assert pending, f"case {number} waits for nothing this lifecycle can give"
+            clock.set(max(min(pending), clock.now()) + timedelta(seconds=1))
+            eng.timers.fire_due()
+    raise AssertionError(f"case {number} did not reach the archive")
+
+
+def replay_available(eng: engine.Engine) -> bool:
+    return importlib.util.find_spec("engine.replay") is not None and hasattr(getattr(eng, "replay", None), "run")
+
+
+def replay_times(eng: engine.Engine, numbers: list[str]) -> tuple[list[float], int]:
+    """Seconds per replayed case, and how many replays did not reach the recorded state."""
+    times, differing = [], 0
+    for number in numbers:
+        began = time.perf_counter()
+        report = eng.replay.run(number)
+        times.append(time.perf_counter() - began)
+        differing += 0 if getattr(report, "ok", bool(report)) else 1
+    return times, differing
+
+
+def audit_replay(folder: Path, cases: int) -> None:
+    if importlib.util.find_spec("engine.replay") is None:
+        print("replay: not available (engine/replay.py missing)")
+        return
+    clock = ManualClock(START)
+    with engine.open(f"sqlite:///{folder}/cases.sqlite", WORKFLOWS, clock=clock) as eng:
+        if not replay_available(eng):
+            print("replay: not available (engine/replay.py missing)")
+            return
+        eng.repository.deploy(actor="owner1", note="benchmark")
+        eng.people.seed_demo()
+        began = time.perf_counter()
+        numbers = []
+        for i in range(cases):
+            numbers.append(finish_case(eng, clock))
+            print(f"\r  finishing cases: {i + 1:,} of {cases:,}", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+        driven = time.perf_counter() - began
+        events = eng.history.verify().checked
+        print(f"cases: {cases:,} finished in {driven:.1f} s ({events:,} history events)")
+        times, differing = replay_times(eng, numbers)
+    print(f"replay per case:     median {statistics.median(times) * 1000:8.1f} ms, "
+          f"max {max(times) * 1000:8.1f} ms, total {sum(times):.1f} s")
+    print(f"replays that reach the recorded state: {cases - differing} of {cases}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="history events to verify (default 1,000,000)")
+    parser.add_argument("--cases", type=int, default=1000, help="finished cases to replay (default 1,000)")
+    parser.add_argument("--dir", default=None, help="keep the SQLite files here (default: a temporary folder)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.dir or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("audit.sqlite", "cases.sqlite"):
+            for suffix in ("", "-wal", "-shm"):
+                (folder / (name + suffix)).unlink(missing_ok=True)
+        shutil.rmtree(folder / "seals", ignore_errors=True)
+        if args.events > 0:
+            audit_verification(folder, args.events)
+        if args.cases > 0:
+            audit_replay(folder, args.cases)
+
+
+if __name__ == "__main__":
+    main()
