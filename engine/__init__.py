@@ -36,6 +36,7 @@ from engine.people import People
 from engine.replay import Replay
 from engine.reports import Reports
 from engine.repository import Repository
+from engine.retention import Retention
 from engine.runtime import Runtime
 from engine.seals import Seals
 from engine.store.db import Database, upgrade
@@ -67,7 +68,9 @@ class Engine:
         self.tasks = Tasks(self.db, self.clock, self.repository, work, self.timers)
         self.access = Access(self.db, self.workflows_dir)
         self.cases = Cases(self.db, self.access)
-        self.attachments = Attachments(self.db, self.clock, attachments_dir or _default_attachments_dir(database_url))
+        files = Path(attachments_dir) if attachments_dir else _default_attachments_dir(database_url)
+        self.attachments = Attachments(self.db, self.clock, files)
+        self.retention = Retention(self.db, self.clock, files)
         self.links = Links(self.db, self.clock)
         self.reports = Reports(self.db, self.clock)
         self.diagrams = Diagrams(self.db, self.repository, self.access)

@@ -138,6 +138,17 @@ def progress_line(label: str) -> Callable[[int, int], None]:
     return show
 
 
+def cmd_purge(eng: engine.Engine, args: argparse.Namespace) -> int:
+    """Purge archived cases past their retention period (their events keep their digests in the chain)."""
+    if args.dry_run:
+        due = eng.retention.due(args.days)
+        print(f"{len(due)} archived case(s) are past retention: {' '.join(due) or '-'}")
+        return 0
+    for result in eng.retention.purge(args.actor, args.days):
+        print(f"{result.number}: purged {result.events} event payload(s), {result.attachments} attachment(s)")
+    return 0
+
+
 def cmd_verify(eng: engine.Engine, args: argparse.Namespace) -> int:
     progress = progress_line("verifying")
     if args.seal:
@@ -223,13 +234,17 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     seal.add_argument("--every", type=float, default=None, metavar="SECONDS", help="keep sealing at this interval")
     replay = sub.add_parser("replay", help="re-run a case from its history and compare it step by step")
     replay.add_argument("number", help="complaint number")
+    purge = sub.add_parser("purge", help="purge archived cases past the retention period (3 years by default)")
+    purge.add_argument("--days", type=int, default=None, help="retention in days (COMPLAINTFLOW_RETENTION_DAYS)")
+    purge.add_argument("--dry-run", action="store_true", help="only list the cases that are due")
+    purge.add_argument("--actor", default="system")
     migrate = sub.add_parser("migrate", help="move waiting cases to a newer version where safe")
     migrate.add_argument("numbers", nargs="*", help="complaint numbers")
     migrate.add_argument("--all", action="store_true", help="every open case on an older version")
     migrate.add_argument("--to", type=int, default=None, help="target version (default: the newest)")
     migrate.add_argument("--dry-run", action="store_true", help="only say what would happen")
     migrate.add_argument("--actor", default="owner1")
-    return {"migrate": cmd_migrate, "deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status,
+    return {"purge": cmd_purge, "migrate": cmd_migrate, "deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status,
             "scheduler": cmd_scheduler, "verify": cmd_verify, "seal": cmd_seal, "replay": cmd_replay}
 
 

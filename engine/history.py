@@ -31,9 +31,19 @@ def canonical(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
+PURGED = '{"purged":true}'  # what a purged event's payload becomes; its digest stays in payload_digest
+
+
+def payload_digest(payload: str) -> str:
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
 def event_hash(prev_hash: str, seq: int, case_number: str | None, at: datetime, actor: str, kind: str,
-               deployment_version: int | None, payload: str) -> str:
-    material = canonical([prev_hash, seq, case_number, at.isoformat(), actor, kind, deployment_version, payload])
+               deployment_version: int | None, payload: str, digest_of_payload: str | None = None) -> str:
+    """The chain hash covers the payload through its digest, so a purge after the retention period
+    can drop the payload and keep the digest: the chain stays verifiable."""
+    pd = digest_of_payload if digest_of_payload is not None else payload_digest(payload)
+    material = canonical([prev_hash, seq, case_number, at.isoformat(), actor, kind, deployment_version, pd])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
@@ -114,6 +124,8 @@ class History:
         last, prev = after if after else (0, GENESIS)
         prev2: str | None = None  # the hash before ``prev``: tells an inserted event from a changed one
         matched_anchor = after[0] if after else None
+        purged: dict[str | None, int] = {}  # case -> its first purged event
+        purges: dict[str | None, int] = {}  # case -> the event that recorded its purge
         with self._db.read() as session:
             if self._db.dialect == "postgresql":  # one snapshot: appends made meanwhile are not half-seen
                 session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -127,12 +139,19 @@ class History:
                 if not rows:
                     break
                 for r in rows:
-                    seq, case_number, at, actor, kind, payload, version, prev_hash, digest = r  # fast, not r.seq
+                    seq, case_number, at, actor, kind, payload, version, prev_hash, digest, kept = r  # not r.seq
                     if seq != last + 1:
                         return VerifyResult(False, last, last + 1, f"event {last + 1} is missing (the next stored "
                                             f"is {seq}): it was removed")
+                    if kept is not None:  # purged: its content is gone, its digest must be all that is left
+                        if payload != PURGED:
+                            return VerifyResult(False, seq - 1, seq, f"event {seq} claims to be purged but still "
+                                                f"carries a payload: it was changed")
+                        purged.setdefault(case_number, seq)
+                    if kind == "case_purged":
+                        purges[case_number] = seq
                     if prev_hash != prev or event_hash(prev, seq, case_number, at, actor, kind, version,
-                                                       payload) != digest:
+                                                       payload, kept) != digest:
                         bad, reason = _diagnose(session, r, prev, prev2)
                         return VerifyResult(False, bad - 1, bad, reason)
                     prev2, prev, last = prev, digest, seq
@@ -145,6 +164,12 @@ class History:
                         matched_anchor = last
                 if progress is not None:
                     progress(last, max(total, last))
+            unrecorded = [seq for number, seq in purged.items() if purges.get(number, 0) < seq]
+            if unrecorded:
+                first = min(unrecorded)
+                return VerifyResult(False, first - 1, first, (
+                    f"event {first} was emptied as if purged, but no purge of its case is recorded: "
+                    f"its content was removed"))
             beyond = [seq for seq in anchors if seq > last]
             if beyond:
                 return VerifyResult(False, last, last + 1, (
@@ -172,14 +197,15 @@ Progress = Callable[[int, int], None]
 READ_HEAD_PLAIN = select(_H.c.seq, _H.c.hash).where(_H.c.id == 1)
 SELECT_EVENTS = (
     select(_E.c.seq, _E.c.case_number, _E.c.at, _E.c.actor, _E.c.kind, _E.c.payload, _E.c.deployment_version,
-           _E.c.prev_hash, _E.c.hash)
+           _E.c.prev_hash, _E.c.hash, _E.c.payload_digest)
     .where(_E.c.seq > bindparam("after", type_=_E.c.seq.type)).order_by(_E.c.seq).limit(BATCH)
 )
 
 
 def _own_hash(r: Any, seq: int) -> str:
     """The hash ``r`` would have at ``seq`` chained to its own stored ``prev_hash``."""
-    return event_hash(r.prev_hash, seq, r.case_number, r.at, r.actor, r.kind, r.deployment_version, r.payload)
+    return event_hash(r.prev_hash, seq, r.case_number, r.at, r.actor, r.kind, r.deployment_version, r.payload,
+                      r.payload_digest)
 
 
 def _diagnose(session: Session, r: Any, prev: str, prev2: str | None) -> tuple[int, str]:

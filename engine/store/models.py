@@ -160,6 +160,7 @@ class Event(Base):
     deployment_version: Mapped[int | None] = mapped_column(Integer)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    payload_digest: Mapped[str | None] = mapped_column(String(64))  # set when purged: the payload's sha256
 
 
 class ChainHead(Base):

@@ -1,0 +1,86 @@
+"""Keeping records for the retention period (3 years by default), and purging them after it.
+
+An archived case is read-only. Once its retention period has passed, a purge removes what
+it says about people (registration, contact, forms, attachments) but leaves its events in
+the history chain with their digests, so the chain stays verifiable; the purge itself is
+recorded. Open cases and cases archived more recently are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import bindparam, delete, select, update
+
+from engine import history
+from engine.casework import lock_case
+from engine.clock import Clock
+from engine.store.db import Database
+from engine.store.models import Attachment, Case, CustomerContact, Event, LinkToken, Notification, Task, Timer
+
+DEFAULT_RETENTION_DAYS = 3 * 365
+_E = Event.__table__
+EVENTS_TO_PURGE = select(_E.c.seq, _E.c.payload).where(
+    _E.c.case_number == bindparam("number"), _E.c.payload_digest.is_(None), _E.c.kind != "case_purged")
+PURGE_EVENT = update(_E).where(_E.c.seq == bindparam("event_seq")).values(
+    payload=history.PURGED, payload_digest=bindparam("digest", type_=_E.c.payload_digest.type))
+
+
+def retention_days() -> int:
+    return int(os.environ.get("COMPLAINTFLOW_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    number: str
+    events: int
+    attachments: int
+
+
+class Retention:
+    def __init__(self, db: Database, clock: Clock, attachments_folder: Path) -> None:
+        self._db, self._clock, self._folder = db, clock, Path(attachments_folder)
+
+    def due(self, days: int | None = None) -> list[str]:
+        """Archived cases whose retention period has passed."""
+        cutoff = self._clock.now() - timedelta(days=days if days is not None else retention_days())
+        with self._db.read() as session:
+            return list(session.scalars(select(Case.number).where(
+                Case.status == "archived", Case.archived_at <= cutoff).order_by(Case.id)))
+
+    def purge(self, actor: str, days: int | None = None) -> list[PurgeResult]:
+        """Purge every case past retention, one transaction each."""
+        keep = days if days is not None else retention_days()
+        return [self._purge(number, actor, keep) for number in self.due(keep)]
+
+    def _purge(self, number: str, actor: str, days: int) -> PurgeResult:
+        now = self._clock.now()
+        cutoff = now - timedelta(days=days)
+        files: list[Path] = []
+        with self._db.write() as session:
+            row = lock_case(session, number=number)
+            conn = session.connection()
+            archived_at = session.scalar(select(Case.archived_at).where(Case.id == row.id))
+            if row.status != "archived" or archived_at is None or archived_at > cutoff:
+                return PurgeResult(number, 0, 0)  # reopened or not yet due: nothing to do
+            events = conn.execute(EVENTS_TO_PURGE, {"number": number}).all()
+            for seq, payload in events:
+                conn.execute(PURGE_EVENT, {"event_seq": seq, "digest": history.payload_digest(payload)})
+            stored = session.scalars(select(Attachment.stored_as).where(Attachment.case_id == row.id)).all()
+            files = [self._folder / name for name in stored]
+            for model in (Attachment, Task, Timer, Notification, CustomerContact):
+                conn.execute(delete(model.__table__).where(model.__table__.c.case_id == row.id))
+            conn.execute(delete(LinkToken.__table__).where(LinkToken.__table__.c.case_number == number))
+            conn.execute(update(Case.__table__).where(Case.__table__.c.id == row.id).values(
+                status="purged", state="{}", summary={}, involved_staff=[], waiting_for=[], product_name=None,
+                version=row.version + 1, updated_at=now))
+            history.append(session, case_number=number, at=now, actor=actor, kind="case_purged",
+                           payload={"case": number, "events": len(events), "attachments": len(files),
+                                    "archived_at": archived_at.isoformat(), "retention_days": days},
+                           deployment_version=None)
+        for path in files:  # the rows are gone for good: now the files
+            path.unlink(missing_ok=True)
+        return PurgeResult(number, len(events), len(files))
