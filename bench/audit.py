@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import sqlalchemy as sa  # noqa: E402
-from lifecycle import INTAKE, PLAN_CONFIRMATION, START  # noqa: E402
+from lifecycle import INTAKE, START, run_persisted  # noqa: E402
 
 import engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
@@ -126,27 +126,6 @@ def audit_verification(folder: Path, count: int) -> None:
         print(f"verify against seal: {count / spent:12,.0f} events/s")
 
 
-def finish_case(eng: engine.Engine, clock: ManualClock) -> str:
-    """One lifecycle to the archive through the engine API (as in ``bench/engine_overhead.py``)."""
-    number = eng.runtime.start("complaint", INTAKE, "cs1")
-    for _ in range(100):
-        tasks = eng.tasks.for_case(number)
-        if tasks:
-            eng.tasks.complete(tasks[0].id, tasks[0].assignee, FORM_DATA[tasks[0].name])
-            continue
-        case = eng.cases.get(number)
-        if case.status == "archived":
-            return number
-        if "plan_confirmation" in case.waiting_for:
-            eng.runtime.message(number, "plan_confirmation", PLAN_CONFIRMATION, "customer")
-        else:
-            pending = [d.due_at for d in case.deadlines if d.status == "pending"]
-            assert pending, f"case {number} waits for nothing this lifecycle can give"
-            clock.set(max(min(pending), clock.now()) + timedelta(seconds=1))
-            eng.timers.fire_due()
-    raise AssertionError(f"case {number} did not reach the archive")
-
-
 def replay_available(eng: engine.Engine) -> bool:
     return importlib.util.find_spec("engine.replay") is not None and hasattr(getattr(eng, "replay", None), "run")
 
@@ -176,7 +155,7 @@ def audit_replay(folder: Path, cases: int) -> None:
         began = time.perf_counter()
         numbers = []
         for i in range(cases):
-            numbers.append(finish_case(eng, clock))
+            numbers.append(run_persisted(eng, clock))
             print(f"\r  finishing cases: {i + 1:,} of {cases:,}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
         driven = time.perf_counter() - began

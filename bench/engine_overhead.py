@@ -12,42 +12,18 @@ import argparse
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from lifecycle import INTAKE, PLAN_CONFIRMATION, START, load_specs, run_bare  # noqa: E402
+from lifecycle import START, load_specs, run_bare, run_persisted  # noqa: E402
 
 import engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
-from engine.demo import FORM_DATA  # noqa: E402
 
 WORKFLOWS = ROOT / "workflows"
-
-
-def run_persisted(eng: engine.Engine, clock: ManualClock) -> None:
-    """One lifecycle through the engine API, as handlers, the customer and the scheduler would drive it."""
-    number = eng.runtime.start("complaint", INTAKE, "cs1")
-    for _ in range(100):
-        tasks = eng.tasks.for_case(number)
-        if tasks:
-            eng.tasks.complete(tasks[0].id, tasks[0].assignee, FORM_DATA[tasks[0].name])
-            continue
-        case = eng.cases.get(number)
-        if case.status == "archived":
-            assert case.outcome == "resolved", case.outcome
-            return
-        if "plan_confirmation" in case.waiting_for:
-            eng.runtime.message(number, "plan_confirmation", PLAN_CONFIRMATION, "customer")
-        else:
-            pending = [d.due_at for d in case.deadlines if d.status == "pending"]
-            assert pending, f"case {number} waits for nothing this lifecycle can give"
-            clock.set(max(min(pending), clock.now()) + timedelta(seconds=1))
-            eng.timers.fire_due()
-    raise AssertionError(f"case {number} did not reach the archive")
 
 
 def measure(runs: int, rounds: int, bare, persisted) -> tuple[float, float]:  # noqa: ANN001

@@ -97,3 +97,26 @@ def run_bare(spec: Any, subprocess_specs: dict, calendar: BusinessCalendar) -> d
     assert data["outcome"] == "resolved", data.get("outcome")
     assert ("customer", "plan_proposed") in notices
     return data
+
+
+def run_persisted(eng: Any, clock: ManualClock) -> str:
+    """The same lifecycle through the persisted engine's API, as handlers, the customer and the
+    scheduler would drive it; returns the archived case's number."""
+    number = eng.runtime.start("complaint", INTAKE, "cs1")
+    for _ in range(100):
+        tasks = eng.tasks.for_case(number)
+        if tasks:
+            eng.tasks.complete(tasks[0].id, tasks[0].assignee, FORM_DATA[tasks[0].name])
+            continue
+        case = eng.cases.get(number)
+        if case.status == "archived":
+            assert case.outcome == "resolved", case.outcome
+            return number
+        if "plan_confirmation" in case.waiting_for:
+            eng.runtime.message(number, "plan_confirmation", PLAN_CONFIRMATION, "customer")
+        else:
+            pending = [d.due_at for d in case.deadlines if d.status == "pending"]
+            assert pending, f"case {number} waits for nothing this lifecycle can give"
+            clock.set(max(min(pending), clock.now()) + timedelta(seconds=1))
+            eng.timers.fire_due()
+    raise AssertionError(f"case {number} did not reach the archive")

@@ -110,10 +110,6 @@ class WorkflowCache:
             entry = self._items.pop(case_id, None)
         return entry[1] if entry is not None and entry[0] == version else None
 
-    def forget(self, case_id: int) -> None:
-        with self._lock:
-            self._items.pop(case_id, None)
-
     def put(self, case_id: int, version: int, workflow: Any) -> None:
         with self._lock:
             self._items[case_id] = (version, workflow)
@@ -126,10 +122,6 @@ class CaseWork:
     def __init__(self, repository: Repository, clock: Clock) -> None:
         self._repository, self._clock = repository, clock
         self._cache = WorkflowCache()
-
-    def forget(self, case_id: int) -> None:
-        """Drop a workflow that was opened but not saved (its in-memory copy may have been touched)."""
-        self._cache.forget(case_id)
 
     @contextlib.contextmanager
     def spiff_step(self, moment: datetime) -> Iterator[list[spiff.Notice]]:

@@ -54,7 +54,10 @@ class Migration:
         return found.id, found.version
 
     def check(self, number: str, to_version: int | None = None) -> MigrationResult:
-        """Whether the case could move now (``migrated`` says it would), and if not why; nothing changes."""
+        """Whether the case could move now (``migrated`` says it would), and if not why.
+
+        Nothing of the case changes, except that timers already due fire first, as before any step.
+        """
         return self._run(number, to_version, actor=None)
 
     def try_migrate(self, number: str, actor: str, to_version: int | None = None) -> MigrationResult:
@@ -113,7 +116,6 @@ class Migration:
                                        (f"process {row.process_id!r} is not in version {version}",))
             problems, diffs = spiff.migration_problems(case.workflow, spec, subprocess_specs)
             if problems or actor is None:
-                self._work.forget(row.id)  # the workflow was only looked at; reload it next time
                 return MigrationResult(number, not problems, current, version, tuple(problems))
             case.workflow.script_engine = target.script_engine
             with self._work.spiff_step(now) as notices:

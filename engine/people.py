@@ -138,11 +138,6 @@ class People:
                 return None
         return self.get(username)
 
-    def verify_password(self, username: str, password: str) -> bool:
-        with self._db.read() as session:
-            person = session.get(Person, username)
-            return person is not None and check_password(password, person.password_hash)
-
     def get(self, username: str) -> PersonView:
         with self._db.read() as session:
             person = session.get(Person, username)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import String, cast, or_, select
 
@@ -80,15 +81,7 @@ class Reports:
         path (e.g. an escalation) judges nothing and is left out.
         """
         now = self._clock.now()
-        with self._db.read() as session:
-            rows = session.execute(
-                select(Timer.element_id, Timer.due_at, Timer.status, Timer.attached_to, Case.number,
-                       Task.title, Task.role, Task.state, Task.completed_at)
-                .join(Case, Case.id == Timer.case_id)
-                .outerjoin(Task, Task.id == Timer.guarded_task_id)
-                .where(Timer.attached_to.is_not(None), Timer.due_at >= start, Timer.due_at < end)
-                .order_by(Timer.due_at)
-            ).all()
+        rows = self._deadlines(Timer.due_at >= start, Timer.due_at < end)
         grouped: dict[tuple[str, str | None], ComplianceRow] = {}
         for r in rows:
             outcome = _judge(r, now)
@@ -102,20 +95,25 @@ class Reports:
     def case_deadlines(self, number: str) -> dict[tuple[str, datetime], DeadlineOutcome]:
         """Each judged deadline of one case, by (element id, due time): met early by / missed late by."""
         now = self._clock.now()
-        with self._db.read() as session:
-            rows = session.execute(
-                select(Timer.element_id, Timer.due_at, Timer.status, Timer.attached_to, Case.number,
-                       Task.title, Task.role, Task.state, Task.completed_at)
-                .join(Case, Case.id == Timer.case_id)
-                .outerjoin(Task, Task.id == Timer.guarded_task_id)
-                .where(Case.number == number, Timer.attached_to.is_not(None))
-            ).all()
+        rows = self._deadlines(Case.number == number)
         judged = {}
         for r in rows:
             outcome = _judge(r, now)
             if outcome is not None:
                 judged[(r.element_id, r.due_at)] = outcome
         return judged
+
+    def _deadlines(self, *where: Any) -> list:
+        """Deadlines that guard a step, with that step's role and completion, oldest due first."""
+        with self._db.read() as session:
+            return session.execute(
+                select(Timer.element_id, Timer.due_at, Timer.status, Timer.attached_to, Case.number,
+                       Task.title, Task.role, Task.state, Task.completed_at)
+                .join(Case, Case.id == Timer.case_id)
+                .outerjoin(Task, Task.id == Timer.guarded_task_id)
+                .where(Timer.attached_to.is_not(None), *where)
+                .order_by(Timer.due_at)
+            ).all()
 
     def search(self, *, number: str = "", product: str = "", grade: str = "", outcome: str = "",
                status: str = "", created_from: datetime | None = None, created_to: datetime | None = None,

@@ -366,11 +366,6 @@ def _guarded_task(task):  # noqa: ANN001, ANN202
     return None
 
 
-def current_data(workflow: BpmnWorkflow) -> dict:
-    """The case data as it stands: that of the most recently changed waiting or ready task."""
-    return _data_of(workflow, live_tasks(workflow))
-
-
 def _data_of(workflow: BpmnWorkflow, live: list) -> dict:
     """The live branches' data merged, the most recently changed last.
 

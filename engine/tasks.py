@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, Text, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Row, Text, bindparam, exists, func, or_, select, update
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
@@ -25,11 +27,6 @@ _VIEW = select(
     _T.c.form, _T.c.created_at, _C.c.deployment_id, _C.c.grade, _C.c.channel, _C.c.status.label("case_status"),
 ).join(_C, _C.c.id == _T.c.case_id)
 _RM = RoleMember.__table__
-# Mine, or nobody's yet in one of my roles (every member of the role was absent or involved).
-BY_ASSIGNEE = _VIEW.add_columns(_C.c.involved_staff).where(_T.c.state == "open", or_(
-    _T.c.assignee == bindparam("username"),
-    and_(_T.c.assignee.is_(None), _T.c.role.in_(select(_RM.c.role).where(_RM.c.username == bindparam("username")))),
-))
 BY_CASE = _VIEW.where(_C.c.number == bindparam("number"), _T.c.state == bindparam("state")).order_by(_T.c.created_at)
 BY_ID = _VIEW.where(_T.c.id == bindparam("task_id"))
 _TM = Timer.__table__
@@ -42,10 +39,6 @@ LOCKED_TASK = select(
 ).where(_T.c.id == bindparam("task_id"))
 UNCLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=False)
-BY_GROUP = _VIEW.add_columns(_C.c.involved_staff).where(
-    _T.c.state == "open", _T.c.assignee.is_not(None), _T.c.assignee != bindparam("username"),
-    _T.c.role.in_(select(_RM.c.role).where(_RM.c.username == bindparam("username"))),
-)
 CUSTOMER = "customer"
 CLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=True)
@@ -81,7 +74,7 @@ class InboxQuery:
     overdue_at: datetime | None = None  # only tasks due by this moment
     sort: str = "due"  # due | due_desc | newest
     offset: int = 0
-    limit: int = 50
+    limit: int | None = 50  # None: every matching task, without the counts and steps a page shows
 
 
 @dataclass(frozen=True)
@@ -98,9 +91,7 @@ class Tasks:
 
     def for_user(self, username: str) -> list[TaskView]:
         """The open tasks ``username`` may work on (assigned, or unassigned in their role), soonest first."""
-        views = self._views(BY_ASSIGNEE, {"username": username}, hide_from=username)
-        far = datetime.max.replace(tzinfo=None)
-        return sorted(views, key=lambda v: (v.due_at.replace(tzinfo=None) if v.due_at else far, v.created_at))
+        return self.inbox(username, InboxQuery(scope="mine", limit=None)).tasks
 
     def for_case(self, number: str, state: str = "open") -> list[TaskView]:
         return self._views(BY_CASE, {"number": number, "state": state})
@@ -141,6 +132,9 @@ class Tasks:
         joined = _T.join(_C, _C.c.id == _T.c.case_id)
         with self._db.read() as session:
             conn = session.connection()
+            if query.limit is None:
+                rows = conn.execute(_VIEW.where(*chosen).order_by(*order)).all()
+                return InboxPage([self._view_of(r) for r in rows], len(rows), len(rows), [])
             total = conn.execute(select(func.count()).select_from(joined).where(*visible)).scalar_one()
             matching = conn.execute(select(func.count()).select_from(joined).where(*chosen)).scalar_one()
             rows = conn.execute(
@@ -157,16 +151,14 @@ class Tasks:
                         self._repository.load(r.deployment_id).form(r.form), r.form, r.created_at,
                         r.grade, r.channel, r.case_status)
 
-    def _views(self, query, params: dict, hide_from: str | None = None) -> list[TaskView]:  # noqa: ANN001
+    def _views(self, query, params: dict) -> list[TaskView]:  # noqa: ANN001
         with self._db.read() as session:
             rows = session.connection().execute(query, params).all()
-        if hide_from is not None:  # the person complained about never sees the case
-            rows = [r for r in rows if hide_from not in (r.involved_staff or [])]
         return [self._view_of(r) for r in rows]
 
-    def claim(self, task_id: str, username: str) -> None:
-        """Take a task of one of my roles from whoever has it now."""
-        now = self._clock.now()
+    @contextlib.contextmanager
+    def _open_for_change(self, task_id: str) -> Iterator[tuple[Session, Row, CaseRow]]:
+        """A write transaction holding the task's case, the task read under that lock and still open."""
         with self._db.read() as session:
             case_id = session.scalar(select(Task.case_id).where(Task.id == task_id))
         if case_id is None:
@@ -176,6 +168,12 @@ class Tasks:
             if case.status == "archived":
                 raise CaseArchived(case.number)
             self._check_open(task)
+            yield session, task, case
+
+    def claim(self, task_id: str, username: str) -> None:
+        """Take a task of one of my roles from whoever has it now."""
+        now = self._clock.now()
+        with self._open_for_change(task_id) as (session, task, case):
             _check_not_involved(case, username)
             has_role = session.get(RoleMember, (task.role, username)) is not None
             if not has_role:
@@ -208,15 +206,7 @@ class Tasks:
     def unclaim(self, task_id: str, username: str) -> None:
         """Give a claimed task back to the role's usual assignee (the first present member)."""
         now = self._clock.now()
-        with self._db.read() as session:
-            case_id = session.scalar(select(Task.case_id).where(Task.id == task_id))
-        if case_id is None:
-            raise NotFound(f"no task {task_id}")
-        with self._db.write() as session:
-            task, case = self._locked(session, task_id, case_id)
-            if case.status == "archived":
-                raise CaseArchived(case.number)
-            self._check_open(task)
+        with self._open_for_change(task_id) as (session, task, case):
             if task.assignee != username:
                 raise NotAllowed(f"task {task_id} is assigned to {task.assignee or 'nobody'}, not {username}")
             conn = session.connection()
@@ -228,9 +218,7 @@ class Tasks:
 
     def for_group(self, username: str) -> list[TaskView]:
         """Open tasks of my roles that others hold: what my group is working on (I may claim them)."""
-        views = self._views(BY_GROUP, {"username": username}, hide_from=username)
-        far = datetime.max.replace(tzinfo=None)
-        return sorted(views, key=lambda v: (v.due_at.replace(tzinfo=None) if v.due_at else far, v.created_at))
+        return self.inbox(username, InboxQuery(scope="group", limit=None)).tasks
 
     def _complete(self, task_id: str, username: str, data: dict, expected_version: int | None,
                   customer: bool) -> None:

@@ -333,5 +333,4 @@ def localize(message: str) -> str:
     return str(message)
 
 
-def localize_errors(errors: Mapping[str, str]) -> dict[str, str]:
-    return {name: localize(message) for name, message in errors.items()}
+

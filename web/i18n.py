@@ -14,6 +14,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, current_app, redirect, request, session, url_for
 
+from web.services import local_path
+
 bp = Blueprint("i18n", __name__)
 WEB = Path(__file__).parent
 
@@ -54,7 +56,7 @@ def select_locale() -> str:
 def switch(code: str):  # noqa: ANN201
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    target = request.args.get("next") or request.referrer or url_for("index")
-    if not target.startswith("/") and not target.startswith(request.host_url):
-        target = url_for("index")
-    return redirect(target)
+    target = request.args.get("next") or request.referrer or ""
+    if target.startswith(request.host_url):  # the referrer is a full address on this site
+        target = "/" + target.removeprefix(request.host_url)
+    return redirect(local_path(target, url_for("index")))

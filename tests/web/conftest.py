@@ -66,6 +66,11 @@ def login(client: FlaskClient, username: str, password: str = "demo") -> None:
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
     """The app on a real HTTP server (threaded) at 127.0.0.1; yields its base URL."""
+    yield from serve(app)
+
+
+def serve(app: Flask) -> Iterator[str]:
+    """``app`` on a real HTTP server at 127.0.0.1 until the generator is closed; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

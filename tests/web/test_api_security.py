@@ -6,17 +6,15 @@ and never a stack trace.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 import engine
 from engine.demo import FORM_DATA, registration
+from tests.web.conftest import serve
 from tests.web.test_api import Api, no_trace
 from web import create_app
 
@@ -26,18 +24,6 @@ def api(served: str) -> Iterator[Api]:
     client = Api(served)
     yield client
     client.http.close()
-
-
-def serve(app: Flask) -> Iterator[str]:
-    """``app`` on a real HTTP server at 127.0.0.1 (as conftest's ``served``); yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 @pytest.fixture

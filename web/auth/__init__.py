@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from engine.errors import NotFound
 from web.extensions import client_and_username, limiter, login_manager
-from web.services import engine
+from web.services import engine, local_path
 
 bp = Blueprint("auth", __name__, template_folder="../templates")
 
@@ -75,10 +75,7 @@ def login():  # noqa: ANN201
     session.clear()
     session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME of inactivity
     login_user(User(person.username, person.display_name, person.roles))
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("inbox.index")
-    return redirect(target)
+    return redirect(local_path(request.form.get("next"), url_for("inbox.index")))
 
 
 @bp.route("/logout", methods=["POST"])

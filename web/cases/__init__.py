@@ -171,12 +171,6 @@ def _minutes(outcome: Any) -> int | None:
     return int(outcome.margin.total_seconds() // 60)
 
 
-def _safe_next(target: str | None, default: str) -> str:
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
-
-
 # ------------------------------------------------------------------ the task page
 
 def completed_by(number: str, task_id: str) -> tuple[str | None, Any]:

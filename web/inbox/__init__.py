@@ -18,7 +18,7 @@ from engine.tasks import InboxQuery, TaskView
 from web.auth import writer_required
 from web.cases.display import GRADES
 from web.forms import bilingual, enum_label, form_title
-from web.services import engine
+from web.services import engine, local_path
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
 
@@ -127,39 +127,35 @@ def index():  # noqa: ANN201
 
 
 def _back() -> str:
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("inbox.index")
-    return target
+    return local_path(request.form.get("next"), url_for("inbox.index"))
+
+
+def _hand_over(task_id: str, change, refused: str, done: str):  # noqa: ANN001, ANN202
+    """Claim or give back: the change, or a message saying why the task can no longer change hands."""
+    task = engine().tasks.get(task_id)
+    try:
+        change(task_id, current_user.username)
+    except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
+        flash(refused % {"reason": _gone(gone)}, "error")
+    else:
+        flash(done % {"step": step_title(task), "number": task.case_number}, "ok")
+    return redirect(_back(), code=303)
 
 
 @bp.post("/inbox/tasks/<task_id>/claim")
 @login_required
 @writer_required
 def claim(task_id: str):  # noqa: ANN201
-    task = engine().tasks.get(task_id)
-    try:
-        engine().tasks.claim(task_id, current_user.username)
-    except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
-        flash(_("This task can no longer be claimed: %(reason)s", reason=_gone(gone)), "error")
-        return redirect(_back(), code=303)
-    flash(_("You now hold “%(step)s” of case %(number)s.", step=step_title(task), number=task.case_number), "ok")
-    return redirect(_back(), code=303)
+    return _hand_over(task_id, engine().tasks.claim, _("This task can no longer be claimed: %(reason)s"),
+                      _("You now hold “%(step)s” of case %(number)s."))
 
 
 @bp.post("/inbox/tasks/<task_id>/unclaim")
 @login_required
 @writer_required
 def unclaim(task_id: str):  # noqa: ANN201
-    task = engine().tasks.get(task_id)
-    try:
-        engine().tasks.unclaim(task_id, current_user.username)
-    except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
-        flash(_("This task can no longer be given back: %(reason)s", reason=_gone(gone)), "error")
-        return redirect(_back(), code=303)
-    flash(_("You gave “%(step)s” of case %(number)s back to your group.", step=step_title(task),
-            number=task.case_number), "ok")
-    return redirect(_back(), code=303)
+    return _hand_over(task_id, engine().tasks.unclaim, _("This task can no longer be given back: %(reason)s"),
+                      _("You gave “%(step)s” of case %(number)s back to your group."))
 
 
 def _gone(error: Exception) -> str:
