@@ -5,9 +5,29 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint bench bench-web clean
+.PHONY: run test lint bench bench-web clean system-tools browser-tools
 
-$(STAMP): pyproject.toml web/assets/package-lock.json
+# What the machine itself must have: npm for the served JavaScript (both commands); Chromium and a
+# CJK font for the browser tests (make test). As root they are installed with apt-get; otherwise
+# the make stops at once with the command to run. A missing tool fails, it never skips.
+define need_packages
+	@missing=""; for check in $(1); do \
+	  pkg=$${check%%:*}; test=$${check#*:}; sh -c "$$test" >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing:$$missing. Run: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
+	fi
+endef
+
+system-tools:
+	$(call need_packages,npm:'command -v npm')
+
+browser-tools:
+	$(call need_packages,chromium:'test -x /usr/bin/chromium' fonts-noto-cjk:'fc-list | grep -qi "Noto Sans CJK"')
+
+$(STAMP): pyproject.toml web/assets/package-lock.json | system-tools
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -19,7 +39,7 @@ run: $(STAMP)
 	$(BIN)/complaintflow run
 
 ## make test: lint, then the whole suite on SQLite and on PostgreSQL
-test: $(STAMP)
+test: browser-tools $(STAMP)
 	$(BIN)/ruff check .
 	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest
 
