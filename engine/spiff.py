@@ -379,13 +379,15 @@ def _ancestry(task) -> list:  # noqa: ANN001
 
 def _cut_history(wf: Any) -> set[UUID]:
     tasks = wf.tasks
-    needed = [t for t in tasks.values() if not t._state & SETTLED]
-    if not needed:
+    # Joins that merge branches (the process's end among them) wait without holding the history:
+    # they are carried over below the new root, with the task each branch ended on (its data is merged).
+    anchors = [t for t in tasks.values() if not t._state & SETTLED and not isinstance(t.task_spec, UnstructuredJoin)]
+    if not anchors:
         return set()
     if wf.last_task is not None:
-        needed.append(wf.last_task)
-    common = _ancestry(needed[0])
-    for task in needed[1:]:
+        anchors.append(wf.last_task)
+    common = _ancestry(anchors[0])
+    for task in anchors[1:]:
         chain = _ancestry(task)
         size = 0
         while size < min(len(common), len(chain)) and common[size] is chain[size]:
@@ -395,22 +397,36 @@ def _cut_history(wf: Any) -> set[UUID]:
     if cut <= 0:
         return set()
     new_root = common[cut]
-    keep, stack = set(), [new_root]
-    while stack:
-        task = stack.pop()
-        keep.add(task.id)
-        stack.extend(child for child in task.children if child is not None)
+    keep = _subtree(new_root)
+    carried = [t for t in tasks.values() if t.id not in keep and isinstance(t.task_spec, UnstructuredJoin)]
+    for join in carried:
+        keep |= _subtree(join)
+    for join in carried:
+        branch_end = join.parent
+        if branch_end is None or branch_end.id in keep:
+            continue
+        keep.add(branch_end.id)
+        branch_end._children = [child for child in branch_end._children if child in keep]
+        branch_end._parent = new_root.id
+        new_root._children.append(branch_end.id)
     removed = [t for t in tasks.values() if t.id not in keep]
-    if any(isinstance(t.task_spec, UnstructuredJoin) for t in removed):
-        return set()  # a later parallel join merges the data of earlier rounds' joins: keep them
     done = set(wf.task_tree.internal_data.get(DONE_KEY, []))
     done.update(t.task_spec.bpmn_id for t in removed if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id)
     for task in removed:
         del tasks[task.id]
-    new_root.parent = None
+    new_root._parent = None
     new_root.internal_data[DONE_KEY] = sorted(done)
     wf.task_tree = new_root
     return {t.id for t in removed}
+
+
+def _subtree(task) -> set[UUID]:  # noqa: ANN001
+    found, stack = set(), [task]
+    while stack:
+        current = stack.pop()
+        found.add(current.id)
+        stack.extend(child for child in current.children if child is not None)
+    return found
 
 
 def done_elements(workflow: BpmnWorkflow) -> set[str]:
