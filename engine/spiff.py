@@ -171,13 +171,13 @@ class StateChanges:
 
 
 # What each workflow object's rows hold, per task id: the fields of a settled task that can still
-# move (a compaction re-roots the tree). A workflow not in here has no rows yet.
+# change (a compaction re-roots the tree, a migration renames a spec). A workflow not in here has no rows yet.
 _rows_written: WeakKeyDictionary[BpmnWorkflow, dict[UUID, tuple]] = WeakKeyDictionary()
 _splitting: ContextVar[_Split | None] = ContextVar("complaintflow_split", default=None)
 
 
 def _signature(task) -> tuple:  # noqa: ANN001
-    return task._state, task.last_state_change, task._parent, tuple(task._children)
+    return task._state, task.last_state_change, task._parent, tuple(task._children), task.task_spec.name
 
 
 def _settled(task, tasks: dict) -> bool:  # noqa: ANN001
