@@ -16,6 +16,7 @@ from sqlalchemy import event, func, select, update
 import engine
 from engine import spiff, workflow_state
 from engine.casework import CaseWork, lock_case
+from engine.demo import FORM_DATA, registration
 from engine.repository import read_workflow_files
 from engine.store.models import Case, Task, Timer, WorkflowTask
 
@@ -86,6 +87,47 @@ def test_every_step_of_a_230_step_case_loads_back_as_the_workflow_it_saved(repea
         assert whole(load(eng, number)) == whole(saved), f"after step {step}"
     assert saved.last_task.data["rounds"] == 231
     assert len(saved.tasks) < 2 * spiff.COMPACT_ABOVE  # the history was cut off, not kept for ever
+
+
+def step_complaint(eng, work: CaseWork, clock, number: str):  # noqa: ANN001, ANN201
+    """The next thing the common lifecycle does (a form, the customer's confirmation or a timer), through
+    ``CaseWork``; returns the workflow it saved."""
+    with eng.db.write() as session:
+        case = work.open(session, lock_case(session, number=number))
+        wf = case.workflow
+        ready = spiff.ready_user_tasks(wf)
+        completed = None
+        with work.spiff_step(case.moment) as notices:
+            if ready:
+                completed = (str(ready[0].id), "cs1")
+                spiff.complete_user_task(wf, ready[0], dict(FORM_DATA[ready[0].task_spec.bpmn_id]))
+            elif "plan_confirmation" in spiff.waiting_messages(wf):
+                spiff.deliver_message(wf, "plan_confirmation", {"accepted": True})
+            else:
+                clock.set(max(min(t.due_at for t in spiff.waiting_timers(wf)), clock.now()) + timedelta(seconds=1))
+                case.moment = clock.now()
+                spiff.fire_timers(wf)
+        case.notices = notices
+        work.save(session, case, actor="cs1", kind="step", payload={}, completed_task=completed)
+    return wf
+
+
+def test_every_step_of_a_complaint_with_its_callbacks_subprocess_loads_back_as_saved(repeat_eng, clock):
+    eng = repeat_eng
+    work = CaseWork(eng.repository, eng.clock)
+    number = eng.runtime.start("complaint", registration(channel="web"), "cs1")
+    subprocess_rows = False
+    for step in range(100):
+        saved = step_complaint(eng, work, clock, number)
+        assert whole(load(eng, number)) == whole(saved), f"after step {step}"
+        subprocess_rows = subprocess_rows or bool(saved.subprocesses)
+        if saved.completed:
+            break
+    assert saved.completed and saved.last_task.data["outcome"] == "resolved"
+    assert subprocess_rows
+    with eng.db.read() as session:
+        keys = set(session.scalars(select(WorkflowTask.workflow).distinct()))
+    assert "" in keys and len(keys) >= 2  # the case's own tasks and a called process's
 
 
 def test_a_case_of_200_steps_stays_correct_and_archives(repeat_eng, clock):
