@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event, func, select, update
 
 import engine
-from engine import spiff, workflow_state
+from engine import history, spiff, workflow_state
 from engine.casework import CaseWork, lock_case
 from engine.demo import FORM_DATA, registration
 from engine.repository import read_workflow_files
@@ -195,43 +195,42 @@ def test_a_step_writes_only_the_tasks_that_settled_not_the_whole_workflow(repeat
         assert session.scalar(select(func.count()).select_from(WorkflowTask)) > 100  # the settled history
 
 
-SAVE_BUDGET = 7  # statements of CaseWork.save for a completion that opens a task and a timer (before: 9)
-STEP_BUDGET = 15  # the whole completion: the caller's lock and checks, save, and the history's append (before: 16)
+SAVE_BUDGET = 7  # CaseWork.save for a completion that opens a task and a timer, its history append aside (before: 9)
+STEP_BUDGET = 12  # the whole completion (the caller's lock and checks, and save), the history append aside (before: 13)
 
 
 def test_a_completion_stays_within_its_statement_budget_at_step_10_and_at_step_200(repeat_eng, monkeypatch):
+    """The history's append (3 statements today) is counted apart: another change redesigns it."""
     eng = repeat_eng
     number = eng.runtime.start("repeat", {"channel": "web"}, "cs1")
-    statements: list[str] = []
-    in_save = [False]
-    saved: list[str] = []
-    original_save = CaseWork.save
+    where: list[str] = []  # the innermost of "save" and "history" running now
+    counted: dict[str, int] = {}
 
-    def counting_save(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        in_save[0] = True
-        try:
-            return original_save(self, *args, **kwargs)
-        finally:
-            in_save[0] = False
+    def inside(name: str, function):  # noqa: ANN001, ANN202
+        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            where.append(name)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                where.pop()
+        return wrapper
 
     def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        statements.append(statement)
-        if in_save[0]:
-            saved.append(statement)
+        key = where[-1] if where else "caller"
+        counted[key] = counted.get(key, 0) + 1
 
-    monkeypatch.setattr(CaseWork, "save", counting_save)
+    monkeypatch.setattr(CaseWork, "save", inside("save", CaseWork.save))
+    monkeypatch.setattr("engine.casework.history.append", inside("history", history.append))
     event.listen(eng.db.engine, "before_cursor_execute", count)
     try:
         for step in range(1, 201):
-            statements.clear()
-            saved.clear()
             (task,) = eng.tasks.for_case(number)
-            statements.clear()
+            counted.clear()
             eng.tasks.complete(task.id, task.assignee, {"again": True})
             if step in (10, 200):
-                history = [s for s in saved if "event" in s.split("(")[0] or "chain_head" in s]
-                assert len(saved) - len(history) <= SAVE_BUDGET, "\n".join(saved)
-                assert len(statements) <= STEP_BUDGET, "\n".join(statements)
+                assert counted["save"] <= SAVE_BUDGET, counted
+                assert counted["save"] + counted["caller"] <= STEP_BUDGET, counted
+                assert counted["history"] >= 1  # counted, not budgeted here
     finally:
         event.remove(eng.db.engine, "before_cursor_execute", count)
 
