@@ -20,12 +20,40 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock as clock_module
-from engine import history, spiff
+from engine import history, spiff, workflow_state
 from engine.clock import Clock
 from engine.errors import CaseArchived, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
 from engine.repository import LoadedDeployment, Repository
 from engine.store.models import Case, Notification, Task, Timer
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """What the ``task`` and ``timer`` tables hold of a case: its open tasks and pending timers.
+
+    Each save leaves them exactly as the workflow stands, so the next step knows them without
+    reading them back: it compares the workflow before and after and writes the difference.
+    """
+
+    tasks: dict[str, datetime | None] = field(default_factory=dict)  # open task id -> due
+    timers: dict[str, str] = field(default_factory=dict)  # pending timer: spiff task id -> element id
+
+    @classmethod
+    def of(cls, snap: spiff.Snapshot) -> Mirror:
+        return cls({str(t.id): None for t in snap.ready_user_tasks} | _due_of(snap),
+                   {t.spiff_task_id: t.element_id for t in snap.timers})
+
+
+def _due_of(snap: spiff.Snapshot) -> dict[str, datetime]:
+    """Each ready task's due time: its earliest waiting boundary timer."""
+    ready = {str(t.id) for t in snap.ready_user_tasks}
+    due_of: dict[str, datetime] = {}
+    for timer in snap.timers:
+        guarded = timer.attached_task_id
+        if guarded in ready and (guarded not in due_of or timer.due_at < due_of[guarded]):
+            due_of[guarded] = timer.due_at
+    return due_of
 
 
 @dataclass
@@ -37,6 +65,7 @@ class OpenCase:
     workflow: Any
     moment: datetime  # the time this change happens at (a timer's due time when firing late)
     notices: list[spiff.Notice] = field(default_factory=list)
+    mirrored: Mirror = field(default_factory=Mirror)  # the tables as the last save left them (a new case: empty)
 
     @property
     def number(self) -> str:
@@ -77,7 +106,6 @@ _CASE = Case.__table__
 _LOCK = select(*(_CASE.c[name] for name in CaseRow.__dataclass_fields__)).with_for_update()
 LOCK_BY_ID = _LOCK.where(_CASE.c.id == bindparam("case_id"))
 LOCK_BY_NUMBER = _LOCK.where(_CASE.c.number == bindparam("number"))
-CASE_STATE = select(_CASE.c.state).where(_CASE.c.id == bindparam("case_id"))
 
 
 def lock_case(session: Session, *, number: str | None = None, case_id: int | None = None) -> CaseRow:
@@ -93,7 +121,7 @@ def lock_case(session: Session, *, number: str | None = None, case_id: int | Non
 
 
 class WorkflowCache:
-    """Workflows as last committed, by case id and version, so a busy case skips deserialising.
+    """Workflows as last committed (with their mirror), by case id and version, so a busy case skips deserialising.
 
     ``take`` removes the entry: the caller mutates the workflow, and only a committed save
     puts it back under the new version. Any other writer bumps the version in the database,
@@ -101,18 +129,18 @@ class WorkflowCache:
     """
 
     def __init__(self, size: int = 128) -> None:
-        self._items: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[int, Any, Mirror]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def take(self, case_id: int, version: int) -> Any | None:
+    def take(self, case_id: int, version: int) -> tuple[Any, Mirror] | None:
         with self._lock:
             entry = self._items.pop(case_id, None)
-        return entry[1] if entry is not None and entry[0] == version else None
+        return entry[1:] if entry is not None and entry[0] == version else None
 
-    def put(self, case_id: int, version: int, workflow: Any) -> None:
+    def put(self, case_id: int, version: int, workflow: Any, mirror: Mirror) -> None:
         with self._lock:
-            self._items[case_id] = (version, workflow)
+            self._items[case_id] = (version, workflow, mirror)
             self._items.move_to_end(case_id)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
@@ -139,12 +167,13 @@ class CaseWork:
         if expected_version is not None and expected_version != row.version:
             raise StaleCase(row.number, expected_version, row.version)
         deployment = self._repository.load(row.deployment_id)
-        workflow = self._cache.take(row.id, row.version)
-        if workflow is None:
+        cached = self._cache.take(row.id, row.version)
+        if cached is None:
             spec, subs = deployment.specs(row.process_id)
-            state = session.connection().execute(CASE_STATE, {"case_id": row.id}).scalar_one()
-            workflow = spiff.load_state(state, spec, subs, deployment.script_engine)
-        return OpenCase(row, deployment, workflow, moment or self._clock.now())
+            workflow = workflow_state.load(session.connection(), row.id, spec, subs, deployment.script_engine)
+            cached = workflow, Mirror.of(spiff.snapshot(workflow))
+        workflow, mirror = cached
+        return OpenCase(row, deployment, workflow, moment or self._clock.now(), mirrored=mirror)
 
     def save(self, session: Session, case: OpenCase, *, actor: str, kind: str, payload: dict,
              completed_task: tuple[str, str] | None = None) -> None:
@@ -155,16 +184,17 @@ class CaseWork:
         involved = set(row.involved_staff or [])
         snap = spiff.snapshot(wf)
         conn = session.connection()
-        sync_tasks(conn, row, snap, moment, involved, completed_task)
-        sync_timers(conn, row, wf, snap, moment)
-        for notice in case.notices:
-            recipients = [] if notice.role == "customer" else role_members(conn, notice.role, involved)
-            conn.execute(INSERT_NOTIFICATION, {
-                "case_id": row.id, "role": notice.role, "recipients": recipients, "subject": notice.subject,
-                "element_id": notice.element_id, "created_at": moment})
+        mirror = Mirror.of(snap)
+        sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task)
+        sync_timers(conn, row, wf, snap, case.mirrored, moment)
+        if case.notices:
+            conn.execute(INSERT_NOTIFICATION, [{
+                "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
+                "recipients": [] if notice.role == "customer" else role_members(conn, notice.role, involved),
+                "created_at": moment} for notice in case.notices])
         data = snap.data
         values = {
-            "state": spiff.dump_state(wf),
+            "state": workflow_state.write(conn, row.id, wf),
             "version": row.version + 1,
             "updated_at": moment,
             "grade": data.get("grade") or row.grade,
@@ -184,7 +214,7 @@ class CaseWork:
             if key in CaseRow.__dataclass_fields__:
                 setattr(row, key, value)
         case_id, version = row.id, values["version"]
-        session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf))
+        session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf, mirror))
         payload = dict(payload)
         payload["notified"] = [{"role": n.role, "subject": n.subject} for n in case.notices]
         payload["open_tasks"] = sorted(t.task_spec.bpmn_id for t in snap.ready_user_tasks)
@@ -194,19 +224,18 @@ class CaseWork:
 
 
 # Prebuilt Core statements: save() runs on every step of every case, and building and
-# caching an ORM statement each time costs more than SQLite spends executing it.
+# caching an ORM statement each time costs more than SQLite spends executing it. Each runs
+# once per step with all its rows (executemany), whatever the number of tasks or timers.
 _T, _TM, _C, _N = Task.__table__, Timer.__table__, Case.__table__, Notification.__table__
-OPEN_TASKS = select(_T.c.id, _T.c.due_at).where(_T.c.case_id == bindparam("case_id"), _T.c.state == "open")
 SET_TASK_DUE = update(_T).where(_T.c.id == bindparam("task_id")).values(
     due_at=bindparam("new_due", type_=_T.c.due_at.type))
-CLOSE_TASK = update(_T).where(_T.c.id == bindparam("task_id")).values(
+CLOSE_TASK = update(_T).where(_T.c.id == bindparam("task_id"), _T.c.state == "open").values(
     state=bindparam("new_state", type_=_T.c.state.type), completed_by=bindparam("by", type_=_T.c.completed_by.type),
     completed_at=bindparam("at", type_=_T.c.completed_at.type))
 INSERT_TASK = insert(_T)
-PENDING_TIMERS = select(_TM.c.id, _TM.c.spiff_task_id, _TM.c.element_id).where(
-    _TM.c.case_id == bindparam("case_id"), _TM.c.status == "pending")
-CLOSE_TIMER = update(_TM).where(_TM.c.id == bindparam("timer_id")).values(
-    status=bindparam("new_status", type_=_TM.c.status.type), closed_at=bindparam("at", type_=_TM.c.closed_at.type))
+CLOSE_TIMER = update(_TM).where(
+    _TM.c.case_id == bindparam("case"), _TM.c.spiff_task_id == bindparam("spiff_task"), _TM.c.status == "pending",
+).values(status=bindparam("new_status", type_=_TM.c.status.type), closed_at=bindparam("at", type_=_TM.c.closed_at.type))
 INSERT_TIMER = insert(_TM)
 INSERT_NOTIFICATION = insert(_N)
 SAVE_CASE = update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected")).values(
@@ -215,56 +244,51 @@ SAVE_CASE = update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bi
         "archived_at")})
 
 
-def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, moment: datetime, involved: set[str],
-               completed_task: tuple[str, str] | None) -> None:
-    """Mirror the ready user tasks into ``task``."""
-    ready = {str(t.id): t for t in snap.ready_user_tasks}
-    due_of: dict[str, datetime] = {}
-    for timer in snap.timers:
-        guarded = timer.attached_task_id
-        if guarded and (guarded not in due_of or timer.due_at < due_of[guarded]):
-            due_of[guarded] = timer.due_at
-    known = set()
-    for task_id, due_at in conn.execute(OPEN_TASKS, {"case_id": row.id}).all():
-        known.add(task_id)
-        if task_id in ready:
-            if task_id in due_of and due_of[task_id] != due_at:
-                conn.execute(SET_TASK_DUE, {"task_id": task_id, "new_due": due_of[task_id]})
-        elif completed_task and task_id == completed_task[0]:
-            conn.execute(CLOSE_TASK, {"task_id": task_id, "new_state": "completed", "by": completed_task[1],
-                                      "at": moment})
-        else:
-            conn.execute(CLOSE_TASK, {"task_id": task_id, "new_state": "cancelled", "by": None, "at": moment})
-    for task_id, task in ready.items():
-        if task_id in known:
+def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror, before: Mirror, moment: datetime,
+               involved: set[str], completed_task: tuple[str, str] | None) -> None:
+    """Mirror the ready user tasks into ``task``: close those gone, move due times, open the new ones."""
+    closed = [{"task_id": task_id, "new_state": "completed", "by": completed_task[1], "at": moment}
+              if completed_task and task_id == completed_task[0] else
+              {"task_id": task_id, "new_state": "cancelled", "by": None, "at": moment}
+              for task_id in before.tasks if task_id not in now.tasks]
+    if closed:
+        conn.execute(CLOSE_TASK, closed)
+    moved = [{"task_id": task_id, "new_due": due} for task_id, due in now.tasks.items()
+             if task_id in before.tasks and due is not None and due != before.tasks[task_id]]
+    if moved:
+        conn.execute(SET_TASK_DUE, moved)
+    opened = []
+    for task in snap.ready_user_tasks:
+        task_id = str(task.id)
+        if task_id in before.tasks:
             continue
         role = task.task_spec.lane
-        conn.execute(INSERT_TASK, {
+        opened.append({
             "id": task_id, "case_id": row.id, "element_id": task.task_spec.bpmn_id,
             "title": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "role": role,
             "assignee": pick_assignee(conn, role, involved), "claimed": False, "state": "open",
-            "form": spiff.user_task_form(task), "due_at": due_of.get(task_id), "created_at": moment,
+            "form": spiff.user_task_form(task), "due_at": now.tasks[task_id], "created_at": moment,
         })
+    if opened:
+        conn.execute(INSERT_TASK, opened)
 
 
-def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, moment: datetime) -> None:
+def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, before: Mirror,
+                moment: datetime) -> None:
     """Mirror the waiting timers into ``timer``, closing those no longer waited on as fired or cancelled."""
     waiting = {t.spiff_task_id: t for t in snap.timers}
-    known = set()
-    for timer_id, spiff_task_id, element_id in conn.execute(PENDING_TIMERS, {"case_id": row.id}).all():
-        known.add(spiff_task_id)
-        if spiff_task_id in waiting:
-            continue
-        status = "fired" if spiff.timer_fired(wf, spiff_task_id, element_id) else "cancelled"
-        conn.execute(CLOSE_TIMER, {"timer_id": timer_id, "new_status": status, "at": moment})
-    for task_id, t in waiting.items():
-        if task_id not in known:
-            conn.execute(INSERT_TIMER, {
-                "case_id": row.id, "spiff_task_id": task_id, "element_id": t.element_id, "name": t.name,
-                "attached_to": t.attached_to, "guarded_task_id": t.attached_task_id,
-                "interrupting": t.interrupting, "due_at": t.due_at,
-                "status": "pending", "created_at": moment,
-            })
+    closed = [{"case": row.id, "spiff_task": task_id, "at": moment,
+               "new_status": "fired" if spiff.timer_fired(wf, task_id, element_id) else "cancelled"}
+              for task_id, element_id in before.timers.items() if task_id not in waiting]
+    if closed:
+        conn.execute(CLOSE_TIMER, closed)
+    opened = [{
+        "case_id": row.id, "spiff_task_id": task_id, "element_id": t.element_id, "name": t.name,
+        "attached_to": t.attached_to, "guarded_task_id": t.attached_task_id, "interrupting": t.interrupting,
+        "due_at": t.due_at, "status": "pending", "created_at": moment,
+    } for task_id, t in waiting.items() if task_id not in before.timers]
+    if opened:
+        conn.execute(INSERT_TIMER, opened)
 
 
 def _describe(exc: SpiffWorkflowException) -> str:

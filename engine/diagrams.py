@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import spiff
+from engine import spiff, workflow_state
 from engine.access import Access
 from engine.errors import NotFound
 from engine.repository import Repository
@@ -48,25 +48,19 @@ class Diagrams:
             self._access.require_view(viewer, number)
         with self._db.read() as session:
             row = session.execute(
-                select(Case.id, Case.process_id, Case.deployment_id, Case.state, Deployment.version, Deployment.files)
+                select(Case.id, Case.process_id, Case.deployment_id, Deployment.version, Deployment.files)
                 .join(Deployment, Deployment.id == Case.deployment_id).where(Case.number == number)
             ).first()
             if row is None:
                 raise NotFound(f"no case {number}")
             missed = set(session.scalars(select(Timer.attached_to).where(
                 Timer.case_id == row.id, Timer.status == "fired", Timer.attached_to.is_not(None))))
-        deployment = self._repository.load(row.deployment_id)
-        spec, subs = deployment.specs(row.process_id)
-        workflow = spiff.load_state(row.state, spec, subs, deployment.script_engine)
-        done, current = set(), set()
-        for task in workflow.get_tasks(skip_subprocesses=True):
-            element = task.task_spec.bpmn_id
-            if not element:
-                continue
-            if task.state == TaskState.COMPLETED:
-                done.add(element)
-            elif task.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED):
-                current.add(element)
+            deployment = self._repository.load(row.deployment_id)
+            spec, subs = deployment.specs(row.process_id)
+            workflow = workflow_state.load(session.connection(), row.id, spec, subs, deployment.script_engine)
+        done = spiff.done_elements(workflow)
+        current = {t.task_spec.bpmn_id for t in workflow.tasks.values()
+                   if t.task_spec.bpmn_id and t.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED)}
         file = process_file(row.files, row.process_id)
         return CaseDiagram(number, row.process_id, row.version, file, row.files[file], tuple(sorted(done)),
                            tuple(sorted(current)), tuple(sorted(missed)))

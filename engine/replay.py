@@ -32,7 +32,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import clock as clock_module
-from engine import forms, spiff
+from engine import forms, spiff, workflow_state
 from engine.casework import FrozenClock
 from engine.errors import FormInvalid, NotFound
 from engine.history import History, HistoryEvent, canonical
@@ -157,6 +157,7 @@ class Replay:
                 extra["timers"] = due
             with _frozen(moment) as notices:
                 _apply(self, case, event)
+            spiff.compact(case.workflow)  # as every save does: a long case's history is cut off alike
         except _Differs as differs:
             return case, _step(event, expected, differs.replayed, differs.difference)
         except Exception as exc:  # the diagram failed: that is the difference to show
@@ -189,13 +190,13 @@ class Replay:
     def _final(self, number: str, case: _Case) -> ReplayStep:
         with self._db.read() as session:
             row = session.execute(
-                select(Case.deployment_id, Case.process_id, Case.status, Case.state, Case.updated_at)
+                select(Case.id, Case.deployment_id, Case.process_id, Case.status, Case.updated_at)
                 .where(Case.number == number)).first()
-        if row is None:
-            return ReplayStep(None, FINAL, None, number, {}, {}, False, f"no case {number} is stored")
-        deployment = self._repository.load(row.deployment_id)
-        spec, subs = deployment.specs(row.process_id)
-        stored = spiff.load_state(row.state, spec, subs, deployment.script_engine)
+            if row is None:
+                return ReplayStep(None, FINAL, None, number, {}, {}, False, f"no case {number} is stored")
+            deployment = self._repository.load(row.deployment_id)
+            spec, subs = deployment.specs(row.process_id)
+            stored = workflow_state.load(session.connection(), row.id, spec, subs, deployment.script_engine)
         expected = {"version": deployment.version, "status": row.status, **_state_of(stored)}
         replayed = {"version": case.deployment.version, "status": case.status, **_state_of(case.workflow)}
         difference = _compare(expected, replayed)

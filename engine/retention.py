@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, delete, select, update
 
-from engine import history
+from engine import history, workflow_state
 from engine.casework import lock_case
 from engine.clock import Clock
 from engine.store.db import Database
@@ -73,6 +73,7 @@ class Retention:
             files = [self._folder / name for name in stored]
             for model in (Attachment, Task, Timer, Notification, CustomerContact):
                 conn.execute(delete(model.__table__).where(model.__table__.c.case_id == row.id))
+            workflow_state.drop(conn, row.id)
             conn.execute(delete(LinkToken.__table__).where(LinkToken.__table__.c.case_number == number))
             conn.execute(update(Case.__table__).where(Case.__table__.c.id == row.id).values(
                 status="purged", state="{}", summary={}, involved_staff=[], waiting_for=[], product_name=None,

@@ -12,27 +12,35 @@ import ast
 import builtins
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    TaskConverter,
+)
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import UserTask
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clock_module
@@ -145,11 +153,105 @@ def make_script_engine(calendar: BusinessCalendar) -> PythonScriptEngine:
 # ---------------------------------------------------------------- serialization
 
 
+SETTLED = TaskState.COMPLETED | TaskState.CANCELLED
+TOP = ""  # the row key of the case's own process; a subprocess's rows carry its id
+
+
+@dataclass
+class StateChanges:
+    """What one save writes: the unsettled part as one small document, and the task rows that changed.
+
+    A settled task (completed or cancelled, and so are all its children) never changes again in
+    SpiffWorkflow's hands, so it is written once as a row instead of in every step's document.
+    """
+
+    document: str
+    rows: list[dict[str, str]]  # {"task_id", "workflow", "body"}: insert or replace
+    dropped: list[str]  # task ids whose rows go (their task left the tree)
+
+
+# What each workflow object's rows hold, per task id: the fields of a settled task that can still
+# change (a compaction re-roots the tree, a migration renames a spec). A workflow not in here has no rows yet.
+_rows_written: WeakKeyDictionary[BpmnWorkflow, dict[UUID, tuple]] = WeakKeyDictionary()
+_splitting: ContextVar[_Split | None] = ContextVar("complaintflow_split", default=None)
+
+
+def _signature(task) -> tuple:  # noqa: ANN001
+    return task._state, task.last_state_change, task._parent, tuple(task._children), task.task_spec.name
+
+
+def _settled(task, tasks: dict) -> bool:  # noqa: ANN001
+    if not task._state & SETTLED:
+        return False
+    for child_id in task._children:
+        child = tasks.get(child_id)
+        if child is not None and not child._state & SETTLED:
+            return False
+    return True
+
+
+class _Split:
+    """Sorts a workflow's tasks into the document (unsettled) and rows (settled, written once)."""
+
+    def __init__(self, written: dict[UUID, tuple]) -> None:
+        self.written, self.present = written, set()
+        self.rows: list[dict[str, str]] = []
+
+    def tasks_to_dict(self, converter, workflow, key: str) -> dict:  # noqa: ANN001
+        unsettled, tasks, convert = {}, workflow.tasks, converter.registry.convert
+        for task_id, task in tasks.items():
+            if not _settled(task, tasks):
+                unsettled[str(task_id)] = convert(task)
+                continue
+            self.present.add(task_id)
+            signature = _signature(task)
+            if self.written.get(task_id) != signature:
+                self.rows.append({"task_id": str(task_id), "workflow": key, "body": _json(convert(task))})
+                self.written[task_id] = signature
+        return unsettled
+
+
+def _tasks_to_dict(converter, workflow, key: str) -> dict:  # noqa: ANN001
+    split = _splitting.get()
+    return converter.mapping_to_dict(workflow.tasks) if split is None else split.tasks_to_dict(converter, workflow, key)
+
+
+def _workflow_to_dict(converter, workflow, key: str) -> dict:  # noqa: ANN001
+    """``WorkflowConverter.to_dict`` with the tasks split off when a save asks for it."""
+    return {
+        "data": converter.registry.convert(converter.registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": _tasks_to_dict(converter, workflow, key),
+        "root": str(workflow.task_tree.id),
+    }
+
+
+class _TaskConverter(TaskConverter):
+    """SpiffWorkflow's task format, written faster for a task with no data yet (every predicted one).
+
+    Such a task restores as empty whatever its parent holds, so it needs no delta against it.
+    """
+
+    def to_dict(self, task):  # noqa: ANN001, ANN201
+        if task.data or task.parent is None:
+            return super().to_dict(task)
+        return {
+            "id": str(task.id), "parent": str(task._parent), "children": [str(child) for child in task._children],
+            "last_state_change": task.last_state_change, "state": task._state, "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": self.registry.convert(task.internal_data) if task.internal_data else {},
+            "data": {}, "delta": {},
+        }
+
+
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
     """Saves a workflow without its spec: every deployed version's spec is stored once."""
 
     def to_dict(self, workflow):  # noqa: ANN001, ANN201
-        dct = WorkflowConverter.to_dict(self, workflow)
+        dct = _workflow_to_dict(self, workflow, TOP)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
@@ -164,9 +266,19 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class _SubWorkflowConverter(BpmnSubWorkflowConverter):
+    def to_dict(self, workflow):  # noqa: ANN001, ANN201
+        dct = _workflow_to_dict(self, workflow, str(workflow.parent_task_id))
+        dct["parent_task_id"] = str(workflow.parent_task_id)
+        dct["spec"] = workflow.spec.name
+        return dct
+
+
 def _make_registry():  # noqa: ANN202
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    config[BpmnSubWorkflow] = _SubWorkflowConverter
+    config[Task] = _TaskConverter
     return BpmnWorkflowSerializer.configure(config)
 
 
@@ -182,18 +294,171 @@ def spec_from_dict(dct: dict) -> Any:
     return _spec_serializer.from_dict(json.loads(json.dumps(dct)))
 
 
-def dump_state(workflow: BpmnWorkflow) -> str:
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+@contextlib.contextmanager
+def _encoding() -> Iterator[None]:
     _registry._encoder_mode = True
     try:
-        return json.dumps(_registry.convert(workflow), separators=(",", ":"), default=str)
+        yield
     finally:
         _registry._encoder_mode = False
 
 
-def load_state(state: str, spec: Any, subprocess_specs: dict, script_engine: PythonScriptEngine) -> BpmnWorkflow:
-    return _registry.restore(
-        json.loads(state), spec=spec, subprocess_specs=subprocess_specs, script_engine=script_engine
-    )
+def dump_state(workflow: BpmnWorkflow) -> str:
+    """The whole state as one document (every task in it): what ``load_state`` also accepts alone."""
+    with _encoding():
+        return _json(_registry.convert(workflow))
+
+
+def dump_changes(workflow: BpmnWorkflow) -> StateChanges:
+    """The document and the rows a save writes, given what this workflow's rows already hold."""
+    compact(workflow)
+    written = _rows_written.setdefault(workflow, {})
+    split = _Split(written)
+    token = _splitting.set(split)
+    try:
+        with _encoding():
+            document = _json(_registry.convert(workflow))
+    finally:
+        _splitting.reset(token)
+    dropped = [task_id for task_id in written if task_id not in split.present]
+    for task_id in dropped:
+        del written[task_id]
+    return StateChanges(document, split.rows, [str(task_id) for task_id in dropped])
+
+
+def load_state(document: str, rows: Iterable[tuple[str, str]], spec: Any, subprocess_specs: dict,
+               script_engine: PythonScriptEngine) -> BpmnWorkflow:
+    """The workflow from its document and its rows (``(workflow key, body)``); a whole-state document
+    saved before rows existed loads alone."""
+    dct = json.loads(document)
+    loaded = []
+    for key, body in rows:
+        task = json.loads(body)
+        owner = dct if key == TOP else dct["subprocesses"][key]
+        owner["tasks"][task["id"]] = task
+        loaded.append(UUID(task["id"]))
+    for owner in (dct, *dct["subprocesses"].values()):
+        owner["tasks"] = _parents_first(owner["tasks"], owner["root"])
+    workflow = _registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs, script_engine=script_engine)
+    everything = {task.id: task for wf in (workflow, *workflow.subprocesses.values()) for task in wf.tasks.values()}
+    _rows_written[workflow] = {task_id: _signature(everything[task_id]) for task_id in loaded if task_id in everything}
+    return workflow
+
+
+def _parents_first(tasks: dict, root: str) -> dict:
+    """The tasks in tree order: a task restores its data from its parent's, so the parent comes first."""
+    ordered: dict = {}
+    stack = [root]
+    while stack:
+        task_id = stack.pop()
+        task = tasks.get(task_id)
+        if task is None or task_id in ordered:
+            continue
+        ordered[task_id] = task
+        stack.extend(reversed(task["children"]))
+    for task_id, task in tasks.items():
+        ordered.setdefault(task_id, task)
+    return ordered
+
+
+# ---------------------------------------------------------------- cutting off finished history
+
+COMPACT_ABOVE = 200  # tasks in one (sub)workflow before its finished history is cut off
+KEEP_LEVELS = 25  # levels of finished history kept above the deepest task every unsettled one descends from
+DONE_KEY = "complaintflow_done"  # on the new root: the elements done in the history cut off
+
+
+def compact(workflow: BpmnWorkflow) -> None:
+    """Cut the finished history off a long-lived workflow (a loop done hundreds of times).
+
+    SpiffWorkflow keeps every task it ever ran in one tree and walks it (recursively, in places)
+    on every step, so a case that loops for ever gets slower each round and finally overflows
+    Python's stack. Only what lies below the deepest task that every unsettled task (and the
+    last completed one) descends from can matter again; ``KEEP_LEVELS`` more levels are kept
+    as a margin for joins and boundary events that look at their ancestors. Ordinary cases stay
+    far below ``COMPACT_ABOVE`` tasks and are never touched.
+    """
+    removed: set[UUID] = set()
+    for wf in (workflow, *workflow.subprocesses.values()):
+        if len(wf.tasks) > COMPACT_ABOVE:
+            removed |= _cut_history(wf)
+    while removed:  # subprocesses called from the history that was cut off go with it
+        gone = [key for key in workflow.subprocesses if key in removed]
+        removed = set()
+        for key in gone:
+            removed |= set(workflow.subprocesses.pop(key).tasks)
+
+
+def _ancestry(task) -> list:  # noqa: ANN001
+    chain = [task]
+    while (parent := chain[-1].parent) is not None:
+        chain.append(parent)
+    chain.reverse()
+    return chain
+
+
+def _cut_history(wf: Any) -> set[UUID]:
+    tasks = wf.tasks
+    # Joins that merge branches (the process's end among them) wait without holding the history:
+    # they are carried over below the new root, with the task each branch ended on (its data is merged).
+    anchors = [t for t in tasks.values() if not t._state & SETTLED and not isinstance(t.task_spec, UnstructuredJoin)]
+    if not anchors:
+        return set()
+    if wf.last_task is not None:
+        anchors.append(wf.last_task)
+    common = _ancestry(anchors[0])
+    for task in anchors[1:]:
+        chain = _ancestry(task)
+        size = 0
+        while size < min(len(common), len(chain)) and common[size] is chain[size]:
+            size += 1
+        common = common[:size]
+    cut = len(common) - 1 - KEEP_LEVELS
+    if cut <= 0:
+        return set()
+    new_root = common[cut]
+    keep = _subtree(new_root)
+    carried = [t for t in tasks.values() if t.id not in keep and isinstance(t.task_spec, UnstructuredJoin)]
+    for join in carried:
+        keep |= _subtree(join)
+    for join in carried:
+        branch_end = join.parent
+        if branch_end is None or branch_end.id in keep:
+            continue
+        keep.add(branch_end.id)
+        branch_end._children = [child for child in branch_end._children if child in keep]
+        branch_end._parent = new_root.id
+        new_root._children.append(branch_end.id)
+    removed = [t for t in tasks.values() if t.id not in keep]
+    done = set(wf.task_tree.internal_data.get(DONE_KEY, []))
+    done.update(t.task_spec.bpmn_id for t in removed if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id)
+    for task in removed:
+        del tasks[task.id]
+    new_root._parent = None
+    new_root.internal_data[DONE_KEY] = sorted(done)
+    wf.task_tree = new_root
+    return {t.id for t in removed}
+
+
+def _subtree(task) -> set[UUID]:  # noqa: ANN001
+    found, stack = set(), [task]
+    while stack:
+        current = stack.pop()
+        found.add(current.id)
+        stack.extend(child for child in current.children if child is not None)
+    return found
+
+
+def done_elements(workflow: BpmnWorkflow) -> set[str]:
+    """Elements of the case's own process completed so far, including history cut off by ``compact``."""
+    done = set(workflow.task_tree.internal_data.get(DONE_KEY, []))
+    done.update(t.task_spec.bpmn_id for t in workflow.tasks.values()
+                if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id)
+    return done
 
 
 # ---------------------------------------------------------------- reading a running workflow

@@ -80,11 +80,26 @@ class Case(Base):
     involved_staff: Mapped[list] = mapped_column(JSON, default=list)
     waiting_for: Mapped[list] = mapped_column(JSON, default=list)  # messages the case waits on
     summary: Mapped[dict] = mapped_column(JSON, default=dict)  # masked registration data
-    state: Mapped[str] = mapped_column(Text, deferred=True)  # SpiffWorkflow state, no spec; loaded when needed
+    # The workflow's unfinished part (engine/spiff.py knows the format); finished tasks are rows of workflow_task
+    state: Mapped[str] = mapped_column(Text, deferred=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkflowTask(Base):
+    """One finished SpiffWorkflow task of a case, written once when it settles (see ``engine/spiff.py``).
+
+    Kept apart from ``case.state`` so a step writes the few tasks that settled, not the whole workflow.
+    """
+
+    __tablename__ = "workflow_task"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(36))  # "" for the case's process, else the subprocess id
+    body: Mapped[str] = mapped_column(Text)  # the serialized task
 
 
 class Task(Base):
