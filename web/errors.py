@@ -98,6 +98,14 @@ def unavailable(error: DatabaseUnavailable):  # noqa: ANN201
     return page.render(lang=i18n.select_locale(), retry_after=error.retry_after), 503, headers
 
 
+def error_page(code: int, message: str, detail: str | None = None):  # noqa: ANN201
+    """The error page; while the database is away (its header needs the user) the 503 page instead."""
+    try:
+        return render_template("error.html", code=code, message=message, detail=detail), code
+    except DatabaseUnavailable as away:
+        return unavailable(away)
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(DatabaseUnavailable, unavailable)
 
@@ -106,13 +114,13 @@ def register(app: Flask) -> None:
         code = status_of(error)
         if wants_json():
             return jsonify(error_body(error)), code
-        return render_template("error.html", code=code, message=page_message(error), detail=str(error)), code
+        return error_page(code, page_message(error), detail=str(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202
         if wants_json():
             return jsonify({"error": error.name, "message": error.description}), error.code
-        return render_template("error.html", code=error.code, message=error.description), error.code
+        return error_page(error.code, error.description)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # noqa: ANN202
@@ -120,4 +128,4 @@ def register(app: Flask) -> None:
         message = _("Something went wrong on our side; nothing was changed. Please try again.")
         if wants_json():
             return jsonify({"error": "Internal Server Error", "message": message}), 500
-        return render_template("error.html", code=500, message=message), 500
+        return error_page(500, message)

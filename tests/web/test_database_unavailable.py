@@ -54,6 +54,8 @@ def test_while_postgresql_is_down_the_api_answers_503_pages_say_so_in_chinese_an
         assert page.status_code == 503 and page.headers["Retry-After"]
         assert "暂时无法使用" in page.text and "未做任何更改" in page.text
         assert "Internal Server Error" not in page.text
+        missing = person.http.get("/no/such/page")  # even an error page's header needs the user: 503, not 500
+        assert missing.status_code == 503 and "暂时无法使用" in missing.text
         english = Browser(base, lang="en").http.get("/c/complaint")  # a customer's page, in their language
         assert english.status_code == 503 and "Temporarily unavailable" in english.text
 
