@@ -23,7 +23,7 @@ import engine
 from engine.calendar import CalendarConfig
 from engine.clock import ManualClock
 from engine.demo import seed_demo_cases
-from engine.errors import DeployError, EngineError
+from engine.errors import DatabaseUnavailable, DeployError, EngineError
 from engine.store.db import Timeouts
 
 
@@ -262,6 +262,9 @@ def run_handler(handler: Handler, args: argparse.Namespace) -> int:
     except EngineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -105,8 +105,12 @@ class IdempotencyKeyReused(EngineError):
                          f"({number or 'under way'}); send a new key for a new complaint")
 
 
-class DatabaseUnavailable(EngineError):
-    """The database cannot answer now (unreachable, locked, or a timeout): nothing was changed, retry later."""
+class DatabaseUnavailable(Exception):
+    """The database cannot answer now (unreachable, locked, or a timeout): nothing was changed, retry later.
+
+    Deliberately not an ``EngineError``: those are final answers (a timer that raises one is
+    parked as an incident), while this one only says "not now", and the work must be retried.
+    """
 
     code = "database_unavailable"
     retry_after = 5  # seconds a client should wait before retrying

@@ -51,3 +51,34 @@ def test_a_missing_sqlite_table_is_a_bug_not_an_outage(tmp_path: Path):
             session.execute(sa.text("SELECT * FROM nowhere"))
     finally:
         db.dispose()
+
+
+def test_a_timer_whose_case_is_locked_past_the_lock_timeout_stays_pending_and_fires_later(
+        database_url: str, workflows_dir: Path, clock):  # noqa: ANN001
+    """A lock timeout is "not now": the timer must not be parked as a failed incident."""
+    from datetime import timedelta
+
+    import engine
+    from tests.driver import registration
+
+    eng = engine.open(database_url, workflows_dir, clock=clock, timeouts=Timeouts(lock_ms=300, sqlite_busy_ms=300))
+    holder = sa.create_engine(database_url)
+    try:
+        eng.repository.deploy(actor="owner1", note="test set-up")
+        eng.people.seed_demo()
+        number = eng.runtime.start("complaint", registration(), "cs1")
+        clock.advance(timedelta(hours=1))  # the phone first response (10 min) is overdue
+        with holder.connect() as conn:
+            if eng.db.dialect == "postgresql":
+                conn.execute(sa.text('SELECT id FROM "case" WHERE number = :n FOR UPDATE'), {"n": number})
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            with pytest.raises(DatabaseUnavailable):
+                eng.timers.fire_due()
+            conn.rollback()
+        assert {d.status for d in eng.cases.get(number).deadlines} == {"pending"}
+        assert eng.timers.fire_due() >= 1
+        assert "fired" in {d.status for d in eng.cases.get(number).deadlines}
+    finally:
+        holder.dispose()
+        eng.close()

@@ -34,8 +34,7 @@ log = logging.getLogger(__name__)
 STATUS = [
     (MigrationRefused, 409), (FormInvalid, 422), (DeployError, 422), (NotAllowed, 403), (NotFound, 404),
     (TaskAlreadyCompleted, 409), (TaskNotOpen, 409), (StaleCase, 409), (CaseArchived, 409),
-    (MessageNotExpected, 409), (TaskHeldByOther, 409), (IdempotencyKeyReused, 422), (DatabaseUnavailable, 503),
-    (EngineError, 400),
+    (MessageNotExpected, 409), (TaskHeldByOther, 409), (IdempotencyKeyReused, 422), (EngineError, 400),
 ]
 
 
@@ -47,7 +46,7 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_body(error: EngineError) -> dict:
+def error_body(error: EngineError | DatabaseUnavailable) -> dict:
     body: dict = {"error": type(error).__name__, "message": str(error)}
     if getattr(error, "code", None):
         body["code"] = error.code
