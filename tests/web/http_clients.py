@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
+from flask import Flask
 
+import engine
+from engine.clock import Clock
 from engine.demo import registration
+from engine.store.db import Timeouts
+from web import create_app
 
 
 def api_token(base_url: str, username: str) -> str:
@@ -49,11 +55,9 @@ class Browser:
         self.http.close()
 
 
-def app_on(database_url: str, workflows_dir, tmp_path, clock, timeouts=None):  # noqa: ANN001, ANN201
+def app_on(database_url: str, workflows_dir: Path, tmp_path: Path, clock: Clock,
+           timeouts: Timeouts | None = None) -> Flask:
     """The web app over a fresh engine on ``database_url`` (deployed, demo people), as the ``app`` fixture makes."""
-    import engine
-    from web import create_app
-
     eng = engine.open(database_url, workflows_dir, clock=clock, attachments_dir=tmp_path / "files",
                       timeouts=timeouts)
     eng.repository.deploy(actor="owner1", note="web test set-up")
