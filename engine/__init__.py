@@ -39,7 +39,7 @@ from engine.repository import Repository
 from engine.retention import Retention
 from engine.runtime import Runtime
 from engine.seals import Seals
-from engine.store.db import Database, upgrade
+from engine.store.db import Database, Timeouts, upgrade
 from engine.tasks import Tasks
 from engine.timers import Timers
 
@@ -53,10 +53,10 @@ class Engine:
     """The services over one database and one ``workflows/`` folder."""
 
     def __init__(self, database_url: str, workflows_dir: str | Path, clock: Clock | None = None,
-                 attachments_dir: str | Path | None = None) -> None:
+                 attachments_dir: str | Path | None = None, timeouts: Timeouts | None = None) -> None:
         self.clock: Clock = clock or SystemClock()
         self.workflows_dir = Path(workflows_dir)
-        self.db = Database(database_url)
+        self.db = Database(database_url, timeouts)
         upgrade(self.db.engine)
         self.repository = Repository(self.db, self.clock, self.workflows_dir)
         self.people = People(self.db, self.clock, self.workflows_dir)
@@ -88,13 +88,14 @@ class Engine:
 
 
 def open(database_url: str, workflows_dir: str | Path, clock: Clock | None = None,  # noqa: A001
-         attachments_dir: str | Path | None = None) -> Engine:
+         attachments_dir: str | Path | None = None, timeouts: Timeouts | None = None) -> Engine:
     """The engine over one database and one workflows folder.
 
     Attachments are files kept outside the database: by default in ``attachments/`` beside a
-    SQLite file, else under ``instance/attachments``.
+    SQLite file, else under ``instance/attachments``. ``timeouts`` default to the environment's
+    (``Timeouts.from_environment``).
     """
-    return Engine(database_url, workflows_dir, clock, attachments_dir)
+    return Engine(database_url, workflows_dir, clock, attachments_dir, timeouts)
 
 
 def _default_attachments_dir(database_url: str) -> Path:

@@ -23,7 +23,8 @@ import engine
 from engine.calendar import CalendarConfig
 from engine.clock import ManualClock
 from engine.demo import seed_demo_cases
-from engine.errors import DeployError, EngineError
+from engine.errors import DatabaseUnavailable, DeployError, EngineError
+from engine.store.db import Timeouts
 
 
 def database_url() -> str:
@@ -34,9 +35,15 @@ def database_url() -> str:
     return f"sqlite:///{Path('instance/complaintflow.sqlite').resolve()}"
 
 
-def open_engine() -> engine.Engine:
+# Commands that read the whole history or many cases: no statement time limit for them.
+LONG_COMMANDS = {"verify", "seal", "purge", "migrate", "replay"}
+
+
+def open_engine(long_running: bool = False) -> engine.Engine:
     clock = ManualClock() if os.environ.get("COMPLAINTFLOW_CLOCK") == "manual" else None
-    return engine.open(database_url(), os.environ.get("COMPLAINTFLOW_WORKFLOWS", "workflows"), clock=clock)
+    timeouts = Timeouts.from_environment()
+    return engine.open(database_url(), os.environ.get("COMPLAINTFLOW_WORKFLOWS", "workflows"), clock=clock,
+                       timeouts=timeouts.unbounded() if long_running else timeouts)
 
 
 def cmd_deploy(eng: engine.Engine, args: argparse.Namespace) -> int:
@@ -250,11 +257,14 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
 
 def run_handler(handler: Handler, args: argparse.Namespace) -> int:
     try:
-        with open_engine() as eng:
+        with open_engine(long_running=args.command in LONG_COMMANDS) as eng:
             return handler(eng, args)
     except EngineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
 
 
 def main(argv: list[str] | None = None) -> int:

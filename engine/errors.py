@@ -82,3 +82,35 @@ class MessageNotExpected(EngineError):
 
 class WorkflowFailure(EngineError):
     """The deployed diagram failed while running (a script or expression error)."""
+
+
+class TaskHeldByOther(EngineError):
+    """Someone else holds the task now (a colleague's claim won): reload, or claim it from them."""
+
+    code = "task_held_by_other"
+
+    def __init__(self, task_id: str, holder: str | None) -> None:
+        self.task_id, self.holder = task_id, holder
+        super().__init__(f"task {task_id} is held by {holder or 'nobody'} now")
+
+
+class IdempotencyKeyReused(EngineError):
+    """The idempotency key was already used for a different request (the body differs)."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self, key: str, number: str | None) -> None:
+        self.key, self.number = key, number
+        super().__init__(f"the Idempotency-Key {key!r} was already used for a different registration "
+                         f"({number or 'under way'}); send a new key for a new complaint")
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot answer now (unreachable, locked, or a timeout): nothing was changed, retry later.
+
+    Deliberately not an ``EngineError``: those are final answers (a timer that raises one is
+    parked as an incident), while this one only says "not now", and the work must be retried.
+    """
+
+    code = "database_unavailable"
+    retry_after = 5  # seconds a client should wait before retrying

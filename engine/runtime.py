@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import forms, spiff
 from engine.casework import CaseRow, CaseWork, OpenCase, lock_case
 from engine.clock import Clock
-from engine.errors import FormInvalid, MessageNotExpected
+from engine.errors import FormInvalid, IdempotencyKeyReused, MessageNotExpected
 from engine.repository import Repository
 from engine.store.db import Database
-from engine.store.models import Case, ComplaintCounter, CustomerContact
+from engine.store.models import Case, ComplaintCounter, CustomerContact, RegistrationKey
 
 SENSITIVE_FIELDS = ("customer_name", "contact")
 
@@ -31,12 +36,59 @@ def mask_registration(data: dict) -> dict:
     return masked
 
 
+@dataclass(frozen=True)
+class Started:
+    """A registration's case; ``replayed`` when an earlier request with the same key had made it."""
+
+    number: str
+    replayed: bool = False
+
+
 class Runtime:
     def __init__(self, db: Database, clock: Clock, repository: Repository, work: CaseWork, timers) -> None:  # noqa: ANN001
         self._db, self._clock, self._repository, self._work, self._timers = db, clock, repository, work, timers
 
     def start(self, process_id: str, data: dict, actor: str) -> str:
         """Register a case on the newest version; returns its number ``YYYYMMDD-<CHANNEL>-<NNN>``."""
+        return self._start(process_id, data, actor, None).number
+
+    def start_once(self, process_id: str, data: dict, actor: str, key: str) -> Started:
+        """``start`` under the caller's idempotency key: a retry gets the case the key made, never a second one.
+
+        The key (per ``actor``) and a hash of ``data`` are written in the registration's own
+        transaction. The same key with other data is refused (``IdempotencyKeyReused``); a
+        duplicate racing the first waits for it and answers with its case.
+        """
+        if not key or len(key) > 255:
+            raise FormInvalid({"idempotency_key": "an idempotency key is 1 to 255 characters"})
+        request_hash = _request_hash(process_id, data)
+        earlier = self._earlier(actor, key, request_hash)
+        if earlier is not None:
+            return earlier
+        try:
+            return self._start(process_id, data, actor, (key, request_hash))
+        except IntegrityError:
+            # A duplicate committed first (PostgreSQL made this insert wait for it): answer with its case.
+            earlier = self._earlier(actor, key, request_hash)
+            if earlier is None:
+                raise
+            return earlier
+
+    def _earlier(self, actor: str, key: str, request_hash: str) -> Started | None:
+        """The case an earlier request with this key made, or None; refuses a key reused for other data."""
+        with self._db.read() as session:
+            found = session.execute(
+                select(RegistrationKey.request_hash, Case.number)
+                .outerjoin(Case, Case.id == RegistrationKey.case_id)
+                .where(RegistrationKey.caller == actor, RegistrationKey.key == key)
+            ).first()
+        if found is None:
+            return None
+        if found.request_hash != request_hash:
+            raise IdempotencyKeyReused(key, found.number)
+        return Started(found.number, replayed=True)
+
+    def _start(self, process_id: str, data: dict, actor: str, key: tuple[str, str] | None) -> Started:
         deployment = self._repository.active()
         clean = forms.validate(deployment.start_form(process_id), data)
         channel = str(clean.get("channel") or "other")
@@ -44,12 +96,20 @@ class Runtime:
             raise FormInvalid({"channel": "a channel is a single word such as phone or web"})
         masked = mask_registration(clean)
         masked.setdefault("involved_staff", [])
-        spec, subs = deployment.specs(process_id)
         now = self._clock.now()
+        # The diagram runs before the transaction, with a stand-in for the number: the daily
+        # counter row is locked only for the writes at the end, and a failing diagram burns none.
+        stand_in = f"pending-{uuid.uuid4().hex}"
+        workflow, notices = self._run_start(deployment, process_id, {**masked, "case_number": stand_in}, now)
         with self._db.write() as session:
+            if key is not None:
+                session.add(RegistrationKey(caller=actor, key=key[0], request_hash=key[1], created_at=now))
+                session.flush()  # a racing duplicate's insert waits here (PostgreSQL) or was serialised (SQLite)
             number = _next_number(session, self._db.dialect, channel, now, deployment.calendar.zone)
             masked["case_number"] = number
-            workflow = BpmnWorkflow(spec, subs, script_engine=deployment.script_engine)
+            if not _put_number(workflow, notices, stand_in, number):
+                # The diagram derived something from the number: run it again with the real one.
+                workflow, notices = self._run_start(deployment, process_id, masked, now)
             row = Case(
                 number=number, process_id=process_id, deployment_id=deployment.id, version=0, status="open",
                 channel=channel, complaint_type=clean.get("complaint_type"), product_name=clean.get("product_name"),
@@ -58,18 +118,27 @@ class Runtime:
             )
             session.add(row)
             session.flush()
+            if key is not None:
+                session.execute(update(RegistrationKey).where(
+                    RegistrationKey.caller == actor, RegistrationKey.key == key[0]).values(case_id=row.id))
             if clean.get("customer_name") or clean.get("contact"):
                 session.add(CustomerContact(case_id=row.id, name=clean.get("customer_name"),
                                             contact=clean.get("contact")))
             case = OpenCase(CaseRow.of(row), deployment, workflow, now)
-            with self._work.spiff_step(now) as notices:
-                for task in workflow.get_tasks(state=TaskState.READY):
-                    task.data.update(masked)
-                spiff.run_engine_steps(workflow)
             case.notices = notices
             self._work.save(session, case, actor=actor, kind="case_started",
                             payload={"process": process_id, "data": masked})
-            return number
+            return Started(number, replayed=False)
+
+    def _run_start(self, deployment, process_id: str, data: dict, now: datetime) -> tuple[BpmnWorkflow, list]:  # noqa: ANN001
+        """A new workflow run from its start event with the registration's data, up to its first wait."""
+        spec, subs = deployment.specs(process_id)
+        workflow = BpmnWorkflow(spec, subs, script_engine=deployment.script_engine)
+        with self._work.spiff_step(now) as notices:
+            for task in workflow.get_tasks(state=TaskState.READY):
+                task.data.update(data)
+            spiff.run_engine_steps(workflow)
+        return workflow, list(notices)
 
     def start_standing(self, actor: str = "system") -> list[str]:
         """Start one case of each ``startOnDeploy`` process that has none open; returns the new numbers.
@@ -119,3 +188,21 @@ def _next_number(session: Session, dialect: str, channel: str, now: datetime, zo
         select(ComplaintCounter.last).where(ComplaintCounter.day == day, ComplaintCounter.channel == code)
     )
     return f"{day}-{code}-{serial:03d}"
+
+
+def _request_hash(process_id: str, data: dict) -> str:
+    """A stable digest of what was asked (key order and spacing do not matter)."""
+    text = json.dumps([process_id, data], sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _put_number(workflow: BpmnWorkflow, notices: list, stand_in: str, number: str) -> bool:
+    """Replace the stand-in by the real number wherever the data carries it; False if it was used otherwise."""
+    for task in workflow.get_tasks():
+        if task.data.get("case_number") == stand_in:
+            task.data["case_number"] = number
+        if stand_in in repr(task.data):
+            return False
+    if workflow.data.get("case_number") == stand_in:
+        workflow.data["case_number"] = number
+    return stand_in not in repr(workflow.data) and not any(stand_in in repr(n) for n in notices)

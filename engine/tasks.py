@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from engine import forms, history, spiff
 from engine.casework import CaseRow, CaseWork, lock_case
 from engine.clock import Clock
-from engine.errors import CaseArchived, NotAllowed, NotFound, TaskAlreadyCompleted, TaskNotOpen
+from engine.errors import CaseArchived, NotAllowed, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
 from engine.people import pick_assignee
 from engine.repository import Repository
 from engine.store.db import Database
@@ -35,13 +35,20 @@ CASE_OF_TASK = select(_T.c.case_id, exists().where(
 )).where(_T.c.id == bindparam("task_id"))
 LOCKED_TASK = select(
     _T.c.id, _T.c.case_id, _T.c.element_id, _T.c.role, _T.c.assignee, _T.c.state, _T.c.form, _T.c.completed_by,
-    _T.c.completed_at,
+    _T.c.completed_at, _T.c.claimed,
 ).where(_T.c.id == bindparam("task_id"))
 UNCLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=False)
 CUSTOMER = "customer"
 CLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=True)
+
+
+class _Unset:
+    """The caller did not say who they saw holding the task."""
+
+
+UNSET = _Unset()
 
 
 @dataclass(frozen=True)
@@ -170,14 +177,26 @@ class Tasks:
             self._check_open(task)
             yield session, task, case
 
-    def claim(self, task_id: str, username: str) -> None:
-        """Take a task of one of my roles from whoever has it now."""
+    def claim(self, task_id: str, username: str, expected_holder: str | None | _Unset = UNSET) -> None:
+        """Take a task of one of my roles: compare-and-set on who holds it, so of two racing claims one wins.
+
+        ``expected_holder`` is who the caller saw holding it (None: nobody); the claim succeeds
+        only if that is still so, else ``TaskHeldByOther`` names the holder now. Without it, a
+        task someone has claimed is never taken from them silently: only one assigned by
+        default (or nobody's) may be claimed. Claiming a task I already hold changes nothing.
+        """
         now = self._clock.now()
         with self._open_for_change(task_id) as (session, task, case):
             _check_not_involved(case, username)
             has_role = session.get(RoleMember, (task.role, username)) is not None
             if not has_role:
                 raise NotAllowed(f"{username} does not hold role {task.role} needed for this task")
+            if task.assignee == username and task.claimed:
+                return
+            if task.assignee != username:
+                taken = task.claimed if isinstance(expected_holder, _Unset) else task.assignee != expected_holder
+                if taken:
+                    raise TaskHeldByOther(task.id, task.assignee)
             previous = task.assignee
             session.connection().execute(CLAIM, {"task_id": task.id, "username": username})
             history.append(session, case_number=case.number, at=now, actor=username, kind="task_claimed",
@@ -239,6 +258,9 @@ class Tasks:
             if not customer:
                 _check_not_involved(case_row, username)
                 if task.assignee != username:
+                    if task.claimed and session.get(RoleMember, (task.role, username)) is not None:
+                        # A colleague took it (perhaps from me, meanwhile): a conflict, not a prohibition.
+                        raise TaskHeldByOther(task_id, task.assignee)
                     raise NotAllowed(f"task {task_id} is assigned to {task.assignee or 'nobody'}, not {username}")
             clean = forms.validate(self._repository.load(case_row.deployment_id).form(task.form), data)
             case = self._work.open(session, case_row, now, expected_version=expected_version)

@@ -7,30 +7,34 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
     CaseArchived,
+    DatabaseUnavailable,
     DeployError,
     EngineError,
     FormInvalid,
+    IdempotencyKeyReused,
     MessageNotExpected,
     NotAllowed,
     NotFound,
     StaleCase,
     TaskAlreadyCompleted,
+    TaskHeldByOther,
     TaskNotOpen,
 )
 from engine.migration import MigrationRefused
+from web import i18n
 
 log = logging.getLogger(__name__)
 
 STATUS = [
     (MigrationRefused, 409), (FormInvalid, 422), (DeployError, 422), (NotAllowed, 403), (NotFound, 404),
     (TaskAlreadyCompleted, 409), (TaskNotOpen, 409), (StaleCase, 409), (CaseArchived, 409),
-    (MessageNotExpected, 409), (EngineError, 400),
+    (MessageNotExpected, 409), (TaskHeldByOther, 409), (IdempotencyKeyReused, 422), (EngineError, 400),
 ]
 
 
@@ -42,8 +46,14 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_body(error: EngineError) -> dict:
+def error_body(error: EngineError | DatabaseUnavailable) -> dict:
     body: dict = {"error": type(error).__name__, "message": str(error)}
+    if getattr(error, "code", None):
+        body["code"] = error.code
+    if isinstance(error, TaskHeldByOther):
+        body["holder"] = error.holder
+    if isinstance(error, IdempotencyKeyReused):
+        body["number"] = error.number
     if isinstance(error, FormInvalid):
         body["errors"] = error.errors
     if isinstance(error, TaskAlreadyCompleted):
@@ -62,6 +72,8 @@ def page_message(error: EngineError) -> str:
         return _("You may not open or change this. It belongs to another group, or you are involved in the case.")
     if isinstance(error, NotFound):
         return _("There is no such case or step.")
+    if isinstance(error, TaskHeldByOther):
+        return held_by_message(error)
     if isinstance(error, CaseArchived):
         return _("The case is archived: it can be read but no longer changed.")
     if isinstance(error, (TaskAlreadyCompleted, TaskNotOpen, StaleCase, MessageNotExpected)):
@@ -69,19 +81,45 @@ def page_message(error: EngineError) -> str:
     return _("This could not be done.")
 
 
+def held_by_message(error: TaskHeldByOther) -> str:
+    return _("%(who)s holds this step now; nothing of yours was saved. Reload to see it, or claim it back.",
+             who=error.holder or _("nobody"))
+
+
+def unavailable(error: DatabaseUnavailable):  # noqa: ANN201
+    """503 with Retry-After; the page touches no database (no user, no session look-up), in the cookie's language."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+    headers = {"Retry-After": str(error.retry_after), "Cache-Control": "no-store"}
+    if wants_json():
+        return jsonify(error_body(error)), 503, headers
+    # Rendered without the context processors: Flask-Login's would load the user from the database.
+    page = current_app.jinja_env.get_template("unavailable.html")
+    return page.render(lang=i18n.select_locale(), retry_after=error.retry_after), 503, headers
+
+
+def error_page(code: int, message: str, detail: str | None = None):  # noqa: ANN201
+    """The error page; while the database is away (its header needs the user) the 503 page instead."""
+    try:
+        return render_template("error.html", code=code, message=message, detail=detail), code
+    except DatabaseUnavailable as away:
+        return unavailable(away)
+
+
 def register(app: Flask) -> None:
+    app.register_error_handler(DatabaseUnavailable, unavailable)
+
     @app.errorhandler(EngineError)
     def engine_error(error: EngineError):  # noqa: ANN202
         code = status_of(error)
         if wants_json():
             return jsonify(error_body(error)), code
-        return render_template("error.html", code=code, message=page_message(error), detail=str(error)), code
+        return error_page(code, page_message(error), detail=str(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202
         if wants_json():
             return jsonify({"error": error.name, "message": error.description}), error.code
-        return render_template("error.html", code=error.code, message=error.description), error.code
+        return error_page(error.code, error.description)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # noqa: ANN202
@@ -89,4 +127,4 @@ def register(app: Flask) -> None:
         message = _("Something went wrong on our side; nothing was changed. Please try again.")
         if wants_json():
             return jsonify({"error": "Internal Server Error", "message": message}), 500
-        return render_template("error.html", code=500, message=message), 500
+        return error_page(500, message)

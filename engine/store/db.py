@@ -2,22 +2,56 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
+
+from engine.errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(database_url: str) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long one statement may wait, in milliseconds (0: no limit).
+
+    A request must fail fast with "try again" rather than queue behind a stuck lock or a
+    runaway query; migrations and long admin commands (verify, purge) raise the limits.
+    """
+
+    lock_ms: int = 5_000  # PostgreSQL lock_timeout: waiting for a row or table lock
+    statement_ms: int = 30_000  # PostgreSQL statement_timeout
+    sqlite_busy_ms: int = 30_000  # SQLite busy timeout: writers queue on one file lock, so longer
+
+    @classmethod
+    def from_environment(cls) -> Timeouts:
+        """``COMPLAINTFLOW_DB_LOCK_TIMEOUT_MS``, ``..._STATEMENT_TIMEOUT_MS``, ``..._SQLITE_BUSY_TIMEOUT_MS``."""
+        def read(name: str, default: int) -> int:
+            value = os.environ.get(f"COMPLAINTFLOW_DB_{name}_MS", "").strip()
+            return int(value) if value.isdigit() else default
+
+        return cls(read("LOCK_TIMEOUT", cls.lock_ms), read("STATEMENT_TIMEOUT", cls.statement_ms),
+                   read("SQLITE_BUSY_TIMEOUT", cls.sqlite_busy_ms))
+
+    def unbounded(self) -> Timeouts:
+        """For admin commands that legitimately run long: no statement limit, locks waited for a minute."""
+        return Timeouts(lock_ms=max(self.lock_ms, 60_000), statement_ms=0, sqlite_busy_ms=self.sqlite_busy_ms)
+
+
+def make_engine(database_url: str, timeouts: Timeouts | None = None) -> Engine:
     """An engine tuned per backend: SQLite in WAL mode with write transactions taken up front."""
+    timeouts = timeouts or Timeouts.from_environment()
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"timeout": 30, "check_same_thread": False})
+        busy_ms = timeouts.sqlite_busy_ms
+        engine = create_engine(database_url, connect_args={"timeout": busy_ms / 1000, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):  # noqa: ANN001
@@ -27,7 +61,7 @@ def make_engine(database_url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -38,31 +72,79 @@ def make_engine(database_url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # Set at connection start-up, so every session of every process has them (pgbouncer aside).
+    options = f"-c lock_timeout={int(timeouts.lock_ms)} -c statement_timeout={int(timeouts.statement_ms)}"
+    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10,
+                         connect_args={"options": options})
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+    """Bring the schema to the newest Alembic revision (no statement limit: a migration may rewrite a table)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL statement_timeout = 0"))
+            conn.execute(text("SET LOCAL lock_timeout = '60s'"))
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether a driver error means "the database cannot answer now, try again" (not a bug of ours).
+
+    PostgreSQL: any operational error (connection refused or lost, server shutting down, lock
+    timeout, statement cancelled, deadlock); SQLite: the database locked past the busy timeout
+    or its file unreachable (its other "operational" errors, such as a missing table, are bugs).
+    """
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, sa_exc.InterfaceError):
+        return True
+    if not isinstance(error, sa_exc.OperationalError):
+        return False
+    if error.orig is not None and type(error.orig).__module__.startswith("sqlite3"):
+        return any(text_ in str(error.orig).lower() for text_ in _SQLITE_UNAVAILABLE)
+    return True
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Driver errors that mean "try again later" become ``DatabaseUnavailable`` (the web answers 503)."""
+    try:
+        yield
+    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
+        if unavailable(error):
+            raise DatabaseUnavailable(f"the database cannot answer now ({_reason(error)}); nothing was changed, "
+                                      "try again shortly") from error
+        raise
+
+
+def _reason(error: BaseException) -> str:
+    orig = getattr(error, "orig", None) or error
+    first = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {first[0]}" if first else type(orig).__name__
 
 
 class Database:
     """Sessions for reading and for one-transaction writes."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, timeouts: Timeouts | None = None) -> None:
         self.url = database_url
-        self.engine = make_engine(database_url)
+        self.timeouts = timeouts or Timeouts.from_environment()
+        self.engine = make_engine(database_url, self.timeouts)
         self.dialect = self.engine.dialect.name
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(write=True), expire_on_commit=False)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._reader() as session:
+        with translated(), self._reader() as session:
             yield session
 
     @contextmanager
@@ -72,7 +154,7 @@ class Database:
         Callables a writer appends to ``session.info["after_commit"]`` run once the commit
         has succeeded (and never after a rollback).
         """
-        with self._writer() as session:
+        with translated(), self._writer() as session:
             with session.begin():
                 yield session
             for callback in session.info.pop("after_commit", []):

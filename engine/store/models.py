@@ -269,3 +269,19 @@ class LinkToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RegistrationKey(Base):
+    """A caller's idempotency key, written in the registration's own transaction.
+
+    A retry with the same key finds the complaint it made instead of filing another; the
+    request's hash tells a true retry from a different request that reused the key.
+    """
+
+    __tablename__ = "registration_key"
+
+    caller: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, url_for
+from flask import Response, g, jsonify, request, url_for
 
 from engine.errors import FormInvalid, NotAllowed
 from web.api.common import body, bp, jsonable, require_writer
 from web.auth import token_required
 from web.services import engine
 
+IDEMPOTENCY_KEY = "Idempotency-Key"  # IETF draft-ietf-httpapi-idempotency-key-header
+REPLAYED = "Idempotent-Replayed"  # as Stripe answers a retried request
+
 
 @bp.post("/complaints")
 @token_required
 def register_complaint() -> tuple[Response, int, dict]:
-    """Register a complaint (the registration form's fields); 201 with its number."""
+    """Register a complaint (the registration form's fields); 201 with its number.
+
+    With an ``Idempotency-Key`` header a retry answers the first request's 201 again (with
+    ``Idempotent-Replayed: true``) instead of filing a second complaint; the same key with a
+    different body is 422.
+    """
     require_writer()
     eng = engine()
     if not eng.access.may_register(g.user.username):
         raise NotAllowed(f"{g.user.username} may not register complaints (customer service registers them)")
-    number = eng.runtime.start("complaint", body(), g.user.username)
-    return jsonify({"number": number}), 201, {"Location": url_for("api.get_case", number=number)}
+    data = body()
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    headers = {}
+    if key is None:
+        number = eng.runtime.start("complaint", data, g.user.username)
+    else:
+        if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
+            raise FormInvalid({IDEMPOTENCY_KEY: "an Idempotency-Key is 1 to 255 printable ASCII characters, "
+                                                "e.g. a UUID"})
+        started = eng.runtime.start_once("complaint", data, g.user.username, key)
+        number = started.number
+        if started.replayed:
+            headers[REPLAYED] = "true"
+    headers["Location"] = url_for("api.get_case", number=number)
+    return jsonify({"number": number}), 201, headers
 
 
 @bp.get("/cases/<number>")

@@ -40,24 +40,33 @@ def _errors(*codes: int) -> dict:
                     "or a task assigned to someone else."),
         404: _error("No such case or task."),
         409: _error("Conflict: the task was already completed (completed_by / completed_at say by whom and when), "
-                    "cancelled, the case is archived or changed since you read it, or it does not wait for "
-                    "this message.", "Conflict"),
+                    "cancelled, held by a colleague now (holder says who; code task_held_by_other), the case is "
+                    "archived or changed since you read it, or it does not wait for this message.", "Conflict"),
         422: _error("Invalid data: errors maps each field to what is wrong with it.", "FormErrors"),
         429: _error("Too many failed logins for this name from this address: wait and try again."),
     }
     return {str(code): known[code] for code in codes}
 
 
+_UNAVAILABLE = {**_error("The database cannot answer now (unreachable, or a lock or statement timeout): nothing "
+                         "was changed; retry after Retry-After seconds (code database_unavailable)."),
+                "headers": {"Retry-After": {"description": "seconds to wait before retrying",
+                                            "schema": {"type": "integer"}}}}
+
+
 def _op(summary: str, responses: dict, *, body: dict | None = None, public: bool = False, tags: tuple = (),
-        description: str | None = None) -> dict:
+        description: str | None = None, parameters: list | None = None, body_required: bool = True) -> dict:
     operation: dict = {"summary": summary, "responses": {**responses, "500": _error(
-        "Something went wrong on our side; nothing was changed. No stack trace is ever sent.")}}
+        "Something went wrong on our side; nothing was changed. No stack trace is ever sent."),
+        "503": _UNAVAILABLE}}
+    if parameters:
+        operation["parameters"] = parameters
     if description:
         operation["description"] = description
     if tags:
         operation["tags"] = list(tags)
     if body is not None:
-        operation["requestBody"] = {"required": True, **body}
+        operation["requestBody"] = {"required": body_required, **body}
     if public:
         operation["security"] = []
     return operation
@@ -73,7 +82,11 @@ _TEXT_OR_NULL = {"type": ["string", "null"]}
 
 SCHEMAS: dict = {
     "Error": {"type": "object", "required": ["error", "message"], "properties": {
-        "error": {"type": "string"}, "message": {"type": "string", "description": "what to do about it"}}},
+        "error": {"type": "string"}, "message": {"type": "string", "description": "what to do about it"},
+        "code": {"type": "string", "description": "a stable code, e.g. database_unavailable, idempotency_key_reused",
+                 "examples": ["database_unavailable", "idempotency_key_reused"]},
+        "number": {"type": ["string", "null"],
+                   "description": "idempotency_key_reused only: the complaint the key registered"}}},
     "FormErrors": {"type": "object", "required": ["error", "message", "errors"], "properties": {
         "error": {"type": "string"}, "message": {"type": "string"},
         "errors": {"type": "object", "additionalProperties": {"type": "string"},
@@ -83,7 +96,9 @@ SCHEMAS: dict = {
                                                  "CaseArchived", "MessageNotExpected"]},
         "message": {"type": "string"},
         "completed_by": {"type": ["string", "null"], "description": "TaskAlreadyCompleted only"},
-        "completed_at": {**_TIME_OR_NULL, "description": "TaskAlreadyCompleted only"}}},
+        "completed_at": {**_TIME_OR_NULL, "description": "TaskAlreadyCompleted only"},
+        "code": {"type": "string", "examples": ["task_held_by_other"]},
+        "holder": {"type": ["string", "null"], "description": "TaskHeldByOther only: who holds the task now"}}},
     "Task": {"type": "object", "required": ["id", "name", "case_number", "due_at", "form"], "properties": {
         "id": {"type": "string"}, "name": {"type": "string", "description": "the BPMN element id"},
         "title": {"type": "string"}, "case_number": {"type": "string"}, "role": _TEXT_OR_NULL,
@@ -143,9 +158,20 @@ PATHS: dict = {
         "Register a complaint", tags=("cases",),
         description="The body is the deployed registration form (workflows/forms/register.json). "
                     "Customer service (cs_specialist, cs_supervisor) may register.",
+        parameters=[{"name": "Idempotency-Key", "in": "header", "required": False,
+                     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                     "description": "A unique value per complaint (e.g. a UUID), kept with it (per caller, with a "
+                                    "hash of the body). Retrying with the same key and body answers the first "
+                                    "201 again, with Idempotent-Replayed: true, and files nothing new; the same "
+                                    "key with a different body is 422 (code idempotency_key_reused).",
+                     "example": "5f0c6c1e-8a1b-4d8e-9f43-2b7f4c1d9a10"}],
         body=_json({"type": "object", "description": "fields of the registration form"}, registration()),
-        responses={"201": _ok("Registered; Location is the case.", {
+        responses={"201": {**_ok("Registered; Location is the case. A replayed answer carries "
+                                 "Idempotent-Replayed: true.", {
             "type": "object", "required": ["number"], "properties": {"number": {"type": "string"}}}),
+            "headers": {"Location": {"schema": {"type": "string"}}, "Idempotent-Replayed": {
+                "description": "true when this answers an earlier request with the same Idempotency-Key",
+                "schema": {"type": "string", "enum": ["true"]}}}},
             **_errors(400, 401, 403, 422)})},
     "/api/v1/cases/{number}": {"parameters": [_NUMBER], "get": _op(
         "A case: status, grade, escalation tier, open tasks, deadlines", tags=("cases",),
@@ -158,8 +184,14 @@ PATHS: dict = {
         "My open tasks (assigned to me, or unassigned in one of my roles), soonest due first", tags=("tasks",),
         responses={"200": _ok("The tasks.", {"type": "array", "items": _ref("Task")}), **_errors(401)})},
     "/api/v1/tasks/{task_id}/claim": {"parameters": [_TASK_ID], "post": _op(
-        "Take a task of one of my roles", tags=("tasks",),
-        responses={"200": _ok("The task, now mine.", _ref("Task")), **_errors(401, 403, 404, 409)})},
+        "Take a task of one of my roles (compare-and-set on who holds it)", tags=("tasks",),
+        description="Of two colleagues claiming at once one wins; the other gets 409 with holder. Without a body "
+                    "only a task nobody has claimed may be taken; to take it from a colleague, send "
+                    "expected_holder: who you saw holding it.",
+        body=_json({"type": "object", "properties": {"expected_holder": {
+            "type": ["string", "null"], "description": "the assignee you saw (null: nobody); 409 if it changed"}}},
+            {"expected_holder": "cs1"}), body_required=False,
+        responses={"200": _ok("The task, now mine.", _ref("Task")), **_errors(400, 401, 403, 404, 409, 422)})},
     "/api/v1/tasks/{task_id}/complete": {"parameters": [_TASK_ID], "post": _op(
         "Complete my task with its form's data", tags=("tasks",),
         body=_json({"type": "object", "properties": {

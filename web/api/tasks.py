@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify
+from flask import Response, g, jsonify, request
 
 from engine.errors import FormInvalid
-from engine.tasks import TaskView
+from engine.tasks import UNSET, TaskView
 from web.api.common import body, bp, jsonable, require_writer
 from web.auth import token_required
 from web.services import engine
@@ -29,9 +29,19 @@ def my_tasks() -> Response:
 @bp.post("/tasks/<task_id>/claim")
 @token_required
 def claim_task(task_id: str) -> Response:
+    """Claim; ``{"expected_holder": name | null}`` (optional) takes it only from whom the caller saw holding it.
+
+    Of two racing claims one wins; the other gets 409 with ``holder``.
+    """
     require_writer()
+    sent = request.get_json(silent=True) if request.content_length else None
+    if sent is not None and not isinstance(sent, dict):
+        raise FormInvalid({"body": "send nothing, or an object such as {\"expected_holder\": \"cs1\"}"})
+    expected = (sent or {}).get("expected_holder", UNSET)
+    if expected is not UNSET and expected is not None and not isinstance(expected, str):
+        raise FormInvalid({"expected_holder": "expected_holder is the user name you saw holding the task, or null"})
     eng = engine()
-    eng.tasks.claim(task_id, g.user.username)
+    eng.tasks.claim(task_id, g.user.username, expected_holder=expected)
     return jsonify(task_json(eng.tasks.get(task_id)))
 
 

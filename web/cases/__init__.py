@@ -12,6 +12,7 @@ Who may open what is the engine's ``Access`` (403 otherwise); read-only roles ne
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,12 +34,22 @@ from flask_login import current_user, login_required
 from engine.attachments import ACCEPTED, MAX_BYTES, MB, clean_filename
 from engine.attachments import check as check_file
 from engine.cases import CaseView
-from engine.errors import CaseArchived, FormInvalid, NotFound, StaleCase, TaskAlreadyCompleted, TaskNotOpen
+from engine.errors import (
+    CaseArchived,
+    FormInvalid,
+    IdempotencyKeyReused,
+    NotFound,
+    StaleCase,
+    TaskAlreadyCompleted,
+    TaskHeldByOther,
+    TaskNotOpen,
+)
 from engine.forms import validate as validate_form
 from engine.tasks import TaskView
 from web import forms
 from web.auth import writer_required
 from web.cases.display import MESSAGES, label, register_filters
+from web.errors import held_by_message
 from web.services import engine
 
 bp = Blueprint("cases", __name__, template_folder="templates")
@@ -239,6 +250,9 @@ def complete(task_id: str):  # noqa: ANN201
                        "Your entries are kept below: check the case and submit again.")
             return render_task(fresh_view, fresh_case, raw=request.form, notice=notice, status=409)
         return task_closed(fresh_view, fresh_case)
+    except TaskHeldByOther as held:  # a colleague claimed it meanwhile: keep the entries, say who has it
+        return render_task(eng.tasks.get(task_id), open_case(view.case_number), raw=request.form,
+                           notice=held_by_message(held), status=409)
     except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
         return task_closed(eng.tasks.get(task_id), open_case(view.case_number), gone)
     flash(_("Done: “%(step)s” of case %(number)s.", step=step_title(view), number=view.case_number), "ok")
@@ -423,24 +437,36 @@ def register():  # noqa: ANN201
     if uploads:  # the registration names its files; the files themselves follow once the case exists
         data["attachments"] = [clean_filename(filename) for filename, _type, _content in uploads]
     try:
-        number = engine().runtime.start(START_PROCESS, data, user())
+        started = engine().runtime.start_once(START_PROCESS, data, user(), registration_token())
     except FormInvalid as invalid:
         return render_register(schema, invalid.errors, status=422, files_lost=bool(files))
-    for filename, content_type, content in uploads:
-        engine().attachments.add(number, filename, content_type, content, user())
+    except IdempotencyKeyReused:
+        return render_register(schema, status=409, files_lost=bool(files), resent=True)
+    number = started.number
+    if not started.replayed:  # a double submit files the complaint and its files once
+        for filename, content_type, content in uploads:
+            engine().attachments.add(number, filename, content_type, content, user())
     flash(_("Complaint registered as %(number)s.", number=number), "ok")
     if engine().access.may_view(user(), number):
         return redirect(url_for("cases.case", number=number), code=303)
     return redirect(url_for("inbox.index"), code=303)
 
 
+def registration_token() -> str:
+    """The page's own idempotency token (a double submit files one complaint); a fresh one if none came."""
+    sent = (request.form.get("registration_token") or "").strip()
+    return sent if 16 <= len(sent) <= 64 else secrets.token_urlsafe(24)
+
+
 def render_register(schema: dict, errors: dict | None = None, status: int = 200,
-                    files_lost: bool = False) -> tuple[str, int]:
+                    files_lost: bool = False, resent: bool = False) -> tuple[str, int]:
     raw = request.form if request.method == "POST" else None
     attachments_error = forms.localize((errors or {}).get("attachments", "")) if errors else ""
     form = forms.build(schema, raw, {k: v for k, v in (errors or {}).items() if k != "attachments"},
                        skip=("attachments",))
     page = render_template("cases/register.html", form=form, attachments_error=attachments_error,
                            attachments_label=forms.field_label(schema, "attachments"), files_lost=files_lost,
-                           accept=",".join(ACCEPTED))
+                           accept=",".join(ACCEPTED), resent=resent,
+                           registration_token=secrets.token_urlsafe(24) if raw is None or resent
+                           else registration_token())
     return page, status

@@ -13,8 +13,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine.errors import CaseArchived, NotFound, TaskAlreadyCompleted, TaskNotOpen
-from engine.tasks import InboxQuery, TaskView
+from engine.errors import CaseArchived, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
+from engine.tasks import UNSET, InboxQuery, TaskView
 from web.auth import writer_required
 from web.cases.display import GRADES
 from web.forms import bilingual, enum_label, form_title
@@ -131,10 +131,17 @@ def _back() -> str:
 
 
 def _hand_over(task_id: str, change, refused: str, done: str):  # noqa: ANN001, ANN202
-    """Claim or give back: the change, or a message saying why the task can no longer change hands."""
+    """Claim or give back: the change, or a message saying why the task can no longer change hands.
+
+    Lost to a colleague (they hold it now): 409 with the inbox and the message, so the person
+    sees at once who has it.
+    """
     task = engine().tasks.get(task_id)
     try:
         change(task_id, current_user.username)
+    except TaskHeldByOther as held:
+        flash(refused % {"reason": _("%(who)s holds it now.", who=held.holder or _("nobody"))}, "error")
+        return index(), 409
     except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
         flash(refused % {"reason": _gone(gone)}, "error")
     else:
@@ -146,7 +153,14 @@ def _hand_over(task_id: str, change, refused: str, done: str):  # noqa: ANN001, 
 @login_required
 @writer_required
 def claim(task_id: str):  # noqa: ANN201
-    return _hand_over(task_id, engine().tasks.claim, _("This task can no longer be claimed: %(reason)s"),
+    """The form says who the person saw holding the task: the claim only wins if that is still so."""
+    holder = request.form.get("holder")
+    expected = UNSET if holder is None else (holder or None)
+
+    def take(task: str, username: str) -> None:
+        engine().tasks.claim(task, username, expected_holder=expected)
+
+    return _hand_over(task_id, take, _("This task can no longer be claimed: %(reason)s"),
                       _("You now hold “%(step)s” of case %(number)s."))
 
 

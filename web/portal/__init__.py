@@ -8,6 +8,7 @@ is delivered, so a double submit cannot answer twice.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from flask import (
@@ -24,7 +25,15 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from engine import forms as engine_forms
-from engine.errors import CaseArchived, FormInvalid, MessageNotExpected, NotFound, TaskAlreadyCompleted, TaskNotOpen
+from engine.errors import (
+    CaseArchived,
+    FormInvalid,
+    IdempotencyKeyReused,
+    MessageNotExpected,
+    NotFound,
+    TaskAlreadyCompleted,
+    TaskNotOpen,
+)
 from engine.links import LinkInvalid
 from web import i18n
 from web.extensions import limiter
@@ -142,20 +151,37 @@ def intake():  # noqa: ANN201
     if request.method == "GET":
         return _intake_page(schema, {}, {})
     data = intake_form.parse(schema, request.form)
+    token = registration_token()
     try:
-        number = engine().runtime.start("complaint", data, CUSTOMER)
+        number = engine().runtime.start_once("complaint", data, CUSTOMER, token).number
     except FormInvalid as error:
-        return _intake_page(schema, data, error.errors), 422
-    session["portal_registered"] = number
+        return _intake_page(schema, data, error.errors, token), 422
+    except IdempotencyKeyReused:  # the page was sent before with other content: a fresh form keeps both apart
+        return _intake_page(schema, data, {}, new_registration_token(), resent=True), 409
+    session["portal_registered"] = number  # a double submit lands here again with the same number
     return redirect(url_for("portal.registered"))  # a reload must not file the complaint twice
 
 
-def _intake_page(schema: dict, values: dict, errors: dict) -> str:
+def new_registration_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def registration_token() -> str:
+    """The form's own idempotency token: a double submit or a browser's retry files one complaint.
+
+    A form posted without one (an old page, a script) gets a token of its own: it behaves as before.
+    """
+    sent = (request.form.get("registration_token") or "").strip()
+    return sent if 16 <= len(sent) <= 64 else new_registration_token()
+
+
+def _intake_page(schema: dict, values: dict, errors: dict, token: str | None = None, resent: bool = False) -> str:
     shown = set(intake_form.customer_fields(schema))
     return render_template(
         "portal/intake.html", title=intake_form.labels(schema, _locale()).get("title") or _("File a complaint"),
         fields=intake_form.fields(schema, _locale(), values, errors),
-        other_error=any(name not in shown for name in errors),
+        other_error=any(name not in shown for name in errors), registration_token=token or new_registration_token(),
+        resent=resent,
     )
 
 

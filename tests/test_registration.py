@@ -1,0 +1,99 @@
+"""Registration under retries, races and faults: one complaint per key, gapless numbers, none burnt by a rollback."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+
+from engine.errors import IdempotencyKeyReused
+from engine.runtime import Started
+from tests.driver import registration
+
+
+def at_once(count: int, work: Callable[[int], object]) -> list[object]:
+    """Run ``work(i)`` in ``count`` threads released together; their results (or exceptions) in order."""
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def case_count(eng) -> int:  # noqa: ANN001
+    with eng.db.read() as session:
+        return session.scalar(sa.text('SELECT count(*) FROM "case" WHERE process_id = \'complaint\''))
+
+
+def test_the_same_key_twice_registers_one_complaint_and_answers_its_number(eng):
+    first = eng.runtime.start_once("complaint", registration(), "cs1", "key-1")
+    with eng.db.read() as session:  # the workflow's data carries the number, never the stand-in used before it
+        state = session.scalar(sa.text('SELECT state FROM "case"'))
+    assert "20260302-PHONE-001" in state and "pending-" not in state
+    again = eng.runtime.start_once("complaint", registration(), "cs1", "key-1")
+    assert first == Started("20260302-PHONE-001", replayed=False)
+    assert again == Started("20260302-PHONE-001", replayed=True)
+    assert case_count(eng) == 1
+
+
+def test_a_key_is_per_caller(eng):
+    mine = eng.runtime.start_once("complaint", registration(), "cs1", "key-1")
+    theirs = eng.runtime.start_once("complaint", registration(), "cs2", "key-1")
+    assert (mine.number, theirs.number) == ("20260302-PHONE-001", "20260302-PHONE-002")
+
+
+def test_the_same_key_with_other_data_is_refused_and_changes_nothing(eng):
+    eng.runtime.start_once("complaint", registration(), "cs1", "key-1")
+    with pytest.raises(IdempotencyKeyReused) as refused:
+        eng.runtime.start_once("complaint", registration(description="another fault"), "cs1", "key-1")
+    assert refused.value.number == "20260302-PHONE-001"
+    assert case_count(eng) == 1
+
+
+def test_concurrent_duplicates_make_one_complaint_and_all_answer_its_number(eng):
+    results = at_once(4, lambda _i: eng.runtime.start_once("complaint", registration(), "cs1", "same-key"))
+    assert all(isinstance(r, Started) for r in results), results
+    assert {r.number for r in results} == {"20260302-PHONE-001"}
+    assert sorted(r.replayed for r in results) == [False, True, True, True]
+    assert case_count(eng) == 1
+
+
+def test_concurrent_registrations_get_gapless_unique_numbers(eng):
+    results = at_once(5, lambda i: eng.runtime.start_once("complaint", registration(), "cs1", f"key-{i}"))
+    assert sorted(r.number for r in results) == [f"20260302-PHONE-{n:03d}" for n in range(1, 6)], results
+
+
+def test_a_registration_rolled_back_after_its_number_was_taken_burns_no_number(eng):
+    """A real fault late in the transaction (a trigger refuses the task rows): the number is given back."""
+    dialect = eng.db.dialect
+    with eng.db.engine.begin() as conn:
+        if dialect == "postgresql":
+            conn.execute(sa.text("CREATE OR REPLACE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                                 "RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql"))
+            conn.execute(sa.text("CREATE TRIGGER refuse_task BEFORE INSERT ON task "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse()"))
+        else:
+            conn.execute(sa.text("CREATE TRIGGER refuse_task BEFORE INSERT ON task "
+                                 "BEGIN SELECT RAISE(ABORT, 'injected fault'); END"))
+    with pytest.raises(sa.exc.DBAPIError, match="injected fault"):
+        eng.runtime.start("complaint", registration(), "cs1")
+    with eng.db.engine.begin() as conn:
+        conn.execute(sa.text("DROP TRIGGER refuse_task" + (" ON task" if dialect == "postgresql" else "")))
+        if dialect == "postgresql":
+            conn.execute(sa.text("DROP FUNCTION refuse()"))
+    assert case_count(eng) == 0
+    assert eng.runtime.start("complaint", registration(), "cs1") == "20260302-PHONE-001"
+    assert eng.cases.get("20260302-PHONE-001").summary["case_number"] == "20260302-PHONE-001"
