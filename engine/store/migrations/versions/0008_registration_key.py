@@ -1,14 +1,14 @@
 """idempotency keys of registrations: a retried registration finds its complaint instead of making another
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
