@@ -60,7 +60,7 @@ class Engine:
         upgrade(self.db.engine)
         self.repository = Repository(self.db, self.clock, self.workflows_dir)
         self.people = People(self.db, self.clock, self.workflows_dir)
-        self.history = History(self.db)
+        self.history = History(self.db, self.clock)
         self.seals = Seals(self.db, self.clock)
         work = CaseWork(self.repository, self.clock)
         self.timers = Timers(self.db, self.clock, work)
