@@ -446,7 +446,7 @@ class _LogCheck:
         self.anchors = {k: v for k, v in self.anchors.items() if k > size}
         heads = self._heads(size)
         head = next(heads, None)
-        matched = size  # the log is known good up to this size
+        matched = sealed = size  # the log matches its stored heads / its seals up to these sizes
         query = LOG_ROWS.limit(self.batch_size)
         while True:
             rows = self.conn.execute(query, {"from_index": size}).all()
@@ -468,8 +468,8 @@ class _LogCheck:
                     if merkle.root(frontier) != self.anchors[size]:
                         return self.fail(
                             f"the log no longer reaches the sealed root at size {size}: events in log entries "
-                            f"{matched} to {size - 1} were changed or rewritten and their hashes recomputed", matched)
-                    matched = size
+                            f"{sealed} to {size - 1} were changed or rewritten and their hashes recomputed", sealed)
+                    sealed = size
             self.ticks.add(len(rows))
             if len(rows) < self.batch_size:
                 break
