@@ -40,6 +40,7 @@ LOCKED_TASK = select(
 UNCLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=False)
 CUSTOMER = "customer"
+MAX_DEADLINE_RETRIES = 5
 CLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=True)
 
@@ -222,17 +223,32 @@ class Tasks:
 
     def _complete(self, task_id: str, username: str, data: dict, expected_version: int | None,
                   customer: bool) -> None:
-        now = self._clock.now()
         with self._db.read() as session:
-            known = session.connection().execute(CASE_OF_TASK, {"task_id": task_id, "now": now}).first()
+            known = session.connection().execute(CASE_OF_TASK, {"task_id": task_id, "now": self._clock.now()}).first()
         if known is None:
             raise NotFound(f"no task {task_id}")
         case_id, has_overdue = known
-        if has_overdue:
-            # A form submitted after its deadline must not beat the escalation: fire due timers first.
-            self._timers.fire_due_for_case(case_id=case_id)
+        for _ in range(MAX_DEADLINE_RETRIES):
+            if has_overdue:
+                # A form submitted after its deadline must not beat the escalation: fire due timers first.
+                self._timers.fire_due_for_case(case_id=case_id)
+            try:
+                self._complete_locked(task_id, case_id, username, data, expected_version, customer)
+                return
+            except _DeadlinePassed:
+                has_overdue = True  # a deadline passed while this completion waited for the case
+        raise TaskNotOpen(task_id, "its deadlines kept falling due while it waited for the case")
+
+    def _complete_locked(self, task_id: str, case_id: int, username: str, data: dict, expected_version: int | None,
+                         customer: bool) -> None:
+        """One transaction. The moment the step applies at is taken once the case is locked: a completion
+        that waited for the lock is applied (and recorded) as of when it ran, never before a deadline that
+        passed meanwhile; if one did, nothing is written and the caller fires it first."""
         with self._db.write() as session:
             task, case_row = self._locked(session, task_id, case_id)
+            now = self._clock.now()
+            if session.connection().execute(CASE_OF_TASK, {"task_id": task_id, "now": now}).one()[1]:
+                raise _DeadlinePassed
             if case_row.status == "archived":
                 raise CaseArchived(case_row.number)
             self._check_open(task)
@@ -268,6 +284,10 @@ class Tasks:
             raise TaskAlreadyCompleted(task.id, task.completed_by, task.completed_at)
         if task.state != "open":
             raise TaskNotOpen(task.id, task.state)
+
+
+class _DeadlinePassed(Exception):
+    """A timer of the case fell due while a completion waited for its lock: fire it, then try again."""
 
 
 def _check_not_involved(case: CaseRow, username: str) -> None:
