@@ -51,9 +51,9 @@ def payload_digest(payload: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def leaf_data(prev_hash: str, stream: str, stream_seq: int, case_number: str | None, at: datetime, actor: str,
+def event_data(prev_hash: str, stream: str, stream_seq: int, case_number: str | None, at: datetime, actor: str,
               kind: str, deployment_version: int | None, digest_of_payload: str) -> bytes:
-    """What an event's hash covers, and the Merkle log's leaf data: readable JSON, never the payload itself.
+    """What an event's hash covers (and what a proof shows of it): readable JSON, never the payload itself.
 
     The payload enters through its digest, so a purge after the retention period can drop the
     payload and keep the digest: the chain and the log stay verifiable.
@@ -65,19 +65,25 @@ def leaf_data(prev_hash: str, stream: str, stream_seq: int, case_number: str | N
 def event_hash(prev_hash: str, stream: str, stream_seq: int, case_number: str | None, at: datetime, actor: str,
                kind: str, deployment_version: int | None, payload: str, digest_of_payload: str | None = None) -> str:
     pd = digest_of_payload if digest_of_payload is not None else payload_digest(payload)
-    return hashlib.sha256(leaf_data(prev_hash, stream, stream_seq, case_number, at, actor, kind, deployment_version,
+    return hashlib.sha256(event_data(prev_hash, stream, stream_seq, case_number, at, actor, kind, deployment_version,
                                     pd)).hexdigest()
 
 
-def row_leaf_data(r: Any, prev_hash: str | None = None, stream_seq: int | None = None) -> bytes:
-    """The leaf data of a stored event row (optionally as if chained to ``prev_hash`` at ``stream_seq``)."""
-    return leaf_data(r.prev_hash if prev_hash is None else prev_hash, r.stream,
+def row_event_data(r: Any, prev_hash: str | None = None, stream_seq: int | None = None) -> bytes:
+    """The event data of a stored event row (optionally as if chained to ``prev_hash`` at ``stream_seq``)."""
+    return event_data(r.prev_hash if prev_hash is None else prev_hash, r.stream,
                      r.stream_seq if stream_seq is None else stream_seq, r.case_number, r.at, r.actor, r.kind,
                      r.deployment_version, r.payload_digest or payload_digest(r.payload))
 
 
 def row_hash(r: Any, prev_hash: str | None = None, stream_seq: int | None = None) -> str:
-    return hashlib.sha256(row_leaf_data(r, prev_hash, stream_seq)).hexdigest()
+    return hashlib.sha256(row_event_data(r, prev_hash, stream_seq)).hexdigest()
+
+
+def log_leaf(digest: str) -> str:
+    """An event's leaf in the Merkle log: its leaf data is the event's hash (32 bytes), which covers its
+    content and its place in its case chain. The log pass of a full verify then only rehashes hashes."""
+    return merkle.leaf_hash(bytes.fromhex(digest))
 
 
 _E, _S, _L, _T = Event.__table__, StreamHead.__table__, LogState.__table__, TreeHead.__table__
@@ -172,6 +178,8 @@ HEADS_WITHOUT_EVENTS = select(_S.c.stream, _S.c.seq).where(
     _S.c.seq > 0, ~select(_E.c.seq).where(_E.c.stream == _S.c.stream).exists()).order_by(_S.c.stream).limit(1)
 LOG_ROWS = (select(*_COLUMNS).where(_E.c.log_index >= bindparam("from_index", type_=_E.c.log_index.type))
             .order_by(_E.c.log_index))
+LOG_HASHES = (select(_E.c.seq, _E.c.log_index, _E.c.hash)
+              .where(_E.c.log_index >= bindparam("from_index", type_=_E.c.log_index.type)).order_by(_E.c.log_index))
 HEADS_AFTER = select(_T.c.size, _T.c.root, _T.c.at).where(_T.c.size > bindparam("after_size")).order_by(_T.c.size)
 _PREV = _E.alias("prev")
 UNSEQUENCED = (
@@ -227,7 +235,7 @@ class History:
                     if r.prev_hash != expected_link or row_hash(r) != r.hash:
                         broken = r
                         break
-                    merkle.push(frontier, size, merkle.leaf_hash(row_leaf_data(r)))
+                    merkle.push(frontier, size, log_leaf(r.hash))
                     placed.append({"event_id": r.seq, "index": size})
                     size += 1
                 if placed:
@@ -287,7 +295,8 @@ class History:
                 if not result.ok:
                     return result
                 checked = result.checked
-            result = _LogCheck(conn, batch_size, ticks, state, anchors or {}, log_from, checked).run()
+            result = _LogCheck(conn, batch_size, ticks, state, anchors or {}, log_from, checked,
+                               contents=not chains).run()
             if result.ok:
                 ticks.done_all()
             return result
@@ -427,9 +436,10 @@ class _LogCheck:
     """The log in order: leaves recomputed from the events, every stored tree head and seal matched."""
 
     def __init__(self, conn: Any, batch_size: int, ticks: _Ticks, state: Any, anchors: Mapping[int, str],
-                 log_from: tuple[int, str] | None, checked: int) -> None:
+                 log_from: tuple[int, str] | None, checked: int, contents: bool) -> None:
         self.conn, self.batch_size, self.ticks, self.state = conn, batch_size, ticks, state
         self.anchors, self.log_from, self.checked = dict(anchors), log_from, checked
+        self.contents = contents  # also check each event against its hash (when the chains were not checked)
 
     def fail(self, reason: str, index: int | None, seq: int | None = None) -> VerifyResult:
         return VerifyResult(False, self.checked, seq, reason, log_index=index)
@@ -447,14 +457,17 @@ class _LogCheck:
         heads = self._heads(size)
         head = next(heads, None)
         matched = sealed = size  # the log matches its stored heads / its seals up to these sizes
-        query = LOG_ROWS.limit(self.batch_size)
+        query = (LOG_ROWS if self.contents else LOG_HASHES).limit(self.batch_size)
         while True:
             rows = self.conn.execute(query, {"from_index": size}).all()
             for r in rows:
                 if r.log_index != size:
                     return self.fail(f"log entry {size} is missing (the next is {r.log_index}): the event "
                                      f"sequenced there was removed or taken out of the log", size, r.seq)
-                merkle.push(frontier, size, merkle.leaf_hash(row_leaf_data(r)))
+                if self.contents and row_hash(r) != r.hash:
+                    return self.fail(f"{name(r.stream, r.stream_seq)} (log entry {size}) does not match its hash: "
+                                     f"its content was changed", size, r.seq)
+                merkle.push(frontier, size, log_leaf(r.hash))
                 size += 1
                 while head is not None and head.size <= size:
                     if head.size == size and merkle.root(frontier) != head.root:

@@ -1,10 +1,10 @@
 """Inclusion proofs: a case's events are in the sealed log, checkable without the database.
 
 A proof is one JSON document: the seal (a signed tree head: size, root, time, HMAC) and, for each
-event of the case in the sealed log, its leaf data (the text its hash covers), its leaf index and
-its RFC 9162 audit path. ``check`` recomputes each path up to the sealed root (nothing needed) and
-the case chain through the leaf data (each event's ``prev_hash`` is the hash of the one before,
-from the first), and with the seal key the seal's signature.
+event of the case in the sealed log, the event (the text its hash covers; that hash is the leaf
+data), its leaf index and its RFC 9162 audit path. ``check`` recomputes each path up to the sealed
+root (nothing needed), the case chain through the events (each one's ``prev_hash`` is the hash of
+the one before, from the first), and with the seal key the seal's signature.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from engine import merkle
 from engine.errors import EngineError
-from engine.history import GENESIS, LOG_ROWS, SYSTEM, row_leaf_data
+from engine.history import GENESIS, LOG_ROWS, SYSTEM, log_leaf, row_event_data
 from engine.seals import Seal, SealError, parse, seal_key
 from engine.store.db import Database
 from engine.store.models import Event
@@ -63,10 +63,9 @@ class Proofs:
             frontier: list[str] = []
             size = 0
             for r in self._sealed_rows(session.connection(), seal.size):
-                data = row_leaf_data(r)
                 if size in indexes:
-                    leaves[size] = data
-                merkle.push(frontier, size, merkle.leaf_hash(data),
+                    leaves[size] = row_event_data(r)
+                merkle.push(frontier, size, log_leaf(r.hash),
                             lambda span, digest: found.__setitem__(span, digest) if span in wanted else None)
                 size += 1
         if size != seal.size or merkle.root(frontier) != seal.root:
@@ -76,7 +75,7 @@ class Proofs:
         for index, _ in mine:
             path = [found.get(span) or merkle.range_hash_from_frontier(frontier, size, span)
                     for span in merkle.path_ranges(index, size)]
-            events.append({"leaf_index": index, "leaf_data": leaves[index].decode("utf-8"), "audit_path": path})
+            events.append({"event": leaves[index].decode("utf-8"), "leaf_index": index, "audit_path": path})
         return {"format": FORMAT, "case": number, "tree_head": seal_document, "events": events}
 
 
@@ -116,13 +115,13 @@ def check(document: object, key: bytes | str | None = None) -> ProofCheck:
     prev = GENESIS
     for n, event in enumerate(document["events"], start=1):
         try:
-            data = str(event["leaf_data"]).encode("utf-8")
+            data = str(event["event"]).encode("utf-8")
             index, path = int(event["leaf_index"]), [str(p) for p in event["audit_path"]]
             fields = json.loads(data)
         except (KeyError, TypeError, ValueError):
             problems.append(f"event {n} of the proof is malformed")
             continue
-        if merkle.root_from_path(index, size, merkle.leaf_hash(data), path) != root:
+        if merkle.root_from_path(index, size, log_leaf(hashlib.sha256(data).hexdigest()), path) != root:
             problems.append(f"event {n} (leaf {index}): its audit path does not lead to the sealed root")
         stream = document["case"] or SYSTEM
         if not isinstance(fields, list) or len(fields) != 9 or fields[1] != stream or fields[2] != n:

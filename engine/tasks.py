@@ -12,7 +12,7 @@ from sqlalchemy import Row, Text, bindparam, exists, func, or_, select, update
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
-from engine import forms, history, spiff
+from engine import forms, history, lockstep, spiff
 from engine.casework import CaseRow, CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, NotAllowed, NotFound, TaskAlreadyCompleted, TaskNotOpen
@@ -40,7 +40,6 @@ LOCKED_TASK = select(
 UNCLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=False)
 CUSTOMER = "customer"
-MAX_DEADLINE_RETRIES = 5
 CLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=True)
 
@@ -228,27 +227,21 @@ class Tasks:
         if known is None:
             raise NotFound(f"no task {task_id}")
         case_id, has_overdue = known
-        for _ in range(MAX_DEADLINE_RETRIES):
-            if has_overdue:
-                # A form submitted after its deadline must not beat the escalation: fire due timers first.
-                self._timers.fire_due_for_case(case_id=case_id)
-            try:
-                self._complete_locked(task_id, case_id, username, data, expected_version, customer)
-                return
-            except _DeadlinePassed:
-                has_overdue = True  # a deadline passed while this completion waited for the case
-        raise TaskNotOpen(task_id, "its deadlines kept falling due while it waited for the case")
+        # A form submitted after its deadline must not beat the escalation: due timers fire first.
+        lockstep.after_due_timers(
+            lambda: self._timers.fire_due_for_case(case_id=case_id),
+            lambda: self._complete_locked(task_id, case_id, username, data, expected_version, customer),
+            fire_first=has_overdue)
 
     def _complete_locked(self, task_id: str, case_id: int, username: str, data: dict, expected_version: int | None,
                          customer: bool) -> None:
         """One transaction. The moment the step applies at is taken once the case is locked: a completion
-        that waited for the lock is applied (and recorded) as of when it ran, never before a deadline that
-        passed meanwhile; if one did, nothing is written and the caller fires it first."""
+        that waited for the lock is applied (and recorded) as of when it ran, after any deadline that passed
+        meanwhile (``engine.lockstep``)."""
         with self._db.write() as session:
             task, case_row = self._locked(session, task_id, case_id)
             now = self._clock.now()
-            if session.connection().execute(CASE_OF_TASK, {"task_id": task_id, "now": now}).one()[1]:
-                raise _DeadlinePassed
+            lockstep.raise_if_timers_due(session, case_id, now)
             if case_row.status == "archived":
                 raise CaseArchived(case_row.number)
             self._check_open(task)
@@ -284,10 +277,6 @@ class Tasks:
             raise TaskAlreadyCompleted(task.id, task.completed_by, task.completed_at)
         if task.state != "open":
             raise TaskNotOpen(task.id, task.state)
-
-
-class _DeadlinePassed(Exception):
-    """A timer of the case fell due while a completion waited for its lock: fire it, then try again."""
 
 
 def _check_not_involved(case: CaseRow, username: str) -> None:

@@ -42,7 +42,7 @@ def cases(eng) -> list[str]:
 def test_a_proof_holds_for_every_event_of_every_case_and_names_its_leaves(eng, cases, key, tmp_path):
     for number in cases:
         proof = proof_of(eng, number, tmp_path / "seals")
-        assert [json.loads(e["leaf_data"])[2] for e in proof["events"]] == list(
+        assert [json.loads(e["event"])[2] for e in proof["events"]] == list(
             range(1, len(eng.history.events(number)) + 1))
         assert [e["leaf_index"] for e in proof["events"]] == [e.log_index for e in eng.history.events(number)]
         result = proofs.check(json.loads(json.dumps(proof)), KEY)
@@ -57,12 +57,12 @@ def test_a_proof_checks_its_paths_without_the_key_and_says_the_signature_was_not
     assert result.ok and not result.signature_checked
 
 
-@pytest.mark.parametrize("tamper", ["leaf_data", "leaf_index", "audit_path", "root", "drop_first", "size"])
+@pytest.mark.parametrize("tamper", ["event", "leaf_index", "audit_path", "root", "drop_first", "size"])
 def test_an_edited_proof_fails(eng, cases, key, tmp_path, tamper):
     proof = proof_of(eng, cases[1], tmp_path / "seals")
     events = proof["events"]
-    if tamper == "leaf_data":
-        events[1]["leaf_data"] = events[1]["leaf_data"].replace("cs1", "cs2")
+    if tamper == "event":
+        events[1]["event"] = events[1]["event"].replace("cs1", "cs2")
     elif tamper == "leaf_index":
         events[1]["leaf_index"] += 1
     elif tamper == "audit_path":
@@ -108,7 +108,7 @@ def test_cli_prove_then_check_proof_without_the_database(workflows_dir, key, tmp
     assert cli.main(["check-proof", str(out)]) == 0
     assert "Proof holds" in capsys.readouterr().out and not database.exists()
     document = json.loads(out.read_text(encoding="utf-8"))
-    document["events"][0]["leaf_data"] = document["events"][0]["leaf_data"].replace(number, number + "X")
+    document["events"][0]["event"] = document["events"][0]["event"].replace(number, number + "X")
     out.write_text(json.dumps(document), encoding="utf-8")
     assert cli.main(["check-proof", str(out)]) == 1
     assert "Proof FAILS" in capsys.readouterr().out

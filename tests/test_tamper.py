@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine import merkle
-from engine.history import GENESIS, SYSTEM, event_hash, row_leaf_data
+from engine.history import GENESIS, SYSTEM, event_hash, log_leaf
 from engine.seals import KEY_ENV, KEY_FILE_ENV, Seal, SealError
 from engine.store.models import Event, LogState, StreamHead, TreeHead
 from tests.driver import complete, registration, start_to_verified, to_plan
@@ -62,7 +62,8 @@ def rehash(row: dict, prev: str, n: int | None = None) -> dict:
 
 def write_rows(conn, rows: list[dict]) -> None:
     for row in rows:
-        conn.execute(sa.update(E).where(E.c.seq == row["seq"]).values(**{k: v for k, v in row.items() if k not in ("seq", "log_index")}))
+        values = {k: v for k, v in row.items() if k not in ("seq", "log_index")}
+        conn.execute(sa.update(E).where(E.c.seq == row["seq"]).values(**values))
 
 
 def move_head(conn, stream: str, n: int, digest: str) -> None:
@@ -97,7 +98,7 @@ def recompute_log(eng) -> None:
         sizes = set(conn.scalars(sa.select(T.c.size)))
         frontier: list[str] = []
         for i, row in enumerate(rows):
-            merkle.push(frontier, i, merkle.leaf_hash(row_leaf_data(row)))
+            merkle.push(frontier, i, log_leaf(row.hash))
             if i + 1 in sizes:
                 conn.execute(sa.update(T).where(T.c.size == i + 1).values(
                     root=merkle.root(frontier), frontier=json.dumps(frontier)))
@@ -353,7 +354,7 @@ def test_sequencing_is_idempotent_and_the_tree_heads_are_the_rfc_9162_roots(eng,
         heads = conn.execute(sa.select(T.c.size, T.c.root).order_by(T.c.size)).all()
     assert [r.log_index for r in rows] == list(range(total))
     assert [h.size for h in heads] == [n for n in range(4, total, 4)] + [total]
-    leaves = [merkle.leaf_hash(row_leaf_data(r)) for r in rows]
+    leaves = [log_leaf(r.hash) for r in rows]
     for size, root in heads:
         frontier: list[str] = []
         for i, leaf in enumerate(leaves[:size]):
