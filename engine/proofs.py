@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from engine import merkle
 from engine.errors import EngineError
-from engine.history import GENESIS, LOG_ROWS, SYSTEM, log_leaf, row_event_data
+from engine.history import GENESIS, LOG_ROWS, SYSTEM, log_leaf, name, row_event_data
 from engine.seals import Seal, SealError, parse, seal_key
 from engine.store.db import Database
 from engine.store.models import Event
@@ -65,6 +65,9 @@ class Proofs:
             for r in self._sealed_rows(session.connection(), seal.size):
                 if size in indexes:
                     leaves[size] = row_event_data(r)
+                    if hashlib.sha256(leaves[size]).hexdigest() != r.hash:
+                        raise ProofError(f"{name(r.stream, r.stream_seq)} no longer matches its hash: it was changed; "
+                                         f"run complaintflow verify")
                 merkle.push(frontier, size, log_leaf(r.hash),
                             lambda span, digest: found.__setitem__(span, digest) if span in wanted else None)
                 size += 1

@@ -80,10 +80,17 @@ def test_an_edited_proof_fails(eng, cases, key, tmp_path, tamper):
 def test_a_proof_against_a_seal_the_log_no_longer_matches_is_refused(eng, cases, key, tmp_path):
     path = eng.seals.seal(tmp_path / "seals")
     seal = eng.seals.load(path)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    first = eng.history.events(cases[0])[0]
+    table = Event.__table__
     with eng.db.engine.begin() as conn:
-        conn.execute(sa.update(Event.__table__).where(Event.__table__.c.log_index == 0).values(actor="intruder"))
+        conn.execute(sa.update(table).where(table.c.seq == first.seq).values(actor="intruder"))
+    with pytest.raises(ProofError, match=f"event 1 of case {cases[0]} no longer matches its hash"):
+        eng.proofs.build(cases[0], seal, document)
+    with eng.db.engine.begin() as conn:  # the hash recomputed too: the log then misses the sealed root
+        conn.execute(sa.update(table).where(table.c.log_index == 0).values(hash="ab" * 32))
     with pytest.raises(ProofError, match="no longer matches the seal"):
-        eng.proofs.build(cases[0], seal, json.loads(path.read_text(encoding="utf-8")))
+        eng.proofs.build(cases[1], seal, document)
 
 
 def test_cli_prove_then_check_proof_without_the_database(workflows_dir, key, tmp_path, monkeypatch, capsys):
