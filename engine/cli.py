@@ -205,6 +205,20 @@ def cmd_prove(eng: engine.Engine, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prove_consistency(eng: engine.Engine, args: argparse.Namespace) -> int:
+    """Show that the log sealed by OLD is a prefix of the log sealed by NEW."""
+    old, new = eng.seals.load(args.old), eng.seals.load(args.new)
+    documents = [json.loads(Path(p).read_text(encoding="utf-8")) for p in (args.old, args.new)]
+    proof = eng.proofs.consistency(old, documents[0], new, documents[1])
+    text = json.dumps(proof, indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"Consistency proof from log size {old.size} to {new.size} ({len(proof['proof'])} hashes): {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_check_proof(_eng: engine.Engine | None, args: argparse.Namespace) -> int:
     """Needs no database: the audit paths need nothing, the seal's signature needs the seal key."""
     try:
@@ -217,6 +231,11 @@ def cmd_check_proof(_eng: engine.Engine | None, args: argparse.Namespace) -> int
         print(f"  {problem}")
     signed = "and its seal's signature checked" if result.signature_checked else (
         "but its seal's signature NOT checked (no seal key given)")
+    if document.get("format") == proofs.CONSISTENCY_FORMAT:
+        sizes = f"log size {document['old']['size']} to {document['new']['size']}"
+        print(f"Consistency proof holds from {sizes}, {signed}." if result.ok
+              else f"Consistency proof FAILS ({sizes}).")
+        return 0 if result.ok else 1
     if result.ok:
         print(f"Proof holds: {result.events} events of {document['case']} lead to the sealed root of log size "
               f"{document['tree_head']['size']}, chained from the case's first event, {signed}.")
@@ -276,6 +295,11 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     prove.add_argument("--out", metavar="FILE", help="where the proof goes (default: standard output)")
     prove.add_argument("--folder", default=os.environ.get("COMPLAINTFLOW_SEAL_DIR", "instance/seals"),
                        help="the seals (default: COMPLAINTFLOW_SEAL_DIR or instance/seals); a new one is made first")
+    consistency = sub.add_parser("prove-consistency", help="write a JSON proof that the log sealed by OLD is a "
+                                 "prefix of the log sealed by NEW")
+    consistency.add_argument("old", help="the older seal file")
+    consistency.add_argument("new", help="the newer seal file")
+    consistency.add_argument("--out", metavar="FILE", help="where the proof goes (default: standard output)")
     check = sub.add_parser("check-proof", help="check a proof file without the database (the seal key checks "
                            "its signature)")
     check.add_argument("file")
@@ -294,7 +318,7 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     migrate.add_argument("--actor", default="owner1")
     return {"purge": cmd_purge, "migrate": cmd_migrate, "deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status,
             "scheduler": cmd_scheduler, "verify": cmd_verify, "seal": cmd_seal, "replay": cmd_replay,
-            "prove": cmd_prove, "check-proof": cmd_check_proof}
+            "prove": cmd_prove, "prove-consistency": cmd_prove_consistency, "check-proof": cmd_check_proof}
 
 
 def run_handler(handler: Handler, args: argparse.Namespace) -> int:

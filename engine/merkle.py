@@ -102,3 +102,49 @@ def root_from_path(index: int, size: int, leaf: str, path: list[str]) -> str | N
         fn >>= 1
         sn >>= 1
     return r if sn == 0 else None
+
+
+def consistency_ranges(old: int, new: int) -> list[Range]:
+    """RFC 9162 section 2.1.4.1: the ranges whose hashes prove a tree of ``old`` leaves is a prefix of ``new``."""
+    if not 0 < old <= new:
+        raise ValueError(f"no consistency proof from size {old} to {new}")
+
+    def sub(m: int, lo: int, hi: int, whole: bool) -> list[Range]:
+        if m == hi - lo:
+            return [] if whole else [(lo, hi)]
+        k = split(hi - lo)
+        if m <= k:
+            return sub(m, lo, lo + k, whole) + [(lo + k, hi)]
+        return sub(m - k, lo + k, hi, False) + [(lo, lo + k)]
+
+    return sub(old, 0, new, True)
+
+
+def consistent(old: int, new: int, old_root: str, new_root: str, proof: list[str]) -> bool:
+    """RFC 9162 section 2.1.4.2: whether ``proof`` shows the tree (old, old_root) is a prefix of (new, new_root)."""
+    if not 0 < old <= new:
+        return False
+    if old == new:
+        return not proof and old_root == new_root
+    if old & (old - 1) == 0:
+        proof = [old_root, *proof]
+    if not proof:
+        return False
+    fn, sn = old - 1, new - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0

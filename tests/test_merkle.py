@@ -53,3 +53,15 @@ def test_every_audit_path_leads_to_the_root_and_no_other_leaf_or_index_does(n):
         assert merkle.root_from_path(index, n, merkle.leaf_hash(b"forged"), path) != mth(all_leaves)
         if n > 1:
             assert merkle.root_from_path((index + 1) % n, n, all_leaves[index], path) != mth(all_leaves)
+
+
+@pytest.mark.parametrize("new", [1, 2, 3, 4, 5, 7, 8, 9, 12, 17])
+def test_consistency_proofs_hold_for_every_prefix_and_fail_for_another_history(new):
+    all_leaves = leaves(new)
+    other = [merkle.leaf_hash(b"rewritten")] + all_leaves[1:]
+    for old in range(1, new + 1):
+        proof = [mth(all_leaves[lo:hi]) for lo, hi in merkle.consistency_ranges(old, new)]
+        assert merkle.consistent(old, new, mth(all_leaves[:old]), mth(all_leaves), proof)
+        assert not merkle.consistent(old, new, mth(other[:old]), mth(all_leaves), proof)
+        if old < new:
+            assert not merkle.consistent(old, new, mth(all_leaves[:old]), mth(other), proof)

@@ -119,3 +119,38 @@ def test_cli_prove_then_check_proof_without_the_database(workflows_dir, key, tmp
     out.write_text(json.dumps(document), encoding="utf-8")
     assert cli.main(["check-proof", str(out)]) == 1
     assert "Proof FAILS" in capsys.readouterr().out
+
+
+def test_a_consistency_proof_shows_an_older_seal_is_a_prefix_of_a_newer_one(eng, cases, key, tmp_path,
+                                                                           monkeypatch):
+    folder = tmp_path / "seals"
+    old_path = eng.seals.seal(folder)
+    number = eng.runtime.start("complaint", registration(channel="web"), "cs1")
+    complete(eng, number, "first_response")
+    new_path = eng.seals.seal(folder)
+    documents = [json.loads(p.read_text(encoding="utf-8")) for p in (old_path, new_path)]
+    old, new = eng.seals.load(old_path), eng.seals.load(new_path)
+    proof = eng.proofs.consistency(old, documents[0], new, documents[1])
+    assert proofs.check(proof, KEY).ok and proofs.check(proof, KEY).signature_checked
+    monkeypatch.delenv(KEY_ENV)
+    assert proofs.check(proof).ok  # the hashes need no key
+    forged = dict(proof, proof=["ab" * 32, *proof["proof"][1:]])
+    assert not proofs.check(forged).ok
+    with pytest.raises(ProofError, match="older seal comes first"):
+        eng.proofs.consistency(new, documents[1], old, documents[0])
+
+
+def test_cli_prove_consistency_then_check_it(eng, cases, key, tmp_path, monkeypatch, capsys, database_url,
+                                             workflows_dir):
+    from web import cli
+
+    folder = tmp_path / "seals"
+    old_path = eng.seals.seal(folder)
+    complete(eng, cases[2], "verify")
+    new_path = eng.seals.seal(folder)
+    monkeypatch.setenv("COMPLAINTFLOW_DATABASE_URL", database_url)
+    monkeypatch.setenv("COMPLAINTFLOW_WORKFLOWS", str(workflows_dir))
+    out = tmp_path / "consistency.json"
+    assert cli.main(["prove-consistency", str(old_path), str(new_path), "--out", str(out)]) == 0
+    assert cli.main(["check-proof", str(out)]) == 0
+    assert "Consistency proof holds" in capsys.readouterr().out
