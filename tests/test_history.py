@@ -12,7 +12,7 @@ import engine
 from engine import history
 from engine.casework import lock_case
 from engine.store.models import Event
-from tests.conftest import POSTGRES_URL, _reset_postgres
+from tests.conftest import POSTGRES_URL, ROOT, _reset_postgres
 from tests.driver import complete, registration
 
 
@@ -133,3 +133,42 @@ def test_two_sequencers_at_once_while_cases_are_written_put_every_event_in_the_l
         indexes = sorted(conn.scalars(sa.select(Event.log_index)))
     assert indexes == list(range(len(indexes))) and eng.history.unsequenced() == 0
     assert eng.history.tree_head().size == len(indexes) and eng.history.verify().ok
+
+
+def test_the_upgrade_rechains_an_existing_history_per_case_and_it_verifies(database_url):
+    """Events written under the single global chain (revision 0005) are re-chained per case."""
+    from datetime import UTC, datetime, timedelta
+
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.store.db import MIGRATIONS, make_engine, upgrade
+
+    db = make_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+    at = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    rows = [(1, None, "deployed", {"version": 1}), (2, "20260302-WEB-001", "case_started", {"a": 1}),
+            (3, "20260302-WEB-002", "case_started", {"b": "王"}), (4, "20260302-WEB-001", "task_completed", {"c": 2})]
+    with db.begin() as conn:
+        for seq, number, kind, payload in rows:
+            conn.execute(sa.text("INSERT INTO event (seq, case_number, at, actor, kind, payload, deployment_version, "
+                                 "prev_hash, hash) VALUES (:s, :n, :at, 'cs1', :k, :p, 1, 'x', 'y')"),
+                         {"s": seq, "n": number, "at": at + timedelta(minutes=seq), "k": kind,
+                          "p": history.canonical(payload)})
+    upgrade(db)
+    db.dispose()
+    eng = engine.open(database_url, ROOT / "workflows")
+    try:
+        assert [e.kind for e in eng.history.events("20260302-WEB-001")] == ["case_started", "task_completed"]
+        assert [e.stream_seq for e in eng.history.events("20260302-WEB-001")] == [1, 2]
+        assert eng.history.verify().ok
+        assert eng.history.sequence() == 4 and eng.history.verify().ok
+        eng.repository.deploy(actor="owner1", note="after the upgrade")  # new ids follow the old ones
+        assert [e.kind for e in eng.history.events("system")] == ["deployed", "deployed"]
+        assert eng.history.sequence() == 1 and eng.history.verify().ok
+    finally:
+        eng.close()

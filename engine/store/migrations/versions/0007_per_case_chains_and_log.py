@@ -66,8 +66,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("size"),
     )
     bind = op.get_bind()
-    event = sa.table("event", *(sa.column(c) for c in (
-        "seq", "stream", "stream_seq", "case_number", "at", "actor", "kind", "payload", "deployment_version",
+    event = sa.table("event", sa.column("at", sa.DateTime(timezone=True)), *(sa.column(c) for c in (
+        "seq", "stream", "stream_seq", "case_number", "actor", "kind", "payload", "deployment_version",
         "prev_hash", "hash", "payload_digest")))
     heads: dict[str, tuple[int, str]] = {}
     rows = bind.execute(sa.select(event).order_by(event.c.seq)).all()
