@@ -85,7 +85,7 @@ def _is_hex64(value: object) -> bool:
 
 
 class Seals:
-    """Write seals of the chain head, read them back (signature checked) and verify against them."""
+    """Write seals of the log's tree head, read them back (signature checked) and verify against them."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
