@@ -33,6 +33,7 @@ from engine.history import History
 from engine.links import Links
 from engine.migration import Migration
 from engine.people import People
+from engine.proofs import Proofs
 from engine.replay import Replay
 from engine.reports import Reports
 from engine.repository import Repository
@@ -60,8 +61,9 @@ class Engine:
         upgrade(self.db.engine)
         self.repository = Repository(self.db, self.clock, self.workflows_dir)
         self.people = People(self.db, self.clock, self.workflows_dir)
-        self.history = History(self.db)
+        self.history = History(self.db, self.clock)
         self.seals = Seals(self.db, self.clock)
+        self.proofs = Proofs(self.db)
         work = CaseWork(self.repository, self.clock)
         self.timers = Timers(self.db, self.clock, work)
         self.runtime = Runtime(self.db, self.clock, self.repository, work, self.timers)

@@ -8,6 +8,7 @@ under ``instance/``), ``COMPLAINTFLOW_WORKFLOWS`` (default ``workflows``) and
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -20,6 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import engine
+from engine import proofs
 from engine.calendar import CalendarConfig
 from engine.clock import ManualClock
 from engine.demo import seed_demo_cases
@@ -36,7 +38,7 @@ def database_url() -> str:
 
 
 # Commands that read the whole history or many cases: no statement time limit for them.
-LONG_COMMANDS = {"verify", "seal", "purge", "migrate", "replay"}
+LONG_COMMANDS = {"verify", "seal", "purge", "migrate", "replay", "prove", "prove-consistency"}
 
 
 def open_engine(long_running: bool = False) -> engine.Engine:
@@ -164,12 +166,14 @@ def cmd_verify(eng: engine.Engine, args: argparse.Namespace) -> int:
     else:
         seals, result = [], eng.history.verify(progress)
     print(file=sys.stderr)
-    against = f" and {len(seals)} seal(s) up to event {max(s.seq for s in seals)}" if seals else ""
+    against = f" and {len(seals)} seal(s) up to log size {max(s.size for s in seals)}" if seals else ""
     if result.ok:
-        print(f"History intact: {result.checked} events verified{against}.")
+        print(f"History intact: {result.checked} events in their case chains and the log verified{against}.")
     else:
-        print(f"History BROKEN at event {result.first_bad_seq}: {result.reason} "
-              f"({result.checked} events before it are intact).")
+        where = (f"event {result.first_bad_seq}" if result.first_bad_seq is not None
+                 else f"log entry {result.log_index}" if result.log_index is not None
+                 else f"{result.stream} event {result.stream_seq}")
+        print(f"History BROKEN at {where}: {result.reason} ({result.checked} events before it are intact).")
     return 0 if result.ok else 1
 
 
@@ -177,7 +181,7 @@ def cmd_seal(eng: engine.Engine, args: argparse.Namespace) -> int:
     def report(path: Path) -> None:
         if path != shown[-1]:
             made = eng.seals.load(path)
-            print(f"Sealed event {made.seq} ({made.events} events, hash {made.hash[:16]}…): {path}", flush=True)
+            print(f"Sealed the log at size {made.size} (root {made.root[:16]}…): {path}", flush=True)
             shown.append(path)
 
     shown: list[Path | None] = [None]
@@ -187,10 +191,64 @@ def cmd_seal(eng: engine.Engine, args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         eng.seals.run(args.folder, None, args.every, stop, on_seal=report)
         return 0
-    path = eng.seals.seal(args.folder, progress=progress_line("verifying before sealing"))
+    path = eng.seals.seal(args.folder, progress=progress_line("verifying the log before sealing"))
     print(file=sys.stderr)
     report(path)
     return 0
+
+
+def cmd_prove(eng: engine.Engine, args: argparse.Namespace) -> int:
+    """Seal what is new (sequencing first), then prove the case's events are in that sealed log."""
+    path = eng.seals.seal(args.folder)
+    seal = eng.seals.load(path)
+    proof = eng.proofs.build(args.number, seal, json.loads(path.read_text(encoding="utf-8")))
+    text = json.dumps(proof, indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"Proof of {len(proof['events'])} events of {args.number} in the log sealed at size {seal.size}: "
+              f"{args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_prove_consistency(eng: engine.Engine, args: argparse.Namespace) -> int:
+    """Show that the log sealed by OLD is a prefix of the log sealed by NEW."""
+    old, new = eng.seals.load(args.old), eng.seals.load(args.new)
+    documents = [json.loads(Path(p).read_text(encoding="utf-8")) for p in (args.old, args.new)]
+    proof = eng.proofs.consistency(old, documents[0], new, documents[1])
+    text = json.dumps(proof, indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"Consistency proof from log size {old.size} to {new.size} ({len(proof['proof'])} hashes): {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_check_proof(_eng: engine.Engine | None, args: argparse.Namespace) -> int:
+    """Needs no database: the audit paths need nothing, the seal's signature needs the seal key."""
+    try:
+        document = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read proof {args.file}: {exc}", file=sys.stderr)
+        return 2
+    result = proofs.check(document)
+    for problem in result.problems:
+        print(f"  {problem}")
+    signed = "and its seal's signature checked" if result.signature_checked else (
+        "but its seal's signature NOT checked (no seal key given)")
+    if document.get("format") == proofs.CONSISTENCY_FORMAT:
+        sizes = f"log size {document['old']['size']} to {document['new']['size']}"
+        print(f"Consistency proof holds from {sizes}, {signed}." if result.ok
+              else f"Consistency proof FAILS ({sizes}).")
+        return 0 if result.ok else 1
+    if result.ok:
+        print(f"Proof holds: {result.events} events of {document['case']} lead to the sealed root of log size "
+              f"{document['tree_head']['size']}, chained from the case's first event, {signed}.")
+        return 0
+    print(f"Proof FAILS for {document['case']}: {len(result.problems)} problem(s).")
+    return 1
 
 
 def cmd_replay(eng: engine.Engine, args: argparse.Namespace) -> int:
@@ -212,7 +270,7 @@ def cmd_replay(eng: engine.Engine, args: argparse.Namespace) -> int:
     return 1
 
 
-Handler = Callable[[engine.Engine, argparse.Namespace], int]
+Handler = Callable[[engine.Engine | None, argparse.Namespace], int]
 
 
 def configure_logging() -> None:
@@ -232,13 +290,27 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     sub.add_parser("status", help="show deployed version, timers and cases")
     scheduler = sub.add_parser("scheduler", help="run the timer scheduler (its own process in production)")
     scheduler.add_argument("--poll", type=float, default=30.0, help="seconds between polls for new timers")
-    verify = sub.add_parser("verify", help="recompute the history hash chain (and check it against seals)")
+    verify = sub.add_parser("verify", help="recompute every case chain and the log (and check them against seals)")
     verify.add_argument("--seal", action="append", metavar="FILE", help="a seal file or a folder of seals "
                         "(repeatable); needs COMPLAINTFLOW_SEAL_KEY or COMPLAINTFLOW_SEAL_KEY_FILE")
-    seal = sub.add_parser("seal", help="write the chain head as a signed seal file an auditor keeps")
+    seal = sub.add_parser("seal", help="sequence the log, sign its tree head into a seal file")
     seal.add_argument("--folder", default=os.environ.get("COMPLAINTFLOW_SEAL_DIR", "instance/seals"),
                       help="where seals go (default: COMPLAINTFLOW_SEAL_DIR or instance/seals)")
     seal.add_argument("--every", type=float, default=None, metavar="SECONDS", help="keep sealing at this interval")
+    prove = sub.add_parser("prove", help="write a JSON proof that a case's events are in the sealed log")
+    prove.add_argument("number", help="complaint number")
+    prove.add_argument("--out", metavar="FILE", help="where the proof goes (default: standard output)")
+    prove.add_argument("--folder", default=os.environ.get("COMPLAINTFLOW_SEAL_DIR", "instance/seals"),
+                       help="the seals (default: COMPLAINTFLOW_SEAL_DIR or instance/seals); a new one is made first")
+    consistency = sub.add_parser("prove-consistency", help="write a JSON proof that the log sealed by OLD is a "
+                                 "prefix of the log sealed by NEW")
+    consistency.add_argument("old", help="the older seal file")
+    consistency.add_argument("new", help="the newer seal file")
+    consistency.add_argument("--out", metavar="FILE", help="where the proof goes (default: standard output)")
+    check = sub.add_parser("check-proof", help="check a proof file without the database (the seal key checks "
+                           "its signature)")
+    check.add_argument("file")
+    check.set_defaults(no_database=True)
     replay = sub.add_parser("replay", help="re-run a case from its history and compare it step by step")
     replay.add_argument("number", help="complaint number")
     purge = sub.add_parser("purge", help="purge archived cases past the retention period (3 years by default)")
@@ -252,11 +324,14 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     migrate.add_argument("--dry-run", action="store_true", help="only say what would happen")
     migrate.add_argument("--actor", default="owner1")
     return {"purge": cmd_purge, "migrate": cmd_migrate, "deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status,
-            "scheduler": cmd_scheduler, "verify": cmd_verify, "seal": cmd_seal, "replay": cmd_replay}
+            "scheduler": cmd_scheduler, "verify": cmd_verify, "seal": cmd_seal, "replay": cmd_replay,
+            "prove": cmd_prove, "prove-consistency": cmd_prove_consistency, "check-proof": cmd_check_proof}
 
 
 def run_handler(handler: Handler, args: argparse.Namespace) -> int:
     try:
+        if getattr(args, "no_database", False):
+            return handler(None, args)
         with open_engine(long_running=args.command in LONG_COMMANDS) as eng:
             return handler(eng, args)
     except EngineError as exc:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 
-from engine import spiff
+from engine import lockstep, spiff
 from engine.casework import CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, EngineError, NotFound
@@ -97,10 +97,16 @@ class Migration:
 
     def _run(self, number: str, to_version: int | None, actor: str | None) -> MigrationResult:
         deployment_id, version = self._target(to_version)
-        self._timers.fire_due_for_case(number=number)  # a deadline that passed is history, not a plan
-        now = self._clock.now()
+        # A deadline that passed is history, not a plan: due timers fire first, also those that fell due
+        # while this waited for the case.
+        return lockstep.after_due_timers(lambda: self._timers.fire_due_for_case(number=number),
+                                         lambda: self._move(number, deployment_id, version, actor))
+
+    def _move(self, number: str, deployment_id: int, version: int, actor: str | None) -> MigrationResult:
         with self._db.write() as session:
             row = lock_case(session, number=number)
+            now = self._clock.now()
+            lockstep.raise_if_timers_due(session, row.id, now)
             if row.status == "archived":
                 raise CaseArchived(number)
             case = self._work.open(session, row, now)

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import forms, spiff
+from engine import forms, lockstep, spiff
 from engine.casework import CaseRow, CaseWork, OpenCase, lock_case
 from engine.clock import Clock
 from engine.errors import FormInvalid, IdempotencyKeyReused, MessageNotExpected
@@ -160,10 +160,14 @@ class Runtime:
         """Deliver a message (e.g. the customer's reply) to a case waiting for it."""
         if not isinstance(payload, dict) or any(str(k).startswith("_") for k in payload):
             raise FormInvalid({"payload": "a message payload is an object whose keys do not start with '_'"})
-        self._timers.fire_due_for_case(number=number)
-        now = self._clock.now()
+        lockstep.after_due_timers(lambda: self._timers.fire_due_for_case(number=number),
+                                  lambda: self._deliver(number, name, payload, actor))
+
+    def _deliver(self, number: str, name: str, payload: dict, actor: str) -> None:
         with self._db.write() as session:
             row = lock_case(session, number=number)
+            now = self._clock.now()  # once the case is held: a deadline passed while waiting fires first
+            lockstep.raise_if_timers_due(session, row.id, now)
             case = self._work.open(session, row, now)
             if name not in spiff.waiting_messages(case.workflow):
                 raise MessageNotExpected(f"case {number} is not waiting for message {name!r} now")

@@ -1,12 +1,12 @@
-"""Seals: the head of the history chain, signed with a key the database does not hold.
+"""Seals: a tree head of the Merkle log, signed with a key the database does not hold.
 
-A seal is a small JSON file (``seal-<seq>.json``) an auditor keeps outside the database:
-the chain head's ``seq`` and ``hash``, the number of events, when it was sealed and an
-HMAC-SHA256 signature over all of that. Whoever controls the database can rewrite the
-history and recompute every hash after the change (and the chain head), and plain
-``verify`` will pass; but the chain recomputed up to a seal's ``seq`` then no longer
-reaches the sealed hash, and a truncated history no longer holds the sealed events.
-Without the key no one can make or edit a seal to match.
+A seal is a small JSON file (``seal-<size>.json``) an auditor keeps outside the database: the
+log's size and root hash, when it was sealed and an HMAC-SHA256 signature over all of that.
+Whoever controls the database can rewrite events and recompute their case chains, the tree heads
+and the log state, and plain ``verify`` will pass; but the log recomputed up to a seal's size then
+no longer reaches the sealed root, and a truncated log no longer holds the sealed entries. Without
+the key no one can make or edit a seal to match. Sealing runs the sequencer first, so every event
+committed before it is covered.
 
 The key comes from ``COMPLAINTFLOW_SEAL_KEY`` or from the file named by
 ``COMPLAINTFLOW_SEAL_KEY_FILE``; without one, nothing is sealed.
@@ -25,19 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from engine.clock import Clock
 from engine.errors import EngineError
-from engine.history import History, Progress, VerifyResult, canonical
+from engine.history import History, Progress, SequenceError, VerifyResult, canonical
 from engine.store.db import Database
-from engine.store.models import ChainHead, Event
 
-FORMAT = "complaintflow-seal/1"
+FORMAT = "complaintflow-seal/2"
 KEY_ENV = "COMPLAINTFLOW_SEAL_KEY"
 KEY_FILE_ENV = "COMPLAINTFLOW_SEAL_KEY_FILE"
 MIN_KEY_BYTES = 16
-FIELDS = ("format", "seq", "hash", "events", "sealed_at", "signature")
+FIELDS = ("format", "size", "root", "sealed_at", "signature")
 
 
 class SealError(EngineError):
@@ -46,17 +43,17 @@ class SealError(EngineError):
 
 @dataclass(frozen=True)
 class Seal:
-    seq: int
-    hash: str
-    events: int
+    """A signed tree head: the log's first ``size`` entries have Merkle root ``root``."""
+
+    size: int
+    root: str
     sealed_at: datetime
     signature: str
     path: Path | None = None
 
     def body(self) -> dict:
         """What the signature covers."""
-        return {"format": FORMAT, "seq": self.seq, "hash": self.hash, "events": self.events,
-                "sealed_at": self.sealed_at.isoformat()}
+        return {"format": FORMAT, "size": self.size, "root": self.root, "sealed_at": self.sealed_at.isoformat()}
 
 
 def seal_key(key: bytes | str | None = None) -> bytes:
@@ -88,50 +85,46 @@ def _is_hex64(value: object) -> bool:
 
 
 class Seals:
-    """Write seals of the chain head, read them back (signature checked) and verify against them."""
+    """Write seals of the log's tree head, read them back (signature checked) and verify against them."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        self._history = History(db)
+        self._history = History(db, clock)
 
     # -- writing -------------------------------------------------------------------------------
 
     def seal(self, folder: str | Path, key: bytes | str | None = None, progress: Progress | None = None) -> Path:
-        """Seal the current chain head into ``folder`` and return the seal file.
+        """Sequence what is committed, then seal the log's tree head into ``folder``; return the seal file.
 
-        The history is verified first, so a broken chain is never sealed: from the newest seal
-        already in the folder when there is one (only the events since, anchored at its hash),
-        else from the beginning. When nothing was appended since that seal, its file is returned.
+        The log is verified first, so a broken log is never sealed: from the newest seal already
+        in the folder when there is one (only the entries since, starting from its root), else
+        from the beginning. When nothing was sequenced since that seal, its file is returned.
         """
         key = seal_key(key)
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        latest = max(self.load_folder(folder, key), key=lambda s: s.seq, default=None)
-        with self._db.read() as session:
-            head = session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)).one_or_none()
-            if head is None:
-                raise SealError("the history has no chain head; nothing was sealed")
-            events = session.scalar(select(func.count()).select_from(Event).where(Event.seq <= head.seq))
-        if events != head.seq:
-            raise SealError(f"not sealed: the chain head is at event {head.seq} but the database holds {events} "
-                            f"events up to it; run complaintflow verify")
+        latest = max(self.load_folder(folder, key), key=lambda s: s.size, default=None)
+        try:
+            self._history.sequence()
+        except SequenceError as exc:
+            raise SealError(f"not sealed: the history is broken: {exc}") from exc
+        head = self._history.tree_head()
         if latest is not None:
-            if head.seq < latest.seq or (head.seq == latest.seq and head.hash != latest.hash):
-                raise SealError(f"not sealed: the history no longer matches {latest.path.name} (event {latest.seq}); "
+            if head.size < latest.size or (head.size == latest.size and head.root != latest.root):
+                raise SealError(f"not sealed: the log no longer matches {latest.path.name} (size {latest.size}); "
                                 f"run complaintflow verify --seal {latest.path}")
-            if head.seq == latest.seq:
+            if head.size == latest.size:
                 return latest.path
-            result = self._history.verify(progress, up_to=head.seq, after=(latest.seq, latest.hash),
-                                          anchors={head.seq: head.hash})
+            result = self._history.verify(progress, chains=False, log_from=(latest.size, latest.root),
+                                          anchors={head.size: head.root})
         else:
-            result = self._history.verify(progress, up_to=head.seq, anchors={head.seq: head.hash})
+            result = self._history.verify(progress, chains=False, anchors={head.size: head.root})
         if not result.ok:
-            raise SealError(f"not sealed: the history is broken at event {result.first_bad_seq}: {result.reason}")
-        made = Seal(head.seq, head.hash, events, self._clock.now(), "")
-        body = made.body()
+            raise SealError(f"not sealed: the history is broken at log entry {result.log_index}: {result.reason}")
+        body = Seal(head.size, head.root, self._clock.now(), "").body()
         document = {**body, "signature": sign(body, key)}
-        target = folder / f"seal-{head.seq}.json"
+        target = folder / f"seal-{head.size}.json"
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".seal-", suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -163,51 +156,47 @@ class Seals:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise SealError(f"cannot read seal {path}: {exc}") from exc
-        if (not isinstance(document, dict) or set(document) != set(FIELDS) or document["format"] != FORMAT
-                or type(document["seq"]) is not int or type(document["events"]) is not int
-                or document["seq"] < 0 or not _is_hex64(document["hash"])
-                or not isinstance(document["signature"], str) or not isinstance(document["sealed_at"], str)):
-            raise SealError(f"{path} is not a complaintflow seal (fields {', '.join(FIELDS)} expected)")
-        body = {k: document[k] for k in FIELDS if k != "signature"}
-        if not hmac.compare_digest(sign(body, key), document["signature"]):
-            raise SealError(f"seal {path} is not genuine: its signature does not match its content (it was edited, "
-                            f"forged or signed with another key)")
-        try:
-            sealed_at = datetime.fromisoformat(document["sealed_at"])
-        except ValueError as exc:
-            raise SealError(f"seal {path} has an unreadable sealed_at") from exc
-        return Seal(document["seq"], document["hash"], document["events"], sealed_at, document["signature"], path)
+        return parse(document, key, str(path), path)
 
     def load_folder(self, folder: str | Path, key: bytes | str | None = None) -> list[Seal]:
         """Every ``seal-*.json`` in ``folder``, oldest first; any one not genuine refuses them all."""
         key = seal_key(key)
-        return sorted((self.load(p, key) for p in Path(folder).glob("seal-*.json")), key=lambda s: s.seq)
+        return sorted((self.load(p, key) for p in Path(folder).glob("seal-*.json")), key=lambda s: s.size)
 
     # -- verifying -----------------------------------------------------------------------------
 
     def verify_against(self, seal: Seal | Iterable[Seal], progress: Progress | None = None, *,
                        whole_chain: bool = False) -> VerifyResult:
-        """Recompute the chain up to the seal's ``seq`` (in batches) and compare with the sealed hash.
+        """Recompute the log (in batches) and compare it with each seal's root at its size.
 
-        Catches what plain verify cannot: a tail rewritten with fresh hashes (the chain no longer
-        reaches the sealed hash; the sealed event is named, or the first event after an earlier
-        seal that still matched) and a truncated history (fewer events than sealed). Several
-        seals are checked in one pass. ``whole_chain`` also verifies the events after the last
-        seal and the chain head.
+        Catches what plain verify cannot: events rewritten with their case chains, the tree heads
+        and the log state recomputed (the log no longer reaches a sealed root; the entries since
+        the last seal that still matched are named) and a truncated log. Several seals are
+        checked in one pass. ``whole_chain`` also verifies every case chain first.
         """
         seals = [seal] if isinstance(seal, Seal) else list(seal)
         if not seals:
             raise SealError("no seal to verify against")
         anchors: dict[int, str] = {}
         for s in seals:
-            if anchors.get(s.seq, s.hash) != s.hash:
-                raise SealError(f"two seals of event {s.seq} disagree: at most one of them can be right")
-            anchors[s.seq] = s.hash
-        newest = max(seals, key=lambda s: s.seq)
-        result = self._history.verify(progress, up_to=None if whole_chain else newest.seq, anchors=anchors)
-        if result.ok and result.checked < max(s.events for s in seals):
-            most = max(s.events for s in seals)
-            return VerifyResult(False, result.checked, result.checked + 1,
-                                f"a seal counted {most} events but the history holds {result.checked}: "
-                                f"events were removed")
-        return result
+            if anchors.get(s.size, s.root) != s.root:
+                raise SealError(f"two seals of size {s.size} disagree: at most one of them can be right")
+            anchors[s.size] = s.root
+        return self._history.verify(progress, anchors=anchors, chains=whole_chain)
+
+
+def parse(document: object, key: bytes, where: str, path: Path | None = None) -> Seal:
+    """A seal from its JSON form; refuse one whose signature does not match (forged, edited, other key)."""
+    if (not isinstance(document, dict) or set(document) != set(FIELDS) or document["format"] != FORMAT
+            or type(document["size"]) is not int or document["size"] < 0 or not _is_hex64(document["root"])
+            or not isinstance(document["signature"], str) or not isinstance(document["sealed_at"], str)):
+        raise SealError(f"{where} is not a complaintflow seal (fields {', '.join(FIELDS)} expected)")
+    body = {k: document[k] for k in FIELDS if k != "signature"}
+    if not hmac.compare_digest(sign(body, key), document["signature"]):
+        raise SealError(f"seal {where} is not genuine: its signature does not match its content (it was edited, "
+                        f"forged or signed with another key)")
+    try:
+        sealed_at = datetime.fromisoformat(document["sealed_at"])
+    except ValueError as exc:
+        raise SealError(f"seal {where} has an unreadable sealed_at") from exc
+    return Seal(document["size"], document["root"], sealed_at, document["signature"], path)

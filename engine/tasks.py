@@ -12,7 +12,7 @@ from sqlalchemy import Row, Text, bindparam, exists, func, or_, select, update
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
-from engine import forms, history, spiff
+from engine import forms, history, lockstep, spiff
 from engine.casework import CaseRow, CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, NotAllowed, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
@@ -241,17 +241,26 @@ class Tasks:
 
     def _complete(self, task_id: str, username: str, data: dict, expected_version: int | None,
                   customer: bool) -> None:
-        now = self._clock.now()
         with self._db.read() as session:
-            known = session.connection().execute(CASE_OF_TASK, {"task_id": task_id, "now": now}).first()
+            known = session.connection().execute(CASE_OF_TASK, {"task_id": task_id, "now": self._clock.now()}).first()
         if known is None:
             raise NotFound(f"no task {task_id}")
         case_id, has_overdue = known
-        if has_overdue:
-            # A form submitted after its deadline must not beat the escalation: fire due timers first.
-            self._timers.fire_due_for_case(case_id=case_id)
+        # A form submitted after its deadline must not beat the escalation: due timers fire first.
+        lockstep.after_due_timers(
+            lambda: self._timers.fire_due_for_case(case_id=case_id),
+            lambda: self._complete_locked(task_id, case_id, username, data, expected_version, customer),
+            fire_first=has_overdue)
+
+    def _complete_locked(self, task_id: str, case_id: int, username: str, data: dict, expected_version: int | None,
+                         customer: bool) -> None:
+        """One transaction. The moment the step applies at is taken once the case is locked: a completion
+        that waited for the lock is applied (and recorded) as of when it ran, after any deadline that passed
+        meanwhile (``engine.lockstep``)."""
         with self._db.write() as session:
             task, case_row = self._locked(session, task_id, case_id)
+            now = self._clock.now()
+            lockstep.raise_if_timers_due(session, case_id, now)
             if case_row.status == "archived":
                 raise CaseArchived(case_row.number)
             self._check_open(task)

@@ -508,3 +508,42 @@ def test_replay_matches_when_events_were_recorded_a_little_after_their_steps_ran
         assert started.at > MONDAY  # recorded a little after the step ran
         report = eng.replay.run(number)
         assert report.ok, report.first_difference
+
+
+def test_a_completion_that_waited_for_the_case_across_its_deadline_applies_after_it_and_replays(
+        eng, clock, database_url, tmp_path):
+    import sqlite3
+    import threading
+    import time
+
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    deadline = min(d.due_at for d in eng.cases.get(number).pending_deadlines if d.guards == "first_response")
+    failures: list[BaseException] = []
+
+    def submit() -> None:
+        try:
+            complete(eng, number, "first_response")
+        except BaseException as exc:  # noqa: BLE001 - shown by the assertion below
+            failures.append(exc)
+
+    if database_url.startswith("sqlite"):  # another writer holds the database, as a slow step would
+        holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    else:
+        holder = sa.create_engine(database_url).connect()
+        holder.execute(sa.text('SELECT id FROM "case" WHERE number = :n FOR UPDATE'), {"n": number})
+    worker = threading.Thread(target=submit)
+    worker.start()
+    time.sleep(1.0)
+    assert worker.is_alive()  # the submission waits for the case
+    clock.advance(deadline - clock.now() + timedelta(minutes=1))  # ... while its deadline passes
+    holder.rollback()
+    holder.close()
+    worker.join(30)
+    assert not worker.is_alive() and not failures, failures
+    events = eng.history.events(number)
+    kinds = [e.kind for e in events]
+    assert kinds.index("timer_fired") < kinds.index("task_completed")
+    assert next(e for e in events if e.kind == "task_completed").at > deadline
+    report = eng.replay.run(number)
+    assert report.ok, report.first_difference

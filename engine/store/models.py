@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -162,30 +163,65 @@ class Notification(Base):
 
 
 class Event(Base):
-    """Hash-chained history; rows are only ever inserted."""
+    """One event of a stream's hash chain (a case's, or ``system`` for events without a case).
+
+    Rows are only ever inserted; the sequencer later sets ``log_index`` (its place in the Merkle log)
+    and a retention purge swaps ``payload`` for its digest.
+    """
 
     __tablename__ = "event"
+    __table_args__ = (
+        Index("ix_event_stream_seq", "stream", "stream_seq", unique=True),
+        Index("ix_event_log_index", "log_index", unique=True),
+        Index("ix_event_unsequenced", "seq", postgresql_where=text("log_index IS NULL"),
+              sqlite_where=text("log_index IS NULL")),
+    )
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)  # the event's id, in order of writing
+    stream: Mapped[str] = mapped_column(String(40))  # the case number, or "system"
+    stream_seq: Mapped[int] = mapped_column(Integer)  # 1, 2, ... within the stream
     case_number: Mapped[str | None] = mapped_column(String(40), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON, hashed as stored
     deployment_version: Mapped[int | None] = mapped_column(Integer)
-    prev_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))  # the previous event of the same stream
     hash: Mapped[str] = mapped_column(String(64))
     payload_digest: Mapped[str | None] = mapped_column(String(64))  # set when purged: the payload's sha256
+    log_index: Mapped[int | None] = mapped_column(Integer)  # leaf index in the Merkle log, once sequenced
 
 
-class ChainHead(Base):
-    """The single row every history append locks: it orders the chain."""
+class StreamHead(Base):
+    """The head of one stream's chain: locked only by writers of that stream (its case)."""
 
-    __tablename__ = "chain_head"
+    __tablename__ = "stream_head"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    stream: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class LogState(Base):
+    """The Merkle log's current size, root and frontier; only the sequencer locks it (one row)."""
+
+    __tablename__ = "log_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(64))
+    frontier: Mapped[str] = mapped_column(Text)  # JSON list of the perfect subtrees' hashes, largest first
+
+
+class TreeHead(Base):
+    """Every tree head the sequencer produced (size, root, when): later ones must extend earlier ones."""
+
+    __tablename__ = "tree_head"
+
+    size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+    frontier: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Person(Base):
