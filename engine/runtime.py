@@ -16,7 +16,7 @@ from engine.clock import Clock
 from engine.errors import FormInvalid, MessageNotExpected
 from engine.repository import Repository
 from engine.store.db import Database
-from engine.store.models import Case, ComplaintCounter, CustomerContact
+from engine.store.models import Case, ComplaintCounter, CustomerContact, InvolvedPerson
 
 SENSITIVE_FIELDS = ("customer_name", "contact")
 
@@ -58,6 +58,8 @@ class Runtime:
             )
             session.add(row)
             session.flush()
+            session.add_all(InvolvedPerson(case_id=row.id, username=name)
+                            for name in dict.fromkeys(map(str, row.involved_staff)))
             if clean.get("customer_name") or clean.get("contact"):
                 session.add(CustomerContact(case_id=row.id, name=clean.get("customer_name"),
                                             contact=clean.get("contact")))
