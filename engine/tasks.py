@@ -93,10 +93,10 @@ class InboxQuery:
 @dataclass(frozen=True)
 class InboxPage:
     tasks: list[TaskView]
-    matching: int  # tasks that pass the filters, counted up to COUNT_CAP + 1
-    total: int  # every task the person may work on, counted up to COUNT_CAP + 1
+    matching: int  # tasks that pass the filters; more than ``cap`` means "more than cap" (counting stopped)
+    total: int  # every task the person may work on; more than ``cap`` likewise
     steps: list[tuple[str, str, str | None]]  # (element id, title, form file) of the steps of their roles
-    capped: bool = False  # total is more than COUNT_CAP: the counts say "more than" rather than how many
+    cap: int = 0  # where counting stopped (0: not counted at all)
 
 
 COUNT_CAP = 1000  # counting further costs a scan of the whole queue and helps nobody pick the next task
@@ -163,11 +163,14 @@ def _page(branches: list[list[ColumnElement[bool]]], sort: str, offset: int, lim
     return page if limit is None else page.offset(offset).limit(limit)
 
 
-def _capped_count(branches: list[list[ColumnElement[bool]]]) -> Select:
-    """How many rows the branches match, counting no further than ``COUNT_CAP + 1``."""
-    joined = _T.join(_C, _C.c.id == _T.c.case_id)
-    found = union_all(*(select(_T.c.id).select_from(joined).where(*branch) for branch in branches))
-    return select(func.count()).select_from(found.limit(COUNT_CAP + 1).subquery())
+def _capped_count(branches: list[list[ColumnElement[bool]]], cap: int, by_case: bool) -> Select:
+    """How many rows the branches match, counting no further than ``cap + 1``.
+
+    The case is joined only when a filter reads it (``by_case``): otherwise the index alone answers.
+    """
+    source = _T.join(_C, _C.c.id == _T.c.case_id) if by_case else _T
+    found = union_all(*(select(_T.c.id).select_from(source).where(*branch) for branch in branches))
+    return select(func.count()).select_from(found.limit(cap + 1).subquery())
 
 
 class Tasks:
@@ -206,12 +209,13 @@ class Tasks:
                 rows = conn.execute(_page(chosen, query.sort, 0, None)).all()
                 return InboxPage([self._view_of(r) for r in rows], len(rows), len(rows), [])
             offset, limit = max(0, query.offset), max(1, query.limit)
+            cap = max(COUNT_CAP, offset + limit)  # a deep page still learns whether another follows
             rows = conn.execute(_page(chosen, query.sort, offset, limit)).all()
-            matching = conn.execute(_capped_count(chosen)).scalar_one()
-            total = conn.execute(_capped_count(visible)).scalar_one() if filters else matching
+            matching = conn.execute(_capped_count(chosen, cap, bool(query.grade or query.channel))).scalar_one()
+            total = conn.execute(_capped_count(visible, cap, False)).scalar_one() if filters else matching
         steps = [(element, title, form) for element, title, form, role in self._repository.active().user_steps
                  if role in roles]
-        return InboxPage([self._view_of(r) for r in rows], matching, total, steps, capped=total > COUNT_CAP)
+        return InboxPage([self._view_of(r) for r in rows], matching, total, steps, cap)
 
     def _view_of(self, r: Row) -> TaskView:
         return TaskView(r.id, r.element_id, r.title, r.number, r.role, r.assignee, r.state, r.due_at,
