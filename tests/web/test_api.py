@@ -18,6 +18,12 @@ from jsonschema import Draft202012Validator
 from engine.demo import FORM_DATA, registration
 
 
+@pytest.fixture
+def web_database_url(database_url: str) -> str:
+    """These pages and calls are checked on SQLite and on PostgreSQL."""
+    return database_url
+
+
 def no_trace(response: httpx.Response) -> None:
     """Event hook on every response: no stack trace; errors are JSON with a message."""
     response.read()

@@ -5,10 +5,17 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pytest
 from openpyxl import load_workbook
 
 from tests.driver import complete, registration
 from tests.web.conftest import csrf_token, login
+
+
+@pytest.fixture
+def web_database_url(database_url: str) -> str:
+    """These pages and calls are checked on SQLite and on PostgreSQL."""
+    return database_url
 
 
 def test_only_auditors_and_overseers_open_the_audit_pages(client):
