@@ -116,8 +116,9 @@ def test_the_inbox_reads_the_task_index_in_page_order_never_the_whole_table(eng,
     found = plans(eng, "cs1", query)
     # the page and one capped count (a filtered view also counts the unfiltered total): nothing else reads task
     assert len(found) == (2 if query.scope == "all" else 3)
+    assert "ix_task_state_role_due" in found[0], found[0]  # the page walks the inbox index
     for plan in found:
-        assert "ix_task_state_role_due" in plan, plan
+        assert "ix_task_" in plan, plan
         if eng.db.dialect == "sqlite":
             assert "SCAN task" not in plan, plan
         else:
