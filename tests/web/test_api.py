@@ -133,6 +133,24 @@ def test_my_tasks_list_names_the_form_and_the_task_gives_its_schema(api):
     assert api.get(f"/tasks/{task['id']}", "eng1").status_code == 403  # another group's case
 
 
+def test_my_tasks_come_a_page_at_a_time_each_once_following_next(api, eng):
+    numbers = [api.register() for _ in range(7)]
+    hidden = api.register("cs2", involved_staff=["cs1"])
+    seen, url, pages = [], "/tasks?limit=3", 0
+    while url:
+        response = api.get(url.removeprefix("/api/v1"), "cs1")
+        assert response.status_code == 200, response.text
+        seen += [t["id"] for t in response.json()["tasks"]]
+        url, pages = response.json()["next"], pages + 1
+    assert pages == 3 and len(seen) == len(set(seen)) == 7
+    assert [t.id for t in eng.tasks.for_user("cs1")] == seen  # soonest due first, as the inbox
+    assert {eng.tasks.get(i).case_number for i in seen} == set(numbers)
+    hidden_task = api.task("cs2", hidden, "first_response")
+    assert api.get(f"/tasks/{hidden_task['id']}", "cs1").status_code == 403
+    assert api.get("/tasks?limit=0", "cs1").status_code == 422
+    assert api.get("/tasks?offset=-1", "cs1").status_code == 422
+
+
 def test_claiming_a_task_of_my_role_makes_it_mine(api):
     number = api.register()
     task = api.task("cs1", number, "first_response")
