@@ -2,10 +2,10 @@
 
 Registering 100,000 complaints through the engine takes ~20 minutes. Lists and pages only
 read rows, so most cases can be copies: for each copy of a template case, new rows in
-``case``, ``task``, ``timer``, ``customer_contact`` and ``involved_person`` with fresh ids, a
+``case``, ``task``, ``timer``, ``outbox``, ``customer_contact`` and ``involved_person`` with fresh ids, a
 fresh case number, and every SpiffWorkflow task UUID in the state text (and in the task and
 timer rows that name them) replaced consistently, so a copy can still be opened and worked.
-Not copied: history events, notifications, attachments (a copy's history page is empty).
+Not copied: history events and attachments (a copy's history is empty).
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 
 from engine.demo import DEMO_CASES, complete_step
-from engine.store.models import Case, CustomerContact, InvolvedPerson, Task, Timer
+from engine.store.models import Case, CustomerContact, InvolvedPerson, Notification, Task, Timer
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 BATCH = 2000
-_C, _T, _TM, _CC, _IP = (Case.__table__, Task.__table__, Timer.__table__, CustomerContact.__table__,
-                         InvolvedPerson.__table__)
+_C, _T, _TM, _N, _CC, _IP = (Case.__table__, Task.__table__, Timer.__table__, Notification.__table__,
+                             CustomerContact.__table__, InvolvedPerson.__table__)
+SERIAL = ("case", "timer", "outbox")  # tables whose ids the copies take by hand
 
 
 def register_templates(eng, count: int, involved: str = "cs1", every: int = 10) -> list[str]:  # noqa: ANN001
@@ -48,13 +49,14 @@ def _rows(conn: sa.Connection, table: sa.Table, case_ids: list[int]) -> dict[int
 
 
 def _copies(templates: list[dict], children: dict[str, dict[int, list[dict]]], count: int,
-            first_id: int, first_timer_id: int) -> Iterator[dict[str, list[dict]]]:
+            first_ids: dict[str, int]) -> Iterator[dict[str, list[dict]]]:
     """Batches of new rows per table: copy i of template i % len(templates)."""
-    batch: dict[str, list[dict]] = {"case": [], "task": [], "timer": [], "customer_contact": [], "involved_person": []}
-    timer_id = first_timer_id
+    batch: dict[str, list[dict]] = {name: [] for name in ("case", "task", "timer", "outbox", "customer_contact",
+                                                          "involved_person")}
+    next_id = dict(first_ids)
     for i in range(count):
         template = templates[i % len(templates)]
-        new_id = first_id + i
+        new_id = next_id["case"] + i
         fresh = {old: str(uuid.uuid4()) for old in set(UUID.findall(template["state"]))}
         number = f"{template['number']}-K{i:06d}"
         state = UUID.sub(lambda m, fresh=fresh: fresh[m.group(0)], template["state"])
@@ -64,10 +66,13 @@ def _copies(templates: list[dict], children: dict[str, dict[int, list[dict]]], c
         for child in children["task"].get(template["id"], []):
             batch["task"].append({**child, "id": fresh.get(child["id"], str(uuid.uuid4())), "case_id": new_id})
         for child in children["timer"].get(template["id"], []):
-            batch["timer"].append({**child, "id": timer_id, "case_id": new_id,
+            batch["timer"].append({**child, "id": next_id["timer"], "case_id": new_id,
                                    "spiff_task_id": fresh.get(child["spiff_task_id"], child["spiff_task_id"]),
                                    "guarded_task_id": fresh.get(child["guarded_task_id"], child["guarded_task_id"])})
-            timer_id += 1
+            next_id["timer"] += 1
+        for child in children["outbox"].get(template["id"], []):
+            batch["outbox"].append({**child, "id": next_id["outbox"], "case_id": new_id})
+            next_id["outbox"] += 1
         for name in ("customer_contact", "involved_person"):
             batch[name] += [{**child, "case_id": new_id} for child in children[name].get(template["id"], [])]
         if len(batch["case"]) >= BATCH:
@@ -79,7 +84,7 @@ def _copies(templates: list[dict], children: dict[str, dict[int, list[dict]]], c
 
 def clone_open_cases(db: sa.Engine, total: int) -> int:
     """Copy the open complaint cases until ``total`` cases are open; returns how many copies were made."""
-    tables = {"case": _C, "task": _T, "timer": _TM, "customer_contact": _CC, "involved_person": _IP}
+    tables = {"case": _C, "task": _T, "timer": _TM, "outbox": _N, "customer_contact": _CC, "involved_person": _IP}
     with db.begin() as conn:
         templates = [dict(r) for r in conn.execute(
             sa.select(_C).where(_C.c.status == "open", _C.c.process_id == "complaint").order_by(_C.c.id)).mappings()]
@@ -89,17 +94,17 @@ def clone_open_cases(db: sa.Engine, total: int) -> int:
             return 0
         ids = [t["id"] for t in templates]
         children = {name: _rows(conn, table, ids) for name, table in tables.items() if name != "case"}
-        first_id = conn.scalar(sa.select(sa.func.max(_C.c.id))) + 1
-        first_timer = (conn.scalar(sa.select(sa.func.max(_TM.c.id))) or 0) + 1
-        for batch in _copies(templates, children, count, first_id, first_timer):
+        first_ids = {name: (conn.scalar(sa.select(sa.func.max(tables[name].c.id))) or 0) + 1 for name in SERIAL}
+        for batch in _copies(templates, children, count, first_ids):
             for name, table in tables.items():
                 if batch[name]:
                     conn.execute(sa.insert(table), batch[name])
         if db.dialect.name == "postgresql":  # the copies took ids by hand: move the sequences past them
-            for table in ("case", "timer"):
+            for table in SERIAL:
                 conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
                                      f"(SELECT max(id) FROM \"{table}\"))"))
     with db.connect() as conn:  # fresh statistics, as a production database would have
-        conn.execute(sa.text("ANALYZE"))
+        names = ", ".join(f'"{name}"' for name in tables) if db.dialect.name == "postgresql" else ""
+        conn.execute(sa.text(f"ANALYZE {names}"))
         conn.commit()
     return count
