@@ -39,7 +39,6 @@ _VIEW = select(
     _T.c.id, _T.c.element_id, _T.c.title, _C.c.number, _T.c.role, _T.c.assignee, _T.c.state, _T.c.due_at,
     _T.c.form, _T.c.created_at, _C.c.deployment_id, _C.c.grade, _C.c.channel, _C.c.status.label("case_status"),
 ).join(_C, _C.c.id == _T.c.case_id)
-_RM = RoleMember.__table__
 BY_CASE = _VIEW.where(_C.c.number == bindparam("number"), _T.c.state == bindparam("state")).order_by(_T.c.created_at)
 BY_ID = _VIEW.where(_T.c.id == bindparam("task_id"))
 _TM = Timer.__table__
