@@ -16,7 +16,6 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     select,
     true,
     union_all,
@@ -38,9 +37,11 @@ _T, _C = Task.__table__, Case.__table__
 _VIEW = select(
     _T.c.id, _T.c.element_id, _T.c.title, _C.c.number, _T.c.role, _T.c.assignee, _T.c.state, _T.c.due_at,
     _T.c.form, _T.c.created_at, _C.c.deployment_id, _C.c.grade, _C.c.channel, _C.c.status.label("case_status"),
+    _T.c.case_id,
 ).join(_C, _C.c.id == _T.c.case_id)
 BY_CASE = _VIEW.where(_C.c.number == bindparam("number"), _T.c.state == bindparam("state")).order_by(_T.c.created_at)
 BY_ID = _VIEW.where(_T.c.id == bindparam("task_id"))
+ALL_ROLES = select(RoleMember.role).distinct()
 _TM = Timer.__table__
 CASE_OF_TASK = select(_T.c.case_id, exists().where(
     _TM.c.case_id == _T.c.case_id, _TM.c.status == "pending", _TM.c.due_at <= bindparam("now", type_=_TM.c.due_at.type),
@@ -101,21 +102,28 @@ class InboxPage:
 COUNT_CAP = 1000  # counting further costs a scan of the whole queue and helps nobody pick the next task
 
 
-def _visible_branches(username: str, roles: list[str]) -> list[list[ColumnElement[bool]]]:
-    """Who may work on what, as branches that each match one index (see ``inbox``)."""
-    mine_elsewhere = [_T.c.state == "open", _T.c.assignee == username]
-    if roles:
-        mine_elsewhere.append(or_(_T.c.role.is_(None), _T.c.role.not_in(roles)))
-    branches = [[_T.c.state == "open", _T.c.role == role] for role in roles] + [mine_elsewhere]
-    return [[*branch, not_involved(_T.c.case_id, username)] for branch in branches]
+def _branches(username: str, roles: list[str], others: list[str], scope: str) -> list[list[ColumnElement[bool]]]:
+    """Who may work on what in ``scope``, as branches that are each one range of an inbox index.
+
+    Visible: the tasks of my roles, and those I hold in other roles (``others``: every other role
+    known) or in none. "mine": of my roles' tasks those I hold or nobody does. "group": those
+    others hold in my roles (this one filters its role's range rather than seeking it).
+    """
+    held = [[_T.c.role == role, _T.c.assignee == username] for role in others]
+    held.append([_T.c.role.is_(None), _T.c.assignee == username])
+    if scope == "mine":
+        branches = [[_T.c.role == role, who] for role in roles
+                    for who in (_T.c.assignee == username, _T.c.assignee.is_(None))] + held
+    elif scope == "group":
+        branches = [[_T.c.role == role, _T.c.assignee.is_not(None), _T.c.assignee != username] for role in roles]
+    else:
+        branches = [[_T.c.role == role] for role in roles] + held
+    return [[_T.c.state == "open", *branch, not_involved(_T.c.case_id, username)] for branch in branches]
 
 
-def _filters(username: str, query: InboxQuery) -> list[ColumnElement[bool]]:
+def _filters(query: InboxQuery) -> list[ColumnElement[bool]]:
+    """The filters that read the task or its case (the scope shapes the branches instead)."""
     chosen: list[ColumnElement[bool]] = []
-    if query.scope == "mine":
-        chosen.append(or_(_T.c.assignee == username, _T.c.assignee.is_(None)))
-    elif query.scope == "group":
-        chosen += [_T.c.assignee.is_not(None), _T.c.assignee != username]
     if query.grade:
         chosen.append(_C.c.grade.is_(None) if query.grade == "none" else _C.c.grade == query.grade)
     if query.channel:
@@ -131,15 +139,16 @@ def _orders(sort: str) -> list[tuple[ColumnElement[bool], list[tuple[str, bool]]
     """The sort as parts, each with its order as (column, descending), one the inbox indexes walk as is.
 
     Tasks without a due time come last in the due sorts, as a part of their own, so no ``NULLS LAST``
-    (which SQLite cannot read from an index) is needed; ``id`` makes the order total for paging.
+    (which SQLite cannot read from an index) is needed; ties go by case (registration order), and
+    ``id`` makes the order total for paging.
     """
     if sort == "newest":
-        return [(true(), [("created_at", True), ("id", True)])]
+        return [(true(), [("created_at", True), ("case_id", True), ("id", True)])]
     if sort == "due_desc":
-        return [(_T.c.due_at.is_not(None), [("due_at", True), ("created_at", True), ("id", True)]),
-                (_T.c.due_at.is_(None), [("created_at", True), ("id", True)])]
-    return [(_T.c.due_at.is_not(None), [("due_at", False), ("created_at", False), ("id", False)]),
-            (_T.c.due_at.is_(None), [("created_at", False), ("id", False)])]
+        return [(_T.c.due_at.is_not(None), [("due_at", True), ("created_at", True), ("case_id", True), ("id", True)]),
+                (_T.c.due_at.is_(None), [("created_at", True), ("case_id", True), ("id", True)])]
+    return [(_T.c.due_at.is_not(None), [("due_at", False), ("created_at", False), ("case_id", False), ("id", False)]),
+            (_T.c.due_at.is_(None), [("created_at", False), ("case_id", False), ("id", False)])]
 
 
 def _ordered(columns, order: list[tuple[str, bool]]) -> list:  # noqa: ANN001
@@ -193,17 +202,19 @@ class Tasks:
         """One page of the tasks ``username`` may work on, filtered and sorted by the database.
 
         Visible: open tasks assigned to them or held in one of their roles, never on a case they
-        are involved in. The query is a union of one branch per role (and one for tasks assigned
-        to them outside their roles), each walking an index in the page's order and stopping at
-        the page's end; counts stop at ``COUNT_CAP``. So a page costs about what it shows,
-        whatever the length of the queue.
+        are involved in. The query is a union of branches (a role's tasks, those one person holds
+        in a role), each walking an index range in the page's order and stopping at the page's
+        end; counts stop at ``COUNT_CAP``. So a page costs about what it shows, whatever the
+        length of the queue.
         """
         with self._db.read() as session:
             conn = session.connection()
             roles = list(conn.execute(ROLES_OF, {"username": username}).scalars())
-            visible = _visible_branches(username, roles)
-            filters = _filters(username, query)
-            chosen = [[*branch, *filters] for branch in visible]
+            known = set(conn.execute(ALL_ROLES).scalars()) | {lane for *_, lane in self._repository.active().user_steps}
+            others = sorted(r for r in known - set(roles) if r is not None)
+            visible = _branches(username, roles, others, "all")
+            filters = _filters(query)
+            chosen = [[*branch, *filters] for branch in _branches(username, roles, others, query.scope)]
             if query.limit is None:
                 rows = conn.execute(_page(chosen, query.sort, 0, None)).all()
                 return InboxPage([self._view_of(r) for r in rows], len(rows), len(rows), [])
@@ -211,7 +222,8 @@ class Tasks:
             cap = max(COUNT_CAP, offset + limit)  # a deep page still learns whether another follows
             rows = conn.execute(_page(chosen, query.sort, offset, limit)).all()
             matching = conn.execute(_capped_count(chosen, cap, bool(query.grade or query.channel))).scalar_one()
-            total = conn.execute(_capped_count(visible, cap, False)).scalar_one() if filters else matching
+            narrowed = filters or query.scope != "all"
+            total = conn.execute(_capped_count(visible, cap, False)).scalar_one() if narrowed else matching
         steps = [(element, title, form) for element, title, form, role in self._repository.active().user_steps
                  if role in roles]
         return InboxPage([self._view_of(r) for r in rows], matching, total, steps, cap)

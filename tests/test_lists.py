@@ -84,7 +84,7 @@ def test_paging_returns_every_task_exactly_once_across_pages(many, sort):
 
 def test_the_page_order_is_soonest_due_first_then_those_without_a_deadline(many):
     tasks = many.tasks.inbox("cs1", InboxQuery(limit=None)).tasks
-    keys = [(t.due_at is None, t.due_at or t.created_at, t.created_at, t.id) for t in tasks]
+    keys = [(t.due_at is None, t.due_at or t.created_at, t.created_at) for t in tasks]
     assert keys == sorted(keys)
 
 
@@ -127,6 +127,8 @@ def test_the_inbox_reads_the_task_index_in_page_order_never_the_whole_table(eng,
     # the page and one capped count (a filtered view also counts the unfiltered total): nothing else reads task
     assert len(found) == (2 if query.scope == "all" else 3)
     index = "ix_task_state_role_created" if query.sort == "newest" else "ix_task_state_role_due"
+    if query.scope == "mine":  # seeks the tasks the person holds, or nobody does, in each role
+        index = index.replace("role_", "role_assignee_")
     assert index in found[0], found[0]  # the page walks an inbox index
     for plan in found:
         assert "ix_task_" in plan and "task" not in full_scans(plan, eng.db.dialect), plan

@@ -107,12 +107,14 @@ class Task(Base):
 
     __tablename__ = "task"
     __table_args__ = (
+        Index("ix_task_assignee_state", "assignee", "state"),
         Index("ix_task_case_state", "case_id", "state"),
-        # The inbox walks these in its sort orders (due, newest), so a page reads about what it shows.
-        Index("ix_task_state_role_due", "state", "role", "due_at", "created_at", "id"),
-        Index("ix_task_state_assignee_due", "state", "assignee", "due_at", "created_at", "id"),
-        Index("ix_task_state_role_created", "state", "role", "created_at", "id"),
-        Index("ix_task_state_assignee_created", "state", "assignee", "created_at", "id"),
+        # The inbox walks these in its sort orders (due, newest), a role's tasks or those one person
+        # holds in a role, so a page reads about what it shows.
+        Index("ix_task_state_role_due", "state", "role", "due_at", "created_at", "case_id", "id"),
+        Index("ix_task_state_role_assignee_due", "state", "role", "assignee", "due_at", "created_at", "case_id", "id"),
+        Index("ix_task_state_role_created", "state", "role", "created_at", "case_id", "id"),
+        Index("ix_task_state_role_assignee_created", "state", "role", "assignee", "created_at", "case_id", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id

@@ -15,10 +15,10 @@ branch_labels = None
 depends_on = None
 
 INDEXES = (
-    ("ix_task_state_role_due", "task", ["state", "role", "due_at", "created_at", "id"]),
-    ("ix_task_state_assignee_due", "task", ["state", "assignee", "due_at", "created_at", "id"]),
-    ("ix_task_state_role_created", "task", ["state", "role", "created_at", "id"]),
-    ("ix_task_state_assignee_created", "task", ["state", "assignee", "created_at", "id"]),
+    ("ix_task_state_role_due", "task", ["state", "role", "due_at", "created_at", "case_id", "id"]),
+    ("ix_task_state_role_assignee_due", "task", ["state", "role", "assignee", "due_at", "created_at", "case_id", "id"]),
+    ("ix_task_state_role_created", "task", ["state", "role", "created_at", "case_id", "id"]),
+    ("ix_task_state_role_assignee_created", "task", ["state", "role", "assignee", "created_at", "case_id", "id"]),
     ("ix_timer_case", "timer", ["case_id"]),
     ("ix_timer_due", "timer", ["due_at"]),
     ("ix_outbox_case", "outbox", ["case_id"]),
@@ -35,7 +35,6 @@ def upgrade() -> None:
     )
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
-    op.drop_index("ix_task_assignee_state", table_name="task")  # ix_task_state_assignee_due serves its queries
     conn = op.get_bind()
     case, person = sa.table("case", sa.column("id"), sa.column("involved_staff")), sa.table(
         "involved_person", sa.column("case_id"), sa.column("username"))
@@ -51,7 +50,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.create_index("ix_task_assignee_state", "task", ["assignee", "state"])
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     op.drop_table("involved_person")
