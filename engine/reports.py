@@ -217,7 +217,7 @@ def _outcome() -> ColumnElement:
 
 
 def _period(start: datetime, end: datetime, viewer: str | None) -> list[ColumnElement[bool]]:
-    where = [Timer.due_at >= start, Timer.due_at < end]
+    where = [Timer.attached_to.is_not(None), Timer.due_at >= start, Timer.due_at < end]  # deadlines of a step
     return where if viewer is None else [*where, not_involved(Timer.case_id, viewer)]
 
 

@@ -161,6 +161,7 @@ def test_the_case_and_task_pages_read_one_case_by_index(eng, tmp_path, workflows
 
 
 def test_the_compliance_figures_of_the_database_agree_with_the_detailed_report(eng, clock):
+    register_templates(eng, 5)  # every demo state: timers that guard no step (waiting for the customer) too
     on_time = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
     complete(eng, on_time, "first_response")
     late = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
@@ -180,7 +181,7 @@ def test_the_compliance_figures_of_the_database_agree_with_the_detailed_report(e
         else:
             assert abs((row.worst_late - full.worst_late).total_seconds()) < 1
     first = summary[("first_response", "cs_specialist")]
-    assert first.missed_cases == (late,) and first.met >= 1 and waiting
+    assert late in first.missed_cases and on_time not in first.missed_cases and first.met >= 1 and waiting
 
 
 def test_migration_0009_fills_involved_person_from_the_cases_already_there(database_url):
