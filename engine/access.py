@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import ColumnElement, bindparam, exists, select
 
 from engine.errors import NotAllowed, NotFound
 from engine.people import load_roles
 from engine.store.db import Database
-from engine.store.models import Case, RoleMember, Task
+from engine.store.models import Case, InvolvedPerson, RoleMember, Task
 
-_C, _T, _RM = Case.__table__, Task.__table__, RoleMember.__table__
+_C, _T, _RM, _IP = Case.__table__, Task.__table__, RoleMember.__table__, InvolvedPerson.__table__
 ROLES_OF = select(_RM.c.role).where(_RM.c.username == bindparam("username"))
+
+
+def not_involved(case_id: ColumnElement, username: str) -> ColumnElement[bool]:
+    """``username`` is not one of the staff the case is about: an indexed ``NOT EXISTS`` every list uses."""
+    return ~exists().where(_IP.c.case_id == case_id, _IP.c.username == username)
 
 
 class Access:
@@ -52,14 +57,14 @@ class Access:
         """Raise ``NotAllowed`` unless ``username`` may open case ``number``."""
         with self._db.read() as session:
             row = session.connection().execute(
-                select(_C.c.involved_staff, exists().where(
+                select(~not_involved(_C.c.id, username), exists().where(
                     _T.c.case_id == _C.c.id, _T.c.role.in_(select(_RM.c.role).where(_RM.c.username == username)),
                 )).where(_C.c.number == number)
             ).first()
         if row is None:
             raise NotFound(f"no case {number}")
         involved, had_task = row
-        if username in (involved or []):
+        if involved:
             raise NotAllowed(f"{username} is involved in case {number} and may not see it")
         if not (had_task or self.sees_all(username)):
             raise NotAllowed(f"case {number} belongs to another group; {username} has no task on it")

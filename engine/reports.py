@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_, select
 
+from engine.access import not_involved
 from engine.clock import Clock
 from engine.store.db import Database
 from engine.store.models import Case, Deployment, Task, Timer
+
+MISSED_SHOWN = 20  # a summary names this many of a step's missed cases; the exports name them all
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,25 @@ class ComplianceRow:
 
 
 @dataclass(frozen=True)
+class ComplianceSummaryRow:
+    """One step and role of the compliance report as counts, computed by the database."""
+
+    step: str
+    step_title: str
+    role: str | None
+    met: int
+    missed: int
+    pending: int
+    worst_late: timedelta | None
+    missed_cases: tuple[str, ...]  # the first MISSED_SHOWN missed cases, oldest deadline first
+
+    @property
+    def on_time_rate(self) -> float | None:
+        decided = self.met + self.missed
+        return self.met / decided if decided else None
+
+
+@dataclass(frozen=True)
 class ComplianceReport:
     start: datetime
     end: datetime
@@ -73,15 +95,16 @@ class Reports:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db, self._clock = db, clock
 
-    def compliance(self, start: datetime, end: datetime) -> ComplianceReport:
+    def compliance(self, start: datetime, end: datetime, viewer: str | None = None) -> ComplianceReport:
         """Deadlines that fell due in ``[start, end)``, each judged against its guarded step.
 
         A deadline is met when its step was completed by the due time, missed when the timer
         fired, pending while it has not come yet; a deadline whose step was cancelled by another
-        path (e.g. an escalation) judges nothing and is left out.
+        path (e.g. an escalation) judges nothing and is left out. A ``viewer`` never sees the
+        cases they are involved in.
         """
         now = self._clock.now()
-        rows = self._deadlines(Timer.due_at >= start, Timer.due_at < end)
+        rows = self._deadlines(*_period(start, end, viewer), _outcome().is_not(None))
         grouped: dict[tuple[str, str | None], ComplianceRow] = {}
         for r in rows:
             outcome = _judge(r, now)
@@ -91,6 +114,44 @@ class Reports:
             row = grouped.setdefault(key, ComplianceRow(r.attached_to, r.title or r.attached_to, r.role))
             getattr(row, outcome.outcome).append(outcome)
         return ComplianceReport(start, end, sorted(grouped.values(), key=lambda x: (x.step, x.role or "")))
+
+    def compliance_summary(self, start: datetime, end: datetime, viewer: str | None = None
+                           ) -> list[ComplianceSummaryRow]:
+        """The report's figures per step and role, counted and compared by the database (see ``compliance``).
+
+        One grouped query over the timers of the period (indexed by due time) and one for the
+        first missed cases of each row: the page costs the same at 1,000 or 100,000 cases a month.
+        """
+        now = self._clock.now()
+        outcome = _outcome()
+        where = [*_period(start, end, viewer), outcome.is_not(None)]
+        late = self._seconds_between(Timer.due_at, func.coalesce(Task.completed_at, literal(now, Timer.due_at.type)))
+        counts = [func.sum(case((outcome == name, 1), else_=0)) for name in ("met", "missed", "pending")]
+        grouped = (select(Timer.attached_to, Task.role, func.min(Task.title), *counts,
+                          func.max(case((outcome == "missed", late), else_=None)))
+                   .select_from(Timer).outerjoin(Task, Task.id == Timer.guarded_task_id).where(*where)
+                   .group_by(Timer.attached_to, Task.role))
+        rank = func.row_number().over(partition_by=(Timer.attached_to, Task.role), order_by=(Timer.due_at, Timer.id))
+        ranked = (select(Timer.attached_to, Task.role, Case.number, rank.label("rank"))
+                  .select_from(Timer).join(Case, Case.id == Timer.case_id)
+                  .outerjoin(Task, Task.id == Timer.guarded_task_id).where(*where, outcome == "missed").subquery())
+        with self._db.read() as session:
+            figures = session.execute(grouped).all()
+            missed: dict[tuple[str, str | None], list[str]] = {}
+            for step, role, number in session.execute(
+                    select(ranked.c.attached_to, ranked.c.role, ranked.c.number)
+                    .where(ranked.c.rank <= MISSED_SHOWN).order_by(ranked.c.rank)):
+                missed.setdefault((step, role), []).append(number)
+        rows = [ComplianceSummaryRow(step, title or step, role, int(met), int(miss), int(pending),
+                                     timedelta(seconds=max(0.0, float(worst))) if worst is not None else None,
+                                     tuple(missed.get((step, role), ())))
+                for step, role, title, met, miss, pending, worst in figures]
+        return sorted(rows, key=lambda r: (r.step, r.role or ""))
+
+    def _seconds_between(self, earlier: ColumnElement, later: ColumnElement) -> ColumnElement:
+        if self._db.dialect == "postgresql":
+            return func.extract("epoch", later - earlier)
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
     def case_deadlines(self, number: str) -> dict[tuple[str, datetime], DeadlineOutcome]:
         """Each judged deadline of one case, by (element id, due time): met early by / missed late by."""
@@ -117,11 +178,16 @@ class Reports:
 
     def search(self, *, number: str = "", product: str = "", grade: str = "", outcome: str = "",
                status: str = "", created_from: datetime | None = None, created_to: datetime | None = None,
-               limit: int = 200) -> list[CaseHit]:
-        """Cases by number (part of it), product, grade, outcome, status and registration dates."""
+               limit: int = 200, viewer: str | None = None) -> list[CaseHit]:
+        """Cases by number (part of it), product, grade, outcome, status and registration dates, newest first.
+
+        A ``viewer`` never finds the cases they are involved in.
+        """
         query = (select(Case.number, Case.status, Case.grade, Case.outcome, Case.channel, Case.product_name,
                         Case.escalation_tier, Deployment.version, Case.created_at, Case.archived_at)
                  .join(Deployment, Deployment.id == Case.deployment_id))
+        if viewer is not None:
+            query = query.where(not_involved(Case.id, viewer))
         if number:
             query = query.where(Case.number.like(f"%{_escape(number.strip().upper())}%", escape="\\"))
         if product:
@@ -138,6 +204,21 @@ class Reports:
         with self._db.read() as session:
             found = session.execute(query.order_by(Case.created_at.desc()).limit(limit)).all()
         return [CaseHit(*row) for row in found]
+
+
+def _outcome() -> ColumnElement:
+    """met | missed | pending, or NULL for a deadline whose step another path cancelled (see ``compliance``)."""
+    return case(
+        (Timer.status == "fired", "missed"),
+        (Timer.status == "pending", "pending"),
+        (and_(Task.state == "completed", Task.completed_at.is_not(None), Task.completed_at <= Timer.due_at), "met"),
+        else_=None,
+    )
+
+
+def _period(start: datetime, end: datetime, viewer: str | None) -> list[ColumnElement[bool]]:
+    where = [Timer.attached_to.is_not(None), Timer.due_at >= start, Timer.due_at < end]  # deadlines of a step
+    return where if viewer is None else [*where, not_involved(Timer.case_id, viewer)]
 
 
 def _escape(text: str) -> str:

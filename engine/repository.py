@@ -6,6 +6,7 @@ new cases start on the newest one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -104,6 +105,11 @@ class LoadedDeployment:
 
     def form(self, name: str | None) -> dict | None:
         return self.forms.get(name) if name else None
+
+    @functools.cached_property
+    def user_steps(self) -> list[tuple[str, str, str | None, str | None]]:
+        """(element id, title, form file, role) of every user task: a list's step filter without a query."""
+        return spiff.user_steps([s for spec, subs in self._specs.values() for s in (spec, *subs.values())])
 
 
 class Repository:

@@ -19,7 +19,17 @@ from engine import history, workflow_state
 from engine.casework import lock_case
 from engine.clock import Clock
 from engine.store.db import Database
-from engine.store.models import Attachment, Case, CustomerContact, Event, LinkToken, Notification, Task, Timer
+from engine.store.models import (
+    Attachment,
+    Case,
+    CustomerContact,
+    Event,
+    InvolvedPerson,
+    LinkToken,
+    Notification,
+    Task,
+    Timer,
+)
 
 DEFAULT_RETENTION_DAYS = 3 * 365
 _E = Event.__table__
@@ -71,7 +81,7 @@ class Retention:
                 conn.execute(PURGE_EVENT, {"event_seq": seq, "digest": history.payload_digest(payload)})
             stored = session.scalars(select(Attachment.stored_as).where(Attachment.case_id == row.id)).all()
             files = [self._folder / name for name in stored]
-            for model in (Attachment, Task, Timer, Notification, CustomerContact):
+            for model in (Attachment, Task, Timer, Notification, CustomerContact, InvolvedPerson):
                 conn.execute(delete(model.__table__).where(model.__table__.c.case_id == row.id))
             workflow_state.drop(conn, row.id)
             conn.execute(delete(LinkToken.__table__).where(LinkToken.__table__.c.case_number == number))

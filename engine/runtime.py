@@ -21,7 +21,7 @@ from engine.clock import Clock
 from engine.errors import FormInvalid, IdempotencyKeyReused, MessageNotExpected
 from engine.repository import Repository
 from engine.store.db import Database
-from engine.store.models import Case, ComplaintCounter, CustomerContact, RegistrationKey
+from engine.store.models import Case, ComplaintCounter, CustomerContact, InvolvedPerson, RegistrationKey
 
 SENSITIVE_FIELDS = ("customer_name", "contact")
 
@@ -121,6 +121,8 @@ class Runtime:
             if key is not None:
                 session.execute(update(RegistrationKey).where(
                     RegistrationKey.caller == actor, RegistrationKey.key == key[0]).values(case_id=row.id))
+            session.add_all(InvolvedPerson(case_id=row.id, username=name)
+                            for name in dict.fromkeys(map(str, row.involved_staff)))
             if clean.get("customer_name") or clean.get("contact"):
                 session.add(CustomerContact(case_id=row.id, name=clean.get("customer_name"),
                                             contact=clean.get("contact")))

@@ -654,6 +654,18 @@ def user_task_form(task) -> str | None:  # noqa: ANN001
     return task_property(task, "formJsonSchemaFilename")
 
 
+def user_steps(specs: list) -> list[tuple[str, str, str | None, str | None]]:
+    """(element id, title, form file, lane) of every user task in ``specs``: the steps a list can filter on."""
+    found = {}
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, UserTask):
+                props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+                found.setdefault(task_spec.bpmn_id, (task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id,
+                                                     props.get("formJsonSchemaFilename"), task_spec.lane))
+    return list(found.values())
+
+
 # ---------------------------------------------------------------- moving a running workflow to a new version
 
 RUNNING = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR

@@ -8,11 +8,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, Text, bindparam, exists, func, or_, select, update
-from sqlalchemy import cast as sa_cast
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from engine import forms, history, lockstep, spiff
+from engine.access import ROLES_OF, not_involved
 from engine.casework import CaseRow, CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, NotAllowed, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
@@ -25,10 +37,11 @@ _T, _C = Task.__table__, Case.__table__
 _VIEW = select(
     _T.c.id, _T.c.element_id, _T.c.title, _C.c.number, _T.c.role, _T.c.assignee, _T.c.state, _T.c.due_at,
     _T.c.form, _T.c.created_at, _C.c.deployment_id, _C.c.grade, _C.c.channel, _C.c.status.label("case_status"),
+    _T.c.case_id,
 ).join(_C, _C.c.id == _T.c.case_id)
-_RM = RoleMember.__table__
 BY_CASE = _VIEW.where(_C.c.number == bindparam("number"), _T.c.state == bindparam("state")).order_by(_T.c.created_at)
 BY_ID = _VIEW.where(_T.c.id == bindparam("task_id"))
+ALL_ROLES = select(RoleMember.role).distinct()
 _TM = Timer.__table__
 CASE_OF_TASK = select(_T.c.case_id, exists().where(
     _TM.c.case_id == _T.c.case_id, _TM.c.status == "pending", _TM.c.due_at <= bindparam("now", type_=_TM.c.due_at.type),
@@ -87,9 +100,92 @@ class InboxQuery:
 @dataclass(frozen=True)
 class InboxPage:
     tasks: list[TaskView]
-    matching: int  # tasks that pass the filters
-    total: int  # every task the person may work on
-    steps: list[tuple[str, str, str | None]]  # (element id, title, form file) of the steps among them
+    matching: int  # tasks that pass the filters; more than ``cap`` means "more than cap" (counting stopped)
+    total: int  # every task the person may work on; more than ``cap`` likewise
+    steps: list[tuple[str, str, str | None]]  # (element id, title, form file) of the steps of their roles
+    cap: int = 0  # where counting stopped (0: not counted at all)
+
+
+COUNT_CAP = 1000  # counting further costs a scan of the whole queue and helps nobody pick the next task
+
+
+def _branches(username: str, roles: list[str], others: list[str], scope: str) -> list[list[ColumnElement[bool]]]:
+    """Who may work on what in ``scope``, as branches that are each one range of an inbox index.
+
+    Visible: the tasks of my roles, and those I hold in other roles (``others``: every other role
+    known) or in none. "mine": of my roles' tasks those I hold or nobody does. "group": those
+    others hold in my roles (this one filters its role's range rather than seeking it).
+    """
+    held = [[_T.c.role == role, _T.c.assignee == username] for role in others]
+    held.append([_T.c.role.is_(None), _T.c.assignee == username])
+    if scope == "mine":
+        branches = [[_T.c.role == role, who] for role in roles
+                    for who in (_T.c.assignee == username, _T.c.assignee.is_(None))] + held
+    elif scope == "group":
+        branches = [[_T.c.role == role, _T.c.assignee.is_not(None), _T.c.assignee != username] for role in roles]
+    else:
+        branches = [[_T.c.role == role] for role in roles] + held
+    return [[_T.c.state == "open", *branch, not_involved(_T.c.case_id, username)] for branch in branches]
+
+
+def _filters(query: InboxQuery) -> list[ColumnElement[bool]]:
+    """The filters that read the task or its case (the scope shapes the branches instead)."""
+    chosen: list[ColumnElement[bool]] = []
+    if query.grade:
+        chosen.append(_C.c.grade.is_(None) if query.grade == "none" else _C.c.grade == query.grade)
+    if query.channel:
+        chosen.append(_C.c.channel == query.channel)
+    if query.step:
+        chosen.append(_T.c.element_id == query.step)
+    if query.overdue_at is not None:
+        chosen.append(_T.c.due_at <= query.overdue_at)
+    return chosen
+
+
+def _orders(sort: str) -> list[tuple[ColumnElement[bool], list[tuple[str, bool]]]]:
+    """The sort as parts, each with its order as (column, descending), one the inbox indexes walk as is.
+
+    Tasks without a due time come last in the due sorts, as a part of their own, so no ``NULLS LAST``
+    (which SQLite cannot read from an index) is needed; ties go by case (registration order), and
+    ``id`` makes the order total for paging.
+    """
+    if sort == "newest":
+        return [(true(), [("created_at", True), ("case_id", True), ("id", True)])]
+    if sort == "due_desc":
+        return [(_T.c.due_at.is_not(None), [("due_at", True), ("created_at", True), ("case_id", True), ("id", True)]),
+                (_T.c.due_at.is_(None), [("created_at", True), ("case_id", True), ("id", True)])]
+    return [(_T.c.due_at.is_not(None), [("due_at", False), ("created_at", False), ("case_id", False), ("id", False)]),
+            (_T.c.due_at.is_(None), [("created_at", False), ("case_id", False), ("id", False)])]
+
+
+def _ordered(columns, order: list[tuple[str, bool]]) -> list:  # noqa: ANN001
+    return [columns[name].desc() if descending else columns[name] for name, descending in order]
+
+
+def _page(branches: list[list[ColumnElement[bool]]], sort: str, offset: int, limit: int | None) -> Select:
+    """The page: each branch and part reads at most ``offset + limit`` rows in order, the union the rest."""
+    parts = []
+    orders = _orders(sort)
+    for number, (part, order) in enumerate(orders):
+        for branch in branches:
+            chosen = _VIEW.add_columns(literal(number).label("part")).where(*branch, part)
+            chosen = chosen.order_by(*_ordered(_T.c, order))
+            if limit is not None:
+                chosen = chosen.limit(offset + limit)
+            parts.append(select(chosen.subquery()))
+    both = union_all(*parts).subquery()
+    page = select(*(c for c in both.c if c.name != "part")).order_by(both.c.part, *_ordered(both.c, orders[0][1]))
+    return page if limit is None else page.offset(offset).limit(limit)
+
+
+def _capped_count(branches: list[list[ColumnElement[bool]]], cap: int, by_case: bool) -> Select:
+    """How many rows the branches match, counting no further than ``cap + 1``.
+
+    The case is joined only when a filter reads it (``by_case``): otherwise the index alone answers.
+    """
+    source = _T.join(_C, _C.c.id == _T.c.case_id) if by_case else _T
+    found = union_all(*(select(_T.c.id).select_from(source).where(*branch) for branch in branches))
+    return select(func.count()).select_from(found.limit(cap + 1).subquery())
 
 
 class Tasks:
@@ -113,45 +209,31 @@ class Tasks:
         """One page of the tasks ``username`` may work on, filtered and sorted by the database.
 
         Visible: open tasks assigned to them or held in one of their roles, never on a case they
-        are involved in. Filtering, counting and paging happen in SQL so a long queue stays fast.
+        are involved in. The query is a union of branches (a role's tasks, those one person holds
+        in a role), each walking an index range in the page's order and stopping at the page's
+        end; counts stop at ``COUNT_CAP``. So a page costs about what it shows, whatever the
+        length of the queue.
         """
-        my_roles = select(_RM.c.role).where(_RM.c.username == username)
-        quoted = username.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        involved = sa_cast(_C.c.involved_staff, Text).like(f'%"{quoted}"%', escape="\\")
-        visible = [_T.c.state == "open", or_(_T.c.assignee == username, _T.c.role.in_(my_roles)), ~involved]
-        chosen = list(visible)
-        if query.scope == "mine":
-            chosen.append(or_(_T.c.assignee == username, _T.c.assignee.is_(None)))
-        elif query.scope == "group":
-            chosen += [_T.c.assignee.is_not(None), _T.c.assignee != username]
-        if query.grade:
-            chosen.append(_C.c.grade.is_(None) if query.grade == "none" else _C.c.grade == query.grade)
-        if query.channel:
-            chosen.append(_C.c.channel == query.channel)
-        if query.step:
-            chosen.append(_T.c.element_id == query.step)
-        if query.overdue_at is not None:
-            chosen.append(_T.c.due_at <= query.overdue_at)
-        order = {
-            "newest": [_T.c.created_at.desc()],
-            "due_desc": [_T.c.due_at.is_(None), _T.c.due_at.desc(), _T.c.created_at],
-        }.get(query.sort, [_T.c.due_at.is_(None), _T.c.due_at, _T.c.created_at])
-        joined = _T.join(_C, _C.c.id == _T.c.case_id)
         with self._db.read() as session:
             conn = session.connection()
+            roles = list(conn.execute(ROLES_OF, {"username": username}).scalars())
+            known = set(conn.execute(ALL_ROLES).scalars()) | {lane for *_, lane in self._repository.active().user_steps}
+            others = sorted(r for r in known - set(roles) if r is not None)
+            visible = _branches(username, roles, others, "all")
+            filters = _filters(query)
+            chosen = [[*branch, *filters] for branch in _branches(username, roles, others, query.scope)]
             if query.limit is None:
-                rows = conn.execute(_VIEW.where(*chosen).order_by(*order)).all()
+                rows = conn.execute(_page(chosen, query.sort, 0, None)).all()
                 return InboxPage([self._view_of(r) for r in rows], len(rows), len(rows), [])
-            total = conn.execute(select(func.count()).select_from(joined).where(*visible)).scalar_one()
-            matching = conn.execute(select(func.count()).select_from(joined).where(*chosen)).scalar_one()
-            rows = conn.execute(
-                _VIEW.where(*chosen).order_by(*order).offset(max(0, query.offset)).limit(max(1, query.limit))
-            ).all()
-            steps = conn.execute(
-                select(_T.c.element_id, func.min(_T.c.title), func.min(_T.c.form)).select_from(joined)
-                .where(*visible).group_by(_T.c.element_id)
-            ).all()
-        return InboxPage([self._view_of(r) for r in rows], matching, total, [tuple(s) for s in steps])
+            offset, limit = max(0, query.offset), max(1, query.limit)
+            cap = max(COUNT_CAP, offset + limit)  # a deep page still learns whether another follows
+            rows = conn.execute(_page(chosen, query.sort, offset, limit)).all()
+            matching = conn.execute(_capped_count(chosen, cap, bool(query.grade or query.channel))).scalar_one()
+            narrowed = filters or query.scope != "all"
+            total = conn.execute(_capped_count(visible, cap, False)).scalar_one() if narrowed else matching
+        steps = [(element, title, form) for element, title, form, role in self._repository.active().user_steps
+                 if role in roles]
+        return InboxPage([self._view_of(r) for r in rows], matching, total, steps, cap)
 
     def _view_of(self, r: Row) -> TaskView:
         return TaskView(r.id, r.element_id, r.title, r.number, r.role, r.assignee, r.state, r.due_at,

@@ -275,4 +275,5 @@ def test_the_inbox_query_filters_sorts_and_pages_in_the_database(eng, clock):
     clock.advance(timedelta(minutes=30))
     overdue = eng.tasks.inbox("cs1", InboxQuery(overdue_at=clock.now()))
     assert sorted(t.case_number for t in overdue.tasks) == sorted([numbers[0], numbers[2], hidden])
-    assert [s[0] for s in page.steps] == ["first_response"]
+    steps = [s[0] for s in page.steps]  # the steps of cs2's roles in the deployed diagrams: no scan of the queue
+    assert "first_response" in steps and "verify" in steps and "root_cause_analysis" not in steps

@@ -65,6 +65,7 @@ class Deployment(Base):
 
 class Case(Base):
     __tablename__ = "case"
+    __table_args__ = (Index("ix_case_created", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -101,6 +102,18 @@ class WorkflowTask(Base):
     task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     workflow: Mapped[str] = mapped_column(String(36))  # "" for the case's process, else the subprocess id
     body: Mapped[str] = mapped_column(Text)  # the serialized task
+class InvolvedPerson(Base):
+    """A member of staff the complaint is about: they never see or handle the case.
+
+    Mirrors ``case.involved_staff`` as rows so every list can exclude the case with an
+    indexed ``NOT EXISTS`` instead of searching the JSON text.
+    """
+
+    __tablename__ = "involved_person"
+    __table_args__ = (Index("ix_involved_person_username", "username", "case_id"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class Task(Base):
@@ -110,6 +123,12 @@ class Task(Base):
     __table_args__ = (
         Index("ix_task_assignee_state", "assignee", "state"),
         Index("ix_task_case_state", "case_id", "state"),
+        # The inbox walks these in its sort orders (due, newest), a role's tasks or those one person
+        # holds in a role, so a page reads about what it shows.
+        Index("ix_task_state_role_due", "state", "role", "due_at", "created_at", "case_id", "id"),
+        Index("ix_task_state_role_assignee_due", "state", "role", "assignee", "due_at", "created_at", "case_id", "id"),
+        Index("ix_task_state_role_created", "state", "role", "created_at", "case_id", "id"),
+        Index("ix_task_state_role_assignee_created", "state", "role", "assignee", "created_at", "case_id", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
@@ -131,7 +150,11 @@ class Timer(Base):
     """A waiting timer event and when it falls due: the truth the scheduler reads."""
 
     __tablename__ = "timer"
-    __table_args__ = (Index("ix_timer_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_timer_status_due", "status", "due_at"),
+        Index("ix_timer_case", "case_id"),
+        Index("ix_timer_due", "due_at"),  # the compliance report's period
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
@@ -151,6 +174,7 @@ class Notification(Base):
     """Outbox: written in the same transaction as the step that sent it; delivered later."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_case", "case_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))

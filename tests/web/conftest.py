@@ -27,8 +27,14 @@ def web_clock() -> ManualClock:
 
 
 @pytest.fixture
-def app(tmp_path: Path, workflows_dir: Path, web_clock: ManualClock) -> Iterator[Flask]:
-    eng = engine.open(f"sqlite:///{tmp_path / 'web.sqlite'}", workflows_dir, clock=web_clock)
+def web_database_url(tmp_path: Path) -> str:
+    """SQLite; a test module that must also pass on PostgreSQL overrides this with ``database_url``."""
+    return f"sqlite:///{tmp_path / 'web.sqlite'}"
+
+
+@pytest.fixture
+def app(web_database_url: str, tmp_path: Path, workflows_dir: Path, web_clock: ManualClock) -> Iterator[Flask]:
+    eng = engine.open(web_database_url, workflows_dir, clock=web_clock)
     eng.repository.deploy(actor="owner1", note="web test set-up")
     eng.people.seed_demo()
     application = create_app(

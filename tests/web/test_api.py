@@ -18,6 +18,12 @@ from jsonschema import Draft202012Validator
 from engine.demo import FORM_DATA, registration
 
 
+@pytest.fixture
+def web_database_url(database_url: str) -> str:
+    """These pages and calls are checked on SQLite and on PostgreSQL."""
+    return database_url
+
+
 def no_trace(response: httpx.Response) -> None:
     """Event hook on every response: no stack trace; errors are JSON with a message."""
     response.read()
@@ -60,8 +66,9 @@ class Api:
         """``user``'s open task ``name`` on case ``number``, from GET /tasks."""
         response = self.get("/tasks", user)
         assert response.status_code == 200, response.text
-        found = [t for t in response.json() if t["case_number"] == number and t["name"] == name]
-        assert len(found) == 1, f"{user} has {[t['name'] for t in response.json()]} on {number}"
+        listed = response.json()["tasks"]
+        found = [t for t in listed if t["case_number"] == number and t["name"] == name]
+        assert len(found) == 1, f"{user} has {[t['name'] for t in listed]} on {number}"
         return found[0]
 
     def complete(self, user: str, number: str, name: str, **data: object) -> httpx.Response:
@@ -115,12 +122,33 @@ def test_the_history_lists_the_case_events_oldest_first(api):
     assert all(e["hash"] for e in events)
 
 
-def test_my_tasks_list_has_id_name_case_number_due_at_and_form(api):
+def test_my_tasks_list_names_the_form_and_the_task_gives_its_schema(api):
     number = api.register()
     task = api.task("cs1", number, "first_response")
-    assert {"id", "name", "case_number", "due_at", "form"} <= set(task)
-    assert task["form"]["type"] == "object" and "message_to_customer" in task["form"]["properties"]
-    assert api.get("/tasks", "eng1").json() == []
+    assert {"id", "name", "case_number", "due_at", "form_name"} <= set(task) and "form" not in task
+    one = api.get(f"/tasks/{task['id']}", "cs1").json()
+    assert one["form_name"] == task["form_name"] and one["id"] == task["id"]
+    assert one["form"]["type"] == "object" and "message_to_customer" in one["form"]["properties"]
+    assert api.get("/tasks", "eng1").json() == {"tasks": [], "next": None}
+    assert api.get(f"/tasks/{task['id']}", "eng1").status_code == 403  # another group's case
+
+
+def test_my_tasks_come_a_page_at_a_time_each_once_following_next(api, eng):
+    numbers = [api.register() for _ in range(7)]
+    hidden = api.register("cs2", involved_staff=["cs1"])
+    seen, url, pages = [], "/tasks?limit=3", 0
+    while url:
+        response = api.get(url.removeprefix("/api/v1"), "cs1")
+        assert response.status_code == 200, response.text
+        seen += [t["id"] for t in response.json()["tasks"]]
+        url, pages = response.json()["next"], pages + 1
+    assert pages == 3 and len(seen) == len(set(seen)) == 7
+    assert [t.id for t in eng.tasks.for_user("cs1")] == seen  # soonest due first, as the inbox
+    assert {eng.tasks.get(i).case_number for i in seen} == set(numbers)
+    hidden_task = api.task("cs2", hidden, "first_response")
+    assert api.get(f"/tasks/{hidden_task['id']}", "cs1").status_code == 403
+    assert api.get("/tasks?limit=0", "cs1").status_code == 422
+    assert api.get("/tasks?offset=-1", "cs1").status_code == 422
 
 
 def test_claiming_a_task_of_my_role_makes_it_mine(api):

@@ -5,10 +5,17 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pytest
 from openpyxl import load_workbook
 
 from tests.driver import complete, registration
 from tests.web.conftest import csrf_token, login
+
+
+@pytest.fixture
+def web_database_url(database_url: str) -> str:
+    """These pages and calls are checked on SQLite and on PostgreSQL."""
+    return database_url
 
 
 def test_only_auditors_and_overseers_open_the_audit_pages(client):
@@ -67,3 +74,19 @@ def test_the_auditor_changes_nothing_anywhere(client, eng):
         answer = client.post(path, data={"csrf_token": token, **data})
         assert answer.status_code == 403, f"{path}: {answer.status_code}"
     assert [e.kind for e in eng.history.events(number)] == ["case_started"]
+
+
+def test_an_overseer_involved_in_a_case_neither_finds_it_nor_sees_it_in_the_report(client, eng, web_clock):
+    about_them = eng.runtime.start("complaint", registration(channel="phone", involved_staff=["sup1"]), "cs1")
+    other = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    web_clock.advance(timedelta(minutes=30))
+    eng.timers.fire_due()  # both first responses missed
+    login(client, "sup1")
+    found = client.get("/audit/?product=电水壶").get_data(as_text=True)
+    assert f'data-number="{other}"' in found and about_them not in found
+    report = client.get("/audit/report?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    assert other in report and about_them not in report
+    csv_text = client.get("/audit/report?from=2026-03-01&to=2026-03-31&format=csv").get_data(as_text=True)
+    assert other in csv_text and about_them not in csv_text
+    login(client, "sup2")
+    assert about_them in client.get("/audit/report?from=2026-03-01&to=2026-03-31").get_data(as_text=True)

@@ -5,8 +5,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+
 from tests.driver import complete, registration, start_to_verified, task
 from tests.web.conftest import csrf_token, login
+
+
+@pytest.fixture
+def web_database_url(database_url: str) -> str:
+    """These pages and calls are checked on SQLite and on PostgreSQL."""
+    return database_url
 
 
 def rows(page: str) -> list[str]:

@@ -99,11 +99,21 @@ SCHEMAS: dict = {
         "completed_at": {**_TIME_OR_NULL, "description": "TaskAlreadyCompleted only"},
         "code": {"type": "string", "examples": ["task_held_by_other"]},
         "holder": {"type": ["string", "null"], "description": "TaskHeldByOther only: who holds the task now"}}},
-    "Task": {"type": "object", "required": ["id", "name", "case_number", "due_at", "form"], "properties": {
+    "TaskListItem": {"type": "object", "required": ["id", "name", "case_number", "due_at", "form_name"],
+                     "properties": {
         "id": {"type": "string"}, "name": {"type": "string", "description": "the BPMN element id"},
         "title": {"type": "string"}, "case_number": {"type": "string"}, "role": _TEXT_OR_NULL,
         "assignee": _TEXT_OR_NULL, "state": {"type": "string"}, "due_at": _TIME_OR_NULL, "created_at": _TIME,
+        "form_name": {**_TEXT_OR_NULL, "description": "the form's file; GET /tasks/{task_id} gives its JSON Schema"}}},
+    "Task": {"type": "object", "required": ["id", "name", "case_number", "due_at", "form_name", "form"], "properties": {
+        "id": {"type": "string"}, "name": {"type": "string", "description": "the BPMN element id"},
+        "title": {"type": "string"}, "case_number": {"type": "string"}, "role": _TEXT_OR_NULL,
+        "assignee": _TEXT_OR_NULL, "state": {"type": "string"}, "due_at": _TIME_OR_NULL, "created_at": _TIME,
+        "form_name": _TEXT_OR_NULL,
         "form": {"type": ["object", "null"], "description": "JSON Schema the completion's data must match"}}},
+    "TaskPage": {"type": "object", "required": ["tasks", "next"], "properties": {
+        "tasks": {"type": "array", "items": _ref("TaskListItem")},
+        "next": {**_TEXT_OR_NULL, "description": "the next page's URL; null on the last page"}}},
     "TaskSummary": {"type": "object", "properties": {
         "id": {"type": "string"}, "name": {"type": "string"}, "title": {"type": "string"},
         "role": _TEXT_OR_NULL, "assignee": _TEXT_OR_NULL, "due_at": _TIME_OR_NULL}},
@@ -180,9 +190,19 @@ PATHS: dict = {
         "A case's history events, oldest first", tags=("cases",),
         responses={"200": _ok("The events.", {"type": "array", "items": _ref("HistoryEvent")}),
                    **_errors(401, 403, 404)})},
-    "/api/v1/tasks": {"get": _op(
-        "My open tasks (assigned to me, or unassigned in one of my roles), soonest due first", tags=("tasks",),
-        responses={"200": _ok("The tasks.", {"type": "array", "items": _ref("Task")}), **_errors(401)})},
+    "/api/v1/tasks": {"parameters": [
+        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1,
+                                                                        "maximum": 200, "default": 50}},
+        {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0,
+                                                                         "default": 0}}], "get": _op(
+        "My open tasks (assigned to me, or unassigned in one of my roles), soonest due first, a page at a time",
+        tags=("tasks",), description="Follow next until it is null. Each task names its form; "
+                                     "GET /tasks/{task_id} gives the form's JSON Schema.",
+        responses={"200": _ok("One page of tasks and the next page's URL.", _ref("TaskPage")),
+                   **_errors(401, 422)})},
+    "/api/v1/tasks/{task_id}": {"parameters": [_TASK_ID], "get": _op(
+        "One task with its form's JSON Schema", tags=("tasks",),
+        responses={"200": _ok("The task.", _ref("Task")), **_errors(401, 403, 404)})},
     "/api/v1/tasks/{task_id}/claim": {"parameters": [_TASK_ID], "post": _op(
         "Take a task of one of my roles (compare-and-set on who holds it)", tags=("tasks",),
         description="Of two colleagues claiming at once one wins; the other gets 409 with holder. Without a body "

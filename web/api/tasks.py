@@ -1,29 +1,60 @@
-"""My open tasks, claiming one, and completing it with its form's data."""
+"""My open tasks a page at a time, one task with its form, claiming one, and completing it with its form's data."""
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, jsonify, request, url_for
 
 from engine.errors import FormInvalid
-from engine.tasks import UNSET, TaskView
+from engine.tasks import UNSET, InboxQuery, TaskView
 from web.api.common import body, bp, jsonable, require_writer
 from web.auth import token_required
 from web.services import engine
 
+PAGE_LIMIT, MAX_LIMIT = 50, 200
 
-def task_json(task: TaskView) -> dict:
-    """A task as the API shows it: its form is the JSON Schema the ``data`` must match."""
+
+def task_summary(task: TaskView) -> dict:
+    """A task as a list shows it: the form by name (``GET /tasks/{id}`` gives its JSON Schema)."""
     return {
         "id": task.id, "name": task.name, "title": task.title, "case_number": task.case_number,
         "role": task.role, "assignee": task.assignee, "state": task.state, "due_at": jsonable(task.due_at),
-        "created_at": jsonable(task.created_at), "form": task.form,
+        "created_at": jsonable(task.created_at), "form_name": task.form_file,
     }
+
+
+def task_json(task: TaskView) -> dict:
+    """One task: its form is the JSON Schema the ``data`` must match."""
+    return {**task_summary(task), "form": task.form}
+
+
+def _whole_number(name: str, default: int, low: int, high: int) -> int:
+    text = request.args.get(name, "")
+    if not text:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise FormInvalid({name: f"{name} is a whole number from {low} to {high}"})
+    return int(text)
 
 
 @bp.get("/tasks")
 @token_required
 def my_tasks() -> Response:
-    return jsonify([task_json(t) for t in engine().tasks.for_user(g.user.username)])
+    """My open tasks (assigned to me or unassigned in my roles), soonest due first, ``limit`` from ``offset``."""
+    limit = _whole_number("limit", PAGE_LIMIT, 1, MAX_LIMIT)
+    offset = _whole_number("offset", 0, 0, 10**9)
+    page = engine().tasks.inbox(g.user.username, InboxQuery(scope="mine", offset=offset, limit=limit))
+    more = page.matching > offset + len(page.tasks) and len(page.tasks) == limit
+    return jsonify({"tasks": [task_summary(t) for t in page.tasks],
+                    "next": url_for("api.my_tasks", limit=limit, offset=offset + limit) if more else None})
+
+
+@bp.get("/tasks/<task_id>")
+@token_required
+def get_task(task_id: str) -> Response:
+    eng = engine()
+    task = eng.tasks.get(task_id)
+    eng.access.require_view(g.user.username, task.case_number)
+    return jsonify(task_json(task))
 
 
 @bp.post("/tasks/<task_id>/claim")

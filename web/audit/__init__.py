@@ -50,6 +50,7 @@ def index() -> str:
         outcome=args.get("outcome", ""), status=args.get("status", ""),
         created_from=day_arg("from", None) if args.get("from") else None,
         created_to=day_arg("to", None) + timedelta(days=1) if args.get("to") else None,
+        viewer=current_user.username,
     ) if searched else []
     return render_template("audit/index.html", hits=hits, searched=searched, args=args, zone=zone())
 
@@ -73,16 +74,17 @@ def period() -> tuple[datetime, datetime]:
 @bp.get("/report")
 def report() -> Response | str:
     start, end = period()
-    found = engine().reports.compliance(start, end)
     kind = request.args.get("format", "html")
+    if kind not in ("csv", "xlsx"):
+        rows = engine().reports.compliance_summary(start, end, viewer=current_user.username)
+        return render_template("audit/report.html", rows=rows, start=start, end=end - timedelta(days=1), zone=zone())
+    found = engine().reports.compliance(start, end, viewer=current_user.username)
     name = f"deadline-compliance-{start:%Y%m%d}-{(end - timedelta(days=1)):%Y%m%d}"
     if kind == "csv":
         return Response(to_csv(found), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    if kind == "xlsx":
-        return Response(to_xlsx(found), headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    return render_template("audit/report.html", report=found, start=start, end=end - timedelta(days=1), zone=zone())
+    return Response(to_xlsx(found), headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 COLUMNS = ["step", "role", "case", "deadline", "due_at", "outcome", "done_at", "margin_minutes"]

@@ -95,6 +95,11 @@ def channel_options() -> list[tuple[str, str]]:
     return [(v, enum_label(schema, "channel", v)) for v in values]
 
 
+def counted(value: int, cap: int) -> str:
+    """A count as shown: "1000+" once counting stopped at the cap (the engine counts no further)."""
+    return f"{cap}+" if value > cap else str(value)
+
+
 def row_of(task: TaskView, username: str, now: datetime) -> Row:
     return Row(task, step_title(task), task.assignee == username, task.due_at is not None and task.due_at <= now)
 
@@ -109,7 +114,7 @@ def index():  # noqa: ANN201
                        overdue_at=now if filters.overdue else None, sort=filters.sort,
                        offset=(filters.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     found = eng.tasks.inbox(current_user.username, query)
-    pages = max(1, -(-found.matching // PAGE_SIZE))
+    pages = max(1, -(-min(found.matching, found.cap) // PAGE_SIZE)) + (found.matching > found.cap)
     if filters.page > pages:  # the list shrank under the person's feet: show its last page
         query = replace(query, offset=(pages - 1) * PAGE_SIZE)
         found = eng.tasks.inbox(current_user.username, query)
@@ -118,8 +123,10 @@ def index():  # noqa: ANN201
     steps = sorted(((element, form_title(forms.get(form_file), fallback=bilingual(title)) if form_file in forms
                      else bilingual(title)) for element, title, form_file in found.steps), key=lambda pair: pair[1])
     channels = channel_options()
-    context = {"rows": rows, "total": found.total, "matching": found.matching, "page": min(filters.page, pages),
-               "pages": pages, "filters": filters, "now": now, "channel_labels": dict(channels),
+    context = {"rows": rows, "total": counted(found.total, found.cap), "matching": counted(found.matching, found.cap),
+               "page": min(filters.page, pages), "pages": pages,
+               "pages_label": f"{pages - 1}+" if found.matching > found.cap else str(pages),
+               "filters": filters, "now": now, "channel_labels": dict(channels),
                "read_only": current_user.read_only, "here": url_for("inbox.index", **filters.query())}
     if request.args.get("partial") == "1":
         return render_template("inbox/_table.html", **context)
