@@ -29,6 +29,7 @@ from engine.errors import (
     TaskNotOpen,
     WorkflowFailure,
 )
+from engine.health import Health
 from engine.history import History
 from engine.links import Links
 from engine.migration import Migration
@@ -76,6 +77,7 @@ class Engine:
         self.diagrams = Diagrams(self.db, self.repository, self.access)
         self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
         self.replay = Replay(self.db, self.repository)
+        self.health = Health(self.db, self.clock)
 
     def close(self) -> None:
         self.db.dispose()

@@ -19,11 +19,14 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from prometheus_client import start_http_server
+
 import engine
 from engine.calendar import CalendarConfig
 from engine.clock import ManualClock
 from engine.demo import seed_demo_cases
 from engine.errors import DeployError, EngineError
+from engine.metrics import scheduler_registry
 
 
 def database_url() -> str:
@@ -97,11 +100,22 @@ def cmd_status(eng: engine.Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(eng: engine.Engine, args: argparse.Namespace) -> int:
+    """The lease-elected scheduler (``elect``) or an extra firing worker (PostgreSQL only)."""
+    elect = args.command == "scheduler"
+    if not elect and eng.db.dialect != "postgresql":
+        print("error: extra workers need PostgreSQL; on SQLite run one `complaintflow scheduler`", file=sys.stderr)
+        return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print("Scheduler running (Ctrl-C to stop): firing timers at their due times.", flush=True)
-    eng.timers.run_scheduler(stop=stop, poll_seconds=args.poll)
+    metrics = None
+    if args.metrics_port is not None:
+        registry, metrics = scheduler_registry(eng.health)
+        start_http_server(args.metrics_port, addr=args.metrics_host, registry=registry)
+    role = "scheduler (lease-elected)" if elect else "worker"
+    print(f"{role} running with {args.workers} firing thread(s) (Ctrl-C to stop).", flush=True)
+    eng.timers.run_scheduler(stop=stop, poll_seconds=args.poll, workers=args.workers, elect=elect,
+                             service=args.service, metrics=metrics)
     return 0
 
 
@@ -223,8 +237,16 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     demo = sub.add_parser("demo", help="deploy, create demo people and demo complaints")
     demo.add_argument("--again", action="store_true", help="add demo complaints even if some exist")
     sub.add_parser("status", help="show deployed version, timers and cases")
-    scheduler = sub.add_parser("scheduler", help="run the timer scheduler (its own process in production)")
-    scheduler.add_argument("--poll", type=float, default=30.0, help="seconds between polls for new timers")
+    scheduler = sub.add_parser("scheduler", help="run the timer scheduler (lease-elected; its own process)")
+    worker = sub.add_parser("worker", help="an extra timer-firing process (PostgreSQL; any machine)")
+    for each in (scheduler, worker):
+        each.add_argument("--poll", type=float, default=5.0, help="seconds between polls for new timers")
+        each.add_argument("--workers", type=int, default=1, help="firing threads (SQLite: always 1)")
+        each.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+        each.add_argument("--metrics-host", default="0.0.0.0", help="address for --metrics-port")
+    scheduler.add_argument("--service", default=None, help="service name in the lease holder id "
+                           "(default COMPLAINTFLOW_SERVICE_NAME or 'scheduler'; the id is host:service)")
+    worker.set_defaults(service=None)
     verify = sub.add_parser("verify", help="recompute the history hash chain (and check it against seals)")
     verify.add_argument("--seal", action="append", metavar="FILE", help="a seal file or a folder of seals "
                         "(repeatable); needs COMPLAINTFLOW_SEAL_KEY or COMPLAINTFLOW_SEAL_KEY_FILE")
@@ -245,7 +267,8 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     migrate.add_argument("--dry-run", action="store_true", help="only say what would happen")
     migrate.add_argument("--actor", default="owner1")
     return {"purge": cmd_purge, "migrate": cmd_migrate, "deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status,
-            "scheduler": cmd_scheduler, "verify": cmd_verify, "seal": cmd_seal, "replay": cmd_replay}
+            "scheduler": cmd_scheduler, "worker": cmd_scheduler, "verify": cmd_verify, "seal": cmd_seal,
+            "replay": cmd_replay}
 
 
 def run_handler(handler: Handler, args: argparse.Namespace) -> int:
