@@ -72,7 +72,7 @@ class Lease:
             try:
                 taken = self._check_postgres() if self._engine is not None else self._check_sqlite()
             except Exception as exc:  # the database is away: we do not know, so we do not lead
-                log.warning("lease check failed: %s", exc)
+                log.warning("lease check failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                 self._drop_connection()
                 taken = False
             was = self.held

@@ -105,10 +105,14 @@ class AlarmClock:
                 else:
                     when = datetime.now(UTC) + timedelta(seconds=self._lease.check_seconds)
                 self._failures = 0
-            except Exception:
+            except Exception as exc:
                 self._failures += 1
                 delay = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** (self._failures - 1))
-                log.exception("firing timers failed (%d in a row); next try in %.1f s", self._failures, delay)
+                if self._failures == 1:
+                    log.exception("firing timers failed; next try in %.1f s", delay)
+                else:  # one traceback per outage is enough
+                    log.error("firing timers failed (%d in a row; %s); next try in %.1f s", self._failures,
+                              str(exc).splitlines()[0] if str(exc) else type(exc).__name__, delay)
                 if self._metrics:
                     self._metrics.tick_errors.inc()
                 when = datetime.now(UTC) + timedelta(seconds=delay)
