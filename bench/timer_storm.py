@@ -1,0 +1,172 @@
+"""A timer storm on PostgreSQL: 10,000 deadlines falling due within one minute.
+
+For 1, 2 and 4 firing processes (the README's production setup: one ``complaintflow
+scheduler`` plus ``complaintflow worker`` processes, one firing thread each), on an emptied
+database: seed ``--timers`` cases of a one-timer diagram (``tests/bpmn/timer_at``: the
+timeDate comes from the start data) in parallel processes, their due times spread evenly
+over ``--spread`` seconds starting just after seeding ends; start the processes; watch
+the timer table until every timer fired, then check each fired exactly once and print
+- lag (the moment the firing was seen committed minus the due time) p50 / p95 / max;
+- firings per second while the storm lasted (timers / (last firing seen - first due)).
+
+The observer polls every ``--resolution`` seconds, so lags carry up to that much extra.
+Run: ``make bench-timers`` (or ``python bench/timer_storm.py --timers 2000`` for a quick look).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import engine  # noqa: E402
+from engine.store.models import Event, Timer  # noqa: E402
+
+DIAGRAM = ROOT / "tests" / "bpmn" / "timer_at"
+POSTGRES_URL = os.environ.get("COMPLAINTFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def reset(url: str) -> None:
+    db = sa.create_engine(url)
+    with db.begin() as conn:
+        tables = conn.scalars(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
+        if tables:
+            conn.execute(sa.text("DROP TABLE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+    db.dispose()
+    with engine.open(url, DIAGRAM) as eng:
+        eng.repository.deploy(actor="owner1", note="timer storm")
+
+
+def seed_part(url: str, channel: str, dues: list[str]) -> int:
+    """One seeding process: a case per due time (its own channel, so no counter row is shared)."""
+    with engine.open(url, DIAGRAM) as eng:
+        for due in dues:
+            eng.runtime.start("timer_at", {"channel": channel, "due": due}, actor="bench")
+    return len(dues)
+
+
+def seed(url: str, count: int, spread: float, parallel: int) -> tuple[datetime, float]:
+    """Seed ``count`` timers due over ``spread`` s from just after seeding ends; returns (first due, seconds)."""
+    began = time.perf_counter()
+    probe = max(20, parallel * 5)
+    seed_part(url, "warmup", [datetime.now(UTC).isoformat()] * probe)  # due at once: not measured
+    rate = probe / (time.perf_counter() - began) * min(parallel, os.cpu_count() or 1) * 0.7
+    first_due = datetime.now(UTC) + timedelta(seconds=count / rate + 5)
+    dues = [(first_due + timedelta(seconds=spread * i / count)).isoformat() for i in range(count)]
+    with ProcessPoolExecutor(parallel) as pool:
+        done = sum(pool.map(seed_part, [url] * parallel, [f"storm{p}" for p in range(parallel)],
+                               [dues[p::parallel] for p in range(parallel)]))
+    assert done == count
+    return first_due, time.perf_counter() - began
+
+
+def start_processes(url: str, firing: int, logs: Path) -> list[subprocess.Popen]:
+    env = {**os.environ, "COMPLAINTFLOW_DATABASE_URL": url, "COMPLAINTFLOW_WORKFLOWS": str(DIAGRAM)}
+    commands = [["scheduler"]] + [["worker"]] * (firing - 1)
+    started = []
+    for number, command in enumerate(commands):
+        out = (logs / f"{command[0]}-{number}.log").open("w")
+        started.append(subprocess.Popen([sys.executable, "-m", "engine.cli", *command, "--workers", "1"],
+                                        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+    return started
+
+
+def watch(url: str, first_due: datetime, resolution: float, timeout: float) -> dict[int, tuple[datetime, datetime]]:
+    """Poll until no timer is pending; returns timer id -> (due, first seen fired)."""
+    db = sa.create_engine(url)
+    seen: dict[int, tuple[datetime, datetime]] = {}
+    with db.connect() as conn:
+        due_of = dict(conn.execute(sa.select(Timer.id, Timer.due_at).where(Timer.due_at >= first_due)).all())
+        unseen = set(due_of)
+        deadline = time.monotonic() + timeout
+        while unseen and time.monotonic() < deadline:
+            time.sleep(resolution)
+            low = min(due_of[t] for t in unseen)
+            now = datetime.now(UTC)
+            rows = conn.execute(sa.select(Timer.id).where(
+                Timer.status != "pending", Timer.due_at >= low, Timer.due_at <= now)).scalars().all()
+            conn.commit()
+            for timer_id in rows:
+                if timer_id in unseen:
+                    unseen.discard(timer_id)
+                    seen[timer_id] = (due_of[timer_id], now)
+    db.dispose()
+    if unseen:
+        raise SystemExit(f"{len(unseen)} timer(s) never fired within {timeout:.0f} s")
+    return seen
+
+
+def check_exactly_once(url: str, count: int) -> None:
+    db = sa.create_engine(url)
+    with db.connect() as conn:
+        statuses = dict(conn.execute(sa.select(Timer.status, sa.func.count()).group_by(Timer.status)).all())
+        per_case = conn.execute(sa.select(Event.case_number, sa.func.count()).where(Event.kind == "timer_fired")
+                                .group_by(Event.case_number)).all()
+    db.dispose()
+    twice = [number for number, n in per_case if n != 1]
+    assert not twice, f"fired more than once: {twice[:5]}"
+    assert statuses.get("pending", 0) == 0 and statuses.get("failed", 0) == 0, statuses
+    assert sum(1 for number, _ in per_case if "-STORM" in number) == count, "a timer was lost"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+def run(url: str, count: int, spread: float, firing: int, resolution: float, logs: Path) -> dict:
+    reset(url)
+    first_due, seeded = seed(url, count, spread, parallel=4)
+    processes = start_processes(url, firing, logs)
+    try:
+        seen = watch(url, first_due, resolution, timeout=spread + 600)
+    finally:
+        for p in processes:
+            p.terminate()
+        for p in processes:
+            p.wait(30)
+    check_exactly_once(url, count)
+    lags = [(fired - due).total_seconds() for due, fired in seen.values()]
+    last = max(fired for _, fired in seen.values())
+    return {"firing": firing, "seeded_s": seeded, "p50": percentile(lags, 50), "p95": percentile(lags, 95),
+            "max": max(lags), "rate": count / max(0.001, (last - first_due).total_seconds()),
+            "mean": statistics.fmean(lags)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=POSTGRES_URL, help="PostgreSQL URL (emptied!)")
+    parser.add_argument("--timers", type=int, default=10_000)
+    parser.add_argument("--spread", type=float, default=60.0, help="seconds the due times are spread over")
+    parser.add_argument("--firing", type=int, nargs="+", default=[1, 2, 4], help="firing processes per run")
+    parser.add_argument("--resolution", type=float, default=0.25, help="seconds between the observer's polls")
+    parser.add_argument("--logs", default="instance/bench-timers", help="folder for the processes' logs")
+    args = parser.parse_args()
+    if not args.url.startswith("postgresql"):
+        raise SystemExit("the timer storm needs PostgreSQL (--url)")
+    logs = Path(args.logs)
+    logs.mkdir(parents=True, exist_ok=True)
+    print(f"{args.timers:,} timers due within {args.spread:.0f} s on {args.url.split('@')[-1]}; "
+          f"lag observed every {args.resolution} s; {os.cpu_count()} CPU(s)")
+    print(f"{'firing processes':>16} {'seeded in':>10} {'lag p50':>8} {'p95':>8} {'max':>8} {'firings/s':>10}")
+    for firing in args.firing:
+        r = run(args.url, args.timers, args.spread, firing, args.resolution, logs)
+        print(f"{r['firing']:>16} {r['seeded_s']:>9.0f}s {r['p50']:>7.2f}s {r['p95']:>7.2f}s {r['max']:>7.2f}s "
+              f"{r['rate']:>10.0f}", flush=True)
+    print("each timer fired exactly once in every run")
+
+
+if __name__ == "__main__":
+    main()
