@@ -3,8 +3,9 @@
 For 1, 2 and 4 firing processes (the README's production setup: one ``complaintflow
 scheduler`` plus ``complaintflow worker`` processes, one firing thread each), on an emptied
 database: seed ``--timers`` cases of a one-timer diagram (``tests/bpmn/timer_at``: the
-timeDate comes from the start data) in bulk, their due times spread evenly
-over ``--spread`` seconds starting just after seeding ends; start the processes; watch
+timeDate comes from the start data) in bulk while the processes run, their due times spread
+evenly over ``--spread`` seconds starting just after seeding ends (``--spread 0``: all at
+once, which measures capacity); watch
 the timer table until every timer fired, then check each fired exactly once and print
 - lag (the moment the firing was seen committed minus the due time) p50 / p95 / max;
 - firings per second while the storm lasted (timers / (last firing seen - first due)).
@@ -34,6 +35,7 @@ import engine  # noqa: E402
 from engine.store.models import Case, Event, Timer  # noqa: E402
 
 DIAGRAM = ROOT / "tests" / "bpmn" / "timer_at"
+POLL = 2.0  # seconds: how soon the running processes notice the timers just seeded
 POSTGRES_URL = os.environ.get("COMPLAINTFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -56,7 +58,7 @@ def seed(url: str, count: int, spread: float) -> tuple[datetime, float]:
     the models so a new column is copied too.
     """
     began = time.perf_counter()
-    first_due = datetime.now(UTC) + timedelta(seconds=5 + count / 2000)
+    first_due = datetime.now(UTC) + timedelta(seconds=2 * POLL + 2 + count / 2000)  # the processes see them first
     placeholder = "2100-01-01T00:00:00+00:00"
     with engine.open(url, DIAGRAM) as eng:
         template = eng.runtime.start("timer_at", {"channel": "template", "due": placeholder}, actor="bench")
@@ -88,14 +90,26 @@ def copy_statement(table: sa.Table, alias: str, replaced: dict[str, str], where:
 
 
 def start_processes(url: str, firing: int, logs: Path) -> list[subprocess.Popen]:
+    for old in logs.glob("*.log"):
+        old.unlink()
     env = {**os.environ, "COMPLAINTFLOW_DATABASE_URL": url, "COMPLAINTFLOW_WORKFLOWS": str(DIAGRAM)}
     commands = [["scheduler"]] + [["worker"]] * (firing - 1)
     started = []
     for number, command in enumerate(commands):
         out = (logs / f"{command[0]}-{number}.log").open("w")
-        started.append(subprocess.Popen([sys.executable, "-m", "engine.cli", *command, "--workers", "1"],
+        started.append(subprocess.Popen([sys.executable, "-m", "engine.cli", *command, "--workers", "1",
+                                         "--poll", str(POLL)],
                                         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
     return started
+
+
+def wait_ready(logs: Path, firing: int, timeout: float = 120) -> None:
+    """Until every process has opened its engine and started its alarm clock."""
+    deadline = time.monotonic() + timeout
+    while sum("running with" in log.read_text() for log in logs.glob("*.log")) < firing:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the firing processes did not start within {timeout:.0f} s (see {logs})")
+        time.sleep(0.2)
 
 
 def watch(url: str, first_due: datetime, resolution: float, timeout: float) -> dict[int, tuple[datetime, datetime]]:
@@ -144,9 +158,10 @@ def percentile(values: list[float], p: float) -> float:
 
 def run(url: str, count: int, spread: float, firing: int, resolution: float, logs: Path) -> dict:
     reset(url)
-    first_due, seeded = seed(url, count, spread)
-    processes = start_processes(url, firing, logs)
+    processes = start_processes(url, firing, logs)  # already running when the deadlines fall due
     try:
+        wait_ready(logs, firing)
+        first_due, seeded = seed(url, count, spread)
         seen = watch(url, first_due, resolution, timeout=spread + 600)
     finally:
         for p in processes:

@@ -184,7 +184,8 @@ def someone_holds(db: Database) -> tuple[bool, str | None]:
         if db.dialect == "postgresql":
             held = session.scalar(
                 select(func.count()).select_from(text("pg_locks")).where(
-                    text("locktype = 'advisory' AND classid = 0 AND objid = :key AND objsubid = 1 AND granted")
+                    text("locktype = 'advisory' AND classid = 0 AND objid = :key AND objsubid = 1 AND granted "
+                         "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
                 ).params(key=ADVISORY_KEY))
             return bool(held), holder
         return row is not None and row.expires_at > datetime.now(UTC), holder
