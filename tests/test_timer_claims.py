@@ -8,6 +8,7 @@ import time
 import sqlalchemy as sa
 
 from engine.casework import lock_case
+from engine.store.models import Timer
 from tests.conftest import POSTGRES_URL, _reset_postgres
 from tests.scheduling import firings, in_seconds, open_timers, start_timer
 
@@ -44,3 +45,20 @@ def test_a_worker_skips_a_case_another_transaction_holds_and_fires_the_next_one(
         assert eng.timers.fire_next() is None
         with eng.db.read() as session:
             assert session.scalar(sa.text("SELECT count(*) FROM timer WHERE status = 'pending'")) == 0
+
+
+def test_a_timer_that_cannot_fire_is_parked_as_failed_once_and_does_not_hold_up_the_next(database_url):
+    with open_timers(database_url) as eng:
+        broken = start_timer(eng, in_seconds(3600))
+        with eng.db.write() as session:  # its row now disagrees with its workflow, which waits an hour more
+            session.execute(sa.update(Timer).values(due_at=in_seconds(-60)))
+        fine = start_timer(eng, in_seconds(0.2))
+        time.sleep(0.5)
+        first = eng.timers.fire_next()
+        assert first is not None and (first.fired, first.failed) == ([], 1)
+        assert len(eng.timers.fire_next().fired) == 1
+        assert eng.timers.fire_next() is None
+        assert firings(eng, fine) == 1
+        incidents = [e for e in eng.history.events(broken) if e.kind == "incident"]
+        assert len(incidents) == 1 and "did not fire" in incidents[0].payload["reason"]
+        assert eng.health.snapshot().incidents == 1
