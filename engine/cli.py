@@ -26,6 +26,7 @@ from engine.calendar import CalendarConfig
 from engine.clock import ManualClock
 from engine.demo import seed_demo_cases
 from engine.errors import DeployError, EngineError
+from engine.lease import someone_holds
 from engine.metrics import scheduler_registry
 
 
@@ -84,6 +85,8 @@ def cmd_status(eng: engine.Engine, args: argparse.Namespace) -> int:
     print(f"Deployed:   {'v' + str(versions[-1].version) if versions else 'nothing yet'}")
     print(f"Now:        {eng.clock.now().astimezone(zone).isoformat(timespec='seconds')} ({zone.key})")
     print(f"Next timer: {local(eng.timers.next_due()) if eng.timers.next_due() else 'none'}")
+    alive, holder = someone_holds(eng.db)
+    print(f"Scheduler:  {'lease held by ' + str(holder) if alive else 'none running (no live lease holder)'}")
     print(f"History:    {'intact' if (check := eng.history.verify()).ok else 'BROKEN'}: {check}")
     print()
     print(f"{'case':<22} {'status':<9} {'grade':<8} {'tier':<4} waiting on (assignee, due {zone.key})")
