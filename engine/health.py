@@ -86,7 +86,7 @@ class Health:
         return [
             Check("database", True, "reachable"),
             Check("scheduler", s.lease_alive,
-                  f"lease held by {s.lease_holder}" if s.lease_alive else "no live scheduler holds the lease"),
+                  "a live scheduler holds the lease" if s.lease_alive else "no live scheduler holds the lease"),
             Check("timers", behind <= limits.timer_lag_seconds,
                   f"oldest due timer waiting {behind:.0f} s (limit {limits.timer_lag_seconds:.0f} s), "
                   f"{s.timers_due} due"),
