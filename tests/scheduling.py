@@ -17,13 +17,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import engine
+from engine.clock import Clock
 from tests.conftest import ROOT
 
 TIMER_AT = ROOT / "tests" / "bpmn" / "timer_at"  # one timeDate timer read from the start data (``due``)
 
 
-def open_timers(url: str) -> engine.Engine:
-    eng = engine.open(url, TIMER_AT)
+def open_timers(url: str, clock: Clock | None = None) -> engine.Engine:
+    eng = engine.open(url, TIMER_AT, clock=clock)
     eng.repository.deploy(actor="owner1", note="scheduler test")
     return eng
 

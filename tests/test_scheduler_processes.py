@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from engine.clock import ManualClock
 from engine.lease import someone_holds
 from tests.conftest import POSTGRES_URL, _reset_postgres
 from tests.scheduling import (
@@ -155,3 +157,36 @@ def test_an_extra_worker_refuses_sqlite(tmp_path: Path):
         assert worker.popen.wait(60) == 2
         worker.stop()
         assert "need PostgreSQL" in worker.output()
+
+
+def test_the_lease_is_renewed_while_a_long_batch_runs_so_a_standby_never_takes_it(tmp_path: Path, caplog):
+    url = f"sqlite:///{tmp_path / 'heartbeat.sqlite'}"
+    caplog.set_level(logging.INFO, logger="engine")
+    stop = threading.Event()
+    clock = ManualClock(datetime.now(UTC))  # the engine's time; the lease keeps to the real clock
+    with open_timers(url, clock) as first, open_timers(url, clock) as second:
+        for engine_ in (first, second):  # each has its deployment loaded before the schedulers start
+            start_timer(engine_, clock.now() + timedelta(seconds=10))
+            clock.advance(timedelta(seconds=15))
+            assert engine_.timers.fire_due() == 1
+        numbers = [start_timer(first, clock.now() + timedelta(minutes=1)) for _ in range(600)]
+        clock.advance(timedelta(minutes=2))  # all due before any scheduler starts: one batch
+        caplog.clear()
+        runners = [threading.Thread(target=e.timers.run_scheduler, daemon=True, kwargs={
+            "stop": stop, "service": name, "lease_seconds": 1.0}) for e, name in ((first, "a"), (second, "b"))]
+        for r in runners:
+            r.start()
+        try:
+            wait_until(lambda: first.health.snapshot().timers_pending == 0, 120)
+        finally:
+            stop.set()
+            for r in runners:
+                r.join(20)
+        counts = [firings(first, n) for n in numbers]
+        assert counts == [1] * len(numbers), (sorted(set(counts)), first.health.snapshot())
+    messages = [r.getMessage() for r in caplog.records]
+    batches = [m for m in messages if m.startswith("fired ")]
+    assert len(batches) == 1 and batches[0].startswith("fired 600 timer(s) in "), messages
+    assert float(batches[0].split(" in ")[1].split()[0]) > 1.0  # the batch outlasted the lease
+    assert len([m for m in messages if "lease taken" in m]) == 1
+    assert not [m for m in messages if "lease lost" in m]
