@@ -162,7 +162,7 @@ class AlarmClock:
                 raise error
 
     def _drain(self) -> None:
-        while not self._stop.is_set() and (self._lease is None or self._lease.held):
+        while not self._stop.is_set() and (self._lease is None or self._lease.renew_if_due()):
             firing = self._timers.fire_next()
             if firing is None:
                 return
