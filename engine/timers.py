@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine import history, spiff
@@ -32,15 +31,6 @@ MAX_FIRINGS_PER_CALL = 10_000
 DUE = (select(Timer.id, Timer.case_id, Timer.due_at).join(Case, Case.id == Timer.case_id)
        .where(Timer.status == "pending", Timer.due_at <= bindparam("now"))
        .order_by(Timer.due_at, Timer.id).limit(1))
-
-
-def cannot_fire(exc: Exception) -> bool:
-    """Whether a firing failed because of the case (park the timer) rather than the database (retry).
-
-    Anything but a database error is the case's: left pending, it would be picked first
-    again at every alarm and hold up every timer due after it.
-    """
-    return not isinstance(exc, SQLAlchemyError)
 
 
 @dataclass
@@ -109,19 +99,16 @@ class Timers:
                 if timer is None:
                     return None
                 return Firing(self._fire_locked(session, timer.case_id, timer.due_at, timer.id))
-        except Exception as exc:
-            if timer is None or not cannot_fire(exc):
-                raise  # the database is away: the alarm clock retries later
+        except EngineError as exc:  # a final answer about this case; anything else (the database) is retried
+            if timer is None:
+                raise
             return Firing([], failed=self._record_incident(timer.case_id, timer.id, str(exc)))
 
     def _fire_case(self, case_id: int, due_at: datetime, timer_id: int) -> Firing:
         try:
             with self._db.write() as session:
-                lock_case(session, case_id=case_id)
                 return Firing(self._fire_locked(session, case_id, due_at, timer_id))
-        except Exception as exc:
-            if not cannot_fire(exc):
-                raise
+        except EngineError as exc:
             return Firing([], failed=self._record_incident(case_id, timer_id, str(exc)))
 
     def _fire_locked(self, session: Session, case_id: int, due_at: datetime, timer_id: int) -> list[datetime]:
