@@ -33,7 +33,7 @@ LEASE_ROW = 1
 
 
 def lease_seconds_from_env() -> float:
-    return float(os.environ.get("COMPLAINTFLOW_LEASE_SECONDS", "10"))
+    return float(os.environ.get("COMPLAINTFLOW_SCHEDULER_LEASE_SECONDS", "10"))
 
 
 def holder_id(service: str | None = None) -> str:

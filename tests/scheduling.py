@@ -66,7 +66,7 @@ class Process:
 
     def __init__(self, url: str, log: Path, *args: str, command: str = "scheduler", lease_seconds: float = 10) -> None:
         env = {**os.environ, "COMPLAINTFLOW_DATABASE_URL": url, "COMPLAINTFLOW_WORKFLOWS": str(TIMER_AT),
-               "COMPLAINTFLOW_LEASE_SECONDS": str(lease_seconds)}
+               "COMPLAINTFLOW_SCHEDULER_LEASE_SECONDS": str(lease_seconds)}
         env.pop("COMPLAINTFLOW_CLOCK", None)
         self.log = log
         self._out = log.open("ab")
