@@ -59,3 +59,8 @@ bench-web: $(STAMP)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache instance
+
+## make bench-timers: 10,000 timers due within a minute on PostgreSQL, fired by 1, 2 and 4 processes
+.PHONY: bench-timers
+bench-timers: $(STAMP)
+	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python bench/timer_storm.py

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.access import Access
@@ -29,6 +31,7 @@ from engine.errors import (
     TaskNotOpen,
     WorkflowFailure,
 )
+from engine.health import Health
 from engine.history import History
 from engine.links import Links
 from engine.migration import Migration
@@ -78,6 +81,15 @@ class Engine:
         self.diagrams = Diagrams(self.db, self.repository, self.access)
         self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
         self.replay = Replay(self.db, self.repository)
+        self.health = Health(self.db, self.clock)
+
+    def duties(self) -> list[tuple[Callable[[], object], float]]:
+        """What the scheduler's lease holder runs besides the timers, and how often (seconds).
+
+        Sequencing links committed history events into the Merkle log soon after they are written,
+        so the window in which an event is protected by its case chain alone stays short.
+        """
+        return [(self.history.sequence, float(os.environ.get("COMPLAINTFLOW_SEQUENCE_SECONDS", "5")))]
 
     def close(self) -> None:
         self.db.dispose()

@@ -20,12 +20,16 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from prometheus_client import start_http_server
+
 import engine
 from engine import proofs
 from engine.calendar import CalendarConfig
 from engine.clock import ManualClock
 from engine.demo import seed_demo_cases
 from engine.errors import DatabaseUnavailable, DeployError, EngineError
+from engine.lease import someone_holds
+from engine.metrics import scheduler_registry
 from engine.store.db import Timeouts
 
 
@@ -90,6 +94,8 @@ def cmd_status(eng: engine.Engine, args: argparse.Namespace) -> int:
     print(f"Deployed:   {'v' + str(versions[-1].version) if versions else 'nothing yet'}")
     print(f"Now:        {eng.clock.now().astimezone(zone).isoformat(timespec='seconds')} ({zone.key})")
     print(f"Next timer: {local(eng.timers.next_due()) if eng.timers.next_due() else 'none'}")
+    alive, holder = someone_holds(eng.db)
+    print(f"Scheduler:  {'lease held by ' + str(holder) if alive else 'none running (no live lease holder)'}")
     print(f"History:    {'intact' if (check := eng.history.verify()).ok else 'BROKEN'}: {check}")
     print()
     print(f"{'case':<22} {'status':<9} {'grade':<8} {'tier':<4} waiting on (assignee, due {zone.key})")
@@ -106,11 +112,22 @@ def cmd_status(eng: engine.Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(eng: engine.Engine, args: argparse.Namespace) -> int:
+    """The lease-elected scheduler (``elect``) or an extra firing worker (PostgreSQL only)."""
+    elect = args.command == "scheduler"
+    if not elect and eng.db.dialect != "postgresql":
+        print("error: extra workers need PostgreSQL; on SQLite run one `complaintflow scheduler`", file=sys.stderr)
+        return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print("Scheduler running (Ctrl-C to stop): firing timers at their due times.", flush=True)
-    eng.timers.run_scheduler(stop=stop, poll_seconds=args.poll)
+    metrics = None
+    if args.metrics_port is not None:
+        registry, metrics = scheduler_registry(eng.health)
+        start_http_server(args.metrics_port, addr=args.metrics_host, registry=registry)
+    role = "scheduler (lease-elected)" if elect else "worker"
+    print(f"{role} running with {args.workers} firing thread(s) (Ctrl-C to stop).", flush=True)
+    eng.timers.run_scheduler(stop=stop, poll_seconds=args.poll, workers=args.workers, elect=elect,
+                             service=args.service, metrics=metrics, housekeeping=eng.duties() if elect else ())
     return 0
 
 
@@ -288,8 +305,16 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     demo = sub.add_parser("demo", help="deploy, create demo people and demo complaints")
     demo.add_argument("--again", action="store_true", help="add demo complaints even if some exist")
     sub.add_parser("status", help="show deployed version, timers and cases")
-    scheduler = sub.add_parser("scheduler", help="run the timer scheduler (its own process in production)")
-    scheduler.add_argument("--poll", type=float, default=30.0, help="seconds between polls for new timers")
+    scheduler = sub.add_parser("scheduler", help="run the timer scheduler (lease-elected; its own process)")
+    worker = sub.add_parser("worker", help="an extra timer-firing process (PostgreSQL; any machine)")
+    for each in (scheduler, worker):
+        each.add_argument("--poll", type=float, default=5.0, help="seconds between polls for new timers")
+        each.add_argument("--workers", type=int, default=1, help="firing threads (SQLite: always 1)")
+        each.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+        each.add_argument("--metrics-host", default="0.0.0.0", help="address for --metrics-port")
+    scheduler.add_argument("--service", default=None, help="service name in the lease holder id "
+                           "(default COMPLAINTFLOW_SERVICE_NAME or 'scheduler'; the id is host:service)")
+    worker.set_defaults(service=None)
     verify = sub.add_parser("verify", help="recompute every case chain and the log (and check them against seals)")
     verify.add_argument("--seal", action="append", metavar="FILE", help="a seal file or a folder of seals "
                         "(repeatable); needs COMPLAINTFLOW_SEAL_KEY or COMPLAINTFLOW_SEAL_KEY_FILE")
@@ -324,8 +349,9 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     migrate.add_argument("--dry-run", action="store_true", help="only say what would happen")
     migrate.add_argument("--actor", default="owner1")
     return {"purge": cmd_purge, "migrate": cmd_migrate, "deploy": cmd_deploy, "demo": cmd_demo, "status": cmd_status,
-            "scheduler": cmd_scheduler, "verify": cmd_verify, "seal": cmd_seal, "replay": cmd_replay,
-            "prove": cmd_prove, "prove-consistency": cmd_prove_consistency, "check-proof": cmd_check_proof}
+            "scheduler": cmd_scheduler, "worker": cmd_scheduler, "verify": cmd_verify, "seal": cmd_seal,
+            "replay": cmd_replay, "prove": cmd_prove, "prove-consistency": cmd_prove_consistency,
+            "check-proof": cmd_check_proof}
 
 
 def run_handler(handler: Handler, args: argparse.Namespace) -> int:

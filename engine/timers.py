@@ -1,4 +1,4 @@
-"""Timers: our ``timer`` table is the truth, APScheduler is the alarm clock.
+"""Timers: our ``timer`` table is the truth, APScheduler is the alarm clock (``engine.scheduler``).
 
 ``fire_due`` fires every timer due by the engine's clock, each as of the moment it fell
 due and in due order, so a deadline chain (tier 1 → tier 2 → tier 3) keeps its spacing
@@ -9,25 +9,36 @@ transaction, so a timer fires exactly once whoever calls ``fire_due``.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from engine import history, spiff
 from engine.casework import CaseWork, lock_case
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock
 from engine.errors import EngineError
 from engine.store.db import Database
-from engine.store.models import Case, SchedulerLease, Timer
+from engine.store.models import Case, Timer
 
 log = logging.getLogger(__name__)
 FIRING_LAG = timedelta(microseconds=1)  # SpiffWorkflow fires a timer strictly after its due time
 MAX_FIRINGS_PER_CALL = 10_000
+# The earliest pending timer due by :now (joined to its case, which the workers lock).
+DUE = (select(Timer.id, Timer.case_id, Timer.due_at).join(Case, Case.id == Timer.case_id)
+       .where(Timer.status == "pending", Timer.due_at <= bindparam("now"))
+       .order_by(Timer.due_at, Timer.id).limit(1))
+
+
+@dataclass
+class Firing:
+    """What one claim fired: the due times of the timers fired, and timers parked as failed."""
+
+    fired: list[datetime]
+    failed: int = 0
 
 
 class Timers:
@@ -44,14 +55,10 @@ class Timers:
         for _ in range(MAX_FIRINGS_PER_CALL):
             now = self._clock.now()
             with self._db.read() as session:
-                timer = session.execute(
-                    select(Timer.id, Timer.case_id, Timer.due_at)
-                    .where(Timer.status == "pending", Timer.due_at <= now)
-                    .order_by(Timer.due_at, Timer.id).limit(1)
-                ).first()
+                timer = session.execute(DUE.params(now=now)).first()
             if timer is None:
                 break
-            fired += self._fire_case(timer.case_id, timer.due_at, timer.id)
+            fired += len(self._fire_case(timer.case_id, timer.due_at, timer.id).fired)
         return fired
 
     def fire_due_for_case(self, *, case_id: int | None = None, number: str | None = None) -> int:
@@ -69,110 +76,85 @@ class Timers:
                 timer = session.execute(query.order_by(Timer.due_at, Timer.id).limit(1)).first()
             if timer is None:
                 break
-            fired += self._fire_case(timer.case_id, timer.due_at, timer.id)
+            fired += len(self._fire_case(timer.case_id, timer.due_at, timer.id).fired)
         return fired
 
-    def _fire_case(self, case_id: int, due_at: datetime, timer_id: int) -> int:
-        as_of = due_at + FIRING_LAG
+    def fire_next(self) -> Firing | None:
+        """Claim one case with a due timer and fire its due timers; None when nothing is claimable.
+
+        For the scheduler's workers (threads, processes, machines). On PostgreSQL the claim
+        is ``FOR UPDATE OF case SKIP LOCKED`` in the firing's own transaction: a case another
+        worker holds is skipped, never waited on, and never fired twice. SQLite has one writer
+        at a time, so there the earliest timer is simply fired.
+        """
+        now = self._clock.now()
+        if self._db.dialect != "postgresql":
+            with self._db.read() as session:
+                timer = session.execute(DUE.params(now=now)).first()
+            return None if timer is None else self._fire_case(timer.case_id, timer.due_at, timer.id)
+        timer = None
         try:
             with self._db.write() as session:
-                row = lock_case(session, case_id=case_id)
-                due = session.scalars(
-                    select(Timer).where(Timer.case_id == case_id, Timer.status == "pending", Timer.due_at <= due_at)
-                ).all()
-                if not due:
-                    return 0  # another scheduler fired it meanwhile
-                case = self._work.open(session, row, as_of)
-                with self._work.spiff_step(as_of) as notices:
-                    spiff.fire_timers(case.workflow)
-                case.notices = notices
-                labels = [{"element": t.element_id, "due_at": t.due_at.isoformat()} for t in due]
-                self._work.save(session, case, actor="timer", kind="timer_fired",
-                                payload={"timers": labels, "as_of": as_of.isoformat()})
-                still = session.scalar(select(Timer.status).where(Timer.id == timer_id))
-                if still == "pending":
-                    raise EngineError(f"timer {timer_id} was due but SpiffWorkflow did not fire it")
-                return len(due)
-        except EngineError as exc:
-            self._record_incident(case_id, timer_id, str(exc))
-            return 0
+                timer = session.execute(DUE.params(now=now).with_for_update(of=Case, skip_locked=True)).first()
+                if timer is None:
+                    return None
+                return Firing(self._fire_locked(session, timer.case_id, timer.due_at, timer.id))
+        except EngineError as exc:  # a final answer about this case; anything else (the database) is retried
+            if timer is None:
+                raise
+            return Firing([], failed=self._record_incident(timer.case_id, timer.id, str(exc)))
 
-    def _record_incident(self, case_id: int, timer_id: int, reason: str) -> None:
-        """A timer that cannot fire is parked as failed and recorded, never retried in a tight loop."""
-        log.error("timer %s of case %s failed: %s", timer_id, case_id, reason)
+    def _fire_case(self, case_id: int, due_at: datetime, timer_id: int) -> Firing:
+        try:
+            with self._db.write() as session:
+                return Firing(self._fire_locked(session, case_id, due_at, timer_id))
+        except EngineError as exc:
+            return Firing([], failed=self._record_incident(case_id, timer_id, str(exc)))
+
+    def _fire_locked(self, session: Session, case_id: int, due_at: datetime, timer_id: int) -> list[datetime]:
+        """Fire a locked case's timers due by ``due_at`` as of that moment; returns their due times."""
+        as_of = due_at + FIRING_LAG
+        row = lock_case(session, case_id=case_id)
+        due = session.scalars(
+            select(Timer).where(Timer.case_id == case_id, Timer.status == "pending", Timer.due_at <= due_at)
+        ).all()
+        if not due:
+            return []  # another scheduler fired it meanwhile
+        case = self._work.open(session, row, as_of)
+        with self._work.spiff_step(as_of) as notices:
+            spiff.fire_timers(case.workflow)
+        case.notices = notices
+        labels = [{"element": t.element_id, "due_at": t.due_at.isoformat()} for t in due]
+        self._work.save(session, case, actor="timer", kind="timer_fired",
+                        payload={"timers": labels, "as_of": as_of.isoformat()})
+        still = session.scalar(select(Timer.status).where(Timer.id == timer_id))
+        if still == "pending":
+            raise EngineError(f"timer {timer_id} was due but SpiffWorkflow did not fire it")
+        return [t.due_at for t in due]
+
+    def _record_incident(self, case_id: int, timer_id: int, reason: str) -> int:
+        """A timer that cannot fire is parked as failed and recorded, never retried in a tight loop.
+
+        Returns 1 if this call parked it, 0 if another worker already had (one incident per timer).
+        """
         now = self._clock.now()
         with self._db.write() as session:
             row = lock_case(session, case_id=case_id)
-            session.execute(update(Timer).where(Timer.id == timer_id).values(status="failed", closed_at=now))
+            parked = session.execute(update(Timer).where(Timer.id == timer_id, Timer.status == "pending")
+                                     .values(status="failed", closed_at=now)).rowcount
+            if not parked:
+                return 0
+            log.error("timer %s of case %s failed: %s", timer_id, case_id, reason)
             history.append(session, case_number=row.number, at=now, actor="timer", kind="incident",
                            payload={"timer_id": timer_id, "reason": reason}, deployment_version=None)
+            return 1
 
     # ------------------------------------------------------------ the scheduler process
 
-    def run_scheduler(self, stop: threading.Event | None = None, poll_seconds: float = 30.0,
-                      lease_seconds: float = 60.0) -> None:
-        """Fire timers at their due times until ``stop`` is set (or forever).
+    def run_scheduler(self, stop: threading.Event | None = None, poll_seconds: float = 5.0,
+                      lease_seconds: float | None = None, **options: Any) -> None:
+        """Fire timers at their due times until ``stop`` is set; see ``engine.scheduler.run``."""
+        from engine.scheduler import run
 
-        At start it fires everything that fell due while nothing was running. Only the
-        holder of the database lease fires; another scheduler waits to take over.
-        """
-        stop = stop or threading.Event()
-        lease = Lease(self._db, lease_seconds)
-        scheduler = BackgroundScheduler(timezone=UTC)
-
-        def tick() -> None:
-            try:
-                if lease.hold() and (fired := self.fire_due()):
-                    log.info("fired %d timer(s)", fired)
-            except Exception:  # keep the alarm clock alive; the error is logged
-                log.exception("firing timers failed")
-            if not stop.is_set():
-                scheduler.add_job(tick, "date", run_date=self._next_alarm(poll_seconds), id="tick",
-                                  replace_existing=True)
-
-        scheduler.add_job(tick, "date", run_date=datetime.now(UTC), id="tick")
-        scheduler.start()
-        try:
-            stop.wait()
-        finally:
-            scheduler.shutdown(wait=True)
-            lease.release()
-
-    def _next_alarm(self, poll_seconds: float) -> datetime:
-        """The next due timer on the real clock, but no later than one poll interval away.
-
-        Polling picks up timers that other processes (the web app) created meanwhile.
-        """
-        now = datetime.now(UTC)
-        latest = now + timedelta(seconds=poll_seconds)
-        nxt = self.next_due()
-        if nxt is None or not isinstance(self._clock, SystemClock):
-            return latest
-        return max(now + timedelta(milliseconds=50), min(latest, nxt + FIRING_LAG))
-
-
-class Lease:
-    """One scheduler per database: a row with the holder and an expiry on the real clock."""
-
-    def __init__(self, db: Database, seconds: float) -> None:
-        self._db, self._seconds = db, seconds
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-    def hold(self) -> bool:
-        now = datetime.now(UTC)
-        expires = now + timedelta(seconds=self._seconds)
-        with self._db.write() as session:
-            lease = session.scalars(select(SchedulerLease).where(SchedulerLease.id == 1).with_for_update()).first()
-            if lease is None:
-                session.add(SchedulerLease(id=1, holder=self.holder, expires_at=expires))
-                return True
-            if lease.holder == self.holder or lease.expires_at < now:
-                lease.holder, lease.expires_at = self.holder, expires
-                return True
-            return False
-
-    def release(self) -> None:
-        with self._db.write() as session:
-            lease = session.get(SchedulerLease, 1)
-            if lease is not None and lease.holder == self.holder:
-                lease.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        run(self, self._db, self._clock, stop=stop, poll_seconds=poll_seconds, lease_seconds=lease_seconds,
+            **options)

@@ -49,7 +49,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     limiter.init_app(app)
     errors.register(app)
 
-    from web import api, audit, auth, cases, inbox, owner, portal, vendor
+    from web import api, audit, auth, cases, health, inbox, owner, portal, vendor
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(i18n.bp)
@@ -60,6 +60,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     app.register_blueprint(vendor.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(owner.bp)
+    health.register(app)  # /healthz, /readyz, /metrics: no login, no CSRF
     csrf.exempt(api.bp)  # the API authenticates each call with a bearer token, not a cookie
 
     @app.route("/")

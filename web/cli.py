@@ -39,8 +39,8 @@ def cmd_run(eng: engine.Engine, args: argparse.Namespace) -> int:
           "mgr1 (CS manager), eng1 (engineer), ql1 (quality), mgmt1 (management), gm1 (general manager), "
           "owner1, auditor1")
     stop = threading.Event()
-    scheduler = threading.Thread(target=eng.timers.run_scheduler, kwargs={"stop": stop, "poll_seconds": args.poll},
-                                 daemon=True, name="scheduler")
+    options = {"stop": stop, "poll_seconds": args.poll, "housekeeping": eng.duties()}
+    scheduler = threading.Thread(target=eng.timers.run_scheduler, kwargs=options, daemon=True, name="scheduler")
     scheduler.start()
     try:
         return cmd_serve(eng, args)
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         command = sub.add_parser(name, help=helptext)
         command.add_argument("--host", default=os.environ.get("COMPLAINTFLOW_HOST", "127.0.0.1"))
         command.add_argument("--port", type=int, default=int(os.environ.get("COMPLAINTFLOW_PORT", "5000")))
-        command.add_argument("--poll", type=float, default=30.0, help="seconds between scheduler polls")
+        command.add_argument("--poll", type=float, default=5.0, help="seconds between scheduler polls")
     handlers.update(serve=cmd_serve, run=cmd_run)
     args = parser.parse_args(argv)
     return engine_cli.run_handler(handlers[args.command], args)
