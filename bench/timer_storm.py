@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import engine  # noqa: E402
-from engine.store.models import Case, Event, Timer  # noqa: E402
+from engine.store.models import Case, Event, Timer, WorkflowTask  # noqa: E402
 
 DIAGRAM = ROOT / "tests" / "bpmn" / "timer_at"
 POLL = 2.0  # seconds: how soon the running processes notice the timers just seeded
@@ -72,6 +72,9 @@ def seed(url: str, count: int, spread: float) -> tuple[datetime, float]:
             session.execute(sa.text(copy_statement(Case.__table__, "c", {
                 "number": "u.number", "state": "replace(replace(c.state, :tdue, u.due), :tnum, u.number)",
             }, "c.id = :template")), params)
+            session.execute(sa.text(copy_statement(WorkflowTask.__table__, "c", {  # the settled part of the state
+                "case_id": "n.id", "body": "replace(replace(c.body, :tdue, u.due), :tnum, u.number)",
+            }, "c.case_id = :template", join='JOIN "case" n ON n.number = u.number')), params)
             session.execute(sa.text(copy_statement(Timer.__table__, "c", {
                 "case_id": "n.id", "due_at": "CAST(u.due AS timestamptz)", "status": "'pending'",
             }, "c.case_id = :template", join='JOIN "case" n ON n.number = u.number')), params)
