@@ -2,9 +2,10 @@
 
 Registering 100,000 complaints through the engine takes ~20 minutes. Lists and pages only
 read rows, so most cases can be copies: for each copy of a template case, new rows in
-``case``, ``task``, ``timer``, ``outbox``, ``customer_contact`` and ``involved_person`` with fresh ids, a
-fresh case number, and every SpiffWorkflow task UUID in the state text (and in the task and
-timer rows that name them) replaced consistently, so a copy can still be opened and worked.
+``case``, ``workflow_task``, ``task``, ``timer``, ``outbox``, ``customer_contact`` and ``involved_person``
+with fresh ids, a fresh case number, and every SpiffWorkflow task UUID in the state (the case's
+document and its settled task rows, and the task and timer rows that name them) replaced
+consistently, so a copy can still be opened and worked.
 Not copied: history events and attachments (a copy's history is empty).
 """
 
@@ -17,12 +18,12 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 
 from engine.demo import DEMO_CASES, complete_step
-from engine.store.models import Case, CustomerContact, InvolvedPerson, Notification, Task, Timer
+from engine.store.models import Case, CustomerContact, InvolvedPerson, Notification, Task, Timer, WorkflowTask
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 BATCH = 2000
-_C, _T, _TM, _N, _CC, _IP = (Case.__table__, Task.__table__, Timer.__table__, Notification.__table__,
-                             CustomerContact.__table__, InvolvedPerson.__table__)
+_C, _T, _TM, _N, _CC, _IP, _WT = (Case.__table__, Task.__table__, Timer.__table__, Notification.__table__,
+                                  CustomerContact.__table__, InvolvedPerson.__table__, WorkflowTask.__table__)
 SERIAL = ("case", "timer", "outbox")  # tables whose ids the copies take by hand
 
 
@@ -51,18 +52,26 @@ def _rows(conn: sa.Connection, table: sa.Table, case_ids: list[int]) -> dict[int
 def _copies(templates: list[dict], children: dict[str, dict[int, list[dict]]], count: int,
             first_ids: dict[str, int]) -> Iterator[dict[str, list[dict]]]:
     """Batches of new rows per table: copy i of template i % len(templates)."""
-    batch: dict[str, list[dict]] = {name: [] for name in ("case", "task", "timer", "outbox", "customer_contact",
-                                                          "involved_person")}
+    batch: dict[str, list[dict]] = {name: [] for name in ("case", "workflow_task", "task", "timer", "outbox",
+                                                          "customer_contact", "involved_person")}
     next_id = dict(first_ids)
     for i in range(count):
         template = templates[i % len(templates)]
         new_id = next_id["case"] + i
-        fresh = {old: str(uuid.uuid4()) for old in set(UUID.findall(template["state"]))}
+        settled = children["workflow_task"].get(template["id"], [])
+        texts = [template["state"], *(row["body"] for row in settled)]
+        fresh = {old: str(uuid.uuid4()) for text in texts for old in set(UUID.findall(text))}
         number = f"{template['number']}-K{i:06d}"
-        state = UUID.sub(lambda m, fresh=fresh: fresh[m.group(0)], template["state"])
-        state = state.replace(template["number"], number)
+
+        def renamed(text: str, fresh: dict = fresh, number: str = number, old: str = template["number"]) -> str:
+            return UUID.sub(lambda m: fresh[m.group(0)], text).replace(old, number)
+
+        state = renamed(template["state"])
         summary = dict(template["summary"] or {}, case_number=number)
         batch["case"].append({**template, "id": new_id, "number": number, "state": state, "summary": summary})
+        batch["workflow_task"] += [{**row, "case_id": new_id, "task_id": fresh[row["task_id"]],
+                                    "workflow": fresh.get(row["workflow"], row["workflow"]),
+                                    "body": renamed(row["body"])} for row in settled]
         for child in children["task"].get(template["id"], []):
             batch["task"].append({**child, "id": fresh.get(child["id"], str(uuid.uuid4())), "case_id": new_id})
         for child in children["timer"].get(template["id"], []):
@@ -84,7 +93,8 @@ def _copies(templates: list[dict], children: dict[str, dict[int, list[dict]]], c
 
 def clone_open_cases(db: sa.Engine, total: int) -> int:
     """Copy the open complaint cases until ``total`` cases are open; returns how many copies were made."""
-    tables = {"case": _C, "task": _T, "timer": _TM, "outbox": _N, "customer_contact": _CC, "involved_person": _IP}
+    tables = {"case": _C, "workflow_task": _WT, "task": _T, "timer": _TM, "outbox": _N, "customer_contact": _CC,
+              "involved_person": _IP}
     with db.begin() as conn:
         templates = [dict(r) for r in conn.execute(
             sa.select(_C).where(_C.c.status == "open", _C.c.process_id == "complaint").order_by(_C.c.id)).mappings()]

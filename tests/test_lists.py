@@ -61,6 +61,21 @@ def many(eng):  # noqa: ANN001, ANN201
     return eng
 
 
+def test_a_copied_case_opens_and_moves_on_like_its_template(eng):
+    """The benchmark's copies are real cases: their whole workflow state (document and settled rows) came along."""
+    register_templates(eng, 5)
+    clone_open_cases(eng.db.engine, 12)
+    copies = [n for n in eng.cases.numbers(status="open") if "-K" in n and eng.tasks.for_case(n)]
+    assert len(copies) >= 4  # one demo state waits for the customer, with no task open
+    for number in copies:
+        first = eng.tasks.for_case(number)[0]
+        twin = number.rsplit("-K", 1)[0]
+        assert first.name in {t.name for t in eng.tasks.for_case(twin)}
+        complete(eng, number, first.name)
+        assert first.id not in {t.id for t in eng.tasks.for_case(number)}
+        assert eng.cases.get(number).version == eng.cases.get(twin).version + 1
+
+
 @pytest.mark.parametrize("sort", ["due", "due_desc", "newest"])
 def test_paging_returns_every_task_exactly_once_across_pages(many, sort):
     everything = [t.id for t in many.tasks.inbox("cs1", InboxQuery(sort=sort, limit=None)).tasks]
