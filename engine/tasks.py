@@ -37,6 +37,8 @@ LOCKED_TASK = select(
     _T.c.id, _T.c.case_id, _T.c.element_id, _T.c.role, _T.c.assignee, _T.c.state, _T.c.form, _T.c.completed_by,
     _T.c.completed_at, _T.c.claimed,
 ).where(_T.c.id == bindparam("task_id"))
+# The completion's task read under the case lock, with the lock-step check in the same statement.
+LOCKED_TASK_AND_DUE = LOCKED_TASK.add_columns(lockstep.timers_due(_T.c.case_id).label("timers_due"))
 UNCLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=False)
 CUSTOMER = "customer"
@@ -159,8 +161,8 @@ class Tasks:
                         r.grade, r.channel, r.case_status)
 
     def _views(self, query, params: dict) -> list[TaskView]:  # noqa: ANN001
-        with self._db.read() as session:
-            rows = session.connection().execute(query, params).all()
+        with self._db.reading() as conn:
+            rows = conn.execute(query, params).all()
         return [self._view_of(r) for r in rows]
 
     @contextlib.contextmanager
@@ -241,8 +243,8 @@ class Tasks:
 
     def _complete(self, task_id: str, username: str, data: dict, expected_version: int | None,
                   customer: bool) -> None:
-        with self._db.read() as session:
-            known = session.connection().execute(CASE_OF_TASK, {"task_id": task_id, "now": self._clock.now()}).first()
+        with self._db.reading() as conn:
+            known = conn.execute(CASE_OF_TASK, {"task_id": task_id, "now": self._clock.now()}).first()
         if known is None:
             raise NotFound(f"no task {task_id}")
         case_id, has_overdue = known
@@ -258,9 +260,13 @@ class Tasks:
         that waited for the lock is applied (and recorded) as of when it ran, after any deadline that passed
         meanwhile (``engine.lockstep``)."""
         with self._db.write() as session:
-            task, case_row = self._locked(session, task_id, case_id)
+            case_row = lock_case(session, case_id=case_id)
             now = self._clock.now()
-            lockstep.raise_if_timers_due(session, case_id, now)
+            task = session.connection().execute(LOCKED_TASK_AND_DUE, {"task_id": task_id, "now": now}).first()
+            if task is None or task.case_id != case_id:
+                raise NotFound(f"no task {task_id}")
+            if task.timers_due:
+                raise lockstep.DeadlinePassed
             if case_row.status == "archived":
                 raise CaseArchived(case_row.number)
             self._check_open(task)

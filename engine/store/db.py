@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -146,6 +146,15 @@ class Database:
     def read(self) -> Iterator[Session]:
         with translated(), self._reader() as session:
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A plain connection for a read that only runs Core statements: no ORM session to build and tear down.
+
+        Its statements share one transaction (one snapshot), rolled back when the block ends.
+        """
+        with translated(), self.engine.connect() as conn:
+            yield conn
 
     @contextmanager
     def write(self) -> Iterator[Session]:
