@@ -214,7 +214,8 @@ class CaseWork:
             if key in CaseRow.__dataclass_fields__:
                 setattr(row, key, value)
         case_id, version = row.id, values["version"]
-        session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf, mirror))
+        if values["status"] != "archived":  # an archived case takes no more steps: keep the cache for live ones
+            session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf, mirror))
         payload = dict(payload)
         payload["notified"] = [{"role": n.role, "subject": n.subject} for n in case.notices]
         payload["open_tasks"] = sorted(t.task_spec.bpmn_id for t in snap.ready_user_tasks)

@@ -161,7 +161,7 @@ class Tasks:
                         r.grade, r.channel, r.case_status)
 
     def _views(self, query, params: dict) -> list[TaskView]:  # noqa: ANN001
-        with self._db.reading() as conn:
+        with self._db.reading(single_statement=True) as conn:
             rows = conn.execute(query, params).all()
         return [self._view_of(r) for r in rows]
 
@@ -243,7 +243,7 @@ class Tasks:
 
     def _complete(self, task_id: str, username: str, data: dict, expected_version: int | None,
                   customer: bool) -> None:
-        with self._db.reading() as conn:
+        with self._db.reading(single_statement=True) as conn:
             known = conn.execute(CASE_OF_TASK, {"task_id": task_id, "now": self._clock.now()}).first()
         if known is None:
             raise NotFound(f"no task {task_id}")

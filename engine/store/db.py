@@ -68,8 +68,10 @@ def make_engine(database_url: str, timeouts: Timeouts | None = None) -> Engine:
         def _sqlite_begin(conn):  # noqa: ANN001
             # A write transaction takes the write lock at BEGIN, so two writers never both read
             # a case and then race to upgrade their locks (SQLite would fail one at once).
-            immediate = conn.get_execution_options().get("write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            options = conn.get_execution_options()
+            if options.get("single_statement", False):
+                return  # one statement reads a consistent snapshot on its own: no BEGIN, no rollback to pay for
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("write", False) else "BEGIN")
 
         return engine
     # Set at connection start-up, so every session of every process has them (pgbouncer aside).
@@ -140,6 +142,7 @@ class Database:
         self.engine = make_engine(database_url, self.timeouts)
         self.dialect = self.engine.dialect.name
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._single = self.engine.execution_options(single_statement=True)
         self._writer = sessionmaker(self.engine.execution_options(write=True), expire_on_commit=False)
 
     @contextmanager
@@ -148,12 +151,13 @@ class Database:
             yield session
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
+    def reading(self, single_statement: bool = False) -> Iterator[Connection]:
         """A plain connection for a read that only runs Core statements: no ORM session to build and tear down.
 
-        Its statements share one transaction (one snapshot), rolled back when the block ends.
+        Its statements share one transaction (one snapshot), rolled back when the block ends; a read of
+        ``single_statement`` needs no transaction of its own on SQLite (one statement sees one snapshot).
         """
-        with translated(), self.engine.connect() as conn:
+        with translated(), (self._single if single_statement else self.engine).connect() as conn:
             yield conn
 
     @contextmanager
