@@ -25,7 +25,7 @@ from engine.clock import Clock
 from engine.errors import CaseArchived, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
 from engine.repository import LoadedDeployment, Repository
-from engine.store.models import Case, Notification, Task, Timer
+from engine.store.models import Case, Notification, StreamHead, Task, Timer
 
 
 @dataclass(frozen=True)
@@ -96,14 +96,19 @@ class CaseRow:
     outcome: str | None
     involved_staff: list
     archived_at: datetime | None
+    # The case's history stream head as read with the lock ((seq, hash); None: no event yet), which only
+    # writers holding the lock move: the step's append needs not read it again.
+    head: tuple[int, str] | None | history.Unread = history.UNREAD
 
     @classmethod
     def of(cls, case: Case) -> CaseRow:
-        return cls(*(getattr(case, name) for name in cls.__dataclass_fields__))
+        return cls(*(getattr(case, name) for name in _COLUMNS))
 
 
-_CASE = Case.__table__
-_LOCK = select(*(_CASE.c[name] for name in CaseRow.__dataclass_fields__)).with_for_update()
+_CASE, _HEAD = Case.__table__, StreamHead.__table__
+_COLUMNS = [name for name in CaseRow.__dataclass_fields__ if name != "head"]
+_LOCK = select(*(_CASE.c[name] for name in _COLUMNS), _HEAD.c.seq, _HEAD.c.hash).select_from(
+    _CASE.outerjoin(_HEAD, _HEAD.c.stream == _CASE.c.number)).with_for_update(of=_CASE)
 LOCK_BY_ID = _LOCK.where(_CASE.c.id == bindparam("case_id"))
 LOCK_BY_NUMBER = _LOCK.where(_CASE.c.number == bindparam("number"))
 
@@ -117,7 +122,8 @@ def lock_case(session: Session, *, number: str | None = None, case_id: int | Non
         found = conn.execute(LOCK_BY_ID, {"case_id": case_id}).first()
     if found is None:
         raise NotFound(f"no case {number or case_id}")
-    return CaseRow(*found)
+    *columns, seq, digest = found
+    return CaseRow(*columns, head=(seq, digest) if seq is not None else None)
 
 
 class WorkflowCache:
@@ -220,8 +226,8 @@ class CaseWork:
         payload["notified"] = [{"role": n.role, "subject": n.subject} for n in case.notices]
         payload["open_tasks"] = sorted(t.task_spec.bpmn_id for t in snap.ready_user_tasks)
         payload["status"] = values.get("status", row.status)
-        history.append(session, case_number=row.number, at=self._clock.now(), actor=actor, kind=kind,
-                       payload=payload, deployment_version=case.deployment.version)
+        row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(), actor=actor,
+                                     kind=kind, payload=payload, deployment_version=case.deployment.version)
 
 
 # Prebuilt Core statements: save() runs on every step of every case, and building and
