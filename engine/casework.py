@@ -111,13 +111,21 @@ _LOCK = select(*(_CASE.c[name] for name in _COLUMNS), _HEAD.c.seq, _HEAD.c.hash)
     _CASE.outerjoin(_HEAD, _HEAD.c.stream == _CASE.c.number)).with_for_update(of=_CASE)
 LOCK_BY_ID = _LOCK.where(_CASE.c.id == bindparam("case_id"))
 LOCK_BY_NUMBER = _LOCK.where(_CASE.c.number == bindparam("number"))
+_T = Task.__table__
+LOCK_BY_TASK = _LOCK.where(_CASE.c.id == select(_T.c.case_id).where(_T.c.id == bindparam("task_id")).scalar_subquery())
 
 
-def lock_case(session: Session, *, number: str | None = None, case_id: int | None = None) -> CaseRow:
-    """Lock the case row for this transaction (PostgreSQL: FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
+def lock_case(session: Session, *, number: str | None = None, case_id: int | None = None,
+              task_id: str | None = None) -> CaseRow:
+    """Lock the case row (by its number, its id or one of its tasks) for this transaction (PostgreSQL:
+    FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
     conn = session.connection()
     if number is not None:
         found = conn.execute(LOCK_BY_NUMBER, {"number": number}).first()
+    elif task_id is not None:
+        found = conn.execute(LOCK_BY_TASK, {"task_id": task_id}).first()
+        if found is None:
+            raise NotFound(f"no task {task_id}")
     else:
         found = conn.execute(LOCK_BY_ID, {"case_id": case_id}).first()
     if found is None:
@@ -233,7 +241,7 @@ class CaseWork:
 # Prebuilt Core statements: save() runs on every step of every case, and building and
 # caching an ORM statement each time costs more than SQLite spends executing it. Each runs
 # once per step with all its rows (executemany), whatever the number of tasks or timers.
-_T, _TM, _C, _N = Task.__table__, Timer.__table__, Case.__table__, Notification.__table__
+_TM, _C, _N = Timer.__table__, Case.__table__, Notification.__table__
 SET_TASK_DUE = update(_T).where(_T.c.id == bindparam("task_id")).values(
     due_at=bindparam("new_due", type_=_T.c.due_at.type))
 CLOSE_TASK = update(_T).where(_T.c.id == bindparam("task_id"), _T.c.state == "open").values(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, Text, bindparam, exists, func, or_, select, update
+from sqlalchemy import Row, Text, bindparam, func, or_, select, update
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
@@ -30,9 +30,6 @@ _RM = RoleMember.__table__
 BY_CASE = _VIEW.where(_C.c.number == bindparam("number"), _T.c.state == bindparam("state")).order_by(_T.c.created_at)
 BY_ID = _VIEW.where(_T.c.id == bindparam("task_id"))
 _TM = Timer.__table__
-CASE_OF_TASK = select(_T.c.case_id, exists().where(
-    _TM.c.case_id == _T.c.case_id, _TM.c.status == "pending", _TM.c.due_at <= bindparam("now", type_=_TM.c.due_at.type),
-)).where(_T.c.id == bindparam("task_id"))
 LOCKED_TASK = select(
     _T.c.id, _T.c.case_id, _T.c.element_id, _T.c.role, _T.c.assignee, _T.c.state, _T.c.form, _T.c.completed_by,
     _T.c.completed_at, _T.c.claimed,
@@ -243,27 +240,25 @@ class Tasks:
 
     def _complete(self, task_id: str, username: str, data: dict, expected_version: int | None,
                   customer: bool) -> None:
-        with self._db.reading(single_statement=True) as conn:
-            known = conn.execute(CASE_OF_TASK, {"task_id": task_id, "now": self._clock.now()}).first()
-        if known is None:
-            raise NotFound(f"no task {task_id}")
-        case_id, has_overdue = known
-        # A form submitted after its deadline must not beat the escalation: due timers fire first.
+        # A form submitted after its deadline must not beat the escalation: the step finds the case's due
+        # timers once it holds the case, and they fire first (the step names its case for that).
+        held: list[int] = []
         lockstep.after_due_timers(
-            lambda: self._timers.fire_due_for_case(case_id=case_id),
-            lambda: self._complete_locked(task_id, case_id, username, data, expected_version, customer),
-            fire_first=has_overdue)
+            lambda: self._timers.fire_due_for_case(case_id=held[-1]),
+            lambda: self._complete_locked(task_id, held, username, data, expected_version, customer),
+            fire_first=False)
 
-    def _complete_locked(self, task_id: str, case_id: int, username: str, data: dict, expected_version: int | None,
-                         customer: bool) -> None:
-        """One transaction. The moment the step applies at is taken once the case is locked: a completion
-        that waited for the lock is applied (and recorded) as of when it ran, after any deadline that passed
-        meanwhile (``engine.lockstep``)."""
+    def _complete_locked(self, task_id: str, held: list[int], username: str, data: dict,
+                         expected_version: int | None, customer: bool) -> None:
+        """One transaction, holding the task's case (whose id it appends to ``held``). The moment the step
+        applies at is taken once the case is locked: a completion that waited for the lock is applied (and
+        recorded) as of when it ran, after any deadline that passed meanwhile (``engine.lockstep``)."""
         with self._db.write() as session:
-            case_row = lock_case(session, case_id=case_id)
+            case_row = lock_case(session, task_id=task_id)
+            held.append(case_row.id)
             now = self._clock.now()
             task = session.connection().execute(LOCKED_TASK_AND_DUE, {"task_id": task_id, "now": now}).first()
-            if task is None or task.case_id != case_id:
+            if task is None or task.case_id != case_row.id:
                 raise NotFound(f"no task {task_id}")
             if task.timers_due:
                 raise lockstep.DeadlinePassed

@@ -196,9 +196,9 @@ def test_a_step_writes_only_the_tasks_that_settled_not_the_whole_workflow(repeat
 
 
 SAVE_BUDGET = 7  # CaseWork.save for a completion that opens a task and a timer, its history append aside (before: 9)
-STEP_BUDGET = 11  # the whole completion (the caller's lock and checks, the check that no deadline passed meanwhile,
-#                   and save), the history append aside (before: 13; the task read and the deadline check are one
-#                   statement, the single-statement read before the lock takes no BEGIN)
+STEP_BUDGET = 10  # the whole completion (the caller's lock and checks, the check that no deadline passed meanwhile,
+#                   and save), the history append aside (before: 13; the case is locked by the task's id, with
+#                   no read before, and the task read and the deadline check are one statement)
 HISTORY_BUDGET = 2  # the event and its stream's head: the head was read with the case's lock (before: 3)
 
 
