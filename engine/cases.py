@@ -116,8 +116,7 @@ class Cases:
         """The case. A ``viewer`` (username) who may not open it gets ``NotAllowed`` (see ``Access``)."""
         if viewer is not None:
             self._access.require_view(viewer, number)
-        with self._db.read() as session:
-            conn = session.connection()
+        with self._db.reading() as conn:
             row = conn.execute(CASE_BY_NUMBER, {"number": number}).first()
             if row is None:
                 raise NotFound(f"no case {number}")

@@ -25,7 +25,7 @@ from engine.clock import Clock
 from engine.errors import CaseArchived, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
 from engine.repository import LoadedDeployment, Repository
-from engine.store.models import Case, Notification, Task, Timer
+from engine.store.models import Case, Notification, StreamHead, Task, Timer
 
 
 @dataclass(frozen=True)
@@ -96,28 +96,42 @@ class CaseRow:
     outcome: str | None
     involved_staff: list
     archived_at: datetime | None
+    # The case's history stream head as read with the lock ((seq, hash); None: no event yet), which only
+    # writers holding the lock move: the step's append needs not read it again.
+    head: tuple[int, str] | None | history.Unread = history.UNREAD
 
     @classmethod
     def of(cls, case: Case) -> CaseRow:
-        return cls(*(getattr(case, name) for name in cls.__dataclass_fields__))
+        return cls(*(getattr(case, name) for name in _COLUMNS))
 
 
-_CASE = Case.__table__
-_LOCK = select(*(_CASE.c[name] for name in CaseRow.__dataclass_fields__)).with_for_update()
+_CASE, _HEAD = Case.__table__, StreamHead.__table__
+_COLUMNS = [name for name in CaseRow.__dataclass_fields__ if name != "head"]
+_LOCK = select(*(_CASE.c[name] for name in _COLUMNS), _HEAD.c.seq, _HEAD.c.hash).select_from(
+    _CASE.outerjoin(_HEAD, _HEAD.c.stream == _CASE.c.number)).with_for_update(of=_CASE)
 LOCK_BY_ID = _LOCK.where(_CASE.c.id == bindparam("case_id"))
 LOCK_BY_NUMBER = _LOCK.where(_CASE.c.number == bindparam("number"))
+_T = Task.__table__
+LOCK_BY_TASK = _LOCK.where(_CASE.c.id == select(_T.c.case_id).where(_T.c.id == bindparam("task_id")).scalar_subquery())
 
 
-def lock_case(session: Session, *, number: str | None = None, case_id: int | None = None) -> CaseRow:
-    """Lock the case row for this transaction (PostgreSQL: FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
+def lock_case(session: Session, *, number: str | None = None, case_id: int | None = None,
+              task_id: str | None = None) -> CaseRow:
+    """Lock the case row (by its number, its id or one of its tasks) for this transaction (PostgreSQL:
+    FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
     conn = session.connection()
     if number is not None:
         found = conn.execute(LOCK_BY_NUMBER, {"number": number}).first()
+    elif task_id is not None:
+        found = conn.execute(LOCK_BY_TASK, {"task_id": task_id}).first()
+        if found is None:
+            raise NotFound(f"no task {task_id}")
     else:
         found = conn.execute(LOCK_BY_ID, {"case_id": case_id}).first()
     if found is None:
         raise NotFound(f"no case {number or case_id}")
-    return CaseRow(*found)
+    *columns, seq, digest = found
+    return CaseRow(*columns, head=(seq, digest) if seq is not None else None)
 
 
 class WorkflowCache:
@@ -214,19 +228,20 @@ class CaseWork:
             if key in CaseRow.__dataclass_fields__:
                 setattr(row, key, value)
         case_id, version = row.id, values["version"]
-        session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf, mirror))
+        if values["status"] != "archived":  # an archived case takes no more steps: keep the cache for live ones
+            session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf, mirror))
         payload = dict(payload)
         payload["notified"] = [{"role": n.role, "subject": n.subject} for n in case.notices]
         payload["open_tasks"] = sorted(t.task_spec.bpmn_id for t in snap.ready_user_tasks)
         payload["status"] = values.get("status", row.status)
-        history.append(session, case_number=row.number, at=self._clock.now(), actor=actor, kind=kind,
-                       payload=payload, deployment_version=case.deployment.version)
+        row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(), actor=actor,
+                                     kind=kind, payload=payload, deployment_version=case.deployment.version)
 
 
 # Prebuilt Core statements: save() runs on every step of every case, and building and
 # caching an ORM statement each time costs more than SQLite spends executing it. Each runs
 # once per step with all its rows (executemany), whatever the number of tasks or timers.
-_T, _TM, _C, _N = Task.__table__, Timer.__table__, Case.__table__, Notification.__table__
+_TM, _C, _N = Timer.__table__, Case.__table__, Notification.__table__
 SET_TASK_DUE = update(_T).where(_T.c.id == bindparam("task_id")).values(
     due_at=bindparam("new_due", type_=_T.c.due_at.type))
 CLOSE_TASK = update(_T).where(_T.c.id == bindparam("task_id"), _T.c.state == "open").values(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import jsonschema
@@ -9,6 +10,24 @@ import jsonschema
 from engine.errors import FormInvalid
 
 _FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
+_CACHE_SIZE = 256
+# Building a validator costs more than running it on a small form, and every completion validates:
+# one validator per schema object (a deployment's forms live as long as the deployment is loaded).
+_validators: dict[int, tuple[dict, jsonschema.Draft202012Validator]] = {}
+_validators_lock = threading.Lock()
+
+
+def _validator(schema: dict) -> jsonschema.Draft202012Validator:
+    """The schema's validator, built once; keyed by identity and checked, so a new dict never gets a stale one."""
+    entry = _validators.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    validator = jsonschema.Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    with _validators_lock:
+        if len(_validators) >= _CACHE_SIZE:
+            _validators.clear()
+        _validators[id(schema)] = (schema, validator)
+    return validator
 
 
 def validate(schema: dict | None, data: Any) -> dict:
@@ -20,7 +39,7 @@ def validate(schema: dict | None, data: Any) -> dict:
         raise FormInvalid({key: "field names may not start with '_'" for key in private})
     if schema is None:
         return dict(data)
-    validator = jsonschema.Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    validator = _validator(schema)
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
         for field, message in _field_messages(error, data):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from engine import merkle
@@ -89,9 +89,21 @@ def log_leaf(digest: str) -> str:
 _E, _S, _L, _T = Event.__table__, StreamHead.__table__, LogState.__table__, TreeHead.__table__
 READ_STREAM_HEAD = select(_S.c.seq, _S.c.hash).where(_S.c.stream == bindparam("stream")).with_for_update()
 INSERT_STREAM_HEAD = insert(_S)
-MOVE_STREAM_HEAD = update(_S).where(_S.c.stream == bindparam("head_stream")).values(
+MOVE_STREAM_HEAD = update(_S).where(
+    _S.c.stream == bindparam("head_stream"), _S.c.seq == bindparam("old_seq")).values(
     seq=bindparam("new_seq", type_=_S.c.seq.type), hash=bindparam("new_hash", type_=_S.c.hash.type))
 INSERT_EVENT = insert(_E)
+
+
+class Unread:
+    """The caller has not read the stream's head: ``append`` reads (and locks) it."""
+
+
+UNREAD = Unread()
+
+
+class HeadMoved(RuntimeError):
+    """The stream's head was not where the caller read it: an append to a case without its lock (a bug)."""
 
 
 def append(session: Session, *, case_number: str | None, at: datetime, actor: str, kind: str,
@@ -101,10 +113,19 @@ def append(session: Session, *, case_number: str | None, at: datetime, actor: st
     Only the stream's own head row is locked (the case's, which its writer already holds), so
     writers of different cases never wait on each other and the chain of one case never forks.
     """
-    conn = session.connection()
+    return append_at(session.connection(), UNREAD, case_number=case_number, at=at, actor=actor, kind=kind,
+                     payload=payload, deployment_version=deployment_version)[1]
+
+
+def append_at(conn: Connection, head: tuple[int, str] | None | Unread, *, case_number: str | None, at: datetime,
+              actor: str, kind: str, payload: dict, deployment_version: int | None) -> tuple[int, str]:
+    """``append`` for a writer that read the stream's head (``(seq, hash)``, None: no event yet) with its case's
+    lock, saving a statement; returns the new head. The head's update checks it was read right (``HeadMoved``)."""
     stream = case_number or SYSTEM
-    head = conn.execute(READ_STREAM_HEAD, {"stream": stream}).first()
-    prev, seq = (head.hash, head.seq + 1) if head is not None else (GENESIS, 1)
+    if isinstance(head, Unread):
+        found = conn.execute(READ_STREAM_HEAD, {"stream": stream}).first()
+        head = (found.seq, found.hash) if found is not None else None
+    prev, seq = (head[1], head[0] + 1) if head is not None else (GENESIS, 1)
     text = canonical(payload)
     digest = event_hash(prev, stream, seq, case_number, at, actor, kind, deployment_version, text)
     conn.execute(INSERT_EVENT, {
@@ -112,9 +133,10 @@ def append(session: Session, *, case_number: str | None, at: datetime, actor: st
         "payload": text, "deployment_version": deployment_version, "prev_hash": prev, "hash": digest})
     if head is None:
         conn.execute(INSERT_STREAM_HEAD, {"stream": stream, "seq": seq, "hash": digest})
-    else:
-        conn.execute(MOVE_STREAM_HEAD, {"head_stream": stream, "new_seq": seq, "new_hash": digest})
-    return digest
+    elif conn.execute(MOVE_STREAM_HEAD, {"head_stream": stream, "old_seq": head[0], "new_seq": seq,
+                                         "new_hash": digest}).rowcount != 1:
+        raise HeadMoved(f"the head of stream {stream} is no longer at {head[0]}")
+    return seq, digest
 
 
 @dataclass(frozen=True)

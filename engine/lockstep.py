@@ -22,8 +22,15 @@ from engine.store.models import Timer
 T = TypeVar("T")
 MAX_ATTEMPTS = 5
 _TM = Timer.__table__
-TIMERS_DUE = select(exists().where(_TM.c.case_id == bindparam("case_id"), _TM.c.status == "pending",
-                                   _TM.c.due_at <= bindparam("now", type_=_TM.c.due_at.type)))
+
+
+def timers_due(case_id):  # noqa: ANN001, ANN201
+    """Whether a pending timer of the case fell due by the ``now`` parameter (a column to add to a locked read)."""
+    return exists().where(_TM.c.case_id == case_id, _TM.c.status == "pending",
+                          _TM.c.due_at <= bindparam("now", type_=_TM.c.due_at.type))
+
+
+TIMERS_DUE = select(timers_due(bindparam("case_id")))
 
 
 class DeadlinePassed(Exception):

@@ -173,11 +173,22 @@ class StateChanges:
 # What each workflow object's rows hold, per task id: the fields of a settled task that can still
 # change (a compaction re-roots the tree, a migration renames a spec). A workflow not in here has no rows yet.
 _rows_written: WeakKeyDictionary[BpmnWorkflow, dict[UUID, tuple]] = WeakKeyDictionary()
+# Each workflow's unsettled tasks as the last save converted them, for those whose form is fixed by their
+# signature (no data of their own, no internal data: most are predicted tasks): a step changes few of them.
+_converted: WeakKeyDictionary[BpmnWorkflow, dict[UUID, tuple[tuple, dict]]] = WeakKeyDictionary()
 _splitting: ContextVar[_Split | None] = ContextVar("complaintflow_split", default=None)
 
 
 def _signature(task) -> tuple:  # noqa: ANN001
     return task._state, task.last_state_change, task._parent, tuple(task._children), task.task_spec.name
+
+
+def _bare_signature(task) -> tuple | None:  # noqa: ANN001
+    """What a task's saved form depends on when it holds no data: None when it holds some (convert it afresh)."""
+    if task.data or task.internal_data or task._parent is None:
+        return None
+    return task._state, task.last_state_change, task._parent, tuple(task._children), task.task_spec.name, \
+        task.triggered
 
 
 def _settled(task, tasks: dict) -> bool:  # noqa: ANN001
@@ -193,15 +204,24 @@ def _settled(task, tasks: dict) -> bool:  # noqa: ANN001
 class _Split:
     """Sorts a workflow's tasks into the document (unsettled) and rows (settled, written once)."""
 
-    def __init__(self, written: dict[UUID, tuple]) -> None:
+    def __init__(self, written: dict[UUID, tuple], converted: dict[UUID, tuple[tuple, dict]]) -> None:
         self.written, self.present = written, set()
         self.rows: list[dict[str, str]] = []
+        self.converted_before, self.converted = converted, {}
 
     def tasks_to_dict(self, converter, workflow, key: str) -> dict:  # noqa: ANN001
         unsettled, tasks, convert = {}, workflow.tasks, converter.registry.convert
+        before, now = self.converted_before, self.converted
         for task_id, task in tasks.items():
             if not _settled(task, tasks):
-                unsettled[str(task_id)] = convert(task)
+                signature = _bare_signature(task)
+                if signature is None:
+                    unsettled[str(task_id)] = convert(task)
+                    continue
+                cached = before.get(task_id)
+                dct = cached[1] if cached is not None and cached[0] == signature else convert(task)
+                now[task_id] = signature, dct
+                unsettled[str(task_id)] = dct
                 continue
             self.present.add(task_id)
             signature = _signature(task)
@@ -317,13 +337,14 @@ def dump_changes(workflow: BpmnWorkflow) -> StateChanges:
     """The document and the rows a save writes, given what this workflow's rows already hold."""
     compact(workflow)
     written = _rows_written.setdefault(workflow, {})
-    split = _Split(written)
+    split = _Split(written, _converted.get(workflow, {}))
     token = _splitting.set(split)
     try:
         with _encoding():
             document = _json(_registry.convert(workflow))
     finally:
         _splitting.reset(token)
+    _converted[workflow] = split.converted
     dropped = [task_id for task_id in written if task_id not in split.present]
     for task_id in dropped:
         del written[task_id]

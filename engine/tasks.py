@@ -13,7 +13,6 @@ from sqlalchemy import (
     Row,
     Select,
     bindparam,
-    exists,
     func,
     literal,
     select,
@@ -43,13 +42,12 @@ BY_CASE = _VIEW.where(_C.c.number == bindparam("number"), _T.c.state == bindpara
 BY_ID = _VIEW.where(_T.c.id == bindparam("task_id"))
 ALL_ROLES = select(RoleMember.role).distinct()
 _TM = Timer.__table__
-CASE_OF_TASK = select(_T.c.case_id, exists().where(
-    _TM.c.case_id == _T.c.case_id, _TM.c.status == "pending", _TM.c.due_at <= bindparam("now", type_=_TM.c.due_at.type),
-)).where(_T.c.id == bindparam("task_id"))
 LOCKED_TASK = select(
     _T.c.id, _T.c.case_id, _T.c.element_id, _T.c.role, _T.c.assignee, _T.c.state, _T.c.form, _T.c.completed_by,
     _T.c.completed_at, _T.c.claimed,
 ).where(_T.c.id == bindparam("task_id"))
+# The completion's task read under the case lock, with the lock-step check in the same statement.
+LOCKED_TASK_AND_DUE = LOCKED_TASK.add_columns(lockstep.timers_due(_T.c.case_id).label("timers_due"))
 UNCLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=False)
 CUSTOMER = "customer"
@@ -241,8 +239,8 @@ class Tasks:
                         r.grade, r.channel, r.case_status)
 
     def _views(self, query, params: dict) -> list[TaskView]:  # noqa: ANN001
-        with self._db.read() as session:
-            rows = session.connection().execute(query, params).all()
+        with self._db.reading(single_statement=True) as conn:
+            rows = conn.execute(query, params).all()
         return [self._view_of(r) for r in rows]
 
     @contextlib.contextmanager
@@ -323,26 +321,28 @@ class Tasks:
 
     def _complete(self, task_id: str, username: str, data: dict, expected_version: int | None,
                   customer: bool) -> None:
-        with self._db.read() as session:
-            known = session.connection().execute(CASE_OF_TASK, {"task_id": task_id, "now": self._clock.now()}).first()
-        if known is None:
-            raise NotFound(f"no task {task_id}")
-        case_id, has_overdue = known
-        # A form submitted after its deadline must not beat the escalation: due timers fire first.
+        # A form submitted after its deadline must not beat the escalation: the step finds the case's due
+        # timers once it holds the case, and they fire first (the step names its case for that).
+        held: list[int] = []
         lockstep.after_due_timers(
-            lambda: self._timers.fire_due_for_case(case_id=case_id),
-            lambda: self._complete_locked(task_id, case_id, username, data, expected_version, customer),
-            fire_first=has_overdue)
+            lambda: self._timers.fire_due_for_case(case_id=held[-1]),
+            lambda: self._complete_locked(task_id, held, username, data, expected_version, customer),
+            fire_first=False)
 
-    def _complete_locked(self, task_id: str, case_id: int, username: str, data: dict, expected_version: int | None,
-                         customer: bool) -> None:
-        """One transaction. The moment the step applies at is taken once the case is locked: a completion
-        that waited for the lock is applied (and recorded) as of when it ran, after any deadline that passed
-        meanwhile (``engine.lockstep``)."""
+    def _complete_locked(self, task_id: str, held: list[int], username: str, data: dict,
+                         expected_version: int | None, customer: bool) -> None:
+        """One transaction, holding the task's case (whose id it appends to ``held``). The moment the step
+        applies at is taken once the case is locked: a completion that waited for the lock is applied (and
+        recorded) as of when it ran, after any deadline that passed meanwhile (``engine.lockstep``)."""
         with self._db.write() as session:
-            task, case_row = self._locked(session, task_id, case_id)
+            case_row = lock_case(session, task_id=task_id)
+            held.append(case_row.id)
             now = self._clock.now()
-            lockstep.raise_if_timers_due(session, case_id, now)
+            task = session.connection().execute(LOCKED_TASK_AND_DUE, {"task_id": task_id, "now": now}).first()
+            if task is None or task.case_id != case_row.id:
+                raise NotFound(f"no task {task_id}")
+            if task.timers_due:
+                raise lockstep.DeadlinePassed
             if case_row.status == "archived":
                 raise CaseArchived(case_row.number)
             self._check_open(task)

@@ -172,3 +172,25 @@ def test_the_upgrade_rechains_an_existing_history_per_case_and_it_verifies(datab
         assert eng.history.sequence() == 1 and eng.history.verify().ok
     finally:
         eng.close()
+
+
+def test_an_append_with_a_head_read_before_another_append_is_refused_and_writes_nothing(eng):
+    """A step appends with the head its case lock read; should the head have moved, the chain must not fork."""
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    with eng.db.write() as session:
+        stale = lock_case(session, number=number).head
+        assert stale is not None and stale[0] == 1
+    complete(eng, number, "first_response")
+    # The event's place in its stream is taken (the unique index refuses it), or the head moved: either way, nothing.
+    with pytest.raises((history.HeadMoved, sa.exc.IntegrityError)), eng.db.write() as session:
+        history.append_at(session.connection(), stale, case_number=number, at=eng.clock.now(), actor="cs1",
+                          kind="note_added", payload={"note": "late"}, deployment_version=None)
+    assert [e.kind for e in eng.history.events(number)] == ["case_started", "task_completed"]
+    with eng.db.write() as session:
+        row = lock_case(session, number=number)
+        assert row.head is not None and row.head[0] == 2
+        row.head = history.append_at(session.connection(), row.head, case_number=number, at=eng.clock.now(),
+                                     actor="cs1", kind="note_added", payload={"note": "on time"},
+                                     deployment_version=None)
+    assert [e.kind for e in eng.history.events(number)][-1] == "note_added"
+    assert eng.history.verify().ok
