@@ -16,7 +16,6 @@ from flask import Flask
 
 from engine.clock import ManualClock
 from engine.store.db import Timeouts
-from tests.conftest import POSTGRES_URL, _reset_postgres
 from tests.driver import FORM_DATA, registration, task
 from tests.private_postgres import PrivatePostgres
 from tests.web.conftest import serve
@@ -72,16 +71,10 @@ def test_while_postgresql_is_down_the_api_answers_503_pages_say_so_in_chinese_an
         eng.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def quick_app(request: pytest.FixtureRequest, tmp_path: Path, workflows_dir: Path,
-              web_clock: ManualClock) -> Iterator[Flask]:
-    """An app whose lock waits give up after 0.5 s, as production's would after 5 s."""
-    if request.param == "postgresql":
-        _reset_postgres(POSTGRES_URL)
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite:///{tmp_path / 'web.sqlite'}"
-    app = app_on(url, workflows_dir, tmp_path, web_clock, Timeouts(lock_ms=500, sqlite_busy_ms=500))
+@pytest.fixture
+def quick_app(database_url: str, tmp_path: Path, workflows_dir: Path, web_clock: ManualClock) -> Iterator[Flask]:
+    """An app whose lock waits give up after 0.5 s, as production's would after 5 s (on each database)."""
+    app = app_on(database_url, workflows_dir, tmp_path, web_clock, Timeouts(lock_ms=500, sqlite_busy_ms=500))
     yield app
     app.extensions["complaintflow.engine"].close()
 

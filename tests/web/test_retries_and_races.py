@@ -12,21 +12,15 @@ import sqlalchemy as sa
 from flask import Flask
 
 from engine.clock import ManualClock
-from tests.conftest import POSTGRES_URL, _reset_postgres
 from tests.driver import FORM_DATA, registration, task
 from tests.web.conftest import serve
 from tests.web.http_clients import Browser, app_on, bearer, hidden, register_over_api
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def both_app(request: pytest.FixtureRequest, tmp_path: Path, workflows_dir: Path,
-             web_clock: ManualClock) -> Iterator[Flask]:
-    if request.param == "postgresql":
-        _reset_postgres(POSTGRES_URL)
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite:///{tmp_path / 'web.sqlite'}"
-    app = app_on(url, workflows_dir, tmp_path, web_clock)
+@pytest.fixture
+def both_app(database_url: str, tmp_path: Path, workflows_dir: Path, web_clock: ManualClock) -> Iterator[Flask]:
+    """The app on each database (``database_url`` runs every test on SQLite and on PostgreSQL)."""
+    app = app_on(database_url, workflows_dir, tmp_path, web_clock)
     yield app
     app.extensions["complaintflow.engine"].close()
 
