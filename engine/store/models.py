@@ -154,6 +154,9 @@ class Timer(Base):
         Index("ix_timer_status_due", "status", "due_at"),
         Index("ix_timer_case", "case_id"),
         Index("ix_timer_due", "due_at"),  # the compliance report's period
+        # Workers claim pending timers in this order; partial, so it holds only what is waiting.
+        Index("ix_timer_pending_due", "due_at", "id", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
