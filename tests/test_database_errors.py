@@ -35,6 +35,24 @@ def test_the_timeouts_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
         db.dispose()
 
 
+def test_options_in_the_url_are_kept_beside_the_timeouts():
+    """A deployment that names its schema in the URL keeps it: the limits are added, not put in its place."""
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS cf_options CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA cf_options"))
+    db = Database(f"{POSTGRES_URL}?options=-csearch_path%3Dcf_options", Timeouts(lock_ms=1500))
+    try:
+        with db.read() as session:
+            assert session.scalar(sa.text("SHOW search_path")) == "cf_options"
+            assert session.scalar(sa.text("SHOW lock_timeout")) == "1500ms"
+    finally:
+        db.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA cf_options CASCADE"))
+        admin.dispose()
+
+
 def test_an_unreachable_postgresql_is_database_unavailable():
     db = Database("postgresql+psycopg://postgres@127.0.0.1:1/none")  # nothing listens on port 1
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,8 +81,11 @@ def make_engine(database_url: str, timeouts: Timeouts | None = None) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("write", False) else "BEGIN")
 
         return engine
-    # Set at connection start-up, so every session of every process has them (pgbouncer aside).
-    options = f"-c lock_timeout={int(timeouts.lock_ms)} -c statement_timeout={int(timeouts.statement_ms)}"
+    # Set at connection start-up, so every session of every process has them (pgbouncer aside). Options the
+    # URL already gives (``?options=-csearch_path%3D...``) are kept: connect_args would replace them.
+    given = make_url(database_url).query.get("options")
+    limits = f"-c lock_timeout={int(timeouts.lock_ms)} -c statement_timeout={int(timeouts.statement_ms)}"
+    options = " ".join([*((given,) if isinstance(given, str) else given or ()), limits])
     return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10,
                          connect_args={"options": options})
 
