@@ -74,7 +74,7 @@ def cmd_demo(eng: engine.Engine, args: argparse.Namespace) -> int:
     people = eng.people.seed_demo()
     eng.runtime.start_standing()
     print(f"Demo people (password 'demo'): {', '.join(people)}")
-    existing = eng.cases.numbers(process_id="complaint")
+    existing = eng.cases.numbers(process_id=eng.repository.active().intake_process())
     if existing and not args.again:
         print(f"{len(existing)} complaints already exist; not adding demo complaints (use --again).")
         return 0

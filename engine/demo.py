@@ -97,7 +97,7 @@ def seed_demo_cases(eng) -> list[str]:  # noqa: ANN001
     """Start the demo complaints and move each to its state; returns their numbers."""
     numbers = []
     for data, steps in DEMO_CASES:
-        number = eng.runtime.start("complaint", data, "cs1")
+        number = eng.runtime.start(eng.repository.active().intake_process(), data, "cs1")
         for element, values in steps:
             complete_step(eng, number, element, **values)
         numbers.append(number)

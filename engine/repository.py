@@ -103,6 +103,17 @@ class LoadedDeployment:
         """Processes whose start event says ``startOnDeploy``: one instance always runs (schedules)."""
         return sorted(p for p in self._specs if self._start_properties(p).get("startOnDeploy") == "true")
 
+    def intake_process(self) -> str:
+        """The process staff and customers register (its start event says ``intake``): the diagram decides."""
+        found = sorted(p for p in self._specs if self._start_properties(p).get("intake") == "true")
+        if not found:
+            raise NotFound("no deployed process takes registrations: mark one start event with the property "
+                           "intake = true")
+        return found[0]
+
+    def intake_form(self) -> dict | None:
+        return self.start_form(self.intake_process())
+
     def form(self, name: str | None) -> dict | None:
         return self.forms.get(name) if name else None
 

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from engine.errors import IdempotencyKeyReused
+import engine
+from engine.errors import IdempotencyKeyReused, NotFound
 from engine.runtime import Started
 from tests.driver import registration
 
@@ -98,3 +99,17 @@ def test_a_registration_rolled_back_after_its_number_was_taken_burns_no_number(e
     assert case_count(eng) == 0
     assert eng.runtime.start("complaint", registration(), "cs1") == "20260302-PHONE-001"
     assert eng.cases.get("20260302-PHONE-001").summary["case_number"] == "20260302-PHONE-001"
+
+
+def test_the_process_registrations_start_is_the_one_whose_start_event_says_intake(database_url, workflows_dir, clock):
+    """Which process staff and customers register is the diagram's word (property ``intake``), not the code's."""
+    path = workflows_dir / "complaint.bpmn"
+    assert '<spiffworkflow:property name="intake" value="true"/>' in path.read_text(encoding="utf-8")
+    with engine.open(database_url, workflows_dir, clock=clock) as eng:
+        eng.repository.deploy(actor="owner1", note="as shipped")
+        assert eng.repository.active().intake_process() == "complaint"
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            '<spiffworkflow:property name="intake" value="true"/>', ""), encoding="utf-8")
+        eng.repository.deploy(actor="owner1", note="no intake")
+        with pytest.raises(NotFound, match="intake = true"):
+            eng.repository.active().intake_process()

@@ -30,12 +30,12 @@ def register_complaint() -> tuple[Response, int, dict]:
     key = request.headers.get(IDEMPOTENCY_KEY)
     headers = {}
     if key is None:
-        number = eng.runtime.start("complaint", data, g.user.username)
+        number = eng.runtime.start(eng.repository.active().intake_process(), data, g.user.username)
     else:
         if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
             raise FormInvalid({IDEMPOTENCY_KEY: "an Idempotency-Key is 1 to 255 printable ASCII characters, "
                                                 "e.g. a UUID"})
-        started = eng.runtime.start_once("complaint", data, g.user.username, key)
+        started = eng.runtime.start_once(eng.repository.active().intake_process(), data, g.user.username, key)
         number = started.number
         if started.replayed:
             headers[REPLAYED] = "true"

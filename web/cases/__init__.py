@@ -59,7 +59,6 @@ UPLOAD_ENDPOINTS = {"cases.upload", "cases.register"}
 # A request may carry one video at its limit plus a few photos; other form posts are small.
 UPLOAD_REQUEST_LIMIT = MAX_BYTES + 20 * MB
 FORM_REQUEST_LIMIT = 2 * MB
-START_PROCESS = "complaint"
 # Registration fields shown apart from the summary list (contact per role) or never.
 SUMMARY_HIDDEN = {"customer_name", "contact", "contact_last4", "case_number"}
 
@@ -89,7 +88,7 @@ def open_case(number: str) -> CaseView:
 
 
 def register_schema() -> dict:
-    return engine().repository.active().start_form(START_PROCESS) or {}
+    return engine().repository.active().intake_form() or {}
 
 
 def tasks_by_id(number: str) -> dict[str, TaskView]:
@@ -437,7 +436,8 @@ def register():  # noqa: ANN201
     if uploads:  # the registration names its files; the files themselves follow once the case exists
         data["attachments"] = [clean_filename(filename) for filename, _type, _content in uploads]
     try:
-        started = engine().runtime.start_once(START_PROCESS, data, user(), registration_token())
+        process = engine().repository.active().intake_process()
+        started = engine().runtime.start_once(process, data, user(), registration_token())
     except FormInvalid as invalid:
         return render_register(schema, invalid.errors, status=422, files_lost=bool(files))
     except IdempotencyKeyReused:

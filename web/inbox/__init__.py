@@ -88,7 +88,7 @@ def step_title(task: TaskView) -> str:
 
 def channel_options() -> list[tuple[str, str]]:
     try:
-        schema = engine().repository.active().start_form("complaint") or {}
+        schema = engine().repository.active().intake_form() or {}
     except NotFound:
         return []
     values = ((schema.get("properties") or {}).get("channel") or {}).get("enum") or []

@@ -147,13 +147,14 @@ def _plan(number: str) -> dict | None:
 @bp.route("/complaint", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["INTAKE_LIMIT"], methods=["POST"])
 def intake():  # noqa: ANN201
-    schema = engine().repository.active().start_form("complaint") or {}
+    schema = engine().repository.active().intake_form() or {}
     if request.method == "GET":
         return _intake_page(schema, {}, {})
     data = intake_form.parse(schema, request.form)
     token = registration_token()
     try:
-        number = engine().runtime.start_once("complaint", data, CUSTOMER, token).number
+        process = engine().repository.active().intake_process()
+        number = engine().runtime.start_once(process, data, CUSTOMER, token).number
     except FormInvalid as error:
         return _intake_page(schema, data, error.errors, token), 422
     except IdempotencyKeyReused:  # the page was sent before with other content: a fresh form keeps both apart
