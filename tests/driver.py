@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import timedelta
+
+import sqlalchemy as sa
 
 from engine.demo import FORM_DATA, registration
 from engine.tasks import TaskView
@@ -80,3 +84,29 @@ def to_callback(eng, number: str, complaint_grade: str = "general", **plan: obje
     eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
     complete(eng, number, "ship_exchange")
     complete(eng, number, "notify_result")
+
+
+def at_once(*calls: Callable[[], object]) -> list[object]:
+    """Run the calls in threads released together (two people clicking at the same moment); their results,
+    or the exception each raised, in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = calls[i]()
+        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    return results
+
+
+def complaint_count(eng) -> int:  # noqa: ANN001
+    with eng.db.read() as session:
+        return session.scalar(sa.text("SELECT count(*) FROM \"case\" WHERE process_id = 'complaint'"))

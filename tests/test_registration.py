@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 import sqlalchemy as sa
 
 import engine
 from engine.errors import IdempotencyKeyReused, NotFound
 from engine.runtime import Started
-from tests.driver import registration
-
-
-def at_once(count: int, work: Callable[[int], object]) -> list[object]:
-    """Run ``work(i)`` in ``count`` threads released together; their results (or exceptions) in order."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
-def case_count(eng) -> int:  # noqa: ANN001
-    with eng.db.read() as session:
-        return session.scalar(sa.text('SELECT count(*) FROM "case" WHERE process_id = \'complaint\''))
+from tests.driver import at_once, complaint_count, registration
 
 
 def test_the_same_key_twice_registers_one_complaint_and_answers_its_number(eng):
@@ -48,7 +20,7 @@ def test_the_same_key_twice_registers_one_complaint_and_answers_its_number(eng):
     again = eng.runtime.start_once("complaint", registration(), "cs1", "key-1")
     assert first == Started("20260302-PHONE-001", replayed=False)
     assert again == Started("20260302-PHONE-001", replayed=True)
-    assert case_count(eng) == 1
+    assert complaint_count(eng) == 1
 
 
 def test_a_key_is_per_caller(eng):
@@ -62,19 +34,20 @@ def test_the_same_key_with_other_data_is_refused_and_changes_nothing(eng):
     with pytest.raises(IdempotencyKeyReused) as refused:
         eng.runtime.start_once("complaint", registration(description="another fault"), "cs1", "key-1")
     assert refused.value.number == "20260302-PHONE-001"
-    assert case_count(eng) == 1
+    assert complaint_count(eng) == 1
 
 
 def test_concurrent_duplicates_make_one_complaint_and_all_answer_its_number(eng):
-    results = at_once(4, lambda _i: eng.runtime.start_once("complaint", registration(), "cs1", "same-key"))
+    results = at_once(*[lambda: eng.runtime.start_once("complaint", registration(), "cs1", "same-key")] * 4)
     assert all(isinstance(r, Started) for r in results), results
     assert {r.number for r in results} == {"20260302-PHONE-001"}
     assert sorted(r.replayed for r in results) == [False, True, True, True]
-    assert case_count(eng) == 1
+    assert complaint_count(eng) == 1
 
 
 def test_concurrent_registrations_get_gapless_unique_numbers(eng):
-    results = at_once(5, lambda i: eng.runtime.start_once("complaint", registration(), "cs1", f"key-{i}"))
+    register = eng.runtime.start_once
+    results = at_once(*[lambda i=i: register("complaint", registration(), "cs1", f"key-{i}") for i in range(5)])
     assert sorted(r.number for r in results) == [f"20260302-PHONE-{n:03d}" for n in range(1, 6)], results
 
 
@@ -96,7 +69,7 @@ def test_a_registration_rolled_back_after_its_number_was_taken_burns_no_number(e
         conn.execute(sa.text("DROP TRIGGER refuse_task" + (" ON task" if dialect == "postgresql" else "")))
         if dialect == "postgresql":
             conn.execute(sa.text("DROP FUNCTION refuse()"))
-    assert case_count(eng) == 0
+    assert complaint_count(eng) == 0
     assert eng.runtime.start("complaint", registration(), "cs1") == "20260302-PHONE-001"
     assert eng.cases.get("20260302-PHONE-001").summary["case_number"] == "20260302-PHONE-001"
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 
 from engine.clock import ManualClock
-from tests.driver import FORM_DATA, registration, task
+from tests.driver import FORM_DATA, at_once, complaint_count, registration, task
 from tests.web.conftest import serve
 from tests.web.http_clients import Browser, app_on, bearer, hidden, register_over_api
 
@@ -35,28 +33,6 @@ def base(both_app: Flask) -> Iterator[str]:
     yield from serve(both_app)
 
 
-def at_once(*calls: Callable[[], httpx.Response]) -> list[httpx.Response]:
-    """Send the calls from threads released together, as two people clicking at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    answers: list = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        answers[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(90)
-    return answers
-
-
-def complaints(eng) -> int:  # noqa: ANN001
-    with eng.db.read() as session:
-        return session.scalar(sa.text("SELECT count(*) FROM \"case\" WHERE process_id = 'complaint'"))
-
-
 # ------------------------------------------------------------------ idempotent registration
 
 def test_a_registration_retried_with_its_idempotency_key_answers_the_same_201_and_files_one_complaint(base, eng):
@@ -67,7 +43,7 @@ def test_a_registration_retried_with_its_idempotency_key_answers_the_same_201_an
     assert first.json() == retry.json() == {"number": "20260302-PHONE-001"}
     assert retry.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
     assert retry.headers["Location"] == first.headers["Location"]
-    assert complaints(eng) == 1
+    assert complaint_count(eng) == 1
     assert register_over_api(base, headers).json() == {"number": "20260302-PHONE-002"}  # no key: a new one
 
 
@@ -77,7 +53,7 @@ def test_concurrent_retries_with_one_key_file_one_complaint_and_all_answer_its_n
     assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
     assert {a.json()["number"] for a in answers} == {"20260302-PHONE-001"}
     assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 3
-    assert complaints(eng) == 1
+    assert complaint_count(eng) == 1
 
 
 def test_the_same_key_with_a_different_body_is_refused_with_a_clear_error(base, eng):
@@ -87,7 +63,7 @@ def test_the_same_key_with_a_different_body_is_refused_with_a_clear_error(base, 
     assert refused.status_code == 422
     assert refused.json()["code"] == "idempotency_key_reused" and refused.json()["number"] == "20260302-PHONE-001"
     assert "Idempotency-Key" in refused.json()["message"]
-    assert complaints(eng) == 1
+    assert complaint_count(eng) == 1
 
 
 def test_the_portal_form_sent_twice_files_one_complaint_and_confirms_the_same_number(base, eng):
@@ -101,7 +77,7 @@ def test_the_portal_form_sent_twice_files_one_complaint_and_confirms_the_same_nu
     assert [s.status_code for s in sent] == [302, 302]
     confirmation = browser.http.get("/c/complaint/received").text
     assert "20260302-WEB-001" in confirmation
-    assert complaints(eng) == 1
+    assert complaint_count(eng) == 1
     other = Browser(base)  # the same page sent from another tab after a reload: it carries its own token
     fresh = other.http.get("/c/complaint").text
     assert hidden(fresh, "registration_token") != form["registration_token"]
@@ -119,7 +95,7 @@ def test_the_register_page_sent_twice_files_one_complaint(base, eng):
     sent = [browser.http.post("/register", data=form) for _ in range(2)]
     assert [s.status_code for s in sent] == [303, 303], sent[0].text[:2000]
     assert sent[0].headers["location"] == sent[1].headers["location"]
-    assert complaints(eng) == 1
+    assert complaint_count(eng) == 1
     browser.close()
 
 
