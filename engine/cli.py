@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from prometheus_client import start_http_server
 
 import engine
-from engine import proofs
+from engine import proofs, refusals
 from engine.calendar import CalendarConfig
 from engine.clock import ManualClock
 from engine.demo import seed_demo_cases
@@ -56,9 +56,11 @@ def cmd_deploy(eng: engine.Engine, args: argparse.Namespace) -> int:
     try:
         versions = eng.repository.deploy(Path(args.dir) if args.dir else None, actor=args.actor, note=args.note)
     except DeployError as exc:
-        print("Deployment refused; nothing changed:", file=sys.stderr)
+        lang = refusals.cli_language()
+        print("部署被拒绝，未做任何更改：" if lang == "zh" else "Deployment refused; nothing changed:", file=sys.stderr)
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+            where = problem.file + (f" [{problem.element}]" if problem.element else "")
+            print(f"  {where}: {problem.text(lang)}", file=sys.stderr)
         return 2
     if not versions:
         print(f"No change: version {eng.repository.versions()[-1].version} is already these files.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from engine import refusals
+
 
 class EngineError(Exception):
     """Base of every error the engine raises on purpose."""
@@ -12,11 +14,31 @@ class EngineError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a deployment: where it is and what to change."""
+    """One thing wrong with a deployment: where it is, a code, and the facts its message needs.
+
+    The words are in ``engine.refusals`` (zh and en); ``message`` is the English text, ``text(lang)``
+    any language. ``element`` is the element's id with its name in brackets when it has one.
+    """
 
     file: str
     element: str | None
-    message: str
+    code: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, file: str, element: str | None, code: str, **params: object) -> Problem:
+        return cls(file, element or None, code, tuple((k, str(v)) for k, v in params.items()))
+
+    def text(self, lang: str = "en") -> str:
+        return refusals.render(self.code, dict(self.params), lang)
+
+    @property
+    def message(self) -> str:
+        return self.text("en")
+
+    def as_dict(self, lang: str = "en") -> dict:
+        return {"file": self.file, "element": self.element, "code": self.code, "params": dict(self.params),
+                "message": self.text(lang)}
 
     def __str__(self) -> str:
         where = f"{self.file}" + (f" [{self.element}]" if self.element else "")

@@ -34,7 +34,7 @@ def read_workflow_files(workflows_dir: Path) -> dict[str, str]:
     """The files a deployment is made of, by path relative to ``workflows_dir``."""
     root = Path(workflows_dir)
     if not root.is_dir():
-        raise DeployError([Problem(str(root), None, "no such folder")])
+        raise DeployError([Problem.of(str(root), None, "folder_missing")])
     files = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
@@ -43,7 +43,7 @@ def read_workflow_files(workflows_dir: Path) -> dict[str, str]:
             try:
                 files[rel] = path.read_text(encoding="utf-8")
             except UnicodeDecodeError:
-                raise DeployError([Problem(rel, None, "not UTF-8 text")]) from None
+                raise DeployError([Problem.of(rel, None, "not_utf8")]) from None
     return files
 
 
@@ -180,7 +180,7 @@ class Repository:
             if session.scalar(select(func.count()).select_from(Person)) == 0:
                 return []
             staffed = set(session.scalars(select(RoleMember.role).distinct()))
-        return [Problem(file, label, f"role '{role}' has nobody in it: add people to the role before deploying")
+        return [Problem.of(file, label, "role_without_people", role=role)
                 for role, places in sorted(lanes.items()) if role not in staffed for file, label in places[:1]]
 
     def files(self, version: int | None = None) -> dict[str, str]:
@@ -239,6 +239,6 @@ def no_executable_process(files: dict[str, str]) -> list[Problem]:
             continue
         processes = re.findall(r"<(?:\w+:)?process\b[^>]*\bid=\"([^\"]+)\"", text)
         for process_id in processes or [None]:
-            problems.append(Problem(name, process_id, 'not executable: set isExecutable="true" on the process '
-                                                      "to run it here" if process_id else "holds no process"))
-    return problems or [Problem("(workflows)", None, "no BPMN file found: add one with an executable process")]
+            problems.append(Problem.of(name, process_id, "process_not_executable", process=process_id)
+                            if process_id else Problem.of(name, None, "file_without_process"))
+    return problems or [Problem.of("(workflows)", None, "no_bpmn_file")]

@@ -48,8 +48,8 @@ class Bundle:
     roles: dict[str, dict] = field(default_factory=dict)
     lanes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # role -> [(file, task label)]
 
-    def problem(self, file: str, element: str | None, message: str) -> None:
-        self.problems.append(Problem(file, element or None, message))
+    def problem(self, file: str, element: str | None, code: str, **params: object) -> None:
+        self.problems.append(Problem.of(file, element, code, **params))
 
 
 def check_bundle(files: dict[str, str]) -> Bundle:
@@ -71,19 +71,19 @@ def _check_config(bundle: Bundle) -> None:
         try:
             bundle.calendar = CalendarConfig.from_toml(text)
         except ValueError as exc:
-            bundle.problem("calendar.toml", "calendar", str(exc))
+            bundle.problem("calendar.toml", "calendar", "calendar_invalid", detail=exc)
     text = bundle.files.get("roles.toml")
     if text is None:
-        bundle.problem("roles.toml", None, "missing: it lists the roles lanes may name")
+        bundle.problem("roles.toml", None, "roles_missing")
         return
     try:
         roles = tomllib.loads(text).get("roles", {})
     except tomllib.TOMLDecodeError as exc:
-        bundle.problem("roles.toml", None, f"not valid TOML: {exc}")
+        bundle.problem("roles.toml", None, "toml_invalid", line=_toml_line(exc))
         return
     for key, role in roles.items():
         if not isinstance(role, dict) or not role.get("zh") or not role.get("en"):
-            bundle.problem("roles.toml", key, "each role needs a 'zh' and an 'en' name")
+            bundle.problem("roles.toml", key, "role_needs_names")
     bundle.roles = roles
 
 
@@ -94,16 +94,16 @@ def _check_forms(bundle: Bundle) -> None:
         try:
             schema = json.loads(text)
         except json.JSONDecodeError as exc:
-            bundle.problem(name, None, f"not valid JSON: {exc.msg} at line {exc.lineno}")
+            bundle.problem(name, None, "json_invalid", line=exc.lineno, column=exc.colno)
             continue
         try:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
             where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-            bundle.problem(name, where, f"not a valid JSON Schema: {exc.message}")
+            bundle.problem(name, where, "schema_invalid", where=where, keyword=exc.validator)
             continue
         if schema.get("type") != "object":
-            bundle.problem(name, None, 'a form schema must have "type": "object"')
+            bundle.problem(name, None, "form_not_object")
             continue
         bundle.forms[name.removeprefix("forms/")] = schema
 
@@ -120,7 +120,7 @@ def _parse(bundle: Bundle) -> SpiffBpmnParser | None:
         try:
             root = etree.fromstring(text.encode("utf-8"))
         except etree.XMLSyntaxError as exc:
-            bundle.problem(name, None, f"not well-formed XML: {exc}")
+            bundle.problem(name, None, "xml_malformed", line=exc.lineno)
             ok = False
             continue
         if name.endswith(".bpmn") and _unsupported_elements(bundle, name, root):
@@ -137,17 +137,16 @@ def _parse(bundle: Bundle) -> SpiffBpmnParser | None:
                     continue
                 parser.add_dmn_xml(root, filename=name)
         except ValidationException as exc:
-            bundle.problem(name, _element_of(exc), _message_of(exc))
+            code, params = _refusal_of(exc)
+            bundle.problem(name, _element_of(exc), code, **params)
             ok = False
-        except Exception as exc:  # the parser's other errors: still a refusal with a reason
-            bundle.problem(name, None, f"cannot be parsed: {exc}")
+        except Exception:  # the parser's other errors: still a refusal with a reason
+            bundle.problem(name, None, "cannot_parse")
             ok = False
     return parser if ok else None
 
 
-UNSUPPORTED = {
-    "dataStore": "data stores are not run by this engine: remove it (keep data in the case's form fields)",
-}
+UNSUPPORTED = {"dataStore": "data_store_unsupported"}
 
 
 def _unsupported_elements(bundle: Bundle, file: str, root: Any) -> bool:
@@ -184,16 +183,22 @@ def _element_of(exc: ValidationException) -> str | None:
     return getattr(exc, "id", None) or getattr(exc, "name", None) or None
 
 
-PLAINER = {  # SpiffWorkflow's wording → what to change
-    "Unknown Time Specification": 'the timer has no value: give it a duration ("PT2H"), a date-time or working_days(n)',
-}
+PLAINER = {"Unknown Time Specification": "timer_without_value"}  # SpiffWorkflow's wording → our code
 
 
-def _message_of(exc: Exception) -> str:
+def _refusal_of(exc: Exception) -> tuple[str, dict[str, object]]:
+    """A code for the parser's known complaints; otherwise its first line (the parser's own words)."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    message = next((plain for known, plain in PLAINER.items() if known in message), message)
+    code = next((code for known, code in PLAINER.items() if known in message), None)
+    if code:
+        return code, {}
     line = getattr(exc, "line_number", "")
-    return f"{message} (line {line})" if line else message
+    return "parser_refused", {"detail": f"{message} (line {line})" if line else message}
+
+
+def _toml_line(exc: Exception) -> str:
+    found = re.search(r"line (\d+)", str(exc))
+    return found.group(1) if found else "?"
 
 
 def _local(node: Any) -> str:
@@ -210,24 +215,21 @@ def _check_dmn(bundle: Bundle, file: str, root: Any) -> None:
         tables = list(decision.iter("{*}decisionTable"))
         did = decision.get("id")
         if not tables:
-            bundle.problem(file, did, "only decision tables are supported (no literal expressions)")
+            bundle.problem(file, did, "dmn_literal_expression")
             continue
         for table in tables:
             policy = (table.get("hitPolicy") or "UNIQUE").upper()
             if policy not in SUPPORTED_HIT_POLICIES:
-                bundle.problem(
-                    file, did, f"hit policy {policy} is not supported: use UNIQUE (rules that never overlap) or COLLECT"
-                )
+                bundle.problem(file, did, "dmn_hit_policy", policy=policy)
             inputs, outputs = _children(table, "input"), _children(table, "output")
             for output in outputs:
                 if not (output.get("name") or "").strip():
-                    bundle.problem(file, output.get("id") or did,
-                                   "a decision output needs a name (the variable it sets)")
+                    bundle.problem(file, output.get("id") or did, "dmn_output_name")
             for inp in inputs:
                 expr = next(iter(inp.iter("{*}text")), None)
                 text = (expr.text or "").strip() if expr is not None else ""
                 if not text:
-                    bundle.problem(file, inp.get("id") or did, "an input needs an input expression")
+                    bundle.problem(file, inp.get("id") or did, "dmn_input_expression")
                 else:
                     _check_expression(bundle, file, inp.get("id") or did, text, "input expression")
             for rule in _children(table, "rule"):
@@ -252,18 +254,13 @@ def _check_input_cell(bundle: Bundle, file: str, rule_id: str, text: str) -> Non
     try:
         tree = ast.parse(candidate, mode="eval")
         if isinstance(tree.body, ast.Tuple):
-            bundle.problem(
-                file, rule_id,
-                f"cell {text!r} is a FEEL list and would never match: write `in ({text})` or one rule per value",
-            )
+            bundle.problem(file, rule_id, "dmn_feel_list", cell=text)
             return
     except SyntaxError:
         try:
             ast.parse(f"dmninputexpr {candidate}", mode="eval")
         except SyntaxError:
-            bundle.problem(
-                file, rule_id, f"cell {text!r} is not a Python expression (FEEL-only syntax is not supported)"
-            )
+            bundle.problem(file, rule_id, "dmn_not_python", cell=text)
             return
         candidate = f"dmninputexpr {candidate}"
     _check_expression(bundle, file, rule_id, candidate, "input cell")
@@ -273,7 +270,7 @@ def _check_expression(bundle: Bundle, file: str, element: str, text: str, what: 
     try:
         spiff.check_restricted(text, "eval")
     except spiff.UnsafeExpression as exc:
-        bundle.problem(file, element, f"{what} {text!r}: {exc}")
+        bundle.problem(file, element, "expression_unsafe", what=what, text=text, rule=exc)
 
 
 # ---------------------------------------------------------------- processes
@@ -291,10 +288,11 @@ def _check_processes(bundle: Bundle, parser: SpiffBpmnParser) -> None:
         except ValidationException as exc:
             where = exc.file_name or file
             element = _element_of(exc) or _locate(bundle.files.get(where, ""), str(exc))
-            bundle.problem(where, element, _message_of(exc))
+            code, params = _refusal_of(exc)
+            bundle.problem(where, element, code, **params)
             continue
-        except Exception as exc:
-            bundle.problem(file, process_id, f"cannot be built: {exc}")
+        except Exception:
+            bundle.problem(file, process_id, "cannot_build")
             continue
         for each in [spec, *subprocess_specs.values()]:
             _check_spec(bundle, each, calendar)
@@ -326,32 +324,30 @@ def _check_spec(bundle: Bundle, spec: Any, calendar: BusinessCalendar) -> None:
         if isinstance(task_spec, CatchingEvent) and isinstance(task_spec.event_definition, TimerEventDefinition):
             problem = check_timer(task_spec.event_definition, calendar)
             if problem:
-                bundle.problem(file, label, problem)
+                bundle.problem(file, label, problem[0], **problem[1])
         props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
         form = props.get("formJsonSchemaFilename")
         if form and form not in bundle.forms:
-            bundle.problem(file, label, f"form file forms/{form} is missing or invalid")
+            bundle.problem(file, label, "form_file_missing", form=form)
 
 
 def _check_user_task(bundle: Bundle, file: str, label: str, task_spec: Any) -> None:
     if not task_spec.lane:
-        bundle.problem(file, label, "a user task must sit in a lane naming the role that works it")
+        bundle.problem(file, label, "user_task_lane")
     elif bundle.roles and task_spec.lane not in bundle.roles:
-        bundle.problem(
-            file, label, f"lane '{task_spec.lane}' is not a role in roles.toml ({', '.join(sorted(bundle.roles))})"
-        )
+        bundle.problem(file, label, "lane_not_role", lane=task_spec.lane, roles=", ".join(sorted(bundle.roles)))
     else:
         bundle.lanes.setdefault(task_spec.lane, []).append((file, label))
     props = (task_spec.extensions or {}).get("properties", {})
     if not props.get("formJsonSchemaFilename"):
-        bundle.problem(file, label, "a user task needs a formJsonSchemaFilename property naming its form")
+        bundle.problem(file, label, "user_task_form")
 
 
 def _check_script(bundle: Bundle, file: str, label: str, script: str, what: str) -> None:
     try:
         spiff.check_restricted(script, "exec")
     except spiff.UnsafeExpression as exc:
-        bundle.problem(file, label, f"{what}: {exc}")
+        bundle.problem(file, label, "expression_unsafe", what=what, text="", rule=exc)
 
 
 class _Probe:
@@ -394,19 +390,19 @@ class _ProbeScope(dict):
         return _Probe()
 
 
-def check_timer(definition: TimerEventDefinition, calendar: BusinessCalendar) -> str | None:
-    """Evaluate a timer expression as the engine will; return what is wrong, or None."""
+def check_timer(definition: TimerEventDefinition, calendar: BusinessCalendar) -> tuple[str, dict] | None:
+    """Evaluate a timer expression as the engine will; return (code, params) of what is wrong, or None."""
     expression = (definition.expression or "").strip()
     if not expression:
-        return "the timer has no expression"
+        return "timer_empty", {}
     try:
         spiff.check_restricted(expression, "eval")
     except spiff.UnsafeExpression as exc:
-        return f"timer expression {expression!r}: {exc}"
+        return "expression_unsafe", {"what": "timer", "text": expression, "rule": exc}
     tree = ast.parse(expression, mode="eval")
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and ISO_DURATION_NAME.match(node.id):
-            return f"timer expression {expression!r} is not quoted: write \"{node.id}\" with the quotes"
+            return "timer_unquoted", {"text": expression, "name": node.id}
     # Every branch of a conditional must be a valid value, not only the one the probe takes.
     candidates = [
         branch.value
@@ -420,13 +416,13 @@ def check_timer(definition: TimerEventDefinition, calendar: BusinessCalendar) ->
     try:
         value = eval(compile(tree, "<timer>", "eval"), scope)  # noqa: S307 - checked by check_restricted
     except Exception as exc:
-        return f"timer expression {expression!r} cannot be evaluated: {exc}"
+        return "timer_not_evaluable", {"text": expression, "rule": type(exc).__name__}
     for text in [value, *candidates]:
         if not isinstance(text, str):
-            return f"timer expression {expression!r} gives {type(text).__name__}, not an ISO 8601 text"
+            return "timer_not_text", {"text": expression}
         reason = _iso_problem(definition, text)
         if reason:
-            return f"timer expression {expression!r}: {reason}"
+            return reason, {"text": expression}
     return None
 
 
@@ -437,12 +433,10 @@ def _iso_problem(definition: TimerEventDefinition, text: str) -> str | None:
         elif isinstance(definition, TimeDateEventDefinition):
             parsed = TimerEventDefinition.parse_time_or_duration(text)
             if not isinstance(parsed, datetime):
-                return f"{text!r} is a duration; a time-date timer needs a date-time (or use a duration timer)"
+                return "timer_duration_for_date"
         elif isinstance(definition, CycleTimerEventDefinition):
             TimerEventDefinition.parse_iso_recurring_interval(text)
     except Exception:
-        kind = {DurationTimerEventDefinition: "an ISO 8601 duration such as \"PT2H\"",
-                TimeDateEventDefinition: "a date-time, working_days(n), next_day_of_month(d) or next_weekday(w)",
-                CycleTimerEventDefinition: "an ISO 8601 repeating interval such as \"R3/PT4H\""}
-        return f"{text!r} is not {kind.get(type(definition), 'a valid timer value')}"
+        return {DurationTimerEventDefinition: "timer_bad_duration", TimeDateEventDefinition: "timer_bad_date",
+                CycleTimerEventDefinition: "timer_bad_cycle"}.get(type(definition), "timer_bad_duration")
     return None

@@ -62,7 +62,7 @@ def error_body(error: EngineError | DatabaseUnavailable) -> dict:
     if isinstance(error, MigrationRefused):
         body["reasons"] = error.reasons
     if isinstance(error, DeployError):
-        body["problems"] = [{"file": p.file, "element": p.element, "message": p.message} for p in error.problems]
+        body["problems"] = [p.as_dict(i18n.current_language()) for p in error.problems]
     return body
 
 

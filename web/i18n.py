@@ -52,6 +52,14 @@ def select_locale() -> str:
     return request.accept_languages.best_match(list(languages)) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def current_language() -> str:
+    """``zh`` or ``en``: the language engine messages (deploy refusals) are rendered in."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return "zh" if locale is None or str(locale).lower().startswith("zh") else "en"
+
+
 @bp.route("/lang/<code>")
 def switch(code: str):  # noqa: ANN201
     if code in current_app.config["LANGUAGES"]:

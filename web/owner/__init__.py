@@ -24,6 +24,7 @@ from flask_login import current_user, login_required
 
 from engine.errors import DeployError, NotFound
 from engine.repository import DeployedVersion
+from web import i18n
 from web.api.common import jsonable
 from web.auth import writer_required
 from web.cases.display import ROLES
@@ -152,7 +153,7 @@ def deploy() -> tuple[Response, int]:
     try:
         versions = eng.repository.deploy_files(files, actor=current_user.username, note=note.strip())
     except DeployError as refused:
-        problems = [{"file": p.file, "element": p.element, "message": p.message} for p in refused.problems]
+        problems = [p.as_dict(i18n.current_language()) for p in refused.problems]
         return jsonify({"problems": problems}), 422
     eng.runtime.start_standing()  # a new standing process (schedules) runs at once
     if not versions:
