@@ -88,7 +88,8 @@ MESSAGES: dict[str, dict[str, str]] = {
               "put it in a lane named after a role"},
     # what the engine carries out (engine.process_checks)
     "process_does_nothing": {
-        "zh": "流程 {process} 只有开始/结束事件，案件什么也不会做：请在开始事件后画出任务（例如用户任务）并连到结束事件",
+        "zh": "流程 {process} 只有开始/结束事件，案件什么也不会做："
+              "请在开始事件后画出任务（例如用户任务）并连到结束事件",
         "en": "process {process} has only start and end events, so a case would do nothing: draw the tasks "
               "(e.g. a user task) after the start event and connect them to an end event"},
     "service_task_unsupported": {
@@ -172,7 +173,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": 'signal "{name}" is thrown but nothing in the same case catches it: add an event that catches '
               "it, or remove the throw"},
     "signal_never_thrown": {
-        "zh": "同一案件中没有任何元素发出信号“{name}”（引擎外部也无法发送信号），案件会在此永远等待：请添加发出该信号的事件，"
+        "zh": "同一案件中没有任何元素发出信号“{name}”（引擎外部也无法发送信号），案件会在此永远等待："
+              "请添加发出该信号的事件，"
               "或改用消息事件（可通过 POST /api/v1/messages 送达）或定时器",
         "en": 'nothing in the same case throws signal "{name}" (nothing outside a case can send signals), so '
               "a case would wait here for ever: add an event that throws it, or use a message event (delivered "

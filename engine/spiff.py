@@ -45,6 +45,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clock_module
 from engine.calendar import BusinessCalendar
+from engine.process_checks import is_person_task
+from engine.timer_values import ZonedScriptEngine
 
 # ---------------------------------------------------------------- restricted expressions
 
@@ -147,7 +149,7 @@ def make_script_engine(calendar: BusinessCalendar) -> PythonScriptEngine:
         "__builtins__": SAFE_BUILTINS, "working_days": working_days, "next_day_of_month": next_day_of_month,
         "next_weekday": next_weekday, "notify": _notify,
     })
-    return PythonScriptEngine(environment=env)
+    return ZonedScriptEngine(calendar.zone, environment=env)
 
 
 # ---------------------------------------------------------------- serialization
@@ -500,6 +502,16 @@ def run_engine_steps(workflow: BpmnWorkflow) -> None:
 def fire_timers(workflow: BpmnWorkflow) -> None:
     workflow.refresh_timers()
     run_engine_steps(workflow)
+    # A cycle timer that has fired its last repetition is only marked done by SpiffWorkflow on the next
+    # look: take that look now, so the element completes (and its timer row closes as fired) at once.
+    if any(_cycle_finished(t) for t in live_tasks(workflow) if t.state == TaskState.WAITING):
+        workflow.refresh_timers()
+        run_engine_steps(workflow)
+
+
+def _cycle_finished(task) -> bool:  # noqa: ANN001
+    value = task._get_internal_data("event_value")
+    return isinstance(value, dict) and value.get("cycles") == 0
 
 
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -517,8 +529,13 @@ def live_tasks(workflow: BpmnWorkflow) -> list:
     return found
 
 
+def is_inbox_task(task_spec: Any) -> bool:
+    """A step a person completes from the inbox: a user task (with its form) or a manual or plain task (done)."""
+    return isinstance(task_spec, UserTask) or is_person_task(task_spec)
+
+
 def ready_user_tasks(workflow: BpmnWorkflow) -> list:
-    return [t for t in live_tasks(workflow) if t.state == TaskState.READY and isinstance(t.task_spec, UserTask)]
+    return [t for t in live_tasks(workflow) if t.state == TaskState.READY and is_inbox_task(t.task_spec)]
 
 
 @dataclass(frozen=True)
@@ -533,7 +550,7 @@ class Snapshot:
 
 def snapshot(workflow: BpmnWorkflow) -> Snapshot:
     live = live_tasks(workflow)
-    ready = [t for t in live if t.state == TaskState.READY and isinstance(t.task_spec, UserTask)]
+    ready = [t for t in live if t.state == TaskState.READY and is_inbox_task(t.task_spec)]
     waiting = [t for t in live if t.state == TaskState.WAITING]
     return Snapshot(ready, _timers_of(waiting), _messages_of(waiting), _data_of(workflow, live))
 
@@ -617,7 +634,9 @@ def _timers_of(waiting: list) -> list[WaitingTimer]:
             value = task._get_internal_data("event_value")
             if value is None:
                 continue
-            if isinstance(value, dict):  # a cycle timer: the next firing
+            if isinstance(value, dict):  # a cycle timer: the next repetition, none once all have fired
+                if value.get("cycles") == 0:
+                    continue
                 value = value.get("next")
             due = TimerEventDefinition.get_datetime(value)
             guarded, interrupting = None, False
@@ -680,7 +699,7 @@ def user_steps(specs: list) -> list[tuple[str, str, str | None, str | None]]:
     found = {}
     for spec in specs:
         for task_spec in spec.task_specs.values():
-            if isinstance(task_spec, UserTask):
+            if is_inbox_task(task_spec):
                 props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
                 found.setdefault(task_spec.bpmn_id, (task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id,
                                                      props.get("formJsonSchemaFilename"), task_spec.lane))
