@@ -67,17 +67,19 @@ class Catalogue:
     calls: dict[str, set[str]] = field(default_factory=dict)  # process id -> process ids it calls
     thrown: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (kind, name) -> throwing processes
     caught: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (kind, name) -> catching processes
+    decisions: set[str] = field(default_factory=set)  # decision ids of the DMN files
 
     @classmethod
     def of(cls, files: dict[str, str]) -> Catalogue:
         found = cls()
         for name, text in files.items():
-            if not name.endswith(".bpmn"):
+            if not name.endswith((".bpmn", ".dmn")):
                 continue
             try:
                 root = etree.fromstring(text.encode("utf-8"))
             except etree.XMLSyntaxError:
                 continue
+            found.decisions |= {node.get("id") for node in root.iter("{*}decision") if node.get("id")}
             for process in root.iter(f"{{{BPMN}}}process"):
                 pid = process.get("id") or ""
                 found.processes.add(pid)
@@ -185,13 +187,27 @@ def _check_process(bundle: Bundle, file: str, root: Any, process: Any, catalogue
                 bundle.problem(file, where, "subprocess_start_count", count=len(starts))
             if not _children(node, "endEvent"):
                 bundle.problem(file, where, "subprocess_without_end")
+        if kind == "businessRuleTask":
+            _check_decision(bundle, file, where, node, catalogue)
         _check_loop(bundle, file, where, node)
         _check_outgoing(bundle, file, where, node, kind)
         _check_data(bundle, file, where, node, ids, kinds)
         _check_events(bundle, file, root, where, node, kind, relatives, catalogue)
 
 
+def _check_decision(bundle: Bundle, file: str, where: str, node: Any, catalogue: Catalogue) -> None:
+    """A business rule task runs the DMN decision its ``spiffworkflow:calledDecisionId`` names."""
+    called = [(item.text or "").strip() for item in node.iter("{*}calledDecisionId")]
+    if not called or not called[0]:
+        bundle.problem(file, where, "business_rule_without_decision")
+    elif called[0] not in catalogue.decisions:
+        bundle.problem(file, where, "decision_missing", decision=called[0])
+
+
 def _check_loop(bundle: Bundle, file: str, where: str, node: Any) -> None:
+    for loop in _children(node, "standardLoopCharacteristics"):
+        if loop.get("loopMaximum") is None and not _children(loop, "loopCondition"):
+            bundle.problem(file, where, "loop_without_end")
     for loop in _children(node, "multiInstanceLoopCharacteristics"):
         if not _children(loop, "loopCardinality", "loopDataInputRef"):
             bundle.problem(file, where, "multi_instance_without_count")

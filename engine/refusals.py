@@ -133,6 +133,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "调用活动没有指明要调用的流程：请在 calledElement 中填写本次部署中某个流程的 id",
         "en": "the call activity does not say which process it calls: set calledElement to the id of a "
               "process in this deployment"},
+    "business_rule_without_decision": {
+        "zh": "业务规则任务没有指明要运行的决策：请添加 "
+              "<spiffworkflow:calledDecisionId>决策 id</spiffworkflow:calledDecisionId>"
+              "（不读取 camunda:decisionRef），并一起部署该 .dmn 文件",
+        "en": "the business rule task does not say which decision it runs: add "
+              "<spiffworkflow:calledDecisionId>decision id</spiffworkflow:calledDecisionId> (camunda:decisionRef "
+              "is not read) and deploy the .dmn file with it"},
+    "decision_missing": {
+        "zh": "业务规则任务调用的决策 {decision} 不在本次部署的 .dmn 文件中："
+              "请一起部署定义它的文件，或改为已有决策的 id",
+        "en": "the business rule task calls decision {decision}, which no .dmn file of this deployment defines: "
+              "deploy the file that does, or name a decision that is there"},
+    "loop_without_end": {
+        "zh": "循环活动既没有循环条件（loopCondition）也没有最大次数（loopMaximum），会永远重复：请填写其中之一",
+        "en": "the loop activity has neither a loop condition nor a loopMaximum, so it would repeat for ever: "
+              "give one of them"},
     "subprocess_start_count": {
         "zh": "子流程需要恰好一个开始事件（现有 {count} 个）：请在子流程内放一个空开始事件",
         "en": "a subprocess needs exactly one start event (it has {count}): put one plain start event in it"},
