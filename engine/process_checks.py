@@ -189,6 +189,8 @@ def _check_process(bundle: Bundle, file: str, root: Any, process: Any, catalogue
                 bundle.problem(file, where, "subprocess_without_end")
         if kind == "businessRuleTask":
             _check_decision(bundle, file, where, node, catalogue)
+        if kind == "parallelGateway":
+            _check_join(bundle, file, where, node)
         _check_loop(bundle, file, where, node)
         _check_outgoing(bundle, file, where, node, kind)
         _check_data(bundle, file, where, node, ids, kinds)
@@ -202,6 +204,42 @@ def _check_decision(bundle: Bundle, file: str, where: str, node: Any, catalogue:
         bundle.problem(file, where, "business_rule_without_decision")
     elif called[0] not in catalogue.decisions:
         bundle.problem(file, where, "decision_missing", decision=called[0])
+
+
+def _check_join(bundle: Bundle, file: str, where: str, node: Any) -> None:
+    """A parallel join whose branches part at an exclusive or event-based gateway waits for a branch never taken.
+
+    For each incoming flow, walk back (not through the join) measuring steps; the splitting gateway
+    common to every incoming flow and nearest to the join is where its branches part.
+    """
+    scope = node.getparent()
+    flows = _children(scope, "sequenceFlow")
+    incoming = [flow.get("sourceRef") for flow in flows if flow.get("targetRef") == node.get("id")]
+    if len(incoming) < 2:
+        return
+    nodes = {child.get("id"): child for child in scope if _local(child) in FLOW_NODES}
+    into: dict[str, list[str]] = {}
+    out_count: dict[str, int] = {}
+    for flow in flows:
+        into.setdefault(flow.get("targetRef"), []).append(flow.get("sourceRef"))
+        out_count[flow.get("sourceRef")] = out_count.get(flow.get("sourceRef"), 0) + 1
+    distances = []
+    for source in incoming:
+        seen, todo = {source: 0}, [source]
+        while todo:
+            current = todo.pop(0)
+            for earlier in into.get(current, []):
+                if earlier not in seen and earlier != node.get("id"):
+                    seen[earlier] = seen[current] + 1
+                    todo.append(earlier)
+        distances.append(seen)
+    common = set.intersection(*(set(d) for d in distances))
+    splits = [n for n in common if out_count.get(n, 0) > 1 and n in nodes and _local(nodes[n]).endswith("Gateway")]
+    if not splits:
+        return
+    nearest = min(splits, key=lambda n: (max(d[n] for d in distances), n))
+    if _local(nodes[nearest]) in ("exclusiveGateway", "eventBasedGateway"):
+        bundle.problem(file, where, "join_waits_for_untaken_branch", gateway=label(nodes[nearest]))
 
 
 def _check_loop(bundle: Bundle, file: str, where: str, node: Any) -> None:

@@ -149,6 +149,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "循环活动既没有循环条件（loopCondition）也没有最大次数（loopMaximum），会永远重复：请填写其中之一",
         "en": "the loop activity has neither a loop condition nor a loopMaximum, so it would repeat for ever: "
               "give one of them"},
+    "join_waits_for_untaken_branch": {
+        "zh": "并行网关在此等待所有进入的路径，但这些路径在 {gateway} 处只会选择其中一条，案件会永远等待："
+              "请把此处改为排他网关（合并任一路径），或在分支处改用并行网关",
+        "en": "this parallel gateway waits for every incoming path, but the paths part at {gateway}, where only "
+              "one is taken, so a case would wait for ever: make this an exclusive gateway (merge whichever "
+              "comes) or split with a parallel gateway"},
     "subprocess_start_count": {
         "zh": "子流程需要恰好一个开始事件（现有 {count} 个）：请在子流程内放一个空开始事件",
         "en": "a subprocess needs exactly one start event (it has {count}): put one plain start event in it"},
