@@ -64,6 +64,7 @@ class Catalogue:
     """What every BPMN file of the deployment throws, catches and calls, so one file's check sees the others."""
 
     processes: set[str] = field(default_factory=set)
+    executable: set[str] = field(default_factory=set)
     calls: dict[str, set[str]] = field(default_factory=dict)  # process id -> process ids it calls
     thrown: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (kind, name) -> throwing processes
     caught: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (kind, name) -> catching processes
@@ -83,6 +84,8 @@ class Catalogue:
             for process in root.iter(f"{{{BPMN}}}process"):
                 pid = process.get("id") or ""
                 found.processes.add(pid)
+                if process.get("isExecutable") == "true":
+                    found.executable.add(pid)
                 calls = found.calls.setdefault(pid, set())
                 for node in process.iter(f"{{{BPMN}}}callActivity"):
                     if node.get("calledElement"):
@@ -181,6 +184,11 @@ def _check_process(bundle: Bundle, file: str, root: Any, process: Any, catalogue
             bundle.problem(file, where, "call_activity_unset")
         elif kind == "callActivity" and node.get("calledElement") not in catalogue.processes:
             bundle.problem(file, where, "call_activity_missing", called=node.get("calledElement"))
+        elif kind == "callActivity" and node.get("calledElement") not in catalogue.executable:
+            bundle.problem(file, where, "call_activity_not_executable", called=node.get("calledElement"))
+        if kind == "subProcess" and node.get("triggeredByEvent") == "true" and any(
+                start.get("isInterrupting", "true") != "false" for start in _children(node, "startEvent")):
+            bundle.problem(file, where, "event_subprocess_interrupting")
         if kind in ("subProcess", "transaction"):
             starts = _children(node, "startEvent")
             if len(starts) != 1:

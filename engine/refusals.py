@@ -155,6 +155,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "this parallel gateway waits for every incoming path, but the paths part at {gateway}, where only "
               "one is taken, so a case would wait for ever: make this an exclusive gateway (merge whichever "
               "comes) or split with a parallel gateway"},
+    "event_subprocess_interrupting": {
+        "zh": "本引擎不会让事件子流程中断主流程（主流程会继续）："
+              "请把它的开始事件设为非中断（isInterrupting=\"false\"），或把主流程放进一个子流程并在其上加中断型边界事件",
+        "en": "this engine does not let an event subprocess interrupt the main flow (it would go on): make its "
+              "start event non-interrupting (isInterrupting=\"false\"), or put the main flow in a subprocess "
+              "with an interrupting boundary event"},
+    "call_activity_not_executable": {
+        "zh": "调用活动所调用的流程“{called}”不可执行：请在该流程上设置 isExecutable=\"true\"",
+        "en": 'the call activity calls process "{called}", which is not executable: set isExecutable="true" on it'},
     "subprocess_start_count": {
         "zh": "子流程需要恰好一个开始事件（现有 {count} 个）：请在子流程内放一个空开始事件",
         "en": "a subprocess needs exactly one start event (it has {count}): put one plain start event in it"},

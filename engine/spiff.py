@@ -552,7 +552,24 @@ def snapshot(workflow: BpmnWorkflow) -> Snapshot:
     live = live_tasks(workflow)
     ready = [t for t in live if t.state == TaskState.READY and is_inbox_task(t.task_spec)]
     waiting = [t for t in live if t.state == TaskState.WAITING]
-    return Snapshot(ready, _timers_of(waiting), _messages_of(waiting), _data_of(workflow, live))
+    messages = _messages_of(waiting) | {d.name for d in _event_subprocess_messages(workflow)}
+    return Snapshot(ready, _timers_of(waiting), messages, _data_of(workflow, live))
+
+
+def _event_subprocess_messages(workflow: BpmnWorkflow) -> list:
+    """The message definitions that start an event subprocess of the case's process while it runs.
+
+    SpiffWorkflow keeps these as triggers on the process's start, not as waiting tasks.
+    """
+    if workflow.completed:
+        return []
+    found = []
+    for name in getattr(workflow.spec.start, "trigger_specs", []):
+        sub_spec = workflow.subprocess_specs.get(name)
+        for start in getattr(sub_spec, "bpmn_start_events", []):
+            if isinstance(start.event_definition, MessageEventDefinition):
+                found.append(start.event_definition)
+    return found
 
 
 def find_task(workflow: BpmnWorkflow, task_id: str):  # noqa: ANN201
@@ -587,7 +604,8 @@ def _catching(task) -> list[tuple[Any, Any]]:  # noqa: ANN001
 
 
 def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
-    return _messages_of([t for t in live_tasks(workflow) if t.state == TaskState.WAITING])
+    waiting = [t for t in live_tasks(workflow) if t.state == TaskState.WAITING]
+    return _messages_of(waiting) | {d.name for d in _event_subprocess_messages(workflow)}
 
 
 def _messages_of(waiting: list) -> set[str]:
@@ -606,6 +624,11 @@ def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict) -> None:
                 workflow.catch(BpmnEvent(definition, payload))
                 run_engine_steps(workflow)
                 return
+    for definition in _event_subprocess_messages(workflow):
+        if definition.name == name:
+            workflow.catch(BpmnEvent(definition, payload))
+            run_engine_steps(workflow)
+            return
     raise ValueError(f"the workflow is not waiting for message {name!r}")
 
 

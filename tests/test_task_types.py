@@ -176,3 +176,40 @@ def test_a_zone_less_date_is_in_the_calendars_zone(running, clock: ManualClock, 
     clock.advance(timedelta(minutes=2))
     assert running.timers.fire_due() == 1
     assert running.cases.get(number).status == "archived"
+
+
+def test_an_escalation_thrown_in_a_subprocess_is_caught_by_its_boundary_event(running):
+    deploy(running, files_of("escalation"))
+    number = running.runtime.start("escalation_boundary", {"channel": "test"}, actor="cs1")
+    assert [t.name for t in running.tasks.for_user("cs1")] == ["handle_big"]
+    running.tasks.complete(running.tasks.for_user("cs1")[0].id, "cs1", {})
+    assert running.cases.get(number).status == "archived"
+
+
+def test_a_non_interrupting_event_subprocess_starts_on_its_message_beside_the_main_flow(running):
+    deploy(running, files_of("event_subprocess"))
+    number = running.runtime.start("event_subprocess", {"channel": "test"}, actor="cs1")
+    assert [t.name for t in running.tasks.for_user("cs1")] == ["work"]
+    assert running.cases.get(number).waiting_for == ("note_added",)
+    running.runtime.message(number, "note_added", {}, actor="cs1")
+    assert sorted(t.name for t in running.tasks.for_user("cs1")) == ["read_note", "work"]
+    for task in running.tasks.for_user("cs1"):
+        running.tasks.complete(task.id, "cs1", {})
+    assert running.cases.get(number).status == "archived"
+
+
+def test_a_transaction_runs_as_a_subprocess(running):
+    deploy(running, files_of("transaction"))
+    number = running.runtime.start("transaction", {"channel": "test"}, actor="cs1")
+    [book] = running.tasks.for_user("cs1")
+    running.tasks.complete(book.id, "cs1", {})
+    assert running.cases.get(number).status == "archived"
+
+
+def test_a_call_activity_runs_the_called_process_in_the_case(running):
+    deploy(running, files_of("call_activity"))
+    number = running.runtime.start("call_activity", {"channel": "test"}, actor="cs1")
+    [check] = running.tasks.for_user("cs1")
+    assert check.name == "check"
+    running.tasks.complete(check.id, "cs1", {})
+    assert running.cases.get(number).status == "archived"
