@@ -36,3 +36,18 @@ def test_a_manual_task_is_done_from_the_web_task_page_with_a_done_button(client:
                                                   "csrf_token": csrf_token(client, f"/tasks/{sign.id}")})
     assert done.status_code == 303
     assert [t.name for t in eng.tasks.for_user("cs1")] == ["post"]
+
+
+def test_a_manual_task_is_listed_and_done_through_the_api_without_data(client: FlaskClient, eng: engine.Engine):
+    manual = files_of("manual_task")["manual_task.bpmn"]
+    eng.repository.deploy_files({**eng.repository.files(), "manual_task.bpmn": manual}, actor="owner1")
+    number = eng.runtime.start("manual_task", {"channel": "test"}, actor="cs1")
+    token = client.post("/api/v1/session", json={"username": "cs1", "password": "demo"}).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    mine = [t for t in client.get("/api/v1/tasks", headers=auth).get_json()["tasks"] if t["case_number"] == number]
+    assert [(t["name"], t["form_name"]) for t in mine] == [("sign", None)]
+    refused = client.post(f"/api/v1/tasks/{mine[0]['id']}/complete", headers=auth, json={"data": {"note": "x"}})
+    assert refused.status_code == 422
+    done = client.post(f"/api/v1/tasks/{mine[0]['id']}/complete", headers=auth, json={})
+    assert done.status_code == 200 and done.get_json()["case_status"] == "open"
+    assert [t.name for t in eng.tasks.for_case(number)] == ["post"]
