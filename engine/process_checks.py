@@ -17,6 +17,7 @@ What a case may wait on, and who ends the wait:
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -268,6 +269,52 @@ def _check_outgoing(bundle: Bundle, file: str, where: str, node: Any, kind: str)
         for flow in flows:
             if flow.get("id") != node.get("default") and not _children(flow, "conditionExpression"):
                 bundle.problem(file, label(flow), "flow_without_condition", gateway=where)
+        if not node.get("default"):
+            _check_coverage(bundle, file, where, flows)
+
+
+def _check_coverage(bundle: Bundle, file: str, where: str, flows: list) -> None:
+    """A gateway without a default whose conditions test one form field against values must cover its enum.
+
+    Otherwise a value the form allows takes no flow and the step before the gateway can never be done.
+    Conditions of any other shape are left to the process owner (they cannot be judged from the file).
+    """
+    variable, values = None, set()
+    for flow in flows:
+        condition = next(iter(_children(flow, "conditionExpression")), None)
+        tested = _tested_values((condition.text or "") if condition is not None else "")
+        if tested is None or variable not in (None, tested[0]):
+            return
+        variable = tested[0]
+        values |= tested[1]
+    allowed = set()
+    for schema in bundle.forms.values():
+        prop = (schema.get("properties") or {}).get(variable) or {}
+        allowed |= {value for value in prop.get("enum") or [] if isinstance(value, str)}
+    missing = sorted(allowed - values)
+    if allowed and missing:
+        bundle.problem(file, where, "gateway_values_uncovered", field=variable, values=", ".join(missing))
+
+
+def _tested_values(text: str) -> tuple[str, set[str]] | None:
+    """(field, values) of ``field == "v"``, ``"v" == field`` or ``field in ("v", "w")``; None for anything else."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not isinstance(tree, ast.Compare) or len(tree.ops) != 1:
+        return None
+    left, right, op = tree.left, tree.comparators[0], tree.ops[0]
+    if isinstance(op, ast.Eq) and isinstance(right, ast.Name):
+        left, right = right, left
+    if not isinstance(left, ast.Name):
+        return None
+    if isinstance(op, ast.Eq) and isinstance(right, ast.Constant) and isinstance(right.value, str):
+        return left.id, {right.value}
+    if isinstance(op, ast.In) and isinstance(right, ast.Tuple | ast.List | ast.Set) and all(
+            isinstance(item, ast.Constant) and isinstance(item.value, str) for item in right.elts):
+        return left.id, {item.value for item in right.elts}
+    return None
 
 
 def _check_data(bundle: Bundle, file: str, where: str, node: Any, ids: set, kinds: dict) -> None:

@@ -164,6 +164,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "call_activity_not_executable": {
         "zh": "调用活动所调用的流程“{called}”不可执行：请在该流程上设置 isExecutable=\"true\"",
         "en": 'the call activity calls process "{called}", which is not executable: set isExecutable="true" on it'},
+    "gateway_values_uncovered": {
+        "zh": "网关按表单字段 {field} 选择路径，但取值 {values} 没有对应的连线，也没有默认路径，案件会停在网关前："
+              "请为这些取值加连线，或把其中一条连线设为默认路径",
+        "en": "the gateway chooses by form field {field}, but no flow takes the value(s) {values} and there is no "
+              "default, so a case would stop before it: add flows for them, or make one flow the default"},
     "subprocess_start_count": {
         "zh": "子流程需要恰好一个开始事件（现有 {count} 个）：请在子流程内放一个空开始事件",
         "en": "a subprocess needs exactly one start event (it has {count}): put one plain start event in it"},

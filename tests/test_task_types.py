@@ -56,7 +56,9 @@ def test_what_the_engine_cannot_carry_out_is_refused_naming_the_element(bpmn: Pa
     text = bpmn.read_text(encoding="utf-8")
     with engine.open(f"sqlite:///{tmp_path / 'refused.sqlite'}", tmp_path) as eng, \
             pytest.raises(DeployError) as refused:
-        eng.repository.deploy_files({bpmn.name: text, "roles.toml": ROLES}, actor="owner1")
+        forms = {f"forms/{form.name}": form.read_text(encoding="utf-8")
+                 for form in (bpmn.parent / "forms").glob("*.json")}
+        eng.repository.deploy_files({bpmn.name: text, "roles.toml": ROLES, **forms}, actor="owner1")
     found = [p for p in refused.value.problems if p.code == bpmn.stem]
     assert found, [str(p) for p in refused.value.problems]
     problem = found[0]
