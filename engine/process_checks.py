@@ -85,7 +85,7 @@ class Catalogue:
             for process in root.iter(f"{{{BPMN}}}process"):
                 pid = process.get("id") or ""
                 found.processes.add(pid)
-                if process.get("isExecutable") == "true":
+                if _executable(process):
                     found.executable.add(pid)
                 calls = found.calls.setdefault(pid, set())
                 for node in process.iter(f"{{{BPMN}}}callActivity"):
@@ -111,6 +111,11 @@ class Catalogue:
                 seen.add(other)
                 todo.append(other)
         return seen
+
+
+def _executable(process: Any) -> bool:
+    """As SpiffWorkflow reads it: a process without ``isExecutable`` is executable."""
+    return process.get("isExecutable", "true") == "true"
 
 
 def _flow_nodes(process: Any) -> Iterator[Any]:
@@ -152,7 +157,7 @@ def check_file(bundle: Bundle, file: str, root: Any, catalogue: Catalogue) -> bo
     """Refuse what the engine cannot carry out in the executable processes of one BPMN file; True if any."""
     before = len(bundle.problems)
     for process in root.iter(f"{{{BPMN}}}process"):
-        if process.get("isExecutable") != "true":
+        if not _executable(process):
             continue
         _check_process(bundle, file, root, process, catalogue)
     return len(bundle.problems) > before
