@@ -86,6 +86,7 @@ def test_manual_and_plain_tasks_are_inbox_tasks_of_their_lane_marked_done(runnin
     assert running.cases.get(number).status == "archived"
     done = [e.payload["element"] for e in running.history.events(number) if e.kind == "task_completed"]
     assert done == ["sign", "post"]
+    assert running.replay.run(number), "the history replays to the recorded state"
 
 
 def test_a_receive_task_waits_for_its_message_and_goes_on_when_it_is_sent(running):
@@ -147,6 +148,26 @@ def test_cycle_timer_fires_three_times_once_each(running, clock: ManualClock):
     [work] = running.tasks.for_user("cs1")
     running.tasks.complete(work.id, "cs1", {})
     assert running.cases.get(number).status == "archived"
+    assert running.replay.run(number), "the history replays to the recorded state"
+
+
+def test_each_repetition_fires_once_across_restarts(database_url: str, tmp_path: Path, clock: ManualClock):
+    """A new engine (a restarted scheduler) finds the next repetition in the timer table, and fires it once."""
+    (tmp_path / "roles.toml").write_text(ROLES, encoding="utf-8")
+    with engine.open(database_url, tmp_path, clock=clock) as first:
+        deploy(first, files_of("cycle_three"))
+        number = first.runtime.start("cycle_three", {"channel": "test"}, actor="cs1")
+    for _repetition in range(3):
+        clock.advance(timedelta(hours=1))
+        with engine.open(database_url, tmp_path, clock=clock) as restarted:
+            assert restarted.timers.fire_due() == 1
+            assert restarted.timers.fire_due() == 0
+    with engine.open(database_url, tmp_path, clock=clock) as last:
+        clock.advance(timedelta(hours=5))
+        assert last.timers.fire_due() == 0
+        assert _reminders(last, number) == 3
+        fired = [e for e in last.history.events(number) if e.kind == "timer_fired"]
+        assert len(fired) == 3
 
 
 def test_a_cycle_timer_without_a_count_repeats_until_its_activity_ends(running, clock: ManualClock):
