@@ -37,6 +37,7 @@ THROWS = {"intermediateThrowEvent", "endEvent"}
 BLOCKING = {"intermediateCatchEvent", "receiveTask"}  # a case stands still there until the event comes
 FLOW_NODES = ACTIVITIES | CATCHES | THROWS | {"exclusiveGateway", "inclusiveGateway", "parallelGateway",
                                               "eventBasedGateway", "complexGateway"}
+PYTHON_FORMATS = {"python", "python3", "py", "text/python", "text/x-python", "application/x-python"}
 SPLITTING_GATEWAYS = {"exclusiveGateway", "inclusiveGateway"}
 UNSUPPORTED_KINDS = {"complexGateway": "complex_gateway_unsupported", "adHocSubProcess": "ad_hoc_unsupported",
                      "serviceTask": "service_task_unsupported"}
@@ -182,7 +183,9 @@ def _check_process(bundle: Bundle, file: str, root: Any, process: Any, catalogue
             code = UNSUPPORTED_EVENTS.get(_local(definition))
             if code:
                 bundle.problem(file, where, code)
-        if kind == "scriptTask":
+        if kind == "scriptTask" and (node.get("scriptFormat") or "python").strip().lower() not in PYTHON_FORMATS:
+            bundle.problem(file, where, "script_not_python", format=node.get("scriptFormat"))
+        elif kind == "scriptTask":
             script = next(iter(_children(node, "script")), None)
             if script is None or not (script.text or "").strip():
                 bundle.problem(file, where, "script_empty")

@@ -124,6 +124,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": '脚本任务没有脚本：请填写要运行的 Python 脚本（例如 notify("角色", "主题")），或删除该任务',
         "en": 'the script task has no script: write the Python it runs (e.g. notify("role", "subject")) '
               "or remove the task"},
+    "script_not_python": {
+        "zh": "脚本格式为 {format}，本引擎只运行 Python 脚本：请用 Python 重写脚本并删除 scriptFormat（或设为 python）",
+        "en": "the script is in {format}, and this engine runs only Python: rewrite the script in Python and "
+              "remove scriptFormat (or set it to python)"},
     "call_activity_missing": {
         "zh": "调用活动所调用的流程“{called}”不在本次部署中：请把定义它的 .bpmn 文件一起部署，"
               "或在 calledElement 中填写已有流程的 id",

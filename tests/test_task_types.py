@@ -236,3 +236,18 @@ def test_a_call_activity_runs_the_called_process_in_the_case(running):
     assert check.name == "check"
     running.tasks.complete(check.id, "cs1", {})
     assert running.cases.get(number).status == "archived"
+
+
+RUNS = sorted((BPMN / "runs").glob("*.bpmn"))
+
+
+@pytest.mark.parametrize("bpmn", RUNS, ids=[f.stem for f in RUNS])
+def test_every_diagram_that_runs_is_driven_to_its_end_without_waiting_for_nothing(bpmn: Path, running,
+                                                                                 clock: ManualClock):
+    """The generic driver of the conformance tests (people complete, timers fire, messages come) ends each case."""
+    from tests.test_conformance import drive  # noqa: PLC0415 - shared with the conformance tests
+
+    deploy(running, files_of(bpmn.stem))
+    for process_id in running.repository.versions()[-1].processes:
+        number = running.runtime.start(process_id, {"channel": "test"}, actor="cs1")
+        assert drive(running, clock, number) == "archived"
