@@ -26,7 +26,15 @@ from engine import forms, history, lockstep, spiff
 from engine.access import ROLES_OF, not_involved
 from engine.casework import CaseRow, CaseWork, lock_case
 from engine.clock import Clock
-from engine.errors import CaseArchived, NotAllowed, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
+from engine.errors import (
+    CaseArchived,
+    FormInvalid,
+    NotAllowed,
+    NotFound,
+    TaskAlreadyCompleted,
+    TaskHeldByOther,
+    TaskNotOpen,
+)
 from engine.people import pick_assignee
 from engine.repository import Repository
 from engine.store.db import Database
@@ -353,6 +361,8 @@ class Tasks:
                         # A colleague took it (perhaps from me, meanwhile): a conflict, not a prohibition.
                         raise TaskHeldByOther(task_id, task.assignee)
                     raise NotAllowed(f"task {task_id} is assigned to {task.assignee or 'nobody'}, not {username}")
+            if task.form is None and data:  # a manual or plain task: "done", nothing to fill in
+                raise FormInvalid({name: "this step has no form: mark it done without data" for name in data})
             clean = forms.validate(self._repository.load(case_row.deployment_id).form(task.form), data)
             case = self._work.open(session, case_row, now, expected_version=expected_version)
             spiff_task = spiff.find_task(case.workflow, task_id)
