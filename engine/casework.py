@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock as clock_module
-from engine import history, spiff, workflow_state
+from engine import history, sandbox, spiff, workflow_state
 from engine.clock import Clock
 from engine.errors import CaseArchived, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
@@ -309,4 +309,7 @@ def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, b
 def _describe(exc: SpiffWorkflowException) -> str:
     task = getattr(exc, "task", None)
     where = f" at {task.task_spec.bpmn_id}" if task is not None and hasattr(task.task_spec, "bpmn_id") else ""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, sandbox.LimitExceeded):  # the element's code ran out of time or size: say so first
+        return f"{cause}{where}"
     return f"{exc}{where}"
