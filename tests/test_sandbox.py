@@ -37,6 +37,7 @@ ESCAPES: list[str] = [
     # str.format and format_map walking attributes and items
     "'{0.__class__.__mro__[1].__subclasses__}'.format(x)",
     "'{0.__globals__[os].environ}'.format(working_days)",
+    "'{0.__globals__[sandbox].os.environ[COMPLAINTFLOW_CANARY]}'.format(working_days)",
     "'{0.gi_frame.f_back.f_builtins}'.format((i for i in [1]))",
     "'{x.__init__.__globals__}'.format_map({'x': working_days})",
     "'{0[__builtins__]}'.format({'__builtins__': 1})",
