@@ -172,7 +172,21 @@ class CaseWork:
             try:
                 yield notices
             except SpiffWorkflowException as exc:
-                raise WorkflowFailure(f"the diagram failed: {_describe(exc)}") from exc
+                task = getattr(exc, "task", None)
+                element = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
+                raise WorkflowFailure(f"the diagram failed: {_describe(exc)}", element=element) from exc
+
+    def record_incident(self, db: Any, actor: str, failure: WorkflowFailure, *, case_id: int | None = None,
+                        number: str | None = None) -> None:
+        """A person's step the diagram failed (rolled back, the person told): kept on the case's history.
+
+        A failing script or expression (an error, a time or size limit) is the process owner's to fix:
+        the event names the element, so it is found without the person's report.
+        """
+        with db.write() as session:
+            row = lock_case(session, case_id=case_id) if case_id is not None else lock_case(session, number=number)
+            history.append(session, case_number=row.number, at=self._clock.now(), actor=actor, kind="incident",
+                           payload={"reason": str(failure), "element": failure.element}, deployment_version=None)
 
     def open(self, session: Session, row: CaseRow, moment: datetime | None = None,
              expected_version: int | None = None, allow_archived: bool = False) -> OpenCase:

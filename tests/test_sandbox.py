@@ -155,7 +155,7 @@ def _template(name: str) -> str:
 def diagram(kind: str, pid: str, code: str) -> dict[str, str]:
     """The files of a small process with ``code`` in one element of ``kind``."""
     text = escape(code, quote=False)
-    if kind in ("script", "condition", "later"):
+    if kind in ("script", "condition", "later", "answered"):
         return {f"{pid}.bpmn": _template(f"{kind}.bpmn").replace("{ID}", pid).replace("{CODE}", text)}
     if kind in ("timer", "timeDate"):
         timer = "timeDuration" if kind == "timer" else "timeDate"
@@ -351,6 +351,19 @@ def test_the_process_stays_usable_after_a_limit_in_a_web_request_thread(sandboxe
     thread.join(10)
     assert not thread.is_alive() and time.monotonic() - began < 5
     assert "the time limit" in str(results[0]) and "at run" in str(results[0])
+
+
+def test_a_limit_in_a_persons_step_is_refused_and_kept_as_an_incident(sandboxed, monkeypatch):  # noqa: ANN001
+    monkeypatch.setenv(sandbox.TIME_LIMIT_ENV, "0.2")
+    eng = sandboxed
+    assert _deploy(eng, diagram("answered", "answered", "rows = [answer] * 10 ** 7")) == []
+    number = eng.runtime.start("answered", dict(DATA), "cs1")
+    with pytest.raises(WorkflowFailure) as failure:
+        eng.runtime.message(number, "answer", {"text": "yes"}, "customer")
+    assert failure.value.element == "run" and "the size limit" in str(failure.value)
+    (incident,) = [e for e in eng.history.events(number) if e.kind == "incident"]
+    assert incident.payload["element"] == "run" and incident.actor == "customer"
+    assert [e.kind for e in eng.history.events(number)] == ["case_started", "incident"]  # the step was rolled back
 
 
 def test_compiling_is_cached_by_source_and_mode():
