@@ -714,9 +714,11 @@ class Sandbox:
         return _run(lambda: eval(code, scope))  # noqa: S307 - compiled by RestrictedPython, guarded
 
     def _scope(self, data: Mapping[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
-        scope = {k: v for k, v in data.items() if not k.startswith("_")}
+        # Data names starting with "_" cannot be written in deployed code (refused when compiling), and the
+        # guards and builtins come last: no data can stand in for them.
+        scope = dict(data)
         if extra:
-            scope.update((k, v) for k, v in extra.items() if not k.startswith("_"))
+            scope.update(extra)
         scope.update(self.protected)
         return scope
 
