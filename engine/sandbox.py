@@ -151,6 +151,28 @@ class _Policy(RestrictingNodeTransformer):
             return node
         return ast.copy_location(_call("_binop_", node, ast.Constant(symbol), node.left, node.right), node)
 
+    def visit_Compare(self, node: ast.Compare) -> Any:
+        """Each operand that is not a literal is measured first: comparing is one uninterruptible C call."""
+        node = self.node_contents_visit(node)
+        node.left = _measured(node.left)
+        node.comparators = [_measured(each) for each in node.comparators]
+        return node
+
+    def visit_List(self, node: ast.List) -> Any:
+        return _counted_display(self.node_contents_visit(node))
+
+    def visit_Tuple(self, node: ast.Tuple) -> Any:
+        return _counted_display(self.node_contents_visit(node))
+
+    def visit_Set(self, node: ast.Set) -> Any:
+        return _counted_display(self.node_contents_visit(node))
+
+    def visit_Dict(self, node: ast.Dict) -> Any:
+        node = self.node_contents_visit(node)
+        if any(key is None for key in node.keys):  # {**a, **b}: as large as its parts
+            return ast.copy_location(_call("_made_", node, node), node)
+        return node
+
     def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
         node = self.node_contents_visit(node)
         spec = node.format_spec if node.format_spec is not None else ast.Constant("")
@@ -165,6 +187,21 @@ def _call(name: str, where: ast.AST, *args: ast.expr) -> ast.Call:
             if isinstance(part, ast.expr) and not hasattr(part, "lineno"):
                 ast.copy_location(part, where)
     return call
+
+
+def _measured(node: ast.expr) -> ast.expr:
+    if isinstance(node, ast.Constant):
+        return node
+    return ast.copy_location(_call("_measured_", node, node), node)
+
+
+def _counted_display(node: Any) -> Any:
+    """``[*a, *b]`` (a display that unpacks): as large as its parts, so counted like ``a + b``."""
+    loading = isinstance(getattr(node, "ctx", None), ast.Load | type(None))
+    if isinstance(node, ast.List | ast.Tuple | ast.Set) and loading and any(
+            isinstance(elt, ast.Starred) for elt in node.elts):
+        return ast.copy_location(_call("_made_", node, node), node)
+    return node
 
 
 def _tick_statement(where: ast.AST) -> ast.Expr:
@@ -300,26 +337,34 @@ def _check_size(kind: type, size: int) -> None:
 def _deep_size(value: Any) -> int:
     """Items in ``value`` counted through nested containers (each alias again), up to just past the limit.
 
-    What one C-level operation (a text of a list, a repetition) would walk: it cannot be
+    What one C-level operation (a text of a list, a comparison, a sort) would walk: it cannot be
     interrupted, so it is measured before it starts.
     """
-    if not isinstance(value, list | tuple | dict | set | frozenset):
+    if type(value) not in NESTING:
         return len(value) if isinstance(value, str) else 1
     count, stack = 0, [value]
     while stack and count <= MAX_ITEMS:
         current = stack.pop()
-        if isinstance(current, dict):
-            count += len(current)
-            stack.extend(v for v in current.values() if isinstance(v, list | tuple | dict | set | frozenset))
-        elif isinstance(current, list | tuple | set | frozenset):
-            count += len(current)
-            stack.extend(v for v in current if isinstance(v, list | tuple | dict | set | frozenset))
+        items = current.values() if type(current) is dict else current
+        count += len(current)
+        if NESTING.intersection(map(type, items)):  # one C-level pass finds whether any item nests
+            stack.extend(item for item in items if type(item) in NESTING)
     return count
 
 
+NESTING = frozenset([list, tuple, dict, set, frozenset])
+
+
 def _check_deep(value: Any) -> None:
-    if isinstance(value, list | tuple | dict | set | frozenset) and _deep_size(value) > MAX_ITEMS:
+    if type(value) in NESTING and _deep_size(value) > MAX_ITEMS:
         _current().trip("size", f"a value of more than {MAX_ITEMS:,} items in all")
+
+
+def _measured_value(value: Any) -> Any:
+    """A comparison's operand: a container is measured through its nested containers first."""
+    if type(value) in NESTING:
+        _check_deep(value)
+    return value
 
 
 def _check_bits(bits: int) -> None:
@@ -353,6 +398,7 @@ ATTRIBUTES: dict[type, frozenset[str]] = {
     frozenset: FROZENSET_METHODS,
 }
 ALL_METHODS = frozenset().union(*ATTRIBUTES.values())
+COMPARING_METHODS = frozenset(["count", "index", "remove", "sort"])  # compare items: one C call over them all
 
 
 def guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
@@ -368,8 +414,13 @@ def guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
     value = getattr(obj, name)
     if not callable(value):
         return value
+    comparing = name in COMPARING_METHODS
 
     def counted(*args: Any, **kwargs: Any) -> Any:
+        if comparing:
+            _measured_value(obj)
+            for arg in args:
+                _measured_value(arg)
         return _made(value(*args, **kwargs))
 
     return counted
@@ -581,9 +632,31 @@ def _counted(items: Iterator, budget: Budget) -> Iterator:
 
 def guarded_write(obj: Any) -> Any:
     """Items may be set on lists, dicts and sets made or read by the code; nothing else is written."""
-    if type(obj) in (list, dict, set):
+    if type(obj) is list:
+        return _ListWriter(obj)
+    if type(obj) in (dict, set):
         return obj
     raise Forbidden(f"a {type(obj).__name__} cannot be changed by deployed code")
+
+
+class _ListWriter:
+    """What ``_write_`` gives for a list: item and slice assignment with the result's size checked first."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list) -> None:
+        self.items = items
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if type(key) is slice:
+            value = list(guarded_iter(value))
+            removed = len(range(*key.indices(len(self.items))))
+            _check_size(list, len(self.items) - removed + len(value))
+            _tick(len(value))
+        self.items[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self.items[key]
 
 
 def _apply(function: Callable, *args: Any, **kwargs: Any) -> Any:
@@ -608,6 +681,26 @@ def _sum(items: Iterable, start: Any = 0) -> Any:
             raise Forbidden("sum() adds numbers; join texts with ''.join(...)")
         total = _binop("+", total, item)
     return total
+
+
+def _round(number: Any, ndigits: Any = None) -> Any:
+    if ndigits is None:
+        return round(number)
+    if isinstance(ndigits, int) and abs(ndigits) > MAX_FORMAT_WIDTH:
+        raise Forbidden(f"round() to more than {MAX_FORMAT_WIDTH} digits is not allowed")
+    return round(number, ndigits)
+
+
+def _measuring(function: Callable) -> Callable:
+    """A builtin that compares its argument's items (sorted, min, max): nested containers measured first."""
+
+    def measured(*args: Any, **kwargs: Any) -> Any:
+        for arg in args:
+            _measured_value(arg)
+        return _made(function(*args, **kwargs))
+
+    measured.__name__ = function.__name__
+    return measured
 
 
 def _pow(base: Any, exponent: Any, modulo: Any = None) -> Any:
@@ -660,16 +753,18 @@ BUILTINS: dict[str, Any] = {
     "None": None, "True": True, "False": False,
     "abs": abs, "all": all, "any": any, "bool": bool, "callable": callable, "chr": chr, "divmod": divmod,
     "enumerate": enumerate, "filter": filter, "float": float, "hash": hash, "int": int, "isinstance": _isinstance,
-    "issubclass": _issubclass, "len": len, "map": map, "max": max, "min": min, "ord": ord, "reversed": reversed,
-    "round": round, "slice": slice, "zip": zip, "hex": _counting(hex), "oct": _counting(oct),
+    "issubclass": _issubclass, "len": len, "map": map, "max": _measuring(max), "min": _measuring(min), "ord": ord,
+    "reversed": reversed,
+    "round": _round, "slice": slice, "zip": zip, "hex": _counting(hex), "oct": _counting(oct),
     "complex": complex, "repr": _counting(repr, deep=True), "str": _counting(str, deep=True), "dict": _counting(dict),
     "list": _counting(list), "set": _counting(set), "frozenset": _counting(frozenset), "tuple": _counting(tuple),
-    "sorted": _counting(sorted), "range": _range, "sum": _sum, "pow": _pow,
+    "sorted": _measuring(sorted), "range": _range, "sum": _sum, "pow": _pow,
 }
 GUARDS: dict[str, Any] = {
     "_getattr_": guarded_getattr, "_getitem_": guarded_getitem, "_getiter_": guarded_iter,
-    "_write_": guarded_write, "_inplacevar_": _inplacevar, "_apply_": _apply, "_tick_": _tick, "_binop_": _binop,
-    "_format_value_": _format_value, "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": guarded_write, "_inplacevar_": _inplacevar, "_apply_": _apply, "_tick_": _tick,
+    "_binop_": _binop, "_format_value_": _format_value, "_measured_": _measured_value, "_made_": _made,
+    "_unpack_sequence_": guarded_unpack_sequence,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
 }
 

@@ -102,6 +102,7 @@ ESCAPES: list[str] = [
     "sum([[1], [2]], [])",
     "'a' * 10 ** 10",
     "2 ** 10 ** 9",
+    "round(5, -10 ** 9)",
 ]
 
 # Escapes that need statements: placed in script tasks.
@@ -315,6 +316,10 @@ def _workflow(eng, number: str):  # noqa: ANN001, ANN202
     ("big = [0] * 10 ** 6\nkeep = []\nfor i in range(100):\n    keep.append(big * 1)", "size"),
     ("big = 'x' * 10 ** 9", "size"),
     ("rows = [[0] * 999999 for i in range(1000)]", "size"),
+    ("x = [1]\nwhile True:\n    x = [*x, *x]", "size"),
+    ("x = [1] * 1000\nwhile True:\n    x[0:0] = x", "size"),
+    ("x = [0] * 10 ** 6\ny = []\nfor i in range(2000):\n    y.append(x)\nresult = sorted(y)", "size"),
+    ("x = [0] * 10 ** 6\ny = [x, x]\nwhile True:\n    y = [y, y]\n    result = x in y", "size"),
 ])
 def test_a_loop_or_a_large_allocation_is_stopped_as_an_incident_naming_the_element(
         sandboxed, clock, monkeypatch, code, limit):  # noqa: ANN001
