@@ -794,8 +794,11 @@ class Sandbox:
         for key in [k for k in data if k not in scope and not k.startswith("_")]:
             del data[key]
         for key, value in scope.items():
-            if key not in skip and not key.startswith("_") and type(value) in PLAIN:
-                data[key] = value
+            if key in skip or key.startswith("_") or type(value) not in PLAIN:
+                continue  # the script's own functions and iterators end with it, as SpiffWorkflow's do
+            if data.get(key) is not value and not _plain(value):
+                raise Forbidden(f"a script may leave only text, numbers, lists and dicts in field {key!r}")
+            data[key] = value
 
     def try_evaluate(self, source: str) -> Any:
         """Evaluate with stand-ins for every unknown name (deploy's check of a timer): never real data.
@@ -819,6 +822,23 @@ class Sandbox:
 
 
 PLAIN = (type(None), bool, int, float, str, list, dict, tuple)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is data the case can keep: plain values down to its leaves, and not too large."""
+    if type(value) not in NESTING:
+        return True
+    _check_deep(value)
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        items = [*current.keys(), *current.values()] if type(current) is dict else current
+        for item in items:
+            if type(item) in NESTING:
+                stack.append(item)
+            elif type(item) not in PLAIN:
+                return False
+    return True
 PURE_FUNCTIONS = frozenset(["working_days", "next_day_of_month", "next_weekday"])
 
 
@@ -861,7 +881,10 @@ class Probe:
     def __int__(self) -> int:
         return 1
 
-    __index__ = __len__ = __round__ = __int__
+    __index__ = __len__ = __int__
+
+    def __round__(self, ndigits: int | None = None) -> int:
+        return 1
 
     def __float__(self) -> float:
         return 1.0

@@ -142,6 +142,7 @@ LEGITIMATE = [  # (kind, code, what the run must give)
     ("condition", "max(a, b) == 2 and str(n) == '5'", "end_yes"),
     ("timer", '"PT48H" if customer_unreachable else "PT24H"', "48:00"),
     ("timer", '"PT" + str(max(a, b)) + "H"', "2:00"),
+    ("timer", '"PT%dH" % min(len(x), round(2.4))', "2:00"),
     ("timeDate", "working_days(3)", "72:00"),
     ("input", "str(n)", "x"),
     ("output", '"PT" + str(round(n * 1.5)) + "H"', "PT8H"),
