@@ -37,12 +37,13 @@ class Mirror:
     """
 
     tasks: dict[str, datetime | None] = field(default_factory=dict)  # open task id -> due
-    timers: dict[str, str] = field(default_factory=dict)  # pending timer: spiff task id -> element id
+    # pending timer: spiff task id -> (element id, due): a cycle timer's next repetition is a new row
+    timers: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, snap: spiff.Snapshot) -> Mirror:
         return cls({str(t.id): None for t in snap.ready_user_tasks} | _due_of(snap),
-                   {t.spiff_task_id: t.element_id for t in snap.timers})
+                   {t.spiff_task_id: (t.element_id, t.due_at) for t in snap.timers})
 
 
 def _due_of(snap: spiff.Snapshot) -> dict[str, datetime]:
@@ -304,18 +305,25 @@ def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror
 
 def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, before: Mirror,
                 moment: datetime) -> None:
-    """Mirror the waiting timers into ``timer``, closing those no longer waited on as fired or cancelled."""
+    """Mirror the waiting timers into ``timer``, closing those no longer waited on as fired or cancelled.
+
+    A cycle timer keeps its SpiffWorkflow task from one repetition to the next: a repetition that
+    fell due is closed as fired and the next one gets a row of its own, so each fires once.
+    """
     waiting = {t.spiff_task_id: t for t in snap.timers}
     closed = [{"case": row.id, "spiff_task": task_id, "at": moment,
                "new_status": "fired" if spiff.timer_fired(wf, task_id, element_id) else "cancelled"}
-              for task_id, element_id in before.timers.items() if task_id not in waiting]
+              for task_id, (element_id, _due) in before.timers.items() if task_id not in waiting]
+    repeated = {task_id for task_id, (_element, due) in before.timers.items()
+                if task_id in waiting and waiting[task_id].due_at != due}
+    closed += [{"case": row.id, "spiff_task": task_id, "at": moment, "new_status": "fired"} for task_id in repeated]
     if closed:
         conn.execute(CLOSE_TIMER, closed)
     opened = [{
         "case_id": row.id, "spiff_task_id": task_id, "element_id": t.element_id, "name": t.name,
         "attached_to": t.attached_to, "guarded_task_id": t.attached_task_id, "interrupting": t.interrupting,
         "due_at": t.due_at, "status": "pending", "created_at": moment,
-    } for task_id, t in waiting.items() if task_id not in before.timers]
+    } for task_id, t in waiting.items() if task_id not in before.timers or task_id in repeated]
     if opened:
         conn.execute(INSERT_TIMER, opened)
 

@@ -106,6 +106,143 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "en": "a user task needs a formJsonSchemaFilename property naming its form"},
     "form_file_missing": {"zh": "表单文件 forms/{form} 不存在或无效",
                           "en": "form file forms/{form} is missing or invalid"},
+    "person_task_lane": {
+        "zh": "人工任务或普通任务会进入其泳道角色的待办箱，由该角色的人标记完成：请把它放进一个以角色命名的泳道",
+        "en": "a manual or plain task goes to the inbox of its lane's role, where a person marks it done: "
+              "put it in a lane named after a role"},
+    # what the engine carries out (engine.process_checks)
+    "process_does_nothing": {
+        "zh": "流程 {process} 只有开始/结束事件，案件什么也不会做："
+              "请在开始事件后画出任务（例如用户任务）并连到结束事件",
+        "en": "process {process} has only start and end events, so a case would do nothing: draw the tasks "
+              "(e.g. a user task) after the start event and connect them to an end event"},
+    "service_task_unsupported": {
+        "zh": "本引擎不提供服务任务的执行器，该任务每次都会失败：若要通知某人，请改用脚本任务调用 "
+              'notify("角色", "主题")；若需要人来做，请改用位于泳道中的用户任务或人工任务',
+        "en": "this engine offers no operator for service tasks, so it would fail every time: to tell someone, "
+              'use a script task calling notify("role", "subject"); for work a person does, use a user or '
+              "manual task in a lane"},
+    "complex_gateway_unsupported": {
+        "zh": "本引擎不运行复杂网关：请改用排他网关（单选）、包容网关（多选）或并行网关",
+        "en": "complex gateways are not run by this engine: use an exclusive (one path), inclusive "
+              "(several paths) or parallel gateway"},
+    "ad_hoc_unsupported": {
+        "zh": "本引擎不运行自由（ad-hoc）子流程：请用网关和连线画出任务的顺序，或用并行网关让它们同时进行",
+        "en": "ad-hoc subprocesses are not run by this engine: draw the tasks' order with gateways and "
+              "flows, or run them side by side after a parallel gateway"},
+    "compensation_unsupported": {
+        "zh": "本引擎不运行补偿（compensation）：请画出撤销所需的任务，并用排他网关在需要时走到它们",
+        "en": "compensation is not run by this engine: draw the undoing tasks and route to them with an "
+              "exclusive gateway when needed"},
+    "conditional_event_unsupported": {
+        "zh": "本引擎不运行条件事件（条件只在到达时判断一次，案件可能永远等待）：请改用带条件的排他网关，"
+              "或用定时器定期检查",
+        "en": "conditional events are not run by this engine (the condition would be checked only on arrival "
+              "and the case could wait for ever): use an exclusive gateway with the condition, or a timer "
+              "that checks again"},
+    "link_event_unsupported": {
+        "zh": "本引擎不运行链接事件（它会在此处结束该路径）：请直接画一条顺序流连到目标元素",
+        "en": "link events are not run by this engine (the path would end here): draw the sequence flow "
+              "straight to its target"},
+    "script_empty": {
+        "zh": '脚本任务没有脚本：请填写要运行的 Python 脚本（例如 notify("角色", "主题")），或删除该任务',
+        "en": 'the script task has no script: write the Python it runs (e.g. notify("role", "subject")) '
+              "or remove the task"},
+    "script_not_python": {
+        "zh": "脚本格式为 {format}，本引擎只运行 Python 脚本：请用 Python 重写脚本并删除 scriptFormat（或设为 python）",
+        "en": "the script is in {format}, and this engine runs only Python: rewrite the script in Python and "
+              "remove scriptFormat (or set it to python)"},
+    "call_activity_missing": {
+        "zh": "调用活动所调用的流程“{called}”不在本次部署中：请把定义它的 .bpmn 文件一起部署，"
+              "或在 calledElement 中填写已有流程的 id",
+        "en": 'the call activity calls process "{called}", which is not in this deployment: deploy the .bpmn '
+              "file that defines it, or set calledElement to the id of a process that is"},
+    "call_activity_unset": {
+        "zh": "调用活动没有指明要调用的流程：请在 calledElement 中填写本次部署中某个流程的 id",
+        "en": "the call activity does not say which process it calls: set calledElement to the id of a "
+              "process in this deployment"},
+    "business_rule_without_decision": {
+        "zh": "业务规则任务没有指明要运行的决策：请添加 "
+              "<spiffworkflow:calledDecisionId>决策 id</spiffworkflow:calledDecisionId>"
+              "（不读取 camunda:decisionRef），并一起部署该 .dmn 文件",
+        "en": "the business rule task does not say which decision it runs: add "
+              "<spiffworkflow:calledDecisionId>decision id</spiffworkflow:calledDecisionId> (camunda:decisionRef "
+              "is not read) and deploy the .dmn file with it"},
+    "decision_missing": {
+        "zh": "业务规则任务调用的决策 {decision} 不在本次部署的 .dmn 文件中："
+              "请一起部署定义它的文件，或改为已有决策的 id",
+        "en": "the business rule task calls decision {decision}, which no .dmn file of this deployment defines: "
+              "deploy the file that does, or name a decision that is there"},
+    "loop_without_end": {
+        "zh": "循环活动既没有循环条件（loopCondition）也没有最大次数（loopMaximum），会永远重复：请填写其中之一",
+        "en": "the loop activity has neither a loop condition nor a loopMaximum, so it would repeat for ever: "
+              "give one of them"},
+    "join_waits_for_untaken_branch": {
+        "zh": "并行网关在此等待所有进入的路径，但这些路径在 {gateway} 处只会选择其中一条，案件会永远等待："
+              "请把此处改为排他网关（合并任一路径），或在分支处改用并行网关",
+        "en": "this parallel gateway waits for every incoming path, but the paths part at {gateway}, where only "
+              "one is taken, so a case would wait for ever: make this an exclusive gateway (merge whichever "
+              "comes) or split with a parallel gateway"},
+    "event_subprocess_interrupting": {
+        "zh": "本引擎不会让事件子流程中断主流程（主流程会继续）："
+              "请把它的开始事件设为非中断（isInterrupting=\"false\"），或把主流程放进一个子流程并在其上加中断型边界事件",
+        "en": "this engine does not let an event subprocess interrupt the main flow (it would go on): make its "
+              "start event non-interrupting (isInterrupting=\"false\"), or put the main flow in a subprocess "
+              "with an interrupting boundary event"},
+    "call_activity_not_executable": {
+        "zh": "调用活动所调用的流程“{called}”不可执行：请在该流程上设置 isExecutable=\"true\"",
+        "en": 'the call activity calls process "{called}", which is not executable: set isExecutable="true" on it'},
+    "gateway_values_uncovered": {
+        "zh": "网关按表单字段 {field} 选择路径，但取值 {values} 没有对应的连线，也没有默认路径，案件会停在网关前："
+              "请为这些取值加连线，或把其中一条连线设为默认路径",
+        "en": "the gateway chooses by form field {field}, but no flow takes the value(s) {values} and there is no "
+              "default, so a case would stop before it: add flows for them, or make one flow the default"},
+    "subprocess_start_count": {
+        "zh": "子流程需要恰好一个开始事件（现有 {count} 个）：请在子流程内放一个空开始事件",
+        "en": "a subprocess needs exactly one start event (it has {count}): put one plain start event in it"},
+    "subprocess_without_end": {
+        "zh": "子流程没有结束事件：请在子流程内的最后一步之后放一个结束事件",
+        "en": "the subprocess has no end event: put one after its last step"},
+    "multi_instance_without_count": {
+        "zh": "多实例活动既没有实例数（loopCardinality）也没有输入集合（loopDataInputRef）：请填写其中之一",
+        "en": "the multi-instance activity has neither a number of instances (loopCardinality) nor an input "
+              "collection (loopDataInputRef): give one of them"},
+    "task_multiple_outgoing": {
+        "zh": "任务有 {count} 条流出的顺序流：请在任务后加一个并行网关（同时走所有路径）或排他网关（按条件选一条）",
+        "en": "the task has {count} outgoing sequence flows: add a parallel gateway after it (take every "
+              "path) or an exclusive gateway (choose one by conditions)"},
+    "flow_without_condition": {
+        "zh": "网关 {gateway} 的这条流出连线既没有条件也不是默认路径：请写上条件，或把它设为网关的默认路径",
+        "en": "this flow out of gateway {gateway} has no condition and is not the default: write its "
+              "condition, or make it the gateway's default flow"},
+    "data_association_unresolved": {
+        "zh": "数据关联指向 {ref}，它不是本文件中的数据对象：请连到一个数据对象，或删除该关联（数据请放在表单字段中）",
+        "en": "a data association points to {ref}, which is not a data object in this file: connect it to a "
+              "data object or remove it (keep data in form fields)"},
+    "message_unnamed": {
+        "zh": "该消息没有名称，没有人能按名称发送或接收它：请选择或新建一个有名称的消息（messageRef）",
+        "en": "the message has no name, so nobody can send or receive it by name: choose or create a named "
+              "message (messageRef)"},
+    "signal_unnamed": {
+        "zh": "该信号没有名称：请选择或新建一个有名称的信号（signalRef）",
+        "en": "the signal has no name: choose or create a named signal (signalRef)"},
+    "message_never_caught": {
+        "zh": "消息“{name}”发出后，同一案件中没有任何元素接收它，本引擎也不会把它送到别处：若要通知某人，"
+              '请改用脚本任务调用 notify("角色", "主题")；若要在案件内传递，请添加接收该消息的事件',
+        "en": 'message "{name}" is sent but nothing in the same case receives it, and this engine delivers '
+              'it nowhere else: to tell someone, use a script task calling notify("role", "subject"); to '
+              "pass it inside the case, add an event that catches it"},
+    "signal_never_caught": {
+        "zh": "信号“{name}”发出后，同一案件中没有任何元素接收它：请添加接收该信号的事件，或删除该发送事件",
+        "en": 'signal "{name}" is thrown but nothing in the same case catches it: add an event that catches '
+              "it, or remove the throw"},
+    "signal_never_thrown": {
+        "zh": "同一案件中没有任何元素发出信号“{name}”（引擎外部也无法发送信号），案件会在此永远等待："
+              "请添加发出该信号的事件，"
+              "或改用消息事件（可通过 POST /api/v1/messages 送达）或定时器",
+        "en": 'nothing in the same case throws signal "{name}" (nothing outside a case can send signals), so '
+              "a case would wait here for ever: add an event that throws it, or use a message event (delivered "
+              "with POST /api/v1/messages) or a timer"},
     # timers
     "timer_empty": {"zh": "定时器没有表达式", "en": "the timer has no expression"},
     "timer_unquoted": {"zh": '定时器表达式 {text} 没有加引号：请写成 "{name}"（带引号）',

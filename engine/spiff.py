@@ -43,6 +43,8 @@ from SpiffWorkflow.util.task import TaskState
 from engine import clock as clock_module
 from engine import sandbox
 from engine.calendar import BusinessCalendar
+from engine.process_checks import is_person_task
+from engine.timer_values import ZonedScriptEngine
 
 # ---------------------------------------------------------------- deployed expressions and scripts
 # They run in engine.sandbox (RestrictedPython, guarded, with time and size limits); this is the glue
@@ -122,7 +124,7 @@ def engine_functions(calendar: BusinessCalendar) -> dict[str, Any]:
 
 
 def make_script_engine(calendar: BusinessCalendar) -> PythonScriptEngine:
-    return PythonScriptEngine(environment=RestrictedEnvironment(engine_functions(calendar)))
+    return ZonedScriptEngine(calendar.zone, environment=RestrictedEnvironment(engine_functions(calendar)))
 
 
 # ---------------------------------------------------------------- serialization
@@ -475,6 +477,16 @@ def run_engine_steps(workflow: BpmnWorkflow) -> None:
 def fire_timers(workflow: BpmnWorkflow) -> None:
     workflow.refresh_timers()
     run_engine_steps(workflow)
+    # A cycle timer that has fired its last repetition is only marked done by SpiffWorkflow on the next
+    # look: take that look now, so the element completes (and its timer row closes as fired) at once.
+    if any(_cycle_finished(t) for t in live_tasks(workflow) if t.state == TaskState.WAITING):
+        workflow.refresh_timers()
+        run_engine_steps(workflow)
+
+
+def _cycle_finished(task) -> bool:  # noqa: ANN001
+    value = task._get_internal_data("event_value")
+    return isinstance(value, dict) and value.get("cycles") == 0
 
 
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -492,8 +504,13 @@ def live_tasks(workflow: BpmnWorkflow) -> list:
     return found
 
 
+def is_inbox_task(task_spec: Any) -> bool:
+    """A step a person completes from the inbox: a user task (with its form) or a manual or plain task (done)."""
+    return isinstance(task_spec, UserTask) or is_person_task(task_spec)
+
+
 def ready_user_tasks(workflow: BpmnWorkflow) -> list:
-    return [t for t in live_tasks(workflow) if t.state == TaskState.READY and isinstance(t.task_spec, UserTask)]
+    return [t for t in live_tasks(workflow) if t.state == TaskState.READY and is_inbox_task(t.task_spec)]
 
 
 @dataclass(frozen=True)
@@ -508,9 +525,26 @@ class Snapshot:
 
 def snapshot(workflow: BpmnWorkflow) -> Snapshot:
     live = live_tasks(workflow)
-    ready = [t for t in live if t.state == TaskState.READY and isinstance(t.task_spec, UserTask)]
+    ready = [t for t in live if t.state == TaskState.READY and is_inbox_task(t.task_spec)]
     waiting = [t for t in live if t.state == TaskState.WAITING]
-    return Snapshot(ready, _timers_of(waiting), _messages_of(waiting), _data_of(workflow, live))
+    messages = _messages_of(waiting) | {d.name for d in _event_subprocess_messages(workflow)}
+    return Snapshot(ready, _timers_of(waiting), messages, _data_of(workflow, live))
+
+
+def _event_subprocess_messages(workflow: BpmnWorkflow) -> list:
+    """The message definitions that start an event subprocess of the case's process while it runs.
+
+    SpiffWorkflow keeps these as triggers on the process's start, not as waiting tasks.
+    """
+    if workflow.completed:
+        return []
+    found = []
+    for name in getattr(workflow.spec.start, "trigger_specs", []):
+        sub_spec = workflow.subprocess_specs.get(name)
+        for start in getattr(sub_spec, "bpmn_start_events", []):
+            if isinstance(start.event_definition, MessageEventDefinition):
+                found.append(start.event_definition)
+    return found
 
 
 def find_task(workflow: BpmnWorkflow, task_id: str):  # noqa: ANN201
@@ -545,7 +579,8 @@ def _catching(task) -> list[tuple[Any, Any]]:  # noqa: ANN001
 
 
 def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
-    return _messages_of([t for t in live_tasks(workflow) if t.state == TaskState.WAITING])
+    waiting = [t for t in live_tasks(workflow) if t.state == TaskState.WAITING]
+    return _messages_of(waiting) | {d.name for d in _event_subprocess_messages(workflow)}
 
 
 def _messages_of(waiting: list) -> set[str]:
@@ -564,6 +599,11 @@ def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict) -> None:
                 workflow.catch(BpmnEvent(definition, payload))
                 run_engine_steps(workflow)
                 return
+    for definition in _event_subprocess_messages(workflow):
+        if definition.name == name:
+            workflow.catch(BpmnEvent(definition, payload))
+            run_engine_steps(workflow)
+            return
     raise ValueError(f"the workflow is not waiting for message {name!r}")
 
 
@@ -592,7 +632,9 @@ def _timers_of(waiting: list) -> list[WaitingTimer]:
             value = task._get_internal_data("event_value")
             if value is None:
                 continue
-            if isinstance(value, dict):  # a cycle timer: the next firing
+            if isinstance(value, dict):  # a cycle timer: the next repetition, none once all have fired
+                if value.get("cycles") == 0:
+                    continue
                 value = value.get("next")
             due = TimerEventDefinition.get_datetime(value)
             guarded, interrupting = None, False
@@ -655,7 +697,7 @@ def user_steps(specs: list) -> list[tuple[str, str, str | None, str | None]]:
     found = {}
     for spec in specs:
         for task_spec in spec.task_specs.values():
-            if isinstance(task_spec, UserTask):
+            if is_inbox_task(task_spec):
                 props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
                 found.setdefault(task_spec.bpmn_id, (task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id,
                                                      props.get("formJsonSchemaFilename"), task_spec.lane))

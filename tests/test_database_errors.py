@@ -74,10 +74,9 @@ def test_a_missing_sqlite_table_is_a_bug_not_an_outage(tmp_path: Path):
 def test_a_timer_whose_case_is_locked_past_the_lock_timeout_stays_pending_and_fires_later(
         database_url: str, workflows_dir: Path, clock):  # noqa: ANN001
     """A lock timeout is "not now": the timer must not be parked as a failed incident."""
-    from datetime import timedelta
 
     import engine
-    from tests.driver import registration
+    from tests.driver import past_next_deadline, registration
 
     eng = engine.open(database_url, workflows_dir, clock=clock, timeouts=Timeouts(lock_ms=300, sqlite_busy_ms=300))
     holder = sa.create_engine(database_url)
@@ -85,7 +84,7 @@ def test_a_timer_whose_case_is_locked_past_the_lock_timeout_stays_pending_and_fi
         eng.repository.deploy(actor="owner1", note="test set-up")
         eng.people.seed_demo()
         number = eng.runtime.start("complaint", registration(), "cs1")
-        clock.advance(timedelta(hours=1))  # the phone first response (10 min) is overdue
+        past_next_deadline(eng, clock)  # the first response is overdue
         with holder.connect() as conn:
             if eng.db.dialect == "postgresql":
                 conn.execute(sa.text('SELECT id FROM "case" WHERE number = :n FOR UPDATE'), {"n": number})

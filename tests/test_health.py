@@ -7,6 +7,7 @@ from datetime import timedelta
 from engine.demo import registration
 from engine.health import Thresholds
 from engine.lease import Lease
+from tests.driver import past_next_deadline
 
 
 def failing(eng, thresholds: Thresholds) -> list[str]:  # noqa: ANN001
@@ -20,7 +21,7 @@ def test_readiness_names_each_failing_check_and_passes_once_they_are_fixed(eng, 
     lease = Lease(eng.db, 10, service="test")
     assert lease.check()
     assert failing(eng, limits) == []
-    clock.advance(timedelta(hours=1))  # the first-response deadline is now 50 minutes overdue
+    past_next_deadline(eng, clock, timedelta(minutes=50))  # the first-response deadline is 50 minutes overdue
     snapshot = eng.health.snapshot()
     assert snapshot.timers_due == 1 and snapshot.overdue_seconds > 60
     assert failing(eng, limits) == ["timers"]

@@ -261,11 +261,15 @@ def test_a_broken_deploy_through_the_api_is_422_with_file_and_element(served):
     owner = httpx.post(f"{served}/api/v1/session", json={"username": "owner1", "password": "demo"}).json()["token"]
     headers = {"Authorization": f"Bearer {owner}"}
     bpmn = (Path(__file__).resolve().parents[2] / "workflows" / "complaint.bpmn").read_text(encoding="utf-8")
-    refused = httpx.post(f"{served}/api/v1/deployments", headers=headers,
-                         json={"files": {"complaint.bpmn": bpmn.replace('"PT2H"', "PT2H")}})
+    broken = {"files": {"complaint.bpmn": bpmn.replace('"PT2H"', "PT2H")}}
+    refused = httpx.post(f"{served}/api/v1/deployments", headers={**headers, "Accept-Language": "en"}, json=broken)
     assert refused.status_code == 422
     problem = refused.json()["problems"][0]
-    assert problem["file"] == "complaint.bpmn" and problem["element"] and "quoted" in problem["message"]
+    assert problem["file"] == "complaint.bpmn" and problem["element"] and problem["code"] == "timer_unquoted"
+    assert "quoted" in problem["message"] and '"PT2H"' in problem["message"]
+    in_chinese = httpx.post(f"{served}/api/v1/deployments", headers={**headers, "Accept-Language": "zh-CN"},
+                            json=broken).json()["problems"][0]
+    assert in_chinese["code"] == "timer_unquoted" and "引号" in in_chinese["message"]
     assert [v["version"] for v in httpx.get(f"{served}/api/v1/deployments", headers=headers).json()] == [1]
 
 

@@ -61,7 +61,7 @@ def test_a_broken_timer_is_refused_with_its_element_and_nothing_changes(client: 
     assert response.status_code == 422
     problems = response.get_json()["problems"]
     assert any(p["file"] == "complaint.bpmn" and p["element"].split(" ")[0] == "emergency_start_deadline"
-               and "quoted" in p["message"] for p in problems)
+               and p["code"] == "timer_unquoted" and '"PT2H"' in p["message"] for p in problems)
     assert [v.version for v in eng.repository.versions()] == [1]
 
 
