@@ -22,6 +22,11 @@ growing operation), so they work in any thread, with no signal. A limit reached 
 go on.
 
 Compiling is cached by source text and mode: a deployed version's expressions are compiled once.
+
+What the checks cannot interrupt is one C-level operation already started; so the operations
+whose cost is not bounded by their operands' sizes are measured before they start: comparisons,
+``sorted``/``min``/``max``, ``str``/``repr``/formatting and ``list.count/index/remove/sort`` walk
+the nested containers of their operands first (aliases counted again), and refuse above the limit.
 """
 
 from __future__ import annotations
@@ -293,6 +298,7 @@ _budget: ContextVar[Budget | None] = ContextVar("complaintflow_sandbox_budget", 
 
 
 def time_limit() -> float:
+    """Seconds one evaluation may take: ``COMPLAINTFLOW_SCRIPT_TIME_LIMIT``, read at each evaluation."""
     try:
         return max(0.01, float(os.environ.get(TIME_LIMIT_ENV) or DEFAULT_TIME_LIMIT))
     except ValueError:
