@@ -752,8 +752,10 @@ def _issubclass(cls: Any, classinfo: Any) -> bool:
     return issubclass(_classinfo(cls), _classinfo(classinfo))
 
 
+# The exception classes code may raise and catch: not SystemExit, KeyboardInterrupt or GeneratorExit, which
+# would end the thread or the process running it rather than the step.
 EXCEPTIONS = {name: value for name, value in safe_builtins.items()
-              if isinstance(value, type) and issubclass(value, BaseException)}
+              if isinstance(value, type) and issubclass(value, Exception)}
 BUILTINS: dict[str, Any] = {
     **EXCEPTIONS,
     "None": None, "True": True, "False": False,
@@ -857,6 +859,8 @@ def _run(action: Callable[[], Any]) -> Any:
         raise LimitExceeded("size", "calls nested too deeply") from None
     except MemoryError:
         raise LimitExceeded("size", "out of memory") from None
+    except (SystemExit, KeyboardInterrupt, GeneratorExit):  # raised by the code: it ends the step, nothing more
+        raise Forbidden("deployed code may not stop the process") from None
     finally:
         _budget.reset(token)
     if budget.tripped is not None:  # reached, caught by the code, and the code went on: still over

@@ -130,6 +130,9 @@ SCRIPT_ESCAPES: list[str] = [
     "try:\n    pass\nexcept* Exception:\n    pass",
     "def __getattr__(name):\n    return name",
     "x.append(x)\nresult = str(x)",
+    "raise SystemExit(1)",
+    "raise BaseException('stop')",
+    "def g():\n    return (i for i in [1])\ng().close()",
 ]
 
 LEGITIMATE = [  # (kind, code, what the run must give)
@@ -313,7 +316,7 @@ def _workflow(eng, number: str):  # noqa: ANN001, ANN202
 @pytest.mark.parametrize(("code", "limit"), [
     ("n = 0\nwhile True:\n    n += 1", "time"),
     ("def f(k):\n    return f(k - 1) + f(k - 1) if k else 1\nresult = f(60)", "time"),
-    ("try:\n    while True:\n        pass\nexcept BaseException:\n    result = 'caught'", "time"),
+    ("try:\n    while True:\n        pass\nexcept Exception:\n    result = 'caught'", "time"),
     ("big = [0] * 10 ** 6\nkeep = []\nfor i in range(100):\n    keep.append(big * 1)", "size"),
     ("big = 'x' * 10 ** 9", "size"),
     ("rows = [[0] * 999999 for i in range(1000)]", "size"),
@@ -390,6 +393,14 @@ def test_refusals_name_the_rule_in_both_languages_and_never_a_value(sandboxed, c
     (problem,) = _deploy(sandboxed, diagram("timer", "spin", "str(sum(range(10 ** 5)) * 0) + 'PT1H' if all("
                                             "[1 for i in range(10 ** 6) for j in range(10 ** 6)]) else 'PT1H'"))
     assert problem.code == "sandbox_limit" and canary["env"] not in problem.text("en")
+
+
+def test_code_cannot_end_the_thread_or_process_running_it():
+    env = RestrictedEnvironment({})
+    for script in ("raise SystemExit(1)", "raise KeyboardInterrupt", "raise GeneratorExit", "raise BaseException()"):
+        with pytest.raises(Exception) as raised:  # an ordinary error of the step, never a BaseException
+            env.execute(script, {})
+        assert isinstance(raised.value, Exception)
 
 
 def test_data_a_script_leaves_is_plain_and_functions_it_defines_are_dropped():
