@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock as clock_module
-from engine import history, spiff, workflow_state
+from engine import history, sandbox, spiff, workflow_state
 from engine.clock import Clock
 from engine.errors import CaseArchived, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
@@ -173,7 +173,21 @@ class CaseWork:
             try:
                 yield notices
             except SpiffWorkflowException as exc:
-                raise WorkflowFailure(f"the diagram failed: {_describe(exc)}") from exc
+                task = getattr(exc, "task", None)
+                element = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
+                raise WorkflowFailure(f"the diagram failed: {_describe(exc)}", element=element) from exc
+
+    def record_incident(self, db: Any, actor: str, failure: WorkflowFailure, *, case_id: int | None = None,
+                        number: str | None = None) -> None:
+        """A person's step the diagram failed (rolled back, the person told): kept on the case's history.
+
+        A failing script or expression (an error, a time or size limit) is the process owner's to fix:
+        the event names the element, so it is found without the person's report.
+        """
+        with db.write() as session:
+            row = lock_case(session, case_id=case_id) if case_id is not None else lock_case(session, number=number)
+            history.append(session, case_number=row.number, at=self._clock.now(), actor=actor, kind="incident",
+                           payload={"reason": str(failure), "element": failure.element}, deployment_version=None)
 
     def open(self, session: Session, row: CaseRow, moment: datetime | None = None,
              expected_version: int | None = None, allow_archived: bool = False) -> OpenCase:
@@ -317,4 +331,7 @@ def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, b
 def _describe(exc: SpiffWorkflowException) -> str:
     task = getattr(exc, "task", None)
     where = f" at {task.task_spec.bpmn_id}" if task is not None and hasattr(task.task_spec, "bpmn_id") else ""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, sandbox.LimitExceeded):  # the element's code ran out of time or size: say so first
+        return f"{cause}{where}"
     return f"{exc}{where}"

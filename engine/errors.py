@@ -103,7 +103,14 @@ class MessageNotExpected(EngineError):
 
 
 class WorkflowFailure(EngineError):
-    """The deployed diagram failed while running (a script or expression error)."""
+    """The deployed diagram failed while running (a script or expression error, or a sandbox limit).
+
+    ``element``: the id of the element whose code failed, when known.
+    """
+
+    def __init__(self, message: str, element: str | None = None) -> None:
+        self.element = element
+        super().__init__(message)
 
 
 class TaskHeldByOther(EngineError):

@@ -71,8 +71,32 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dmn_not_python": {
         "zh": "单元格 {cell} 不是本引擎能读的表达式（不支持仅限 FEEL 的语法）",
         "en": "cell {cell} is not an expression this engine reads (FEEL-only syntax is not supported)"},
-    # expressions and scripts
-    "expression_unsafe": {"zh": "{what} {text} 不被允许：{rule}", "en": "{what} {text} is not allowed: {rule}"},
+    # expressions and scripts (compiled at deploy in the sandbox they run in: engine/sandbox.py)
+    "sandbox_syntax": {"zh": "{what} {text} 不是有效的 Python（第 {line} 行）：请检查括号、引号和缩进",
+                       "en": "{what} {text} is not valid Python (line {line}): check brackets, quotes and indentation"},
+    "sandbox_private_name": {
+        "zh": "{what} {text} 使用了名称 {name}（第 {line} 行）：以 _ 开头的名称不可使用；请只用案件字段、"
+              "文本/数字/列表/字典的方法和 working_days 等引擎函数",
+        "en": "{what} {text} uses the name {name} (line {line}): names starting with _ are not allowed; use "
+              "the case's fields, methods of text, numbers, lists and dicts, and engine functions such as "
+              "working_days"},
+    "sandbox_reserved_name": {
+        "zh": "{what} {text} 使用了保留名称 {name}（第 {line} 行）：请换一个变量名",
+        "en": "{what} {text} uses the reserved name {name} (line {line}): choose another variable name"},
+    "sandbox_attribute": {
+        "zh": "{what} {text} 使用了属性 .{name}（第 {line} 行）：只能使用文本、数字、列表、字典和集合的常用方法，"
+              '例如 .upper()、.get("键")、.append(x)',
+        "en": "{what} {text} uses the attribute .{name} (line {line}): only the usual methods of text, numbers, "
+              'lists, dicts and sets are available, such as .upper(), .get("key"), .append(x)'},
+    "sandbox_construct": {
+        "zh": "{what} {text} 使用了 {construct}（第 {line} 行），部署的表达式和脚本不可使用：请改用赋值、if/for 语句、"
+              "函数（def）和引擎函数",
+        "en": "{what} {text} uses {construct} (line {line}), which deployed expressions and scripts may not use: "
+              "write it with assignments, if/for, functions (def) and the engine's functions"},
+    "sandbox_limit": {
+        "zh": "{what} {text} 在部署试算时超出了{limit}限制：请去掉循环或大量数据，使其快速得出结果",
+        "en": "{what} {text} went over the {limit} limit when tried at deploy: remove the loop or the large "
+              "values so that it gives its result quickly"},
     # tasks
     "user_task_lane": {"zh": "用户任务必须位于一个泳道中，泳道名即处理它的角色",
                        "en": "a user task must sit in a lane naming the role that works it"},
@@ -241,13 +265,26 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+# Words a parameter may hold that are ours, not the file's (what kind of expression, which limit): translated.
+WORDS: dict[str, dict[str, str]] = {
+    "condition": {"zh": "条件", "en": "condition"}, "script": {"zh": "脚本", "en": "script"},
+    "prescript": {"zh": "前置脚本", "en": "prescript"}, "postscript": {"zh": "后置脚本", "en": "postscript"},
+    "timer": {"zh": "定时器表达式", "en": "timer expression"},
+    "input expression": {"zh": "输入表达式", "en": "input expression"},
+    "input cell": {"zh": "输入单元格", "en": "input cell"}, "output cell": {"zh": "输出单元格", "en": "output cell"},
+    "time": {"zh": "时间", "en": "time"}, "size": {"zh": "大小", "en": "size"},
+}
+TRANSLATED = ("what", "limit")
+
+
 def render(code: str, params: dict[str, str], lang: str = "en") -> str:
     """The message for ``code`` in ``lang`` (``zh`` for any Chinese locale, else English)."""
     entry = MESSAGES.get(code)
     if entry is None:
         return code
-    template = entry["zh" if lang.lower().startswith("zh") else "en"]
-    return string.Formatter().vformat(template, (), _Missing(params))
+    language = "zh" if lang.lower().startswith("zh") else "en"
+    words = {key: WORDS[value][language] for key, value in params.items() if key in TRANSLATED and value in WORDS}
+    return string.Formatter().vformat(entry[language], (), _Missing({**params, **words}))
 
 
 def cli_language() -> str:

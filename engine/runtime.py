@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine import forms, lockstep, spiff
 from engine.casework import CaseRow, CaseWork, OpenCase, lock_case
 from engine.clock import Clock
-from engine.errors import FormInvalid, IdempotencyKeyReused, MessageNotExpected
+from engine.errors import FormInvalid, IdempotencyKeyReused, MessageNotExpected, WorkflowFailure
 from engine.repository import Repository
 from engine.store.db import Database
 from engine.store.models import Case, ComplaintCounter, CustomerContact, InvolvedPerson, RegistrationKey
@@ -162,8 +162,12 @@ class Runtime:
         """Deliver a message (e.g. the customer's reply) to a case waiting for it."""
         if not isinstance(payload, dict) or any(str(k).startswith("_") for k in payload):
             raise FormInvalid({"payload": "a message payload is an object whose keys do not start with '_'"})
-        lockstep.after_due_timers(lambda: self._timers.fire_due_for_case(number=number),
-                                  lambda: self._deliver(number, name, payload, actor))
+        try:
+            lockstep.after_due_timers(lambda: self._timers.fire_due_for_case(number=number),
+                                      lambda: self._deliver(number, name, payload, actor))
+        except WorkflowFailure as failure:  # the diagram failed on it: rolled back, kept on the case's history
+            self._work.record_incident(self._db, actor, failure, number=number)
+            raise
 
     def _deliver(self, number: str, name: str, payload: dict, actor: str) -> None:
         with self._db.write() as session:

@@ -8,15 +8,12 @@ tasks and timers a workflow is waiting on.
 
 from __future__ import annotations
 
-import ast
-import builtins
 import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
@@ -44,51 +41,14 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clock_module
+from engine import sandbox
 from engine.calendar import BusinessCalendar
 from engine.process_checks import is_person_task
 from engine.timer_values import ZonedScriptEngine
 
-# ---------------------------------------------------------------- restricted expressions
-
-SAFE_BUILTINS: dict[str, Any] = {
-    name: getattr(builtins, name)
-    for name in [
-        "abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "frozenset", "int", "isinstance",
-        "len", "list", "map", "max", "min", "range", "reversed", "round", "set", "sorted", "str", "sum",
-        "tuple", "zip", "True", "False", "None",
-    ]
-}
-FORBIDDEN_NAMES = frozenset([
-    "eval", "exec", "compile", "open", "__import__", "globals", "locals", "vars", "getattr", "setattr",
-    "delattr", "input", "breakpoint", "help", "exit", "quit", "memoryview", "type", "object", "super",
-    "classmethod", "staticmethod", "property",
-])
-
-
-class UnsafeExpression(ValueError):
-    """An expression or script uses something deployed files may not use."""
-
-
-@lru_cache(maxsize=4096)
-def check_restricted(source: str, mode: str = "eval") -> None:
-    """Refuse imports, dunder or private attributes, and escape-hatch builtins.
-
-    Deployed expressions run inside the engine process: this plus the reduced
-    builtins is what stops a diagram from reaching the file system or the interpreter.
-    """
-    try:
-        tree = ast.parse(source, mode=mode)
-    except SyntaxError as exc:
-        raise UnsafeExpression(f"not valid Python: {exc.msg} (line {exc.lineno})") from exc
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            raise UnsafeExpression("imports are not allowed")
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            raise UnsafeExpression(f"attribute '{node.attr}' is not allowed (no private or dunder names)")
-        if isinstance(node, ast.Name) and (node.id.startswith("__") or node.id in FORBIDDEN_NAMES):
-            raise UnsafeExpression(f"name '{node.id}' is not allowed")
-        if isinstance(node, ast.Global | ast.Nonlocal | ast.Lambda | ast.AsyncFunctionDef | ast.ClassDef):
-            raise UnsafeExpression(f"{type(node).__name__} is not allowed in a deployed script")
+# ---------------------------------------------------------------- deployed expressions and scripts
+# They run in engine.sandbox (RestrictedPython, guarded, with time and size limits); this is the glue
+# between it and SpiffWorkflow's script engine, and the functions the engine offers diagrams.
 
 
 @dataclass
@@ -117,25 +77,39 @@ def _notify(role: str, subject: str) -> None:
     notices = _notices.get()
     if notices is None:
         raise RuntimeError("notify() called outside an engine step")
-    notices.append(Notice(str(role), str(subject), _running_element.get()))
+    role, subject = str(role), str(subject)
+    if len(role) > 200 or len(subject) > 2000:
+        raise ValueError("notify() takes a role name and a subject of at most 2,000 characters")
+    notices.append(Notice(role, subject, _running_element.get()))
 
 
 class RestrictedEnvironment(TaskDataEnvironment):
-    """Python expressions and scripts with reduced builtins and an AST guard."""
+    """SpiffWorkflow's script environment, running every expression and script in ``engine.sandbox``."""
+
+    def __init__(self, functions: dict[str, Any] | None = None) -> None:
+        super().__init__({})
+        self.sandbox = sandbox.Sandbox(functions)
 
     def evaluate(self, expression, context, external_context=None):  # noqa: ANN001, ANN201
-        check_restricted(expression, "eval")
-        return super().evaluate(expression, context, external_context)
+        return self.sandbox.evaluate(expression, context, external_context)
 
     def execute(self, script, context, external_context=None):  # noqa: ANN001, ANN201
-        check_restricted(script, "exec")
-        return super().execute(script, context, external_context)
+        self.sandbox.execute(script, context, external_context)
+        return True
 
 
-def make_script_engine(calendar: BusinessCalendar) -> PythonScriptEngine:
+def engine_functions(calendar: BusinessCalendar) -> dict[str, Any]:
+    """What diagrams may call besides the builtins whitelist: the calendar's dates and ``notify``.
+
+    Their arguments come from deployed code, so each is bounded: no call loops for long.
+    """
+
     def working_days(days: int) -> str:
         """ISO datetime ``days`` working days from now (the engine's clock)."""
-        return calendar.add_working_days(clock_module.current().now(), int(days)).isoformat()
+        days = int(days)
+        if not 0 <= days <= sandbox.MAX_CALENDAR_DAYS:
+            raise ValueError(f"working_days counts 0 to {sandbox.MAX_CALENDAR_DAYS} days")
+        return calendar.add_working_days(clock_module.current().now(), days).isoformat()
 
     def next_day_of_month(day: int, hour: int = 9) -> str:
         """ISO datetime of the next ``day``-th of a month at ``hour``:00 (schedules such as a monthly report)."""
@@ -145,11 +119,12 @@ def make_script_engine(calendar: BusinessCalendar) -> PythonScriptEngine:
         """ISO datetime of the next ISO ``weekday`` (1 = Monday) at ``hour``:00."""
         return calendar.next_weekday(clock_module.current().now(), int(weekday), int(hour)).isoformat()
 
-    env = RestrictedEnvironment({
-        "__builtins__": SAFE_BUILTINS, "working_days": working_days, "next_day_of_month": next_day_of_month,
-        "next_weekday": next_weekday, "notify": _notify,
-    })
-    return ZonedScriptEngine(calendar.zone, environment=env)
+    return {"working_days": working_days, "next_day_of_month": next_day_of_month, "next_weekday": next_weekday,
+            "notify": _notify}
+
+
+def make_script_engine(calendar: BusinessCalendar) -> PythonScriptEngine:
+    return ZonedScriptEngine(calendar.zone, environment=RestrictedEnvironment(engine_functions(calendar)))
 
 
 # ---------------------------------------------------------------- serialization

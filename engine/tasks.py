@@ -34,6 +34,7 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskHeldByOther,
     TaskNotOpen,
+    WorkflowFailure,
 )
 from engine.people import pick_assignee
 from engine.repository import Repository
@@ -332,10 +333,15 @@ class Tasks:
         # A form submitted after its deadline must not beat the escalation: the step finds the case's due
         # timers once it holds the case, and they fire first (the step names its case for that).
         held: list[int] = []
-        lockstep.after_due_timers(
-            lambda: self._timers.fire_due_for_case(case_id=held[-1]),
-            lambda: self._complete_locked(task_id, held, username, data, expected_version, customer),
-            fire_first=False)
+        try:
+            lockstep.after_due_timers(
+                lambda: self._timers.fire_due_for_case(case_id=held[-1]),
+                lambda: self._complete_locked(task_id, held, username, data, expected_version, customer),
+                fire_first=False)
+        except WorkflowFailure as failure:
+            if held:
+                self._work.record_incident(self._db, username, failure, case_id=held[-1])
+            raise
 
     def _complete_locked(self, task_id: str, held: list[int], username: str, data: dict,
                          expected_version: int | None, customer: bool) -> None:

@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, UserTask
 
-from engine import process_checks, spiff
+from engine import process_checks, sandbox, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import Problem
 
@@ -269,10 +269,10 @@ def _check_input_cell(bundle: Bundle, file: str, rule_id: str, text: str) -> Non
 
 
 def _check_expression(bundle: Bundle, file: str, element: str, text: str, what: str) -> None:
-    try:
-        spiff.check_restricted(text, "eval")
-    except spiff.UnsafeExpression as exc:
-        bundle.problem(file, element, "expression_unsafe", what=what, text=text, rule=exc)
+    """Compile ``text`` in the sandbox it will run in (nothing is run): a refusal names the rule broken."""
+    rule = sandbox.check(text, "eval")
+    if rule is not None:
+        bundle.problem(file, element, rule.code, what=what, text=text, **rule.params)
 
 
 # ---------------------------------------------------------------- processes
@@ -348,61 +348,32 @@ def _check_user_task(bundle: Bundle, file: str, label: str, task_spec: Any) -> N
 
 
 def _check_script(bundle: Bundle, file: str, label: str, script: str, what: str) -> None:
-    try:
-        spiff.check_restricted(script, "exec")
-    except spiff.UnsafeExpression as exc:
-        bundle.problem(file, label, "expression_unsafe", what=what, text="", rule=exc)
+    """Compile ``script`` in the sandbox it will run in (nothing is run)."""
+    rule = sandbox.check(script, "exec")
+    if rule is not None:
+        bundle.problem(file, label, rule.code, what=what, text=_first_line(script, rule), **rule.params)
 
 
-class _Probe:
-    """Stands in for case data when a timer expression is tried at deploy time."""
-
-    def __bool__(self) -> bool:
-        return True
-
-    def __eq__(self, other: object) -> bool:
-        return False
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __lt__(self, other: object) -> bool:
-        return False
-
-    __le__ = __gt__ = __ge__ = __lt__
-
-    def __int__(self) -> int:
-        return 1
-
-    def __index__(self) -> int:
-        return 1
-
-    def __getitem__(self, key: object) -> _Probe:
-        return self
-
-    def __contains__(self, item: object) -> bool:
-        return False
-
-    def __add__(self, other: object) -> _Probe:
-        return self
-
-    __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __add__
-
-
-class _ProbeScope(dict):
-    def __missing__(self, key: str) -> _Probe:
-        return _Probe()
+def _first_line(script: str, rule: sandbox.Rule) -> str:
+    """The line of the script a refusal is about, as the modeler wrote it."""
+    lines = script.splitlines()
+    number = int(rule.params.get("line") or 0)
+    return lines[number - 1].strip() if 0 < number <= len(lines) else ""
 
 
 def check_timer(definition: TimerEventDefinition, calendar: BusinessCalendar) -> tuple[str, dict] | None:
-    """Evaluate a timer expression as the engine will; return (code, params) of what is wrong, or None."""
+    """Try a timer expression as the engine will; return (code, params) of what is wrong, or None.
+
+    It is compiled in the sandbox, and tried there over stand-ins for the case data (never real
+    data, no ``notify``), within the sandbox's limits: deploy runs nothing else. A refusal quotes
+    the expression as written, never a value it gave.
+    """
     expression = (definition.expression or "").strip()
     if not expression:
         return "timer_empty", {}
-    try:
-        spiff.check_restricted(expression, "eval")
-    except spiff.UnsafeExpression as exc:
-        return "expression_unsafe", {"what": "timer", "text": expression, "rule": exc}
+    rule = sandbox.check(expression, "eval")
+    if rule is not None:
+        return rule.code, {"what": "timer", "text": expression, **rule.params}
     tree = ast.parse(expression, mode="eval")
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and ISO_DURATION_NAME.match(node.id):
@@ -415,13 +386,16 @@ def check_timer(definition: TimerEventDefinition, calendar: BusinessCalendar) ->
         for branch in (node.body, node.orelse)
         if isinstance(branch, ast.Constant) and isinstance(branch.value, str)
     ]
-    engine = spiff.make_script_engine(calendar)
-    scope = _ProbeScope(engine.environment.globals)
+    trial = sandbox.Sandbox(spiff.engine_functions(calendar))
     try:
-        value = eval(compile(tree, "<timer>", "eval"), scope)  # noqa: S307 - checked by check_restricted
+        value = trial.try_evaluate(expression)
+    except sandbox.LimitExceeded as exc:
+        return "sandbox_limit", {"what": "timer", "text": expression, "limit": exc.limit}
     except Exception as exc:
         return "timer_not_evaluable", {"text": expression, "rule": type(exc).__name__}
     for text in [value, *candidates]:
+        if isinstance(text, sandbox.Probe):
+            continue  # it depends on the case's data: only the case can tell
         if not isinstance(text, str):
             return "timer_not_text", {"text": expression}
         reason = _iso_problem(definition, text)

@@ -117,7 +117,8 @@ def test_a_script_that_imports_is_refused(eng, workflows_dir):
     start, _ = script.span(1)
     path.write_text(text[:start] + "import os\n" + text[start:], encoding="utf-8")
     problems = _refused(eng, workflows_dir)
-    assert any("imports are not allowed" in p.message for p in problems)
+    refusal = next(p for p in problems if p.code == "sandbox_construct")
+    assert dict(refusal.params)["construct"] == "import" and "import" in refusal.text("zh")
 
 
 def test_a_refused_deploy_leaves_running_cases_and_new_starts_on_the_old_version(eng, workflows_dir):

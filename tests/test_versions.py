@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from engine.spiff import RestrictedEnvironment, UnsafeExpression, check_restricted
 from tests.driver import advance, registration, start_to_verified
 
 
@@ -32,22 +29,6 @@ def test_changing_the_urgent_deadline_to_3_hours_needs_only_a_deploy(eng, clock,
 
 def test_the_deploy_is_recorded_in_the_history(eng):
     assert eng.history.verify().checked >= 1
-
-
-@pytest.mark.parametrize("source", ["import os", "open('/etc/passwd').read()", "().__class__", "__import__('os')",
-                                    "getattr(x, 'y')", "(lambda: 1)()"])
-def test_deployed_expressions_cannot_import_open_files_or_reach_dunders(source):
-    with pytest.raises(UnsafeExpression):
-        check_restricted(source, "exec")
-
-
-def test_the_restricted_environment_has_no_open_and_no_import_at_run_time():
-    env = RestrictedEnvironment({"__builtins__": {"len": len}})
-    with pytest.raises(UnsafeExpression):
-        env.evaluate("open('x')", {})
-    with pytest.raises(NameError):
-        env.evaluate("sorted([2, 1])", {})  # only what the environment provides exists
-    assert env.evaluate("len(items)", {"items": [1, 2]}) == 2
 
 
 def test_a_version_diff_names_the_changed_deadline_and_ignores_moved_shapes(eng, workflows_dir):
