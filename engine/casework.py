@@ -26,6 +26,7 @@ from engine.errors import CaseArchived, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
 from engine.repository import LoadedDeployment, Repository
 from engine.store.models import Case, Notification, StreamHead, Task, Timer
+from engine.store.prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ class CaseWork:
         sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task)
         sync_timers(conn, row, wf, snap, case.mirrored, moment)
         if case.notices:
-            conn.execute(INSERT_NOTIFICATION, [{
+            INSERT_NOTIFICATION.run_many(conn, [{
                 "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
                 "recipients": [] if notice.role == "customer" else role_members(conn, notice.role, involved),
                 "created_at": moment} for notice in case.notices])
@@ -236,8 +237,7 @@ class CaseWork:
         if wf.completed:
             values.update(status="archived", archived_at=moment)
         params = {f"new_{key}": value for key, value in values.items()}
-        result = conn.execute(SAVE_CASE, {"case_id": row.id, "expected": row.version, **params})
-        if result.rowcount != 1:
+        if SAVE_CASE.run(conn, {"case_id": row.id, "expected": row.version, **params}) != 1:
             raise StaleCase(row.number, row.version, row.version + 1)
         for key, value in values.items():
             if key in CaseRow.__dataclass_fields__:
@@ -257,21 +257,24 @@ class CaseWork:
 # caching an ORM statement each time costs more than SQLite spends executing it. Each runs
 # once per step with all its rows (executemany), whatever the number of tasks or timers.
 _TM, _C, _N = Timer.__table__, Case.__table__, Notification.__table__
-SET_TASK_DUE = update(_T).where(_T.c.id == bindparam("task_id")).values(
-    due_at=bindparam("new_due", type_=_T.c.due_at.type))
-CLOSE_TASK = update(_T).where(_T.c.id == bindparam("task_id"), _T.c.state == "open").values(
+SET_TASK_DUE = Prepared(update(_T).where(_T.c.id == bindparam("task_id")).values(
+    due_at=bindparam("new_due", type_=_T.c.due_at.type)))
+CLOSE_TASK = Prepared(update(_T).where(_T.c.id == bindparam("task_id"), _T.c.state == "open").values(
     state=bindparam("new_state", type_=_T.c.state.type), completed_by=bindparam("by", type_=_T.c.completed_by.type),
-    completed_at=bindparam("at", type_=_T.c.completed_at.type))
-INSERT_TASK = insert(_T)
-CLOSE_TIMER = update(_TM).where(
+    completed_at=bindparam("at", type_=_T.c.completed_at.type)))
+INSERT_TASK = Prepared(insert(_T), ("id", "case_id", "element_id", "title", "role", "assignee", "claimed", "state",
+                                    "form", "due_at", "created_at"))
+CLOSE_TIMER = Prepared(update(_TM).where(
     _TM.c.case_id == bindparam("case"), _TM.c.spiff_task_id == bindparam("spiff_task"), _TM.c.status == "pending",
-).values(status=bindparam("new_status", type_=_TM.c.status.type), closed_at=bindparam("at", type_=_TM.c.closed_at.type))
-INSERT_TIMER = insert(_TM)
-INSERT_NOTIFICATION = insert(_N)
-SAVE_CASE = update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected")).values(
+).values(status=bindparam("new_status", type_=_TM.c.status.type),
+         closed_at=bindparam("at", type_=_TM.c.closed_at.type)))
+INSERT_TIMER = Prepared(insert(_TM), ("case_id", "spiff_task_id", "element_id", "name", "attached_to",
+                                      "guarded_task_id", "interrupting", "due_at", "status", "created_at"))
+INSERT_NOTIFICATION = Prepared(insert(_N), ("case_id", "role", "subject", "element_id", "recipients", "created_at"))
+SAVE_CASE = Prepared(update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected")).values(
     {column: bindparam(f"new_{column}", type_=_C.c[column].type) for column in (
         "state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
-        "archived_at")})
+        "archived_at")}))
 
 
 def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror, before: Mirror, moment: datetime,
@@ -282,11 +285,11 @@ def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror
               {"task_id": task_id, "new_state": "cancelled", "by": None, "at": moment}
               for task_id in before.tasks if task_id not in now.tasks]
     if closed:
-        conn.execute(CLOSE_TASK, closed)
+        CLOSE_TASK.run_many(conn, closed)
     moved = [{"task_id": task_id, "new_due": due} for task_id, due in now.tasks.items()
              if task_id in before.tasks and due is not None and due != before.tasks[task_id]]
     if moved:
-        conn.execute(SET_TASK_DUE, moved)
+        SET_TASK_DUE.run_many(conn, moved)
     opened = []
     for task in snap.ready_user_tasks:
         task_id = str(task.id)
@@ -300,7 +303,7 @@ def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror
             "form": spiff.user_task_form(task), "due_at": now.tasks[task_id], "created_at": moment,
         })
     if opened:
-        conn.execute(INSERT_TASK, opened)
+        INSERT_TASK.run_many(conn, opened)
 
 
 def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, before: Mirror,
@@ -318,14 +321,14 @@ def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, b
                 if task_id in waiting and waiting[task_id].due_at != due}
     closed += [{"case": row.id, "spiff_task": task_id, "at": moment, "new_status": "fired"} for task_id in repeated]
     if closed:
-        conn.execute(CLOSE_TIMER, closed)
+        CLOSE_TIMER.run_many(conn, closed)
     opened = [{
         "case_id": row.id, "spiff_task_id": task_id, "element_id": t.element_id, "name": t.name,
         "attached_to": t.attached_to, "guarded_task_id": t.attached_task_id, "interrupting": t.interrupting,
         "due_at": t.due_at, "status": "pending", "created_at": moment,
     } for task_id, t in waiting.items() if task_id not in before.timers or task_id in repeated]
     if opened:
-        conn.execute(INSERT_TIMER, opened)
+        INSERT_TIMER.run_many(conn, opened)
 
 
 def _describe(exc: SpiffWorkflowException) -> str:

@@ -1,0 +1,113 @@
+"""Hot-path writes compiled once per dialect and run on the driver's cursor.
+
+Every step of every case runs the same handful of writes (the case's update, the task and
+timer mirrors, the workflow rows, the history event and head). Through ``Connection.execute``
+each one pays SQLAlchemy's per-execution work (cache key, execution context, result set-up,
+event dispatch): several times what SQLite spends running it. A ``Prepared`` statement keeps
+the SQL text, the order of its parameters and their type conversions from one compilation,
+and hands the rows straight to the driver, inside the caller's transaction.
+
+What stays the same as ``Connection.execute``: the caller's connection and transaction,
+the column types' conversions (``UTCDateTime``, JSON, booleans), driver errors wrapped as
+SQLAlchemy's (so ``translated`` still answers "try again" and a lost connection is
+invalidated), and the ``before_cursor_execute`` event for whoever counts statements.
+Only plain writes qualify: no RETURNING, no expanding IN, no Python-side column defaults
+(each row must give every column it sets); ``prepare`` refuses anything else at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.dml import Insert, UpdateBase
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _Form:
+    """One dialect's compilation: the SQL text and, per parameter in the driver's order, how to fill it."""
+
+    sql: str
+    positional: bool
+    # (the name the driver sees, the caller's key or None for a constant, the constant, the type's conversion)
+    slots: tuple[tuple[str, str | None, Any, Callable[[Any], Any] | None], ...]
+
+    def parameters(self, row: Row) -> Sequence[Any] | dict[str, Any]:
+        values = []
+        for _name, key, constant, convert in self.slots:
+            value = constant if key is None else row[key]
+            values.append(convert(value) if convert is not None else value)
+        if self.positional:
+            return values
+        return {slot[0]: value for slot, value in zip(self.slots, values, strict=True)}
+
+
+class Prepared:
+    """A write statement run with one row (``run``) or many in one round trip (``run_many``)."""
+
+    def __init__(self, statement: UpdateBase, keys: Sequence[str] | None = None) -> None:
+        """``keys``: for an INSERT, the columns every row gives (the statement sets those and no other)."""
+        if isinstance(statement, Insert) and keys is None:
+            raise ValueError("a prepared INSERT names the columns its rows give")
+        self._statement, self._keys = statement, list(keys) if keys is not None else None
+        self._forms: dict[str, _Form] = {}
+
+    def _form(self, dialect: Dialect) -> _Form:
+        form = self._forms.get(dialect.name)
+        if form is None:
+            form = self._forms[dialect.name] = self._compile(dialect)
+        return form
+
+    def _compile(self, dialect: Dialect) -> _Form:
+        # As for executemany: no implicit RETURNING of the new primary key (nobody here reads it back).
+        compiled = self._statement.compile(dialect=dialect, column_keys=self._keys, for_executemany=True)
+        if compiled.insert_prefetch or compiled.update_prefetch or compiled.returning:
+            raise ValueError(f"not a plain write (Python-side defaults or RETURNING): {compiled.string}")
+        by_name = {name: bind for bind, name in compiled.bind_names.items()}
+        order = compiled.positiontup if compiled.positional else list(compiled.bind_names.values())
+        slots = []
+        for name in order:
+            bind = by_name[name]
+            if bind.expanding:
+                raise ValueError(f"an expanding IN cannot be prepared: {compiled.string}")
+            user_given = bind.required or bind.callable is None and bind.value is None
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            slots.append((compiled.escaped_bind_names.get(name, name), bind.key if user_given else None,
+                          None if user_given else bind.effective_value, convert))
+        return _Form(compiled.string, compiled.positional, tuple(slots))
+
+    def run(self, conn: Connection, row: Row) -> int:
+        """Execute with one row in the connection's transaction; returns the rows affected."""
+        form = self._form(conn.dialect)
+        return self._execute(conn, form, form.parameters(row), many=False)
+
+    def run_many(self, conn: Connection, rows: Sequence[Row]) -> int:
+        """Execute once per row, in one driver call (``executemany``)."""
+        if not rows:
+            return 0
+        form = self._form(conn.dialect)
+        return self._execute(conn, form, [form.parameters(row) for row in rows], many=True)
+
+    @staticmethod
+    def _execute(conn: Connection, form: _Form, parameters: Any, *, many: bool) -> int:
+        if not conn.in_transaction():
+            conn.begin()  # as ``execute`` would (autobegin): the backend's BEGIN is emitted by the begin event
+        cursor = conn.connection.cursor()
+        try:
+            if conn.dispatch.before_cursor_execute:
+                conn.dispatch.before_cursor_execute(conn, cursor, form.sql, parameters, None, many)
+            if many:
+                cursor.executemany(form.sql, parameters)
+            else:
+                cursor.execute(form.sql, parameters)
+            return cursor.rowcount
+        except conn.dialect.loaded_dbapi.Error as error:
+            conn._handle_dbapi_exception(error, form.sql, parameters, cursor, None)  # raises it wrapped
+            raise  # not reached
+        finally:
+            cursor.close()
