@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -206,8 +206,15 @@ class CaseWork:
         return OpenCase(row, deployment, workflow, moment or self._clock.now(), mirrored=mirror)
 
     def save(self, session: Session, case: OpenCase, *, actor: str, kind: str, payload: dict,
-             completed_task: tuple[str, str] | None = None) -> None:
-        """Write the workflow and everything mirrored from it, then append the history event."""
+             completed_task: tuple[str, str] | None = None,
+             numbering: Callable[[Connection], dict[str, Any]] | None = None) -> None:
+        """Write the workflow and everything mirrored from it, then append the history event.
+
+        ``numbering`` (a registration) runs after the mirrors and before the workflow state, the case
+        row and the history event, which carry the case's number: it takes the number there, so the
+        daily counter's row (locked until the commit on PostgreSQL) is held for the last few statements.
+        It returns the case's ``number`` and ``summary``, written with the case's update.
+        """
         row, wf, moment = case.row, case.workflow, case.moment
         if row.id is None:
             raise RuntimeError("save() needs a flushed case row")
@@ -222,6 +229,7 @@ class CaseWork:
                 "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
                 "recipients": [] if notice.role == "customer" else role_members(conn, notice.role, involved),
                 "created_at": moment} for notice in case.notices])
+        numbered = numbering(conn) if numbering is not None else {}
         data = snap.data
         values = {
             "state": workflow_state.write(conn, row.id, wf),
@@ -236,8 +244,9 @@ class CaseWork:
         }
         if wf.completed:
             values.update(status="archived", archived_at=moment)
-        params = {f"new_{key}": value for key, value in values.items()}
-        if SAVE_CASE.run(conn, {"case_id": row.id, "expected": row.version, **params}) != 1:
+        params = {f"new_{key}": value for key, value in (values | numbered).items()}
+        if (SAVE_NEW_CASE if numbered else SAVE_CASE).run(conn, {"case_id": row.id, "expected": row.version,
+                                                                  **params}) != 1:
             raise StaleCase(row.number, row.version, row.version + 1)
         for key, value in values.items():
             if key in CaseRow.__dataclass_fields__:
@@ -271,10 +280,17 @@ CLOSE_TIMER = Prepared(update(_TM).where(
 INSERT_TIMER = Prepared(insert(_TM), ("case_id", "spiff_task_id", "element_id", "name", "attached_to",
                                       "guarded_task_id", "interrupting", "due_at", "status", "created_at"))
 INSERT_NOTIFICATION = Prepared(insert(_N), ("case_id", "role", "subject", "element_id", "recipients", "created_at"))
-SAVE_CASE = Prepared(update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected")).values(
-    {column: bindparam(f"new_{column}", type_=_C.c[column].type) for column in (
-        "state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
-        "archived_at")}))
+_SAVED = ("state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
+          "archived_at")
+
+
+def _save_case(columns: tuple[str, ...]) -> Prepared:
+    return Prepared(update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected")).values(
+        {column: bindparam(f"new_{column}", type_=_C.c[column].type) for column in columns}))
+
+
+SAVE_CASE = _save_case(_SAVED)
+SAVE_NEW_CASE = _save_case((*_SAVED, "number", "summary"))  # a registration's, whose number is taken late
 
 
 def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror, before: Mirror, moment: datetime,

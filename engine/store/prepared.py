@@ -11,8 +11,9 @@ What stays the same as ``Connection.execute``: the caller's connection and trans
 the column types' conversions (``UTCDateTime``, JSON, booleans), driver errors wrapped as
 SQLAlchemy's (so ``translated`` still answers "try again" and a lost connection is
 invalidated), and the ``before_cursor_execute`` event for whoever counts statements.
-Only plain writes qualify: no RETURNING, no expanding IN, no Python-side column defaults
-(each row must give every column it sets); ``prepare`` refuses anything else at once.
+Only plain writes qualify: no expanding IN, no Python-side column defaults (each row must
+give every column it sets), no RETURNING but for ``PreparedValue`` (one value the driver gives
+as is); anything else is refused when the statement is first compiled.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.dml import Insert, UpdateBase
+from sqlalchemy.sql.dml import UpdateBase
 
 Row = Mapping[str, Any]
 
@@ -50,10 +51,10 @@ class _Form:
 class Prepared:
     """A write statement run with one row (``run``) or many in one round trip (``run_many``)."""
 
+    returns = False
+
     def __init__(self, statement: UpdateBase, keys: Sequence[str] | None = None) -> None:
-        """``keys``: for an INSERT, the columns every row gives (the statement sets those and no other)."""
-        if isinstance(statement, Insert) and keys is None:
-            raise ValueError("a prepared INSERT names the columns its rows give")
+        """``keys``: for an INSERT without ``values()``, the columns every row gives (it sets those, no other)."""
         self._statement, self._keys = statement, list(keys) if keys is not None else None
         self._forms: dict[str, _Form] = {}
 
@@ -66,7 +67,7 @@ class Prepared:
     def _compile(self, dialect: Dialect) -> _Form:
         # As for executemany: no implicit RETURNING of the new primary key (nobody here reads it back).
         compiled = self._statement.compile(dialect=dialect, column_keys=self._keys, for_executemany=True)
-        if compiled.insert_prefetch or compiled.update_prefetch or compiled.returning:
+        if compiled.insert_prefetch or compiled.update_prefetch or bool(compiled.returning) != self.returns:
             raise ValueError(f"not a plain write (Python-side defaults or RETURNING): {compiled.string}")
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
         order = compiled.positiontup if compiled.positional else list(compiled.bind_names.values())
@@ -93,8 +94,7 @@ class Prepared:
         form = self._form(conn.dialect)
         return self._execute(conn, form, [form.parameters(row) for row in rows], many=True)
 
-    @staticmethod
-    def _execute(conn: Connection, form: _Form, parameters: Any, *, many: bool) -> int:
+    def _execute(self, conn: Connection, form: _Form, parameters: Any, *, many: bool) -> int:
         if not conn.in_transaction():
             conn.begin()  # as ``execute`` would (autobegin): the backend's BEGIN is emitted by the begin event
         cursor = conn.connection.cursor()
@@ -105,9 +105,19 @@ class Prepared:
                 cursor.executemany(form.sql, parameters)
             else:
                 cursor.execute(form.sql, parameters)
-            return cursor.rowcount
+            return cursor.fetchone()[0] if self.returns else cursor.rowcount
         except conn.dialect.loaded_dbapi.Error as error:
             conn._handle_dbapi_exception(error, form.sql, parameters, cursor, None)  # raises it wrapped
             raise  # not reached
         finally:
             cursor.close()
+
+
+class PreparedValue(Prepared):
+    """A write that returns one value (``RETURNING`` one column of one row): ``run`` gives the value.
+
+    Only for a column the driver hands over as the Python value (an integer, a text): no result
+    conversion is applied.
+    """
+
+    returns = True
