@@ -26,7 +26,7 @@ from engine.errors import CaseArchived, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
 from engine.repository import LoadedDeployment, Repository
 from engine.store.models import Case, Notification, StreamHead, Task, Timer
-from engine.store.prepared import Prepared
+from engine.store.prepared import Prepared, PreparedQuery
 
 
 @dataclass(frozen=True)
@@ -111,10 +111,11 @@ _CASE, _HEAD = Case.__table__, StreamHead.__table__
 _COLUMNS = [name for name in CaseRow.__dataclass_fields__ if name != "head"]
 _LOCK = select(*(_CASE.c[name] for name in _COLUMNS), _HEAD.c.seq, _HEAD.c.hash).select_from(
     _CASE.outerjoin(_HEAD, _HEAD.c.stream == _CASE.c.number)).with_for_update(of=_CASE)
-LOCK_BY_ID = _LOCK.where(_CASE.c.id == bindparam("case_id"))
-LOCK_BY_NUMBER = _LOCK.where(_CASE.c.number == bindparam("number"))
+LOCK_BY_ID = PreparedQuery(_LOCK.where(_CASE.c.id == bindparam("case_id")))
+LOCK_BY_NUMBER = PreparedQuery(_LOCK.where(_CASE.c.number == bindparam("number")))
 _T = Task.__table__
-LOCK_BY_TASK = _LOCK.where(_CASE.c.id == select(_T.c.case_id).where(_T.c.id == bindparam("task_id")).scalar_subquery())
+LOCK_BY_TASK = PreparedQuery(_LOCK.where(
+    _CASE.c.id == select(_T.c.case_id).where(_T.c.id == bindparam("task_id")).scalar_subquery()))
 
 
 def lock_case(session: Session, *, number: str | None = None, case_id: int | None = None,
@@ -123,13 +124,13 @@ def lock_case(session: Session, *, number: str | None = None, case_id: int | Non
     FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
     conn = session.connection()
     if number is not None:
-        found = conn.execute(LOCK_BY_NUMBER, {"number": number}).first()
+        found = LOCK_BY_NUMBER.first(conn, {"number": number})
     elif task_id is not None:
-        found = conn.execute(LOCK_BY_TASK, {"task_id": task_id}).first()
+        found = LOCK_BY_TASK.first(conn, {"task_id": task_id})
         if found is None:
             raise NotFound(f"no task {task_id}")
     else:
-        found = conn.execute(LOCK_BY_ID, {"case_id": case_id}).first()
+        found = LOCK_BY_ID.first(conn, {"case_id": case_id})
     if found is None:
         raise NotFound(f"no case {number or case_id}")
     *columns, seq, digest = found
