@@ -414,8 +414,8 @@ def _single(text: str) -> Test:
     if source is not None:
         return ValueOf(source)
     continued = _expression(f"{INPUT_NAME} {text}", text)
-    if continued is not None:
-        return Condition(continued)
+    if continued is not None and isinstance(ast.parse(continued, mode="eval").body, ast.Compare):
+        return Condition(continued)  # an operator continuation: "in (...)", "not in [...]", "is None"
     raise CellRefused("dmn_cell_syntax", cell=text)
 
 
