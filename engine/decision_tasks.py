@@ -35,12 +35,18 @@ class DecisionEngine:
         self.decisions = decided
 
     def result(self, task: Any) -> dict[str, Any]:
-        """The outputs to merge into the task's data, decided over it in the workflow's sandbox."""
+        """Decide over the task's data in the workflow's sandbox and set the outputs in it.
+
+        The outputs replace what the case held under their names, and nothing is left for SpiffWorkflow
+        to merge (its deep merge would mix a list an earlier run collected with the new one).
+        """
         box = task.workflow.script_engine.environment.sandbox
         try:
-            return self.decisions.decide(decisions.sandbox_evaluator(box, task.data))
+            outputs = self.decisions.decide(decisions.sandbox_evaluator(box, task.data))
         except decisions.DecisionError as exc:
             raise DecisionFailed(exc, task) from exc
+        task.data.update(outputs)
+        return {}
 
 
 class DecisionParser(SpiffBpmnParser):
