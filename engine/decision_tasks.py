@@ -95,6 +95,37 @@ def from_spiff_table(table: dict[str, Any]) -> decisions.Decisions:
     return decisions.Decisions(table["id"], {table["id"]: dct})
 
 
+def same_meaning(first: Any, second: Any) -> bool:
+    """Whether two business rule task specs decide alike (ids, labels and file names aside).
+
+    A version stored in SpiffWorkflow's table form and the same DMN deployed again differ in how they
+    are written, not in what they decide: a case past the step may move between them.
+    """
+    engines = [getattr(spec, "dmnEngine", None) for spec in (first, second)]
+    if not all(isinstance(each, DecisionEngine) for each in engines):
+        return False
+    return _meaning(engines[0].decisions) == _meaning(engines[1].decisions)
+
+
+def _meaning(decided: decisions.Decisions) -> list[dict[str, Any]]:
+    def cell(text: str | None) -> str:
+        return (text or "").strip() or "-"
+
+    found = []
+    for decision_id in decided.order():
+        dct = decided.decisions[decision_id].dct
+        top_table = decision_id == decided.called and dct.get("literal") is None
+        found.append({
+            "hit_policy": dct.get("hit_policy"), "aggregation": dct.get("aggregation"), "literal": dct.get("literal"),
+            "variable": None if top_table else dct["variable"],
+            "inputs": [(i["text"] or "").strip() for i in dct.get("inputs", [])],
+            "outputs": [(o["name"], list(o.get("values") or []), o.get("default")) for o in dct.get("outputs", [])],
+            "rules": [([cell(c) for c in r["inputs"]], [(c or "").strip() for c in r["outputs"]])
+                      for r in dct.get("rules", [])],
+        })
+    return found
+
+
 def configure(config: dict) -> dict:
     """A SpiffWorkflow serializer configuration storing business rule tasks this way."""
     return {**config, BusinessRuleTask: DecisionTaskConverter}

@@ -729,7 +729,11 @@ def migration_problems(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict
                                 f"({TaskState.get_name(task.state).lower()}) is not in the new version")
         for task in diff.changed:
             if task.state & (TaskState.COMPLETED | RUNNING) and task.task_spec.bpmn_id:
-                what = ", ".join(sorted(diff_changes(registry, task.task_spec, diff.alignment[task])))
+                changes = diff_changes(registry, task.task_spec, diff.alignment[task])
+                if set(changes) <= {"decisions", "decision_table"} and decision_tasks.same_meaning(
+                        task.task_spec, diff.alignment[task]):
+                    continue  # the same decisions written another way (a version stored before this engine)
+                what = ", ".join(sorted(changes))
                 problems.append(f"step {task.task_spec.bpmn_id} ({TaskState.get_name(task.state).lower()}) "
                                 f"changed in the new version ({what})")
     return problems, (top, subs)

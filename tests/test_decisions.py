@@ -6,7 +6,9 @@ the spec's answers (SPEC.md: any compensation needs the CS supervisor, above 500
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,7 +20,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 import engine
-from engine import decision_checks, decisions, sandbox, spiff, workflow_state
+from engine import decision_checks, decision_tasks, decisions, sandbox, spiff, workflow_state
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import DecisionFailure, DeployError
 from engine.store.models import Case
@@ -237,3 +239,19 @@ def test_a_version_deployed_with_spiffworkflows_tables_still_decides() -> None:
             task.data["compensation_amount"] = amount
         spiff.run_engine_steps(workflow)
         assert workflow.completed and workflow.last_task.data["approval"] == approval
+
+
+def test_a_step_decided_by_a_version_stored_before_may_move_to_the_same_dmn_deployed_again() -> None:
+    """Migration compares what decides, not how it was stored: the same table is no change; another is."""
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_str(_text("rule.bpmn", ID="old", DECISION="compensation_approval").encode(), "old.bpmn")
+    parser.add_dmn_str(_text("compensation_approval.dmn").encode(), "compensation_approval.dmn")
+    old_form = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG)).to_dict(parser.get_spec("old"))
+    old = spiff.spec_from_dict(old_form).task_specs["decide"]
+    decided, _ = _read("compensation_approval.dmn")
+    same = decision_tasks.DecisionEngine(decisions.Decisions("compensation_approval", decided))
+    decided = copy.deepcopy(decided)
+    decided["compensation_approval"]["rules"][1]["inputs"] = ["0 < ? <= 800"]
+    other = decision_tasks.DecisionEngine(decisions.Decisions("compensation_approval", decided))
+    assert decision_tasks.same_meaning(old, SimpleNamespace(dmnEngine=same))
+    assert not decision_tasks.same_meaning(old, SimpleNamespace(dmnEngine=other))
