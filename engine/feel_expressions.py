@@ -20,11 +20,13 @@ naming the text as written.
 from __future__ import annotations
 
 import io
+import keyword
 import tokenize
 from datetime import date, datetime
 from typing import Any
 
 LITERALS = {"true": "True", "false": "False", "null": "None"}
+FEEL_WORDS = ("then", "else", "and", "or", "not", "in", "if", "between")
 FUNCTIONS = ("feel_not", "feel_date", "feel_date_and_time")
 
 
@@ -52,15 +54,25 @@ def _tokens(text: str) -> list[str]:
 
 def _rewrite_words(tokens: list[str]) -> list[str]:
     out: list[str] = []
+    brackets: list[str] = []
     i = 0
     while i < len(tokens):
         tok = tokens[i]
         following = tokens[i + 1] if i + 1 < len(tokens) else ""
         previous = out[-1] if out else ""
+        if tok == "(" and (previous in (")", "]") or (previous.isidentifier() and not keyword.iskeyword(previous)
+                                                      and previous not in FEEL_WORDS + FUNCTIONS)):
+            brackets.append("call")
+        elif tok in ("(", "[", "{"):
+            brackets.append(tok)
+        elif tok in (")", "]", "}") and brackets:
+            brackets.pop()
         if previous == ".":  # an attribute or method name is never a FEEL word
             out.append(tok)
         elif tok in LITERALS:
             out.append(LITERALS[tok])
+        elif tok == "=" and _keyword_argument(out, brackets):
+            out.append(tok)  # Python's f(reverse=True)
         elif tok == "=":
             out.append("==")
         elif tok == "not" and following == "(" and previous not in ("is",):
@@ -75,6 +87,12 @@ def _rewrite_words(tokens: list[str]) -> list[str]:
             out.append(tok)
         i += 1
     return out
+
+
+def _keyword_argument(before: list[str], brackets: list[str]) -> bool:
+    """Whether an ``=`` follows a name that opens an argument of a call: ``f(a, key=...)``."""
+    return bool(brackets) and brackets[-1] == "call" and len(before) >= 2 and before[-1].isidentifier() \
+        and before[-2] in ("(", ",")
 
 
 def _conditionals(tokens: list[str]) -> list[str]:

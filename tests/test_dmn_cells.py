@@ -80,3 +80,11 @@ def test_simple_feel_expressions_run_in_the_sandbox_as_python(text: str, data: d
     source = feel_expressions.translate(text)
     assert sandbox.check(source, "eval") is None
     assert BOX.evaluate(source, data, feel_expressions.functions()) == expected
+
+
+@pytest.mark.parametrize(("text", "source"), [
+    ("x = 1", "x == 1"), ("sorted(x, reverse=True)", "sorted ( x , reverse = True )"),
+    ("not(a = 1)", "feel_not ( a == 1 )"), ("(a = null)", "( a == None )"), ("obj.true", "obj . true"),
+])
+def test_feel_words_are_rewritten_and_python_keyword_arguments_are_kept(text: str, source: str) -> None:
+    assert feel_expressions.translate(text) == source
