@@ -10,7 +10,7 @@ import pytest
 
 import engine
 from engine.errors import DeployError
-from tests.driver import registration
+from tests.driver import registration, set_deadline
 
 
 def _refused(eng, workflows_dir: Path) -> list:
@@ -46,8 +46,7 @@ def test_malformed_bpmn_is_refused_naming_the_file(eng, workflows_dir):
 
 
 def test_an_unquoted_timer_is_refused_naming_the_element(eng, workflows_dir):
-    path = workflows_dir / "complaint.bpmn"
-    _edit(path, '"PT2H"', "PT2H")
+    set_deadline(workflows_dir, "start_emergency_handling", "PT2H")
     problems = _refused(eng, workflows_dir)
     [problem] = [p for p in problems if "not quoted" in p.message]
     assert problem.file == "complaint.bpmn"
@@ -56,7 +55,7 @@ def test_an_unquoted_timer_is_refused_naming_the_element(eng, workflows_dir):
 
 
 def test_a_timer_that_is_not_iso_8601_is_refused(eng, workflows_dir):
-    _edit(workflows_dir / "complaint.bpmn", '"PT2H"', '"two hours"')
+    set_deadline(workflows_dir, "start_emergency_handling", '"two hours"')
     problems = _refused(eng, workflows_dir)
     assert any("ISO 8601" in p.message and p.file == "complaint.bpmn" for p in problems)
 
@@ -114,7 +113,7 @@ def test_a_script_that_imports_is_refused(eng, workflows_dir):
 
 
 def test_a_refused_deploy_leaves_running_cases_and_new_starts_on_the_old_version(eng, workflows_dir):
-    _edit(workflows_dir / "complaint.bpmn", '"PT2H"', "PT2H")
+    set_deadline(workflows_dir, "start_emergency_handling", "PT2H")
     _refused(eng, workflows_dir)
     number = eng.runtime.start("complaint", registration(), "cs1")
     assert eng.cases.get(number).definition_version == 1
