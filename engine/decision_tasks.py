@@ -40,9 +40,9 @@ class DecisionEngine:
         The outputs replace what the case held under their names, and nothing is left for SpiffWorkflow
         to merge (its deep merge would mix a list an earlier run collected with the new one).
         """
-        box = task.workflow.script_engine.environment.sandbox
+        environment = task.workflow.script_engine.environment  # the engine's: every cell runs in the sandbox
         try:
-            outputs = self.decisions.decide(decisions.sandbox_evaluator(box, task.data))
+            outputs = self.decisions.decide(decisions.environment_evaluator(environment, task.data))
         except decisions.DecisionError as exc:
             raise DecisionFailed(exc, task) from exc
         task.data.update(outputs)

@@ -262,3 +262,13 @@ def sandbox_evaluator(box: sandbox.Sandbox, data: Mapping[str, Any]) -> Evaluato
         return box.evaluate(source, data, {**feel, **extra})
 
     return evaluate
+
+
+def environment_evaluator(environment: Any, data: Mapping[str, Any]) -> Evaluator:
+    """Evaluate sources over ``data`` in a SpiffWorkflow script environment (the engine's runs the sandbox)."""
+    feel = feel_expressions.functions()
+
+    def evaluate(source: str, extra: Mapping[str, Any]) -> Any:
+        return environment.evaluate(source, data, {**feel, **extra})
+
+    return evaluate
