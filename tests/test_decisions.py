@@ -7,6 +7,7 @@ the spec's answers (SPEC.md: any compensation needs the CS supervisor, above 500
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,7 +21,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 import engine
-from engine import decision_checks, decision_tasks, decisions, sandbox, spiff, workflow_state
+from engine import decision_checks, decision_tasks, decisions, refusals, sandbox, spiff, workflow_state
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import DecisionFailure, DeployError
 from engine.store.models import Case
@@ -255,3 +256,11 @@ def test_a_step_decided_by_a_version_stored_before_may_move_to_the_same_dmn_depl
     other = decision_tasks.DecisionEngine(decisions.Decisions("compensation_approval", decided))
     assert decision_tasks.same_meaning(old, SimpleNamespace(dmnEngine=same))
     assert not decision_tasks.same_meaning(old, SimpleNamespace(dmnEngine=other))
+
+
+def test_every_decision_code_has_words_in_both_languages() -> None:
+    root = HERE.parent / "engine"
+    used = set()
+    for name in ("decision_checks.py", "decisions.py", "dmn_cells.py", "decision_tasks.py"):
+        used |= set(re.findall(r"\"(dmn_[a-z_]+)\"", (root / name).read_text(encoding="utf-8")))
+    assert len(used) > 20 and used - set(refusals.MESSAGES) == set()
