@@ -216,10 +216,6 @@ def _local(node: Any) -> str:
     return etree.QName(node).localname
 
 
-def _children(node: Any, name: str) -> list:
-    return [child for child in node if isinstance(child.tag, str) and _local(child) == name]
-
-
 def _check_expression(bundle: Bundle, file: str, element: str, text: str, what: str) -> None:
     """Compile ``text`` in the sandbox it will run in (nothing is run): a refusal names the rule broken."""
     rule = sandbox.check(text, "eval")
