@@ -106,7 +106,8 @@ def open(database_url: str, workflows_dir: str | Path, clock: Clock | None = Non
     """The engine over one database and one workflows folder.
 
     Attachments are files kept outside the database: by default in ``attachments/`` beside a
-    SQLite file, else under ``instance/attachments``. ``timeouts`` default to the environment's
+    SQLite file, else under the instance folder's ``attachments`` (``COMPLAINTFLOW_INSTANCE``).
+    ``timeouts`` default to the environment's
     (``Timeouts.from_environment``).
     """
     return Engine(database_url, workflows_dir, clock, attachments_dir, timeouts)
@@ -115,4 +116,6 @@ def open(database_url: str, workflows_dir: str | Path, clock: Clock | None = Non
 def _default_attachments_dir(database_url: str) -> Path:
     if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
         return Path(database_url.removeprefix("sqlite:///")).resolve().parent / "attachments"
-    return Path("instance/attachments").resolve()
+    from engine import instance
+
+    return instance.resolve().folder / "attachments"
