@@ -27,7 +27,7 @@ from engine import instance, proofs, refusals
 from engine.calendar import CalendarConfig
 from engine.clock import ManualClock
 from engine.demo import seed_demo_cases
-from engine.errors import DatabaseUnavailable, DeployError, EngineError
+from engine.errors import DatabaseUnavailable, DeployError, EngineError, NotFound
 from engine.lease import someone_holds
 from engine.metrics import scheduler_registry
 from engine.store.db import Timeouts
@@ -83,7 +83,10 @@ def cmd_demo(eng: engine.Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_status(eng: engine.Engine, args: argparse.Namespace) -> int:
-    zone = ZoneInfo(CalendarConfig.from_dir(eng.workflows_dir).timezone)
+    try:  # the deployed calendar's zone, not the folder on disk (it may hold an undeployed edit)
+        zone = eng.repository.active().calendar.zone
+    except NotFound:
+        zone = ZoneInfo(CalendarConfig().timezone)
 
     def local(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%m-%d %H:%M") if moment else "-"

@@ -18,7 +18,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import func, select
 
-from engine import history, spiff
+from engine import history, roles, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.clock import Clock
 from engine.errors import DeployError, NotFound, Problem
@@ -72,6 +72,7 @@ class LoadedDeployment:
     def __init__(self, row: Deployment) -> None:
         self.id, self.version = row.id, row.version
         self.forms: dict[str, dict] = row.forms
+        self.roles: dict[str, dict] = roles.of_files(row.files)
         self.calendar = BusinessCalendar(CalendarConfig.from_dict(row.calendar))
         self.script_engine = spiff.make_script_engine(self.calendar)
         self._specs: dict[str, tuple[Any, dict[str, Any]]] = {}
@@ -169,6 +170,12 @@ class Repository:
                          "processes": sorted(bundle.specs), "files": sorted(files)},
                 deployment_version=version,
             )
+            before = roles.of_files(latest.files) if latest is not None else {}
+            changed = roles.changes(before, roles.of_files(files))
+            if changed is not None and latest is not None:
+                history.append(session, case_number=None, at=now, actor=actor, kind="roles_changed",
+                               payload={"version": version, "from_version": latest.version, **changed},
+                               deployment_version=version)
             return [_summary(row)]
 
     def _roles_without_people(self, lanes: dict[str, list[tuple[str, str]]]) -> list[Problem]:
@@ -210,6 +217,13 @@ class Repository:
         if row_id is None:
             raise NotFound("nothing is deployed yet: run deploy first")
         return self.load(row_id)
+
+    def active_roles(self) -> dict[str, dict]:
+        """The roles of the active version (none before the first deploy): what access follows."""
+        try:
+            return self.active().roles
+        except NotFound:
+            return {}
 
     def load(self, deployment_id: int) -> LoadedDeployment:
         loaded = self._loaded.get(deployment_id)

@@ -16,7 +16,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from openpyxl import Workbook
 
+from engine.history import SYSTEM
 from engine.reports import ComplianceReport
+from engine.store.enums import EventKind
 from web.services import engine
 
 bp = Blueprint("audit", __name__, template_folder="templates", url_prefix="/audit")
@@ -53,6 +55,15 @@ def index() -> str:
         viewer=current_user.username,
     ) if searched else []
     return render_template("audit/index.html", hits=hits, searched=searched, args=args, zone=zone())
+
+
+@bp.get("/deployments")
+def deployments() -> str:
+    """Every deployed version with who deployed it, and what each changed in the roles (who may do what)."""
+    eng = engine()
+    changes = {e.payload.get("version"): e for e in eng.history.events(SYSTEM) if e.kind == EventKind.ROLES_CHANGED}
+    return render_template("audit/deployments.html", versions=list(reversed(eng.repository.versions())),
+                           changes=changes, zone=zone())
 
 
 @bp.post("/verify")
