@@ -18,7 +18,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import func, select
 
-from engine import history, roles, spiff
+from engine import catalogue, history, roles, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.clock import Clock
 from engine.errors import DeployError, NotFound, Problem
@@ -39,7 +39,7 @@ def read_workflow_files(workflows_dir: Path) -> dict[str, str]:
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         is_form = rel.startswith("forms/") and path.suffix == ".json"
-        if path.is_file() and (path.suffix in DEPLOYED_SUFFIXES or is_form):
+        if path.is_file() and (path.suffix in DEPLOYED_SUFFIXES or is_form or rel == catalogue.DEMO_FILE):
             try:
                 files[rel] = path.read_text(encoding="utf-8")
             except UnicodeDecodeError:
@@ -80,6 +80,7 @@ class LoadedDeployment:
             spec = spiff.spec_from_dict(stored["spec"])
             subs = {k: spiff.spec_from_dict(v) for k, v in stored["subprocess_specs"].items()}
             self._specs[process_id] = (spec, subs)
+        self.catalogue = catalogue.build(self._specs, self.forms, row.files)
 
     def specs(self, process_id: str) -> tuple[Any, dict[str, Any]]:
         try:
@@ -106,11 +107,10 @@ class LoadedDeployment:
 
     def intake_process(self) -> str:
         """The process staff and customers register (its start event says ``intake``): the diagram decides."""
-        found = sorted(p for p in self._specs if self._start_properties(p).get("intake") == "true")
-        if not found:
+        if self.catalogue.intake_process is None:
             raise NotFound("no deployed process takes registrations: mark one start event with the property "
                            "intake = true")
-        return found[0]
+        return self.catalogue.intake_process
 
     def intake_form(self) -> dict | None:
         return self.start_form(self.intake_process())
