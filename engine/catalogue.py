@@ -11,7 +11,8 @@ It asks the active version's catalogue instead:
 - what a **customer is shown** of a form: its fields marked ``"x-customer": true``; a field with
   ``"x-customer-value"`` is set to that value whenever a customer answers the form;
 - the **meaning** of case-data fields: ``"x-meaning"`` on a form field (``customer_name``,
-  ``contact``, ``channel``, ``involved_staff``, ``product``, ``type``) and the intake start
+  ``contact``, ``channel``, ``involved_staff``, ``product``, ``type``,
+  ``description``) and the intake start
   event's ``caseGrade`` / ``caseTier`` / ``caseOutcome`` properties (fields set by scripts or
   decisions, which have no form);
 - **labels** for codes the process writes (grades, outcomes, notification subjects):
@@ -40,7 +41,8 @@ DEFAULT_LINK_DAYS = 7
 
 # What a start event's properties and form fields may say a field means.
 CASE_MEANINGS = {"caseGrade": "grade", "caseTier": "escalation_tier", "caseOutcome": "outcome"}
-FIELD_MEANINGS = frozenset({"customer_name", "contact", "channel", "involved_staff", "product", "type"})
+FIELD_MEANINGS = frozenset({"customer_name", "contact", "channel", "involved_staff", "product", "type",
+                            "description"})
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,6 @@ class Catalogue:
             return None
         return customer_view(schema)
 
-    def customer_constants(self, form_name: str | None) -> dict[str, Any]:
-        """The values a customer's answer to the form always carries (``x-customer-value``)."""
-        schema = self.forms.get(form_name) if form_name else None
-        props = (schema or {}).get("properties") or {}
-        return {name: prop["x-customer-value"] for name, prop in props.items() if "x-customer-value" in prop}
-
     def shown_to_customer(self, element: str) -> dict | None:
         """The customer's view of the form of step ``element`` (None when nothing of it is for customers)."""
         return self.customer_form(self.step_forms.get(element))
@@ -110,6 +106,13 @@ class Catalogue:
         if not entry:
             return None
         return entry.get(language) or entry.get("en") or entry.get("zh")
+
+
+def customer_constants(schema: dict | None) -> dict[str, Any]:
+    """The values a customer's answer to the form always carries (``x-customer-value``, e.g. reached)."""
+    props = (schema or {}).get("properties") or {}
+    return {name: prop["x-customer-value"] for name, prop in props.items()
+            if isinstance(prop, dict) and "x-customer-value" in prop}
 
 
 def customer_view(schema: dict) -> dict | None:

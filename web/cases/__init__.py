@@ -284,13 +284,13 @@ def find():  # noqa: ANN201
 
 
 def customer_link_purposes(view: CaseView) -> list[str]:
-    """Which customer links make sense now: the case waits for the plan answer, or the survey step is open."""
-    from web.portal import SURVEY_STEP
-
+    """Which customer links make sense now: the case waits for a message a customer answers, or a step a
+    customer may answer is open (the deployed version's catalogue says which)."""
     if view.status != "open" or current_user.read_only:
         return []
-    purposes = ["plan_confirmation"] if "plan_confirmation" in view.waiting_for else []
-    if any(t.name == SURVEY_STEP for t in view.open_tasks):
+    catalogue = engine().repository.active().catalogue
+    purposes = ["confirm"] if any(name in catalogue.customer_messages for name in view.waiting_for) else []
+    if any(t.name in catalogue.customer_steps for t in view.open_tasks):
         purposes.append("survey")
     return purposes
 
