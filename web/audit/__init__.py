@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from engine.history import SYSTEM
 from engine.reports import ComplianceReport
 from engine.store.enums import EventKind
+from web.cases.display import grades
 from web.services import engine
 
 bp = Blueprint("audit", __name__, template_folder="templates", url_prefix="/audit")
@@ -54,7 +55,8 @@ def index() -> str:
         created_to=day_arg("to", None) + timedelta(days=1) if args.get("to") else None,
         viewer=current_user.username,
     ) if searched else []
-    return render_template("audit/index.html", hits=hits, searched=searched, args=args, zone=zone())
+    return render_template("audit/index.html", hits=hits, searched=searched, args=args, zone=zone(),
+                           grades=list(grades().items()))
 
 
 @bp.get("/deployments")

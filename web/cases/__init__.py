@@ -48,7 +48,7 @@ from engine.forms import validate as validate_form
 from engine.tasks import TaskView
 from web import forms
 from web.auth import writer_required
-from web.cases.display import MESSAGES, label, register_filters
+from web.cases.display import message_label, register_filters
 from web.errors import held_by_message
 from web.services import engine
 
@@ -153,7 +153,7 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             title = "、".join(deadline_names.get(t.get("element"), t.get("element", ""))
                              for t in payload.get("timers") or [])
         elif event.kind == "message_received":
-            title = label(MESSAGES, payload.get("name"))
+            title = message_label(payload.get("name"))
             details = [(str(k), forms.display_value(None, k, v)) for k, v in (payload.get("payload") or {}).items()]
         elif event.kind == "attachment_added":
             title = str(payload.get("filename") or "")

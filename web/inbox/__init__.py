@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from engine.errors import CaseArchived, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
 from engine.tasks import UNSET, InboxQuery, TaskView
 from web.auth import writer_required
-from web.cases.display import GRADES
+from web.cases.display import grades
 from web.forms import bilingual, enum_label, form_title
 from web.services import engine, local_path
 
@@ -130,7 +130,7 @@ def index():  # noqa: ANN201
                "read_only": current_user.read_only, "here": url_for("inbox.index", **filters.query())}
     if request.args.get("partial") == "1":
         return render_template("inbox/_table.html", **context)
-    return render_template("inbox/index.html", steps=steps, channels=channels, grades=GRADES, **context)
+    return render_template("inbox/index.html", steps=steps, channels=channels, grades=grades(), **context)
 
 
 def _back() -> str:
