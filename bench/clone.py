@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
+from engine.catalogue import Meaning
 from engine.demo import DemoData, complete_step
 from engine.store.models import Case, CustomerContact, InvolvedPerson, Notification, Task, Timer, WorkflowTask
 
@@ -34,7 +35,7 @@ def register_templates(eng, count: int, involved: str = "cs1", every: int = 10) 
     numbers = []
     deployed = eng.repository.active()
     sample = DemoData.of(deployed.catalogue.demo)
-    staff_field = deployed.catalogue.field("involved_staff")
+    staff_field = deployed.catalogue.field(Meaning.INVOLVED_STAFF)
     for i in range(count):
         case = sample.cases[i % len(sample.cases)]
         staff = [involved] if i % every == every - 1 else []

@@ -10,13 +10,14 @@ It asks the active version's catalogue instead:
   ``{FIELD: true|false}``, the customer's yes or no) and ``customerLinkDays``;
 - what a **customer is shown** of a form: its fields marked ``"x-customer": true``; a field with
   ``"x-customer-value"`` is set to that value whenever a customer answers the form;
-- the **meaning** of case-data fields: ``"x-meaning"`` on a form field (``customer_name``,
-  ``contact``, ``channel``, ``involved_staff``, ``product``, ``type``,
-  ``description``) and the intake start
+- the **meaning** of case-data fields: ``"x-meaning"`` on a form field of the intake form (one of
+  ``Meaning``: ``customer-name``, ``customer-contact``, ``intake-channel``, ``involved-staff``,
+  ``product``, ``complaint-type``, ``case-description``) and the intake start
   event's ``caseGrade`` / ``caseTier`` / ``caseOutcome`` properties (fields set by scripts or
   decisions, which have no form);
 - **labels** for codes the process writes (grades, outcomes, notification subjects):
-  ``labels.toml``, ``[section.code] zh = ... en = ...``;
+  ``labels.toml``, ``[section.code] zh = ... en = ...`` (sections ``grades``, ``outcomes``,
+  ``customer_outcomes``, ``notifications``, ``messages``, ``customer_waiting``);
 - the **demo data**: ``demo.json``.
 """
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -39,10 +41,26 @@ DEMO_FILE = "demo.json"
 FORM_PROPERTY = "formJsonSchemaFilename"
 DEFAULT_LINK_DAYS = 7
 
-# What a start event's properties and form fields may say a field means.
-CASE_MEANINGS = {"caseGrade": "grade", "caseTier": "escalation_tier", "caseOutcome": "outcome"}
-FIELD_MEANINGS = frozenset({"customer_name", "contact", "channel", "involved_staff", "product", "type",
-                            "description"})
+
+
+class Meaning(StrEnum):
+    """What a case-data field may mean to the engine and the web (``x-meaning`` and the start event's
+    ``caseGrade`` / ``caseTier`` / ``caseOutcome``). Hyphenated, so they never pass for field names."""
+
+    CUSTOMER_NAME = "customer-name"
+    CONTACT = "customer-contact"
+    CHANNEL = "intake-channel"
+    INVOLVED_STAFF = "involved-staff"
+    PRODUCT = "product"
+    TYPE = "complaint-type"
+    DESCRIPTION = "case-description"
+    GRADE = "case-grade"
+    TIER = "escalation-tier"
+    OUTCOME = "case-outcome"
+
+
+CASE_MEANINGS = {"caseGrade": Meaning.GRADE, "caseTier": Meaning.TIER, "caseOutcome": Meaning.OUTCOME}
+FIELD_MEANINGS = frozenset(Meaning) - set(CASE_MEANINGS.values())
 
 
 @dataclass(frozen=True)
@@ -80,11 +98,11 @@ class Catalogue:
     labels: dict[str, dict[str, dict[str, str]]] = field(repr=False)
     demo: dict[str, Any] = field(repr=False)
 
-    def field(self, meaning: str) -> str | None:
+    def field(self, meaning: Meaning) -> str | None:
         """The case-data field that means ``meaning`` (e.g. ``grade``) in this version, or None."""
         return self.meanings.get(meaning)
 
-    def value(self, data: dict, meaning: str) -> Any:
+    def value(self, data: dict, meaning: Meaning) -> Any:
         """The value of the field meaning ``meaning`` in ``data`` (None when the version has no such field)."""
         name = self.meanings.get(meaning)
         return data.get(name) if name else None

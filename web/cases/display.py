@@ -68,17 +68,17 @@ def message_label(name: Any) -> str:
         catalogue = engine().repository.active().catalogue
     except NotFound:
         return str(name)
-    title = catalogue.label("message", name, _language()) or bilingual(catalogue.message_titles.get(str(name)))
+    title = catalogue.label("messages", name, _language()) or bilingual(catalogue.message_titles.get(str(name)))
     return title or str(name)
 
 
 def grades() -> dict[str, str]:
     """The grades the deployed labels name, in their order: the inbox's grade filter."""
     try:
-        table = engine().repository.active().catalogue.labels.get("grade", {})
+        table = engine().repository.active().catalogue.labels.get("grades", {})
     except NotFound:
         return {}
-    return {code: deployed_label("grade", code) for code in table}
+    return {code: deployed_label("grades", code) for code in table}
 
 
 def label(table: dict, code: Any) -> str:
@@ -108,12 +108,12 @@ def register_filters(bp: Blueprint) -> None:
     """Template filters and globals for every page (the inbox, the case and task pages, the portal)."""
     filters = {
         "localtime": local_time,
-        "grade_label": lambda code: deployed_label("grade", code),
+        "grade_label": lambda code: deployed_label("grades", code),
         "status_label": lambda code: label(CASE_STATUS, code),
         "deadline_label": lambda code: label(DEADLINE_STATUS, code),
-        "outcome_label": lambda code: deployed_label("outcome", code),
+        "outcome_label": lambda code: deployed_label("outcomes", code),
         "role_label": role_label,
-        "subject_label": lambda code: deployed_label("notification", code),
+        "subject_label": lambda code: deployed_label("notifications", code),
         "event_label": lambda code: label(EVENT_KINDS, code),
         "actor_label": lambda code: label(ACTORS, code),
         "message_label": message_label,

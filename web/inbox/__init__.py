@@ -13,6 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine.catalogue import Meaning
 from engine.errors import CaseArchived, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
 from engine.tasks import UNSET, InboxQuery, TaskView
 from web.auth import writer_required
@@ -87,12 +88,14 @@ def step_title(task: TaskView) -> str:
 
 
 def channel_options() -> list[tuple[str, str]]:
+    """The channels the intake form offers (its ``intake-channel`` field), for the inbox's channel filter."""
     try:
-        schema = engine().repository.active().intake_form() or {}
+        active = engine().repository.active()
     except NotFound:
         return []
-    values = ((schema.get("properties") or {}).get("channel") or {}).get("enum") or []
-    return [(v, enum_label(schema, "channel", v)) for v in values]
+    schema, name = active.intake_form() or {}, active.catalogue.field(Meaning.CHANNEL)
+    values = ((schema.get("properties") or {}).get(name) or {}).get("enum") or [] if name else []
+    return [(v, enum_label(schema, name, v)) for v in values]
 
 
 def counted(value: int, cap: int) -> str:

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from engine import forms as engine_forms
-from engine.catalogue import DEFAULT_LINK_DAYS, Catalogue, CustomerMessage, customer_constants, customer_view
+from engine.catalogue import DEFAULT_LINK_DAYS, Catalogue, CustomerMessage, Meaning, customer_constants, customer_view
 from engine.errors import (
     CaseArchived,
     FormInvalid,
@@ -157,7 +157,7 @@ def _waiting_text(message: str) -> str:
 def _outcome_text(outcome: str | None) -> str:
     if not outcome:
         return ""
-    return _catalogue().label("customer_outcome", outcome, _language()) or outcome
+    return _catalogue().label("customer_outcomes", outcome, _language()) or outcome
 
 
 def _shown(number: str) -> list[tuple[str, str]] | None:
@@ -184,7 +184,7 @@ def intake():  # noqa: ANN201
     schema = engine().repository.active().intake_form() or {}
     if request.method == "GET":
         return _intake_page(schema, {}, {})
-    data = intake_form.parse(schema, request.form, _catalogue().field("channel"))
+    data = intake_form.parse(schema, request.form, _catalogue().field(Meaning.CHANNEL))
     token = registration_token()
     try:
         process = engine().repository.active().intake_process()
@@ -248,8 +248,8 @@ def status():  # noqa: ANN201
         waiting=[_waiting_text(name) for name in found.waiting_for_customer],
         next_due=_local_time(found.next_due), registered_at=_local_time(found.registered_at),
         outcome=_outcome_text(found.outcome),
-        product=_catalogue().value(summary, "product") or "",
-        description=_catalogue().value(summary, "description") or "",
+        product=_catalogue().value(summary, Meaning.PRODUCT) or "",
+        description=_catalogue().value(summary, Meaning.DESCRIPTION) or "",
     )
 
 
