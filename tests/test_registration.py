@@ -104,7 +104,7 @@ def test_a_diagram_that_derives_from_the_number_at_its_start_sees_the_real_numbe
             state = session.scalar(sa.text('SELECT state FROM "case"')) + "".join(
                 session.scalars(sa.text("SELECT body FROM workflow_task")))
         assert f"REF/{number}" in state and "pending-" not in state
-        assert number == "20260302-TEST-001"
+        assert number.startswith("20260302-") and number.endswith("-001")
         assert eng.cases.get(number).summary["case_number"] == number
 
 
