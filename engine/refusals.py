@@ -137,6 +137,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "hit policy UNIQUE needs rules that never overlap, but rules {first} and {second} match the same "
               "input: change their cells so they exclude each other, or use FIRST (the first match wins) or "
               "PRIORITY (ranked by the output values)"},
+    "dmn_any_overlap": {
+        "zh": "命中策略 ANY 要求同时命中的规则给出相同结果，但规则 {first} 和规则 {second} 会同时命中且结果不同："
+              "请修改单元格使它们互斥，或改用 FIRST 或 PRIORITY",
+        "en": "hit policy ANY needs rules that match together to agree, but rules {first} and {second} match the "
+              "same input and give different results: change their cells so they exclude each other, or use FIRST "
+              "or PRIORITY"},
     "dmn_required_missing": {
         "zh": "该决策依赖的决策 {required} 不在本次部署中：请一起部署定义它的 .dmn 文件",
         "en": "the decision requires decision {required}, which is not in this deployment: deploy the .dmn "
