@@ -58,9 +58,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "data stores are not run by this engine: remove it (keep data in the case's form fields)"},
     # DMN (engine.decision_checks at deploy; engine.decisions while a case runs)
     "dmn_decision_without_id": {
-        "zh": "该决策没有 id，业务规则任务无法调用它：请在建模工具中为决策设置 id（例如 grading）",
+        "zh": "该决策没有 id，业务规则任务无法调用它：请在建模工具中为决策设置 id（例如 risk_level）",
         "en": "the decision has no id, so no business rule task can call it: give the decision an id "
-              "(e.g. grading) in the modeler"},
+              "(e.g. risk_level) in the modeler"},
     "dmn_decision_empty": {
         "zh": "该决策既没有决策表也没有表达式：请添加一个决策表",
         "en": "the decision has neither a decision table nor an expression: add a decision table"},
@@ -86,14 +86,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "aggregation {aggregation} needs a table with one output column: remove the other outputs or the "
               "aggregation"},
     "dmn_input_expression": {
-        "zh": "输入列 {column} 没有输入表达式：请填写它读取的案件字段（例如 compensation_amount）",
+        "zh": "输入列 {column} 没有输入表达式：请填写它读取的案件字段（例如 order_amount）",
         "en": "input column {column} has no input expression: write the case field it reads "
-              "(e.g. compensation_amount)"},
+              "(e.g. order_amount)"},
     "dmn_no_output": {"zh": "决策表没有输出列：请添加一个带名称的输出列",
                       "en": "the decision table has no output column: add one with a name"},
     "dmn_output_name": {
-        "zh": "输出列 {column} 没有名称（即它设置的案件字段）：请填写名称，例如 grade",
-        "en": "output column {column} has no name (the case field it sets): give it one, e.g. grade"},
+        "zh": "输出列 {column} 没有名称（即它设置的案件字段）：请填写名称，例如 priority",
+        "en": "output column {column} has no name (the case field it sets): give it one, e.g. priority"},
     "dmn_output_not_identifier": {
         "zh": "输出名称 {name} 不能用作案件字段名：请改为字母、数字和下划线组成、"
               "不以 _ 开头的名称（例如 approval_status）",
