@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock as clock_module
 from engine import decision_tasks, history, sandbox, spiff, workflow_state
+from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import CaseArchived, DecisionFailure, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
@@ -223,14 +224,14 @@ class CaseWork:
                 "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
                 "recipients": [] if notice.role == "customer" else role_members(conn, notice.role, involved),
                 "created_at": moment} for notice in case.notices])
-        data = snap.data
+        data, facts = snap.data, case.deployment.catalogue  # which fields mean grade, tier, outcome
         values = {
             "state": workflow_state.write(conn, row.id, wf),
             "version": row.version + 1,
             "updated_at": moment,
-            "grade": data.get("grade") or row.grade,
-            "escalation_tier": int(data.get("escalation_tier") or 0),
-            "outcome": data.get("outcome") or row.outcome,
+            "grade": facts.value(data, Meaning.GRADE) or row.grade,
+            "escalation_tier": int(facts.value(data, Meaning.TIER) or 0),
+            "outcome": facts.value(data, Meaning.OUTCOME) or row.outcome,
             "waiting_for": sorted(snap.messages),
             "status": row.status,
             "archived_at": row.archived_at,
