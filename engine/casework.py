@@ -26,6 +26,7 @@ from engine.clock import Clock
 from engine.errors import CaseArchived, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
 from engine.repository import LoadedDeployment, Repository
+from engine.store.enums import EventKind
 from engine.store.models import Case, Notification, StreamHead, Task, Timer
 
 
@@ -187,7 +188,7 @@ class CaseWork:
         """
         with db.write() as session:
             row = lock_case(session, case_id=case_id) if case_id is not None else lock_case(session, number=number)
-            history.append(session, case_number=row.number, at=self._clock.now(), actor=actor, kind="incident",
+            history.append(session, case_number=row.number, at=self._clock.now(), actor=actor, kind=EventKind.INCIDENT,
                            payload={"reason": str(failure), "element": failure.element}, deployment_version=None)
 
     def open(self, session: Session, row: CaseRow, moment: datetime | None = None,
