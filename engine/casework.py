@@ -177,7 +177,10 @@ class CaseWork:
             except SpiffWorkflowException as exc:
                 task = getattr(exc, "task", None)
                 element = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
-                raise WorkflowFailure(f"the diagram failed: {_describe(exc)}", element=element) from exc
+                cause = exc.__cause__ or exc.__context__
+                limit = cause.limit if isinstance(cause, sandbox.LimitExceeded) else None
+                raise WorkflowFailure(f"the diagram failed: {_describe(exc)}", element=element,
+                                      limit=limit) from exc
 
     def record_incident(self, db: Any, actor: str, failure: WorkflowFailure, *, case_id: int | None = None,
                         number: str | None = None) -> None:

@@ -14,6 +14,30 @@ import string
 LANGUAGES = ("zh", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
+    # errors while running (engine.errors: each error's code and params)
+    "engine_error": {"zh": "无法完成此操作", "en": "this could not be done"},
+    "deploy_refused": {"zh": "部署被拒绝，未做任何更改", "en": "the deployment was refused; nothing changed"},
+    "form_invalid": {"zh": "表单有误：{fields}", "en": "the form has errors: {fields}"},
+    "task_already_completed": {"zh": "该环节已由 {by} 于 {at} 完成", "en": "this step was already completed by {by} "
+                                                                           "at {at}"},
+    "task_not_open": {"zh": "该环节已{state}，不能再完成", "en": "this step is {state} and can no longer be completed"},
+    "not_allowed": {"zh": "您无权查看或更改此项", "en": "you may not see or change this"},
+    "not_found": {"zh": "没有找到", "en": "not found"},
+    "stale_case": {"zh": "案件 {number} 已更新（版本 {actual}，您看到的是 {expected}）：请刷新后重试",
+                   "en": "case {number} changed (version {actual}, you saw {expected}): reload and try again"},
+    "case_archived": {"zh": "案件 {number} 已归档，只能查看", "en": "case {number} is archived and read-only"},
+    "message_not_expected": {"zh": "案件 {number} 现在不在等待消息 {message}",
+                             "en": "case {number} is not waiting for message {message} now"},
+    "workflow_failed": {"zh": "流程在 {element} 出错，已记录为事件；流程负责人需修正该元素",
+                        "en": "the process failed at {element}; this was recorded as an incident for the "
+                              "process owner to fix"},
+    "workflow_limit": {"zh": "{element} 的脚本或表达式超出了{limit}限制，已记录为事件；流程负责人需修正该元素",
+                       "en": "the script or expression of {element} ran past its {limit} limit; this was recorded "
+                             "as an incident for the process owner to fix"},
+    "task_held_by_other": {"zh": "该环节现在由 {holder} 办理", "en": "{holder} holds this step now"},
+    "idempotency_key_reused": {"zh": "该幂等键已用于另一份登记（{number}）：新投诉请使用新键",
+                               "en": "the Idempotency-Key was already used for another registration ({number}); "
+                                     "send a new key for a new complaint"},
     # files and folders
     "folder_missing": {"zh": "没有这个文件夹", "en": "no such folder"},
     "not_utf8": {"zh": "不是 UTF-8 文本：请以 UTF-8 编码保存该文件",
@@ -273,8 +297,9 @@ WORDS: dict[str, dict[str, str]] = {
     "input expression": {"zh": "输入表达式", "en": "input expression"},
     "input cell": {"zh": "输入单元格", "en": "input cell"}, "output cell": {"zh": "输出单元格", "en": "output cell"},
     "time": {"zh": "时间", "en": "time"}, "size": {"zh": "大小", "en": "size"},
+    "cancelled": {"zh": "取消", "en": "cancelled"}, "completed": {"zh": "完成", "en": "completed"},
 }
-TRANSLATED = ("what", "limit")
+TRANSLATED = ("what", "limit", "state")
 
 
 def render(code: str, params: dict[str, str], lang: str = "en") -> str:

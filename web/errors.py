@@ -1,5 +1,8 @@
 """Engine errors become answers a person can act on: JSON under /api, a page elsewhere.
 
+Their words come from each error's code and params (``engine.refusals``, zh and en), never from
+the English of the exception: that stays in the log.
+
 No stack trace ever reaches a client: anything unexpected is logged and answered 500.
 """
 
@@ -25,6 +28,7 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskHeldByOther,
     TaskNotOpen,
+    WorkflowFailure,
 )
 from engine.migration import MigrationRefused
 from web import i18n
@@ -47,9 +51,12 @@ def wants_json() -> bool:
 
 
 def error_body(error: EngineError | DatabaseUnavailable) -> dict:
-    body: dict = {"error": type(error).__name__, "message": str(error)}
-    if getattr(error, "code", None):
-        body["code"] = error.code
+    language = i18n.current_language()
+    if isinstance(error, EngineError):  # the words come from the error's code, in the caller's language
+        body: dict = {"error": type(error).__name__, "code": error.code, "params": error.params,
+                      "message": person_text(error, language)}
+    else:
+        body = {"error": type(error).__name__, "message": str(error), "code": error.code}
     if isinstance(error, TaskHeldByOther):
         body["holder"] = error.holder
     if isinstance(error, IdempotencyKeyReused):
@@ -64,6 +71,17 @@ def error_body(error: EngineError | DatabaseUnavailable) -> dict:
     if isinstance(error, DeployError):
         body["problems"] = [p.as_dict(i18n.current_language()) for p in error.problems]
     return body
+
+
+def person_text(error: EngineError, language: str) -> str:
+    """The error in ``language`` from its code and params.
+
+    Errors raised without params (``NotAllowed``, ``NotFound`` and plain ``EngineError`` from many
+    places, each with its own reason) keep the engine's sentence until each reason has a code.
+    """
+    if error.params or isinstance(error, WorkflowFailure):
+        return error.text(language)
+    return str(error)
 
 
 def page_message(error: EngineError) -> str:
@@ -113,7 +131,7 @@ def register(app: Flask) -> None:
         code = status_of(error)
         if wants_json():
             return jsonify(error_body(error)), code
-        return error_page(code, page_message(error), detail=str(error))
+        return error_page(code, page_message(error), detail=person_text(error, i18n.current_language()))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202
