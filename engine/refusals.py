@@ -38,6 +38,28 @@ MESSAGES: dict[str, dict[str, str]] = {
     "idempotency_key_reused": {"zh": "该幂等键已用于另一份登记（{number}）：新投诉请使用新键",
                                "en": "the Idempotency-Key was already used for another registration ({number}); "
                                      "send a new key for a new complaint"},
+    # the catalogue's properties (engine/catalogue_checks.py)
+    "property_misplaced": {"zh": "属性 {property} 不能用在 {kind} 上：请放在 {allowed} 上",
+                           "en": "the property {property} does nothing on a {kind}: put it on a {allowed}"},
+    "link_days_invalid": {"zh": "customerLinkDays 必须是 1 到 {most} 之间的整数天数（现在是“{value}”）",
+                          "en": 'customerLinkDays must be a whole number of days from 1 to {most} (it is "{value}")'},
+    "customer_answers_invalid": {
+        "zh": "customerAnswers 要写在消息捕获事件上，值是消息内容里表示“接受/拒绝”的字段名，"
+              "例如 accepted（现在是“{value}”）",
+        "en": 'customerAnswers belongs on a message catch event and names the payload field that carries the '
+              'customer\'s yes or no, e.g. accepted (it is "{value}")'},
+    "case_field_invalid": {"zh": "{property} 的值必须是案件数据的字段名，例如 grade（现在是“{value}”）",
+                           "en": 'the value of {property} must be a case-data field name, e.g. grade '
+                                 '(it is "{value}")'},
+    "meaning_unknown": {"zh": "x-meaning “{value}” 未知：可用的有 {meanings}",
+                        "en": 'x-meaning "{value}" is unknown: use one of {meanings}'},
+    "meaning_twice": {"zh": "x-meaning “{value}” 已用在字段 {other} 上：每种含义只能标一个字段",
+                      "en": 'x-meaning "{value}" is already on the field {other}: mark one field per meaning'},
+    "customer_mark_invalid": {"zh": "x-customer 只能是 true 或 false", "en": "x-customer is true or false"},
+    "label_needs_words": {"zh": '每个标签都需要中文 zh 和英文 en，例如 zh = "紧急"',
+                          "en": 'each label needs a "zh" and an "en" text, e.g. en = "Urgent"'},
+    "demo_invalid": {"zh": "demo.json 不是有效的 JSON（第 {line} 行）",
+                     "en": "demo.json is not valid JSON (line {line})"},
     # files and folders
     "folder_missing": {"zh": "没有这个文件夹", "en": "no such folder"},
     "not_utf8": {"zh": "不是 UTF-8 文本：请以 UTF-8 编码保存该文件",
