@@ -42,6 +42,8 @@ run: $(STAMP)
 test: browser-tools $(STAMP)
 	$(BIN)/ruff check .
 	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest
+	@echo "mechanism tests again, with every shipped deadline lengthened as a process owner might (tests/deadline_shift.py):"
+	COMPLAINTFLOW_TEST_SHIFT_DEADLINES=1 $(BIN)/pytest -q -p no:cacheprovider -m "not spec" -k sqlite --ignore=tests/web tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

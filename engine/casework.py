@@ -20,10 +20,10 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock as clock_module
-from engine import history, sandbox, spiff, workflow_state
+from engine import decision_tasks, history, sandbox, spiff, workflow_state
 from engine.catalogue import Meaning
 from engine.clock import Clock
-from engine.errors import CaseArchived, NotFound, StaleCase, WorkflowFailure
+from engine.errors import CaseArchived, DecisionFailure, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
 from engine.repository import LoadedDeployment, Repository
 from engine.store.enums import EventKind
@@ -177,6 +177,8 @@ class CaseWork:
             except SpiffWorkflowException as exc:
                 task = getattr(exc, "task", None)
                 element = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
+                if isinstance(exc, decision_tasks.DecisionFailed):
+                    raise DecisionFailure(exc.code, exc.params, element=element) from exc
                 cause = exc.__cause__ or exc.__context__
                 limit = cause.limit if isinstance(cause, sandbox.LimitExceeded) else None
                 raise WorkflowFailure(f"the diagram failed: {_describe(exc)}", element=element,

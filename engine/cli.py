@@ -341,7 +341,7 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     replay = sub.add_parser("replay", help="re-run a case from its history and compare it step by step")
     replay.add_argument("number", help="complaint number")
     purge = sub.add_parser("purge", help="purge archived cases past the retention period (3 years by default)")
-    purge.add_argument("--days", type=int, default=None, help="retention in days (COMPLAINTFLOW_RETENTION_DAYS)")
+    purge.add_argument("--days", type=int, default=None, help="retention in days, not in years")
     purge.add_argument("--dry-run", action="store_true", help="only list the cases that are due")
     purge.add_argument("--actor", default="system")
     migrate = sub.add_parser("migrate", help="move waiting cases to a newer version where safe")

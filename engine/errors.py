@@ -22,6 +22,10 @@ class EngineError(Exception):
     def params(self) -> dict[str, str]:
         return dict(getattr(self, "_params", {}))
 
+    @params.setter
+    def params(self, value: dict[str, str]) -> None:
+        self._params = dict(value)
+
     def _coded(self, **params: object) -> None:
         self._params = {key: "" if value is None else str(value) for key, value in params.items()}
 
@@ -161,8 +165,24 @@ class WorkflowFailure(EngineError):
         self.element, self.limit = element, limit
         if limit:
             self.code = "workflow_limit"
-        self._coded(element=element or "?", limit=limit)
+        if not getattr(self, "_params", None):  # a subclass (DecisionFailure) may have set its own
+            self._coded(element=element or "?", limit=limit)
         super().__init__(message)
+
+
+class DecisionFailure(WorkflowFailure):
+    """A decision failed while a case ran (rules overlap under UNIQUE, ANY results differ, a cell fails).
+
+    It has a code of ``engine.refusals`` and its facts, so the person completing the task reads it in
+    their language; the case's incident keeps the English text.
+    """
+
+    def __init__(self, code: str, params: dict[str, str], element: str | None = None) -> None:
+        self.code, self.params = code, dict(params)
+        super().__init__(f"the diagram failed at {element}: {refusals.render(code, self.params)}", element=element)
+
+    def text(self, lang: str = "en") -> str:
+        return refusals.render(self.code, self.params, lang)
 
 
 class TaskHeldByOther(EngineError):

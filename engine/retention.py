@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import bindparam, delete, select, update
@@ -31,7 +31,7 @@ from engine.store.models import (
     Timer,
 )
 
-DEFAULT_RETENTION_DAYS = 3 * 365
+DEFAULT_RETENTION_YEARS = 3
 _E = Event.__table__
 EVENTS_TO_PURGE = select(_E.c.seq, _E.c.payload).where(
     _E.c.case_number == bindparam("number"), _E.c.payload_digest.is_(None), _E.c.kind != "case_purged")
@@ -39,8 +39,24 @@ PURGE_EVENT = update(_E).where(_E.c.seq == bindparam("event_seq")).values(
     payload=history.PURGED, payload_digest=bindparam("digest", type_=_E.c.payload_digest.type))
 
 
-def retention_days() -> int:
-    return int(os.environ.get("COMPLAINTFLOW_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+def years_before(moment: datetime, years: int) -> datetime:
+    """The same calendar date ``years`` earlier: "kept for 3 years" counts calendar years, not 3 x 365
+    days (which falls a day short across a leap day). A 29 February with no match becomes the 28th,
+    the earlier cut-off, so nothing is ever purged before its full term."""
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:
+        return moment.replace(year=moment.year - years, day=28)
+
+
+def retention_cutoff(now: datetime, days: int | None = None) -> datetime:
+    """Archived before this moment means past retention: ``days`` when given (the CLI's --days or
+    COMPLAINTFLOW_RETENTION_DAYS), else COMPLAINTFLOW_RETENTION_YEARS calendar years (3 by default)."""
+    if days is None and os.environ.get("COMPLAINTFLOW_RETENTION_DAYS"):
+        days = int(os.environ["COMPLAINTFLOW_RETENTION_DAYS"])
+    if days is not None:
+        return now - timedelta(days=days)
+    return years_before(now, int(os.environ.get("COMPLAINTFLOW_RETENTION_YEARS", DEFAULT_RETENTION_YEARS)))
 
 
 @dataclass(frozen=True)
@@ -56,19 +72,18 @@ class Retention:
 
     def due(self, days: int | None = None) -> list[str]:
         """Archived cases whose retention period has passed."""
-        cutoff = self._clock.now() - timedelta(days=days if days is not None else retention_days())
+        cutoff = retention_cutoff(self._clock.now(), days)
         with self._db.read() as session:
             return list(session.scalars(select(Case.number).where(
                 Case.status == "archived", Case.archived_at <= cutoff).order_by(Case.id)))
 
     def purge(self, actor: str, days: int | None = None) -> list[PurgeResult]:
         """Purge every case past retention, one transaction each."""
-        keep = days if days is not None else retention_days()
-        return [self._purge(number, actor, keep) for number in self.due(keep)]
+        return [self._purge(number, actor, days) for number in self.due(days)]
 
-    def _purge(self, number: str, actor: str, days: int) -> PurgeResult:
+    def _purge(self, number: str, actor: str, days: int | None) -> PurgeResult:
         now = self._clock.now()
-        cutoff = now - timedelta(days=days)
+        cutoff = retention_cutoff(now, days)
         files: list[Path] = []
         with self._db.write() as session:
             row = lock_case(session, number=number)
@@ -90,7 +105,7 @@ class Retention:
                 version=row.version + 1, updated_at=now))
             history.append(session, case_number=number, at=now, actor=actor, kind="case_purged",
                            payload={"case": number, "events": len(events), "attachments": len(files),
-                                    "archived_at": archived_at.isoformat(), "retention_days": days},
+                                    "archived_at": archived_at.isoformat(), "retention_cutoff": cutoff.isoformat()},
                            deployment_version=None)
         for path in files:  # the rows are gone for good: now the files
             path.unlink(missing_ok=True)

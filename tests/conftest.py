@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 import engine
 from engine.clock import ManualClock
+from tests.deadline_shift import shift_deadlines
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "workflows"
@@ -55,6 +56,8 @@ def workflows_dir(tmp_path: Path) -> Path:
     """A private copy of workflows/ a test may edit, as a process owner would."""
     target = tmp_path / "workflows"
     shutil.copytree(WORKFLOWS, target)
+    if os.environ.get("COMPLAINTFLOW_TEST_SHIFT_DEADLINES"):
+        shift_deadlines(target)
     return target
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -53,6 +54,43 @@ def past_next_deadline(eng, clock, by: timedelta = timedelta(minutes=1)) -> None
     due = eng.timers.next_due()
     assert due is not None, "no deadline is pending"
     clock.advance(due - clock.now() + by)
+
+
+def fire_next(eng, clock, by: timedelta = timedelta(minutes=1)) -> int:
+    """Move past the earliest pending deadline and let the scheduler fire; returns how many fired."""
+    past_next_deadline(eng, clock, by)
+    return eng.timers.fire_due()
+
+
+def short_of_next_deadline(eng, clock, left: timedelta = timedelta(minutes=1)) -> None:
+    """Move the clock to ``left`` before the earliest pending deadline: it has not passed yet."""
+    due = eng.timers.next_due()
+    assert due is not None, "no deadline is pending"
+    clock.advance(due - clock.now() - left)
+
+
+_EVENT = re.compile(r"<(?:\w+:)?(boundaryEvent|intermediateCatchEvent)\b[^>]*>.*?</(?:\w+:)?\1>", re.S)
+_TIMER_VALUE = re.compile(r"(<(?:\w+:)?time(?:Duration|Date|Cycle)\b[^>]*>)(.*?)(</)", re.S)
+
+
+def set_deadline(workflows_dir: Path, element: str, expression: str) -> str:
+    """Set the timer on task ``element``'s boundary, or of the timer event ``element``, as in the modeler.
+
+    Returns the expression it had, so a test states its change without assuming the shipped value.
+    """
+    for path in sorted(workflows_dir.glob("*.bpmn")):
+        text = path.read_text(encoding="utf-8")
+        for block in _EVENT.finditer(text):
+            opening = block.group(0).split(">", 1)[0]
+            if f'attachedToRef="{element}"' not in opening and f'id="{element}"' not in opening:
+                continue
+            timer = _TIMER_VALUE.search(block.group(0))
+            if timer is None:
+                continue
+            changed = block.group(0).replace(timer.group(0), timer.group(1) + expression + timer.group(3), 1)
+            path.write_text(text.replace(block.group(0), changed, 1), encoding="utf-8")
+            return timer.group(2)
+    raise AssertionError(f"no timer on or of {element!r} in {workflows_dir}")
 
 
 def subjects(eng, number: str) -> list[tuple[str, str]]:

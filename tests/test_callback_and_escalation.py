@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.driver import advance, complete, open_tasks, registration, subjects, task, to_callback
+
+pytestmark = pytest.mark.spec  # the seeds' durations and routes, as shipped
 
 
 def names(eng, number):

@@ -23,6 +23,8 @@ from tests.driver import (
     to_responsibility,
 )
 
+pytestmark = pytest.mark.spec  # the seeds' durations and routes, as shipped
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from engine.migration import MigrationRefused
-from tests.driver import complete, plan_through_review, registration, task, to_plan
+from tests.driver import complete, plan_through_review, registration, set_deadline, task, to_plan
 
 
 def redeploy(eng, workflows_dir, old: str, new: str) -> int:
@@ -22,7 +22,8 @@ def redeploy(eng, workflows_dir, old: str, new: str) -> int:
 def test_a_waiting_case_moves_to_a_version_that_only_changed_a_later_deadline_and_follows_it(eng, workflows_dir,
                                                                                            clock):
     number = eng.runtime.start("complaint", registration(), "cs1")
-    assert redeploy(eng, workflows_dir, '"PT4H"', '"PT6H"') == 2  # the management review deadline
+    set_deadline(workflows_dir, "management_review", '"PT6H"')
+    assert eng.repository.deploy(workflows_dir, actor="owner1")[0].version == 2
     assert eng.migration.check(number).migrated
     result = eng.migration.migrate(number, "owner1")
     assert (result.from_version, result.to_version) == (1, 2)
@@ -62,9 +63,8 @@ def test_bulk_migration_moves_the_safe_cases_and_reports_the_others(eng, workflo
     at_plan = eng.runtime.start("complaint", registration(), "cs1")
     to_plan(eng, at_plan)
     plan_through_review(eng, at_plan)  # under way: waits for the customer's confirmation
-    redeploy(eng, workflows_dir, "working_days(1)</bpmn:timeDate>\n      </bpmn:timerEventDefinition>\n    "
-             "</bpmn:intermediateCatchEvent>", "working_days(2)</bpmn:timeDate>\n      "
-             "</bpmn:timerEventDefinition>\n    </bpmn:intermediateCatchEvent>")
+    assert set_deadline(workflows_dir, "confirmation_timeout", "working_days(30)") != "working_days(30)"
+    eng.repository.deploy(workflows_dir, actor="owner1")
     results = {r.number: r for r in eng.migration.migrate_all("owner1")}
     assert results[waiting].migrated
     assert not results[at_plan].migrated and results[at_plan].reasons

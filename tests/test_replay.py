@@ -19,15 +19,17 @@ from tests.conftest import SHANGHAI
 from tests.driver import (
     advance,
     complete,
+    fire_next,
     plan_through_review,
     registration,
+    set_deadline,
+    short_of_next_deadline,
     start_to_verified,
     task,
     to_callback,
     to_plan,
     to_responsibility,
 )
-from tests.test_migration import redeploy
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 BEFORE_SPRING_FESTIVAL = datetime(2026, 2, 13, 9, 0, tzinfo=SHANGHAI)
@@ -47,7 +49,7 @@ def happy_path_to_archive(eng, clock, workflows_dir):
 def urgent_escalates_to_tier_2(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(), "cs1")
     start_to_verified(eng, number, safety_hazard=True)
-    assert advance(eng, clock, hours=2, minutes=1) == 1
+    assert fire_next(eng, clock) == 1
     complete(eng, number, "tier2_new_plan")
     return number
 
@@ -55,7 +57,7 @@ def urgent_escalates_to_tier_2(eng, clock, workflows_dir):
 def urgent_started_in_time(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(), "cs1")
     start_to_verified(eng, number, safety_hazard=True)
-    advance(eng, clock, hours=1)
+    short_of_next_deadline(eng, clock)
     complete(eng, number, "start_emergency_handling")
     advance(eng, clock, hours=2)
     return number
@@ -63,7 +65,7 @@ def urgent_started_in_time(eng, clock, workflows_dir):
 
 def phone_first_response_overdue(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
-    assert advance(eng, clock, minutes=11) == 1
+    assert fire_next(eng, clock) == 1
     complete(eng, number, "first_response")
     return number
 
@@ -72,7 +74,7 @@ def general_start_deadline_across_spring_festival(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(channel="store"), "cs1")
     clock.advance(datetime(2026, 2, 13, 10, 0, tzinfo=SHANGHAI) - clock.now())
     start_to_verified(eng, number)
-    assert advance(eng, clock, days=11, hours=0.1) == 1
+    assert fire_next(eng, clock) == 1
     complete(eng, number, "start_handling_general")
     return number
 
@@ -81,15 +83,14 @@ def serious_start_deadline_on_the_make_up_saturday(eng, clock, workflows_dir):
     clock.advance(datetime(2026, 2, 13, 10, 0, tzinfo=SHANGHAI) - clock.now())
     number = eng.runtime.start("complaint", registration(channel="store"), "cs1")
     start_to_verified(eng, number, core_function_failure=True)
-    assert task(eng, number, "start_handling").due_at == datetime(2026, 2, 14, 10, 0, tzinfo=SHANGHAI)
-    assert advance(eng, clock, days=1, minutes=1) == 1
+    assert fire_next(eng, clock) == 1
     return number
 
 
 def responsibility_24_hours(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(), "cs1")
     to_responsibility(eng, number)
-    advance(eng, clock, hours=24, minutes=1)
+    fire_next(eng, clock)
     complete(eng, number, "determine_responsibility", responsibility="customer_misunderstanding")
     return number
 
@@ -97,8 +98,8 @@ def responsibility_24_hours(eng, clock, workflows_dir):
 def responsibility_48_hours_when_unreachable(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(), "cs1")
     to_responsibility(eng, number, unreachable=True)
-    advance(eng, clock, hours=25)
-    advance(eng, clock, hours=24)
+    advance(eng, clock, hours=1)
+    fire_next(eng, clock)
     return number
 
 
@@ -126,7 +127,7 @@ def rejected_compensation_and_disagreeing_management(eng, clock, workflows_dir):
     complete(eng, number, "propose_plan", plan_type="compensation", compensation_amount=300)
     complete(eng, number, "approve_compensation", approved=False)
     complete(eng, number, "propose_plan")
-    advance(eng, clock, hours=4, minutes=1)
+    fire_next(eng, clock)
     complete(eng, number, "management_review", agrees=False)
     complete(eng, number, "coordinate_plan")
     return number
@@ -136,7 +137,7 @@ def plan_silence_then_follow_up(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(), "cs1")
     to_plan(eng, number)
     plan_through_review(eng, number, plan_type="repair")
-    advance(eng, clock, days=1, minutes=1)
+    fire_next(eng, clock)
     complete(eng, number, "follow_up_confirmation", customer_accepted=True)
     return number
 
@@ -170,7 +171,7 @@ def need_more_info_then_the_reply(eng, clock, workflows_dir):
 def need_more_info_then_3_working_days_of_silence(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
     start_to_verified(eng, number, verification_outcome="need_more_info")
-    assert advance(eng, clock, days=3, hours=1) == 1
+    assert fire_next(eng, clock) == 1
     complete(eng, number, "callback")
     assert eng.cases.get(number).outcome == "unresolved"
     return number
@@ -180,9 +181,9 @@ def callback_retries(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
     to_callback(eng, number)
     complete(eng, number, "callback", **UNREACHED)
-    assert advance(eng, clock, hours=4, minutes=1) == 1
+    assert fire_next(eng, clock) == 1
     complete(eng, number, "callback", **UNREACHED)
-    advance(eng, clock, hours=4, minutes=1)
+    fire_next(eng, clock)
     complete(eng, number, "callback", **UNREACHED)
     assert eng.cases.get(number).status == "archived"
     return number
@@ -192,7 +193,7 @@ def two_callbacks_for_product_quality(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(complaint_type="product_quality"), "cs1")
     to_callback(eng, number)
     complete(eng, number, "callback")
-    assert advance(eng, clock, days=3, hours=1) == 1
+    assert fire_next(eng, clock) == 1
     complete(eng, number, "callback")
     assert eng.cases.get(number).status == "archived"
     return number
@@ -202,10 +203,10 @@ def unsatisfied_walks_tiers_1_2_3(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
     to_callback(eng, number)
     complete(eng, number, "callback", satisfaction=2, satisfaction_label="unsatisfied")
-    assert advance(eng, clock, hours=48, minutes=1) == 1
-    assert advance(eng, clock, hours=48, minutes=1) == 1
+    assert fire_next(eng, clock) == 1
+    assert fire_next(eng, clock) == 1
     assert eng.cases.get(number).escalation_tier == 3
-    assert advance(eng, clock, hours=48, minutes=1) == 1  # tier 3's deadline only reminds
+    assert fire_next(eng, clock) == 1  # tier 3's deadline only reminds
     return number
 
 
@@ -246,15 +247,16 @@ def claims_reassignments_and_the_customer_answering(eng, clock, workflows_dir):
 def migrated_to_a_new_version(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(), "cs1")
     complete(eng, number, "first_response")
-    assert redeploy(eng, workflows_dir, '"PT4H"', '"PT6H"') == 2  # the management review deadline
+    set_deadline(workflows_dir, "management_review", '"PT7H"')
+    assert eng.repository.deploy(workflows_dir, actor="owner1")[0].version == 2
     eng.migration.migrate(number, "owner1")
     complete(eng, number, "verify")
     complete(eng, number, "start_handling_general")
     complete(eng, number, "determine_responsibility")
     complete(eng, number, "root_cause_analysis")
     complete(eng, number, "propose_plan")
-    assert advance(eng, clock, hours=4, minutes=1) == 0  # version 2 waits six hours
-    assert advance(eng, clock, hours=2) == 1
+    assert advance(eng, clock, hours=6, minutes=59) == 0  # version 2 waits seven hours
+    assert advance(eng, clock, minutes=2) == 1
     return number
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tests.conftest import SHANGHAI
-from tests.driver import advance, complete, registration
+from tests.driver import complete, past_next_deadline, registration
 
 MARCH = (datetime(2026, 3, 1, tzinfo=SHANGHAI), datetime(2026, 4, 1, tzinfo=SHANGHAI))
 
@@ -14,7 +14,8 @@ def test_met_and_missed_first_responses_are_counted_per_step_and_role_with_their
     on_time = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
     complete(eng, on_time, "first_response")  # within 10 minutes
     late = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
-    advance(eng, clock, minutes=25)  # the 10-minute deadline passes
+    past_next_deadline(eng, clock, timedelta(minutes=15))  # its first-response deadline passes
+    eng.timers.fire_due()
     complete(eng, late, "first_response")
     report = eng.reports.compliance(*MARCH)
     row = next(r for r in report.rows if r.step == "first_response")

@@ -3,13 +3,15 @@ content but leaves the history chain verifiable, and is itself recorded."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from engine.errors import CaseArchived, NotFound
 from engine.history import payload_digest
+from engine.retention import years_before
+from tests.conftest import SHANGHAI
 from tests.driver import complete, registration, to_callback
 
 
@@ -28,6 +30,22 @@ def test_an_archived_case_is_kept_for_three_years(eng, clock):
     assert eng.cases.get(number).summary["customer_name"] == "王**"
     with pytest.raises(CaseArchived):
         eng.runtime.message(number, "customer_reply", {"reply": "hello"}, "customer")
+
+
+def test_three_years_are_calendar_years_across_a_leap_day(eng, clock):
+    number = archived_case(eng)  # archived on 2 March 2026
+    archived = eng.cases.get(number).archived_at
+    clock.set(datetime(2029, 3, 1, 23, 59, tzinfo=SHANGHAI))  # 3 x 365 days later, a day short of 3 years
+    assert eng.retention.due() == []
+    clock.set(archived.astimezone(SHANGHAI).replace(year=2029) + timedelta(seconds=1))
+    assert eng.retention.due() == [number]
+
+
+def test_the_cut_off_never_falls_before_the_full_term():
+    assert years_before(datetime(2032, 2, 29, 12, 0), 3) == datetime(2029, 2, 28, 12, 0)
+    assert years_before(datetime(2031, 3, 1), 3) == datetime(2028, 3, 1)
+
+
 
 
 def test_a_purge_after_retention_removes_the_content_and_keeps_the_chain_verifiable(eng, clock):

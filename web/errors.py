@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import (
     CaseArchived,
     DatabaseUnavailable,
+    DecisionFailure,
     DeployError,
     EngineError,
     FormInvalid,
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 STATUS = [
     (MigrationRefused, 409), (FormInvalid, 422), (DeployError, 422), (NotAllowed, 403), (NotFound, 404),
     (TaskAlreadyCompleted, 409), (TaskNotOpen, 409), (StaleCase, 409), (CaseArchived, 409),
-    (MessageNotExpected, 409), (TaskHeldByOther, 409), (IdempotencyKeyReused, 422), (EngineError, 400),
+    (MessageNotExpected, 409), (TaskHeldByOther, 409), (IdempotencyKeyReused, 422), (DecisionFailure, 422),
+    (EngineError, 400),
 ]
 
 
@@ -68,6 +70,8 @@ def error_body(error: EngineError | DatabaseUnavailable) -> dict:
         body["completed_at"] = error.at.isoformat() if error.at else None
     if isinstance(error, MigrationRefused):
         body["reasons"] = error.reasons
+    if isinstance(error, WorkflowFailure):  # the process owner's diagram or table failed: name the element
+        body["element"] = error.element
     if isinstance(error, DeployError):
         body["problems"] = [p.as_dict(i18n.current_language()) for p in error.problems]
     return body
