@@ -48,11 +48,15 @@ NOTIFICATION_SUBJECTS = {
     "escalation_tier_2": _l("Escalated to tier 2"),
     "escalation_tier_3": _l("Escalated to tier 3"),
     "tier3_overdue": _l("Tier 3 plan overdue"),
-    "more_info_requested": _l("More information requested from the customer"),
-    "plan_proposed": _l("Handling plan sent to the customer"),
+    "more_info_requested": _l("More information to ask the customer for"),
+    "plan_proposed": _l("Handling plan for the customer to confirm"),
     "pending_matters_ledger": _l("Pending-matters ledger reminder"),
     "weekly_statistics_report": _l("Weekly statistics report"),
     "monthly_statistics_report": _l("Monthly statistics report"),
+}
+DELIVERY_CHANNELS = {
+    "app": _l("in the app"), "email": _l("e-mail"), "dingtalk": _l("DingTalk group"), "wecom": _l("WeCom group"),
+    "sms": _l("SMS"),
 }
 EVENT_KINDS = {
     "case_started": _l("Registered"), "task_completed": _l("Step completed"), "task_claimed": _l("Claimed"),
@@ -97,6 +101,7 @@ def register_filters(bp: Blueprint) -> None:
         "outcome_label": lambda code: label(OUTCOMES, code),
         "role_label": lambda code: label(ROLES, code),
         "subject_label": lambda code: label(NOTIFICATION_SUBJECTS, code),
+        "channel_label": lambda code: label(DELIVERY_CHANNELS, code),
         "event_label": lambda code: label(EVENT_KINDS, code),
         "actor_label": lambda code: label(ACTORS, code),
         "message_label": lambda code: label(MESSAGES, code),
