@@ -39,6 +39,8 @@ from engine.store.models import Case, Delivery, Deployment, Notification, Person
 
 log = logging.getLogger(__name__)
 _D, _N, _C, _P = Delivery.__table__, Notification.__table__, Case.__table__, Person.__table__
+CASE_COLUMNS = (_C.c.number, _C.c.deployment_id, _C.c.grade, _C.c.escalation_tier, _C.c.status, _C.c.channel,
+                _C.c.complaint_type, _C.c.product_name)
 GROUP = "group"  # the recipient of a robot message: the group the webhook posts to
 UNSETTLED = ("pending", "sending")
 
@@ -108,6 +110,8 @@ class _Claimed:
     role: str
     created_at: datetime
     case_id: int
+    case: dict  # the case columns a template may show, read with the claim
+    person: dict  # the recipient's name, addresses and language ({} for a group)
 
 
 class Notifications:
@@ -215,9 +219,13 @@ class Notifications:
                 next_at=now + timedelta(seconds=self.policy.claim_seconds)))
             rows = session.execute(
                 select(_D.c.id, _D.c.key, _D.c.channel, _D.c.recipient, _D.c.attempts, _D.c.notice_id,
-                       _N.c.subject, _N.c.role, _N.c.created_at, _D.c.case_id)
-                .join(_N, _N.c.id == _D.c.notice_id).where(_D.c.id.in_(ids)).order_by(_D.c.id)).all()
-        return [_Claimed(*r) for r in rows]
+                       _N.c.subject, _N.c.role, _N.c.created_at, _D.c.case_id, *CASE_COLUMNS)
+                .join(_N, _N.c.id == _D.c.notice_id).join(_C, _C.c.id == _D.c.case_id)
+                .where(_D.c.id.in_(ids)).order_by(_D.c.id)).all()
+            people = _people(session, {r.recipient for r in rows})
+        width = len(_Claimed.__dataclass_fields__) - 2
+        return [_Claimed(*r[:width], dict(zip([c.name for c in CASE_COLUMNS], r[width:], strict=True)),
+                         people.get(r.recipient, {})) for r in rows]
 
     def _send(self, claimed: _Claimed) -> None:
         try:
@@ -236,26 +244,25 @@ class Notifications:
         self._settle(claimed, None, {})
 
     def _render(self, claimed: _Claimed) -> Outgoing:
-        with self._db.read() as session:
-            case = session.execute(select(_C.c.number, _C.c.deployment_id, _C.c.grade, _C.c.escalation_tier,
-                                          _C.c.status, _C.c.channel, _C.c.complaint_type, _C.c.product_name)
-                                   .where(_C.c.id == claimed.case_id)).one()
-            person = _people(session, {claimed.recipient}).get(claimed.recipient, {})
-            files = self._deployment_files(session, case.deployment_id)
-        values = {"case_number": case.number, "subject": claimed.subject, "role": claimed.role,
-                  "recipient": person.get("display_name", ""), "link": f"{self.settings.base_url}/cases/{case.number}",
-                  "grade": case.grade or "", "tier": str(case.escalation_tier or 0), "status": case.status,
-                  "channel": case.channel or "", "complaint_type": case.complaint_type or "",
-                  "product_name": case.product_name or "", "created_at": claimed.created_at.isoformat()}
+        case, person = claimed.case, claimed.person
+        files = self._deployment_files(case["deployment_id"])
+        values = {"case_number": case["number"], "subject": claimed.subject, "role": claimed.role,
+                  "recipient": person.get("display_name", ""),
+                  "link": f"{self.settings.base_url}/cases/{case['number']}",
+                  "grade": case["grade"] or "", "tier": str(case["escalation_tier"] or 0), "status": case["status"],
+                  "channel": case["channel"] or "", "complaint_type": case["complaint_type"] or "",
+                  "product_name": case["product_name"] or "", "created_at": claimed.created_at.isoformat()}
         rendered = templates.render(files, claimed.subject, person.get("locale") or "zh-CN", values)
         address = person.get("email") if claimed.channel == EMAIL else person.get("phone")
         return Outgoing(claimed.key, rendered.title, rendered.text, rendered.html, address, claimed.subject, values)
 
-    def _deployment_files(self, session: Session, deployment_id: int) -> dict[str, str]:
+    def _deployment_files(self, deployment_id: int) -> dict[str, str]:
+        """A deployment's files (its notice templates); deployments never change, so they are kept."""
         with self._files_lock:
             files = self._files.get(deployment_id)
         if files is None:
-            files = session.scalar(select(Deployment.files).where(Deployment.id == deployment_id)) or {}
+            with self._db.read() as session:
+                files = session.scalar(select(Deployment.files).where(Deployment.id == deployment_id)) or {}
             with self._files_lock:
                 self._files[deployment_id] = files
         return files

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
@@ -87,8 +88,19 @@ def render(files: dict[str, str], subject: str, language: str, values: dict[str,
     """The notice in ``language`` (zh-CN unless ``en``), from the deployed template or the built-in one."""
     language = "en" if language.lower().startswith("en") else "zh-CN"
     text = files.get(f"{FOLDER}{subject}.toml")
-    parts = tomllib.loads(text).get(language, {}) if text else BUILTIN[language]
+    parts = _parts(text).get(language, {}) if text else BUILTIN[language]
     context = {key: ("" if value is None else value) for key, value in values.items() if key in VARIABLES}
-    title = _text_env.from_string(str(parts["title"])).render(context)
-    html = _html_env.from_string(str(parts["html"])).render(context) if parts.get("html") else None
-    return Rendered(" ".join(title.split()), _text_env.from_string(str(parts["text"])).render(context), html)
+    title = _compiled(False, str(parts["title"])).render(context)
+    html = _compiled(True, str(parts["html"])).render(context) if parts.get("html") else None
+    return Rendered(" ".join(title.split()), _compiled(False, str(parts["text"])).render(context), html)
+
+
+@lru_cache(maxsize=256)
+def _parts(text: str) -> dict:
+    return tomllib.loads(text)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(html: bool, source: str):  # noqa: ANN202 (a jinja2 Template)
+    """Compiling costs far more than rendering; a deployed file's text never changes under it."""
+    return (_html_env if html else _text_env).from_string(source)
