@@ -8,7 +8,7 @@ as activity for the idle timeout.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -16,7 +16,7 @@ from engine.errors import NotFound
 from web.services import engine
 
 bp = Blueprint("notices", __name__, template_folder="templates")
-REFRESH_SECONDS = 15
+REFRESH_SECONDS = 15  # how often the header asks for the count (``NOTICES_REFRESH_SECONDS`` in the config)
 
 
 @bp.app_context_processor
@@ -25,7 +25,7 @@ def unread_notices() -> dict:
     if not getattr(current_user, "is_authenticated", False):
         return {}
     return {"unread_notices": engine().notifications.unread_count(current_user.username),
-            "notices_refresh_seconds": REFRESH_SECONDS}
+            "notices_refresh_seconds": current_app.config.get("NOTICES_REFRESH_SECONDS", REFRESH_SECONDS)}
 
 
 @bp.get("/notices")
