@@ -14,11 +14,14 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -30,19 +33,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def self_signed(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 (openssl), and a server context holding it; the client trusts the file."""
+    cert, key = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context
+
+
 class SmtpPeer:
     """An SMTP server that keeps every message; ``refuse`` makes it answer 550 to each one."""
 
-    def __init__(self, user: str | None = None, password: str | None = None) -> None:
+    def __init__(self, user: str | None = None, password: str | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.messages: list[email.message.EmailMessage] = []
         self.ids: Counter[str] = Counter()
         self.refuse = False
         self._lock = threading.Lock()
         self.port = free_port()
         self.user, self.password = user, password
-        options = {}
+        options: dict = {}
         if user:
-            options = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
+            options = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": tls is not None}
+        if tls is not None:  # STARTTLS offered and required before anything else
+            options.update(tls_context=tls, require_starttls=True)
+        self.starttls = tls is not None
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
@@ -61,8 +78,8 @@ class SmtpPeer:
 
     @property
     def url(self) -> str:
-        auth = f"{self.user}:{self.password}@" if self.user else ""
-        return f"smtp://{auth}127.0.0.1:{self.port}"
+        auth = f"{quote(self.user, safe='')}:{quote(self.password or '', safe='')}@" if self.user else ""
+        return f"smtp://{auth}127.0.0.1:{self.port}" + ("?starttls=1" if self.starttls else "")
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
         with self._lock:

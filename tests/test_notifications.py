@@ -11,7 +11,7 @@ from engine.notify import ChannelSettings, RetryPolicy
 from engine.notify.channels import message_id
 from engine.notify.settings import SmtpSettings
 from tests.driver import fire_next, registration
-from tests.notify_peers import SmtpPeer, WebhookPeer
+from tests.notify_peers import SmtpPeer, WebhookPeer, self_signed
 
 SECRET = "SEC-test-secret"
 
@@ -98,6 +98,22 @@ def test_smtp_login_is_used_when_the_url_names_a_user(eng, clock):
         overdue_first_response(eng, clock)
         drain(eng)
         assert len(smtp.to("sup1@demo.complaintflow.test")) == 1
+
+
+def test_mail_goes_over_starttls_with_login_and_the_server_certificate_verified(eng, clock, tmp_path):
+    cert, context = self_signed(tmp_path)
+    with SmtpPeer(user="mailer@x", password="p@ss:w", tls=context) as smtp:
+        eng.notifications.settings = ChannelSettings(smtp=SmtpSettings.parse(f"{smtp.url}&cafile={cert}"))
+        overdue_first_response(eng, clock)
+        drain(eng)
+        assert len(smtp.to("sup1@demo.complaintflow.test")) == 1
+        received = len(smtp.messages)
+        untrusted = ChannelSettings(smtp=SmtpSettings.parse(smtp.url))  # the system's CAs do not know it
+        eng.notifications.settings = untrusted
+        number = overdue_first_response(eng, clock)
+        drain(eng)
+        mail = [d for ds in eng.notifications.for_case(number).values() for d in ds if d.channel == "email"]
+        assert {d.error_code for d in mail} == {"delivery_unreachable"} and len(smtp.messages) == received
 
 
 def test_a_channel_that_is_down_is_retried_with_backoff_then_parked_as_failed(eng, clock, peers):

@@ -65,10 +65,11 @@ def send_email(settings: ChannelSettings, out: Outgoing) -> None:
     if out.html:
         mail.add_alternative(out.html, subtype="html")
     try:
-        opener = smtplib.SMTP_SSL if smtp.ssl else smtplib.SMTP
-        with opener(smtp.host, smtp.port, timeout=settings.timeout) as client:
+        context = ssl.create_default_context(cafile=smtp.cafile)  # the server's certificate is always verified
+        with (smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=settings.timeout, context=context) if smtp.ssl
+              else smtplib.SMTP(smtp.host, smtp.port, timeout=settings.timeout)) as client:
             if smtp.starttls:
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=context)
             if smtp.user:
                 client.login(smtp.user, smtp.password or "")
             client.send_message(mail)

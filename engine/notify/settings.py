@@ -1,7 +1,8 @@
 """Which channels this deployment can reach people on, read from the environment.
 
 The names are the ones operators and checks rely on (issue 12): ``COMPLAINTFLOW_SMTP_URL``
-(``smtp://user:password@host:port``, ``?starttls=1``; ``smtps://`` for TLS from the start),
+(``smtp://user:password@host:port``, ``?starttls=1``; ``smtps://`` for TLS from the start;
+``&cafile=/path`` for a server certificate signed by a private CA),
 ``COMPLAINTFLOW_MAIL_FROM``, ``COMPLAINTFLOW_DINGTALK_WEBHOOK`` and ``COMPLAINTFLOW_DINGTALK_SECRET``,
 ``COMPLAINTFLOW_WECOM_WEBHOOK``, ``COMPLAINTFLOW_SMS_URL``. With none of them set only in-app
 notices go out, and the app says so.
@@ -27,6 +28,7 @@ class SmtpSettings:
     password: str | None
     starttls: bool
     ssl: bool
+    cafile: str | None = None  # a private CA's certificate (``?cafile=/path``); else the system's CAs
 
     @classmethod
     def parse(cls, url: str) -> SmtpSettings:
@@ -39,7 +41,7 @@ class SmtpSettings:
         return cls(parts.hostname, parts.port or (465 if ssl else 25),
                    unquote(parts.username) if parts.username else None,
                    unquote(parts.password) if parts.password else None,
-                   query.get("starttls", ["0"])[0] in ("1", "true", "yes"), ssl)
+                   query.get("starttls", ["0"])[0] in ("1", "true", "yes"), ssl, query.get("cafile", [None])[0])
 
 
 @dataclass(frozen=True)
