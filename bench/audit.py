@@ -36,7 +36,10 @@ from lifecycle import INTAKE, START, run_persisted  # noqa: E402
 
 import engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
-from engine.demo import FORM_DATA  # noqa: E402
+from engine.demo import from_folder  # noqa: E402
+
+SHIPPED = from_folder(Path(__file__).resolve().parent.parent / "workflows")
+FORM_DATA = SHIPPED.forms
 from engine.history import GENESIS, SYSTEM, canonical, event_hash  # noqa: E402
 from engine.store.models import Event, StreamHead  # noqa: E402
 

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
-from engine.demo import DEMO_CASES, complete_step
+from engine.catalogue import Meaning
+from engine.demo import DemoData, complete_step
 from engine.store.models import Case, CustomerContact, InvolvedPerson, Notification, Task, Timer, WorkflowTask
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -32,12 +33,16 @@ def register_templates(eng, count: int, involved: str = "cs1", every: int = 10) 
     urgent, waiting for the customer, serious, a compensation to approve), ``involved`` named as
     involved staff in one case of ``every``: the templates the copies repeat."""
     numbers = []
+    deployed = eng.repository.active()
+    sample = DemoData.of(deployed.catalogue.demo)
+    staff_field = deployed.catalogue.field(Meaning.INVOLVED_STAFF)
     for i in range(count):
-        data, steps = DEMO_CASES[i % len(DEMO_CASES)]
+        case = sample.cases[i % len(sample.cases)]
         staff = [involved] if i % every == every - 1 else []
-        number = eng.runtime.start("complaint", {**data, "involved_staff": staff}, "cs2" if staff else "cs1")
-        for element, values in steps:
-            complete_step(eng, number, element, **values)
+        data = sample.registration(**case.get("registration", {}), **{staff_field: staff})
+        number = eng.runtime.start(deployed.intake_process(), data, "cs2" if staff else "cs1")
+        for element, values in case.get("steps", []):
+            complete_step(eng, number, element, sample.forms, **values)
         numbers.append(number)
     return numbers
 

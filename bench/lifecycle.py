@@ -23,8 +23,12 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.clock import ManualClock, using
-from engine.demo import FORM_DATA, registration
+from engine.demo import from_folder
 from engine.spiff import _catching
+
+SHIPPED = from_folder(Path(__file__).resolve().parent.parent / "workflows")
+FORM_DATA = SHIPPED.forms
+registration = SHIPPED.registration
 
 BPMN_FILES = ("complaint.bpmn", "escalation.bpmn", "callback.bpmn")
 DMN_FILES = ("grading.dmn", "compensation_approval.dmn")

@@ -28,7 +28,10 @@ from sqlalchemy import event  # noqa: E402
 
 import engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
-from engine.demo import registration  # noqa: E402
+from engine.demo import from_folder  # noqa: E402
+
+SHIPPED = from_folder(Path(__file__).resolve().parent.parent / "workflows")
+registration = SHIPPED.registration
 from tests.conftest import _reset_postgres  # noqa: E402
 
 URL = os.environ.get("COMPLAINTFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

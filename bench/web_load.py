@@ -46,7 +46,10 @@ sys.path.insert(0, str(ROOT))
 
 import engine  # noqa: E402
 from bench.clone import clone_open_cases, register_templates  # noqa: E402
-from engine.demo import registration  # noqa: E402
+from engine.demo import from_folder  # noqa: E402
+
+SHIPPED = from_folder(Path(__file__).resolve().parent.parent / "workflows")
+registration = SHIPPED.registration
 
 WORKFLOWS = ROOT / "workflows"
 POSTGRES_URL = os.environ.get("COMPLAINTFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

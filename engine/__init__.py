@@ -64,7 +64,7 @@ class Engine:
         self.db = Database(database_url, timeouts)
         upgrade(self.db.engine)
         self.repository = Repository(self.db, self.clock, self.workflows_dir)
-        self.people = People(self.db, self.clock, self.workflows_dir)
+        self.people = People(self.db, self.clock, self.repository.active_roles)
         self.history = History(self.db, self.clock)
         self.seals = Seals(self.db, self.clock)
         self.proofs = Proofs(self.db)
@@ -72,7 +72,7 @@ class Engine:
         self.timers = Timers(self.db, self.clock, work)
         self.runtime = Runtime(self.db, self.clock, self.repository, work, self.timers)
         self.tasks = Tasks(self.db, self.clock, self.repository, work, self.timers)
-        self.access = Access(self.db, self.workflows_dir)
+        self.access = Access(self.db, self.repository.active_roles)
         self.cases = Cases(self.db, self.access)
         files = Path(attachments_dir) if attachments_dir else _default_attachments_dir(database_url)
         self.attachments = Attachments(self.db, self.clock, files)
@@ -108,7 +108,8 @@ def open(database_url: str, workflows_dir: str | Path, clock: Clock | None = Non
     """The engine over one database and one workflows folder.
 
     Attachments are files kept outside the database: by default in ``attachments/`` beside a
-    SQLite file, else under ``instance/attachments``. ``timeouts`` default to the environment's
+    SQLite file, else under the instance folder's ``attachments`` (``COMPLAINTFLOW_INSTANCE``).
+    ``timeouts`` default to the environment's
     (``Timeouts.from_environment``).
     """
     return Engine(database_url, workflows_dir, clock, attachments_dir, timeouts)
@@ -117,4 +118,6 @@ def open(database_url: str, workflows_dir: str | Path, clock: Clock | None = Non
 def _default_attachments_dir(database_url: str) -> Path:
     if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
         return Path(database_url.removeprefix("sqlite:///")).resolve().parent / "attachments"
-    return Path("instance/attachments").resolve()
+    from engine import instance
+
+    return instance.resolve().folder / "attachments"

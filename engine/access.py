@@ -1,4 +1,4 @@
-"""Who may see and do what, from ``workflows/roles.toml``: the process owners' file, not code.
+"""Who may see and do what, from the active deployed version's ``roles.toml``: the process owners' file.
 
 A person sees a case when they are not involved in it (the people complained about never
 do) and either one of their roles sees every case or one of their roles has or had a task
@@ -7,12 +7,11 @@ on it. Full customer contact details are for the roles that call customers.
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 from sqlalchemy import ColumnElement, bindparam, exists, select
 
 from engine.errors import NotAllowed, NotFound
-from engine.people import load_roles
 from engine.store.db import Database
 from engine.store.models import Case, InvolvedPerson, RoleMember, Task
 
@@ -26,16 +25,18 @@ def not_involved(case_id: ColumnElement, username: str) -> ColumnElement[bool]:
 
 
 class Access:
-    def __init__(self, db: Database, workflows_dir: Path) -> None:
-        self._db = db
-        self._roles = load_roles(workflows_dir)
+    """Rights follow the active version: a deploy that changes ``roles.toml`` changes them at once."""
+
+    def __init__(self, db: Database, roles: Callable[[], dict[str, dict]]) -> None:
+        self._db, self._active_roles = db, roles
 
     def roles_of(self, username: str) -> set[str]:
         with self._db.read() as session:
             return set(session.connection().execute(ROLES_OF, {"username": username}).scalars())
 
     def _any(self, username: str, key: str, value: object) -> bool:
-        return any(self._roles.get(role, {}).get(key) == value for role in self.roles_of(username))
+        defined = self._active_roles()
+        return any(defined.get(role, {}).get(key) == value for role in self.roles_of(username))
 
     def sees_all(self, username: str) -> bool:
         return self._any(username, "sees", "all")
@@ -50,8 +51,8 @@ class Access:
         return self._any(username, "deploy", True)
 
     def is_read_only(self, username: str) -> bool:
-        roles = self.roles_of(username)
-        return bool(roles) and all(self._roles.get(role, {}).get("read_only") is True for role in roles)
+        roles, defined = self.roles_of(username), self._active_roles()
+        return bool(roles) and all(defined.get(role, {}).get("read_only") is True for role in roles)
 
     def require_view(self, username: str, number: str) -> None:
         """Raise ``NotAllowed`` unless ``username`` may open case ``number``."""

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
+from engine import forms
 from engine.access import Access
 from engine.errors import NotFound
 from engine.store.db import Database
@@ -152,11 +153,10 @@ class Cases:
             row = session.connection().execute(CONTACT, {"number": number}).first()
         if row is None:
             raise NotFound(f"no case {number}")
-        summary = row.summary or {}
         if self._access.may_see_contact(viewer) and (row.name or row.contact):
             return ContactView(row.name or "", row.contact or "", True)
-        last4 = summary.get("contact_last4") or ""
-        return ContactView(summary.get("customer_name") or "", f"****{last4}" if last4 else "", False)
+        last4 = (row.summary or {}).get(forms.CONTACT_LAST4) or (forms.last4(row.contact) if row.contact else "")
+        return ContactView(forms.mask_name(row.name) if row.name else "", f"****{last4}" if last4 else "", False)
 
     def public_status(self, number: str, contact_last4: str) -> PublicStatus:
         """The customer's view, for the complaint number and the last 4 digits of their contact.
@@ -166,7 +166,7 @@ class Cases:
         view = None
         with contextlib.suppress(NotFound):
             view = self.get(number)
-        expected = (view.summary.get("contact_last4") if view else None) or None
+        expected = (view.summary.get(forms.CONTACT_LAST4) if view else None) or None
         if view is None or not contact_last4 or expected != str(contact_last4).strip():
             raise NotFound("no complaint with this number and contact")
         pending = [d.due_at for d in view.pending_deadlines]

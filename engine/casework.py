@@ -20,9 +20,10 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock as clock_module
-from engine import history, sandbox, spiff, workflow_state
+from engine import decision_tasks, history, sandbox, spiff, workflow_state
+from engine.catalogue import Meaning
 from engine.clock import Clock
-from engine.errors import CaseArchived, NotFound, StaleCase, WorkflowFailure
+from engine.errors import CaseArchived, DecisionFailure, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
 from engine.repository import LoadedDeployment, Repository
 from engine.store.models import Case, Notification, StreamHead, Task, Timer
@@ -175,6 +176,8 @@ class CaseWork:
             except SpiffWorkflowException as exc:
                 task = getattr(exc, "task", None)
                 element = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
+                if isinstance(exc, decision_tasks.DecisionFailed):
+                    raise DecisionFailure(exc.code, exc.params, element=element) from exc
                 raise WorkflowFailure(f"the diagram failed: {_describe(exc)}", element=element) from exc
 
     def record_incident(self, db: Any, actor: str, failure: WorkflowFailure, *, case_id: int | None = None,
@@ -221,14 +224,14 @@ class CaseWork:
                 "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
                 "recipients": [] if notice.role == "customer" else role_members(conn, notice.role, involved),
                 "created_at": moment} for notice in case.notices])
-        data = snap.data
+        data, facts = snap.data, case.deployment.catalogue  # which fields mean grade, tier, outcome
         values = {
             "state": workflow_state.write(conn, row.id, wf),
             "version": row.version + 1,
             "updated_at": moment,
-            "grade": data.get("grade") or row.grade,
-            "escalation_tier": int(data.get("escalation_tier") or 0),
-            "outcome": data.get("outcome") or row.outcome,
+            "grade": facts.value(data, Meaning.GRADE) or row.grade,
+            "escalation_tier": int(facts.value(data, Meaning.TIER) or 0),
+            "outcome": facts.value(data, Meaning.OUTCOME) or row.outcome,
             "waiting_for": sorted(snap.messages),
             "status": row.status,
             "archived_at": row.archived_at,

@@ -23,22 +23,19 @@ from zoneinfo import ZoneInfo
 from prometheus_client import start_http_server
 
 import engine
-from engine import proofs, refusals
+from engine import instance, proofs, refusals
 from engine.calendar import CalendarConfig
 from engine.clock import ManualClock
 from engine.demo import seed_demo_cases
-from engine.errors import DatabaseUnavailable, DeployError, EngineError
+from engine.errors import DatabaseUnavailable, DeployError, EngineError, NotFound
 from engine.lease import someone_holds
 from engine.metrics import scheduler_registry
 from engine.store.db import Timeouts
 
 
 def database_url() -> str:
-    url = os.environ.get("COMPLAINTFLOW_DATABASE_URL")
-    if url:
-        return url
-    Path("instance").mkdir(exist_ok=True)
-    return f"sqlite:///{Path('instance/complaintflow.sqlite').resolve()}"
+    """The database of ``COMPLAINTFLOW_INSTANCE`` (or ``COMPLAINTFLOW_DATABASE_URL``), as the web app uses."""
+    return instance.resolve(create=True).database_url
 
 
 # Commands that read the whole history or many cases: no statement time limit for them.
@@ -86,7 +83,10 @@ def cmd_demo(eng: engine.Engine, args: argparse.Namespace) -> int:
 
 
 def cmd_status(eng: engine.Engine, args: argparse.Namespace) -> int:
-    zone = ZoneInfo(CalendarConfig.from_dir(eng.workflows_dir).timezone)
+    try:  # the deployed calendar's zone, not the folder on disk (it may hold an undeployed edit)
+        zone = eng.repository.active().calendar.zone
+    except NotFound:
+        zone = ZoneInfo(CalendarConfig().timezone)
 
     def local(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%m-%d %H:%M") if moment else "-"
@@ -324,13 +324,13 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     verify.add_argument("--seal", action="append", metavar="FILE", help="a seal file or a folder of seals "
                         "(repeatable); needs COMPLAINTFLOW_SEAL_KEY or COMPLAINTFLOW_SEAL_KEY_FILE")
     seal = sub.add_parser("seal", help="sequence the log, sign its tree head into a seal file")
-    seal.add_argument("--folder", default=os.environ.get("COMPLAINTFLOW_SEAL_DIR", "instance/seals"),
+    seal.add_argument("--folder", default=os.environ.get("COMPLAINTFLOW_SEAL_DIR") or str(instance.resolve().seals),
                       help="where seals go (default: COMPLAINTFLOW_SEAL_DIR or instance/seals)")
     seal.add_argument("--every", type=float, default=None, metavar="SECONDS", help="keep sealing at this interval")
     prove = sub.add_parser("prove", help="write a JSON proof that a case's events are in the sealed log")
     prove.add_argument("number", help="complaint number")
     prove.add_argument("--out", metavar="FILE", help="where the proof goes (default: standard output)")
-    prove.add_argument("--folder", default=os.environ.get("COMPLAINTFLOW_SEAL_DIR", "instance/seals"),
+    prove.add_argument("--folder", default=os.environ.get("COMPLAINTFLOW_SEAL_DIR") or str(instance.resolve().seals),
                        help="the seals (default: COMPLAINTFLOW_SEAL_DIR or instance/seals); a new one is made first")
     consistency = sub.add_parser("prove-consistency", help="write a JSON proof that the log sealed by OLD is a "
                                  "prefix of the log sealed by NEW")

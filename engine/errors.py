@@ -113,6 +113,21 @@ class WorkflowFailure(EngineError):
         super().__init__(message)
 
 
+class DecisionFailure(WorkflowFailure):
+    """A decision failed while a case ran (rules overlap under UNIQUE, ANY results differ, a cell fails).
+
+    It has a code of ``engine.refusals`` and its facts, so the person completing the task reads it in
+    their language; the case's incident keeps the English text.
+    """
+
+    def __init__(self, code: str, params: dict[str, str], element: str | None = None) -> None:
+        self.code, self.params = code, dict(params)
+        super().__init__(f"the diagram failed at {element}: {refusals.render(code, self.params)}", element=element)
+
+    def text(self, lang: str = "en") -> str:
+        return refusals.render(self.code, self.params, lang)
+
+
 class TaskHeldByOther(EngineError):
     """Someone else holds the task now (a colleague's claim won): reload, or claim it from them."""
 

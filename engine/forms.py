@@ -17,6 +17,8 @@ _validators: dict[int, tuple[dict, jsonschema.Draft202012Validator]] = {}
 _validators_lock = threading.Lock()
 
 
+CONTACT_LAST4 = "contact_last4"  # the engine's key in a case summary for the last 4 digits of the contact
+
 def _validator(schema: dict) -> jsonschema.Draft202012Validator:
     """The schema's validator, built once; keyed by identity and checked, so a new dict never gets a stale one."""
     entry = _validators.get(id(schema))

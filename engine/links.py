@@ -1,4 +1,4 @@
-"""Single-use, expiring links sent to customers (confirm a plan, answer the survey).
+"""Single-use, expiring links sent to customers (answer yes or no to a proposal, answer a survey step).
 
 A link carries only a random token id; the row says which case it is for, what it may do,
 until when, and whether it was used. Signing the id (so a guessed or altered link is
@@ -17,7 +17,8 @@ from engine.errors import EngineError, NotFound
 from engine.store.db import Database
 from engine.store.models import Case, LinkToken
 
-PURPOSES = ("plan_confirmation", "survey")
+# confirm: answer yes or no to a message the case waits for; survey: answer a step customers may answer.
+PURPOSES = ("confirm", "survey")
 REASONS = ("unknown", "used", "expired", "wrong_purpose")
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
@@ -59,11 +58,6 @@ class PersonView:
     roles: tuple[str, ...]
 
 
-def load_roles(workflows_dir: Path) -> dict[str, dict]:
-    path = Path(workflows_dir) / "roles.toml"
-    return tomllib.loads(path.read_text(encoding="utf-8")).get("roles", {}) if path.exists() else {}
-
-
 _RM, _P = RoleMember.__table__, Person.__table__
 ROLE_MEMBERS = (
     select(_RM.c.username, _P.c.absent)
@@ -88,8 +82,8 @@ def pick_assignee(conn: Connection | Session, role: str | None, excluded: set[st
 
 
 class People:
-    def __init__(self, db: Database, clock: Clock, workflows_dir: Path) -> None:
-        self._db, self._clock, self._workflows_dir = db, clock, workflows_dir
+    def __init__(self, db: Database, clock: Clock, roles: Callable[[], dict[str, dict]]) -> None:
+        self._db, self._clock, self._roles = db, clock, roles
 
     def add(self, username: str, display_name: str, password: str, roles: dict[str, int]) -> None:
         """Create or update a person; ``roles`` maps role -> rank (1 primary, 2 backup)."""
@@ -115,10 +109,13 @@ class People:
                 session.add(RoleMember(role=role, username=username, rank=rank))
 
     def seed_demo(self) -> list[str]:
-        """A primary and a backup for every role (cs1/cs2, sup1/sup2, ...), owner1, auditor1."""
+        """A primary and a backup for every deployed role (cs1/cs2, sup1/sup2, ...), owner1, auditor1."""
         created = []
+        defined = self._roles()
+        if not defined:
+            raise NotFound("nothing is deployed yet: deploy first, the demo people follow the deployed roles")
         with self._db.write() as session:
-            for role, info in load_roles(self._workflows_dir).items():
+            for role, info in defined.items():
                 prefix = info.get("demo")
                 if not prefix:
                     continue

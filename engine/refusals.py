@@ -79,21 +79,122 @@ MESSAGES: dict[str, dict[str, str]] = {
     "data_store_unsupported": {
         "zh": "本引擎不运行数据存储（data store）：请删除它，数据请放在案件表单字段中",
         "en": "data stores are not run by this engine: remove it (keep data in the case's form fields)"},
-    # DMN
-    "dmn_literal_expression": {"zh": "只支持决策表（不支持字面表达式决策）",
-                               "en": "only decision tables are supported (no literal expressions)"},
+    # DMN (engine.decision_checks at deploy; engine.decisions while a case runs)
+    "dmn_decision_without_id": {
+        "zh": "该决策没有 id，业务规则任务无法调用它：请在建模工具中为决策设置 id（例如 grading）",
+        "en": "the decision has no id, so no business rule task can call it: give the decision an id "
+              "(e.g. grading) in the modeler"},
+    "dmn_decision_empty": {
+        "zh": "该决策既没有决策表也没有表达式：请添加一个决策表",
+        "en": "the decision has neither a decision table nor an expression: add a decision table"},
+    "dmn_decision_kind": {
+        "zh": "本引擎不运行 {kind} 形式的决策：请改写为决策表（或单个字面表达式）",
+        "en": "decisions written as a {kind} are not run by this engine: write it as a decision table "
+              "(or one literal expression)"},
+    "dmn_variable_name": {
+        "zh": "决策结果的名称 {name} 不能用作案件字段名：请改为字母、数字和下划线组成、"
+              "不以 _ 开头的名称（例如 approval_status）",
+        "en": "the decision's result name {name} cannot be a case field: use letters, digits and _, not "
+              "starting with _ (e.g. approval_status)"},
     "dmn_hit_policy": {
-        "zh": "不支持命中策略 {policy}：请使用 UNIQUE（规则互不重叠）或 COLLECT",
-        "en": "hit policy {policy} is not supported: use UNIQUE (rules that never overlap) or COLLECT"},
-    "dmn_output_name": {"zh": "决策输出需要名称（即它设置的变量名）",
-                        "en": "a decision output needs a name (the variable it sets)"},
-    "dmn_input_expression": {"zh": "输入列需要输入表达式", "en": "an input needs an input expression"},
-    "dmn_feel_list": {
-        "zh": "单元格 {cell} 是 FEEL 列表，永远不会匹配：请改为每个取值一条规则",
-        "en": "cell {cell} is a FEEL list and would never match: write one rule per value"},
-    "dmn_not_python": {
-        "zh": "单元格 {cell} 不是本引擎能读的表达式（不支持仅限 FEEL 的语法）",
-        "en": "cell {cell} is not an expression this engine reads (FEEL-only syntax is not supported)"},
+        "zh": "不支持命中策略 {policy}：请使用 UNIQUE、ANY、PRIORITY、FIRST、RULE ORDER、OUTPUT ORDER 或 COLLECT",
+        "en": "hit policy {policy} is not supported: use UNIQUE, ANY, PRIORITY, FIRST, RULE ORDER, OUTPUT ORDER "
+              "or COLLECT"},
+    "dmn_aggregation": {
+        "zh": "命中策略 {policy} 不能使用聚合 {aggregation}：聚合只用于 COLLECT，取值为 SUM、COUNT、MIN 或 MAX",
+        "en": "aggregation {aggregation} cannot be used with hit policy {policy}: aggregations go with COLLECT "
+              "and are SUM, COUNT, MIN or MAX"},
+    "dmn_aggregation_outputs": {
+        "zh": "聚合 {aggregation} 只能用于只有一个输出列的决策表：请删除多余的输出列，或去掉聚合",
+        "en": "aggregation {aggregation} needs a table with one output column: remove the other outputs or the "
+              "aggregation"},
+    "dmn_input_expression": {
+        "zh": "输入列 {column} 没有输入表达式：请填写它读取的案件字段（例如 compensation_amount）",
+        "en": "input column {column} has no input expression: write the case field it reads "
+              "(e.g. compensation_amount)"},
+    "dmn_no_output": {"zh": "决策表没有输出列：请添加一个带名称的输出列",
+                      "en": "the decision table has no output column: add one with a name"},
+    "dmn_output_name": {
+        "zh": "输出列 {column} 没有名称（即它设置的案件字段）：请填写名称，例如 grade",
+        "en": "output column {column} has no name (the case field it sets): give it one, e.g. grade"},
+    "dmn_output_not_identifier": {
+        "zh": "输出名称 {name} 不能用作案件字段名：请改为字母、数字和下划线组成、"
+              "不以 _ 开头的名称（例如 approval_status）",
+        "en": "output name {name} cannot be a case field: use letters, digits and _, not starting with _ "
+              "(e.g. approval_status)"},
+    "dmn_output_values": {
+        "zh": "输出 {name} 的取值列表 {text} 只能包含常量，例如 \"high\", \"low\"",
+        "en": "the output values {text} of output {name} may hold only constants, such as \"high\", \"low\""},
+    "dmn_priority_without_values": {
+        "zh": "命中策略 {policy} 按输出列的取值列表排序，但没有任何输出列有取值列表："
+              "请为输出列填写取值（按优先级从高到低）",
+        "en": "hit policy {policy} ranks results by the outputs' value lists, and no output has one: list the "
+              "output values, highest priority first"},
+    "dmn_rule_shape": {
+        "zh": "规则 {rule} 有 {inputs} 个输入单元格和 {outputs} 个输出单元格，"
+              "而决策表有 {columns} 个输入列和 {results} "
+              "个输出列：请用建模工具重新导出",
+        "en": "rule {rule} has {inputs} input and {outputs} output cells, but the table has {columns} input and "
+              "{results} output columns: export the file again from the modeler"},
+    "dmn_cell_syntax": {
+        "zh": "规则 {rule} 的 {column} 列单元格 {cell} 无法读取：请写 -（任意值）、常量（\"phone\"、500、true）、"
+              "比较（< 5）、区间（[1..5]）、列表（\"a\",\"b\"）、not(...)，或用 ? 代表输入值的表达式（0 < ? <= 500）",
+        "en": "rule {rule}, column {column}: cell {cell} cannot be read: write - (any value), a constant "
+              "(\"phone\", 500, true), a comparison (< 5), a range ([1..5]), a list (\"a\",\"b\"), not(...), or an "
+              "expression with ? for the input (0 < ? <= 500)"},
+    "dmn_range_bounds": {
+        "zh": "规则 {rule} 的 {column} 列区间 {cell} 的两端必须是常量，例如 [1..5]",
+        "en": "rule {rule}, column {column}: both ends of range {cell} must be constants, e.g. [1..5]"},
+    "dmn_bad_date": {
+        "zh": "规则 {rule} 的 {column} 列日期 {cell} 不是 ISO 日期：请写成 date(\"2024-01-31\")",
+        "en": "rule {rule}, column {column}: {cell} is not an ISO date: write date(\"2024-01-31\")"},
+    "dmn_name_with_spaces": {
+        "zh": "{what} {text} 使用了带空格的名称：请把该字段（输入数据）改名为字母、数字和下划线组成的名称，"
+              "例如 full_name",
+        "en": "{what} {text} uses a name with spaces: rename the field (input data) with letters, digits and _, "
+              "e.g. full_name"},
+    "dmn_unique_overlap": {
+        "zh": "命中策略 UNIQUE 要求规则互斥，但规则 {first} 和规则 {second} 会同时命中同一输入："
+              "请修改单元格使它们互斥，"
+              "或改用 FIRST（取第一条）或 PRIORITY（按输出取值的优先级）",
+        "en": "hit policy UNIQUE needs rules that never overlap, but rules {first} and {second} match the same "
+              "input: change their cells so they exclude each other, or use FIRST (the first match wins) or "
+              "PRIORITY (ranked by the output values)"},
+    "dmn_required_missing": {
+        "zh": "该决策依赖的决策 {required} 不在本次部署中：请一起部署定义它的 .dmn 文件",
+        "en": "the decision requires decision {required}, which is not in this deployment: deploy the .dmn "
+              "file that defines it"},
+    "dmn_required_cycle": {
+        "zh": "该决策通过所依赖的决策又依赖到它自己：请去掉循环的依赖（informationRequirement）",
+        "en": "the decision requires itself through the decisions it requires: remove the circular "
+              "requirement (informationRequirement)"},
+    "dmn_duplicate_decision": {
+        "zh": "决策 id 在 {other} 中也有定义：每个决策 id 只能出现一次，请改名其中一个",
+        "en": "the decision id is also defined in {other}: each decision id may appear once, rename one"},
+    # DMN while a case runs (an incident on the case; 422 to the person completing a task)
+    "dmn_unique_overlap_run": {
+        "zh": "决策 {decision} 的命中策略为 UNIQUE，但规则 {rules} 同时命中：流程负责人需修改决策表使规则互斥",
+        "en": "decision {decision} has hit policy UNIQUE, but rules {rules} all matched: the process owner must "
+              "make the rules exclude each other"},
+    "dmn_any_conflict": {
+        "zh": "决策 {decision} 的命中策略为 ANY，但命中的规则 {rules} 给出不同的结果：流程负责人需修改决策表",
+        "en": "decision {decision} has hit policy ANY, but the matching rules {rules} give different results: "
+              "the process owner must correct the table"},
+    "dmn_cell_type": {
+        "zh": "决策 {decision} 规则 {rule} 的 {column} 列无法比较输入值（{detail}）：请检查该输入字段的类型",
+        "en": "decision {decision}, rule {rule}, column {column}: the input cannot be compared ({detail}): "
+              "check the type of the input field"},
+    "dmn_output_not_listed": {
+        "zh": "决策 {decision} 规则 {rule} 的输出 {column} 不在该输出列的取值列表中，无法排序：请把它加入取值列表",
+        "en": "decision {decision}, rule {rule}: output {column} gives a value outside its output values, so it "
+              "cannot be ranked: add it to the list"},
+    "dmn_aggregate_not_number": {
+        "zh": "决策 {decision} 的聚合 {aggregation} 需要数字结果：请检查输出单元格",
+        "en": "decision {decision}: aggregation {aggregation} needs numbers: check the output cells"},
+    "dmn_cell_failed": {
+        "zh": "决策 {decision} 规则 {rule} 的 {column} 计算失败（{error}）：请检查该表达式及其用到的案件字段",
+        "en": "decision {decision}, rule {rule}, {column} failed ({error}): check the expression and the case "
+              "fields it uses"},
     # expressions and scripts (compiled at deploy in the sandbox they run in: engine/sandbox.py)
     "sandbox_syntax": {"zh": "{what} {text} 不是有效的 Python（第 {line} 行）：请检查括号、引号和缩进",
                        "en": "{what} {text} is not valid Python (line {line}): check brackets, quotes and indentation"},
@@ -295,6 +396,7 @@ WORDS: dict[str, dict[str, str]] = {
     "timer": {"zh": "定时器表达式", "en": "timer expression"},
     "input expression": {"zh": "输入表达式", "en": "input expression"},
     "input cell": {"zh": "输入单元格", "en": "input cell"}, "output cell": {"zh": "输出单元格", "en": "output cell"},
+    "literal expression": {"zh": "字面表达式", "en": "literal expression"},
     "time": {"zh": "时间", "en": "time"}, "size": {"zh": "大小", "en": "size"},
 }
 TRANSLATED = ("what", "limit")

@@ -18,7 +18,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import func, select
 
-from engine import history, spiff
+from engine import catalogue, history, roles, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.clock import Clock
 from engine.errors import DeployError, NotFound, Problem
@@ -39,7 +39,7 @@ def read_workflow_files(workflows_dir: Path) -> dict[str, str]:
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         is_form = rel.startswith("forms/") and path.suffix == ".json"
-        if path.is_file() and (path.suffix in DEPLOYED_SUFFIXES or is_form):
+        if path.is_file() and (path.suffix in DEPLOYED_SUFFIXES or is_form or rel == catalogue.DEMO_FILE):
             try:
                 files[rel] = path.read_text(encoding="utf-8")
             except UnicodeDecodeError:
@@ -72,6 +72,7 @@ class LoadedDeployment:
     def __init__(self, row: Deployment) -> None:
         self.id, self.version = row.id, row.version
         self.forms: dict[str, dict] = row.forms
+        self.roles: dict[str, dict] = roles.of_files(row.files)
         self.calendar = BusinessCalendar(CalendarConfig.from_dict(row.calendar))
         self.script_engine = spiff.make_script_engine(self.calendar)
         self._specs: dict[str, tuple[Any, dict[str, Any]]] = {}
@@ -79,6 +80,7 @@ class LoadedDeployment:
             spec = spiff.spec_from_dict(stored["spec"])
             subs = {k: spiff.spec_from_dict(v) for k, v in stored["subprocess_specs"].items()}
             self._specs[process_id] = (spec, subs)
+        self.catalogue = catalogue.build(self._specs, self.forms, row.files)
 
     def specs(self, process_id: str) -> tuple[Any, dict[str, Any]]:
         try:
@@ -105,11 +107,10 @@ class LoadedDeployment:
 
     def intake_process(self) -> str:
         """The process staff and customers register (its start event says ``intake``): the diagram decides."""
-        found = sorted(p for p in self._specs if self._start_properties(p).get("intake") == "true")
-        if not found:
+        if self.catalogue.intake_process is None:
             raise NotFound("no deployed process takes registrations: mark one start event with the property "
                            "intake = true")
-        return found[0]
+        return self.catalogue.intake_process
 
     def intake_form(self) -> dict | None:
         return self.start_form(self.intake_process())
@@ -169,6 +170,12 @@ class Repository:
                          "processes": sorted(bundle.specs), "files": sorted(files)},
                 deployment_version=version,
             )
+            before = roles.of_files(latest.files) if latest is not None else {}
+            changed = roles.changes(before, roles.of_files(files))
+            if changed is not None and latest is not None:
+                history.append(session, case_number=None, at=now, actor=actor, kind="roles_changed",
+                               payload={"version": version, "from_version": latest.version, **changed},
+                               deployment_version=version)
             return [_summary(row)]
 
     def _roles_without_people(self, lanes: dict[str, list[tuple[str, str]]]) -> list[Problem]:
@@ -210,6 +217,13 @@ class Repository:
         if row_id is None:
             raise NotFound("nothing is deployed yet: run deploy first")
         return self.load(row_id)
+
+    def active_roles(self) -> dict[str, dict]:
+        """The roles of the active version (none before the first deploy): what access follows."""
+        try:
+            return self.active().roles
+        except NotFound:
+            return {}
 
     def load(self, deployment_id: int) -> LoadedDeployment:
         loaded = self._loaded.get(deployment_id)

@@ -17,22 +17,27 @@ from sqlalchemy.orm import Session
 
 from engine import forms, lockstep, spiff
 from engine.casework import CaseRow, CaseWork, OpenCase, lock_case
+from engine.catalogue import Catalogue, Meaning
 from engine.clock import Clock
 from engine.errors import FormInvalid, IdempotencyKeyReused, MessageNotExpected, WorkflowFailure
 from engine.repository import Repository
 from engine.store.db import Database
 from engine.store.models import Case, ComplaintCounter, CustomerContact, InvolvedPerson, RegistrationKey
 
-SENSITIVE_FIELDS = ("customer_name", "contact")
+DEFAULT_CHANNEL, STANDING_CHANNEL = "other", "system"
 
 
-def mask_registration(data: dict) -> dict:
-    """What the case keeps of the customer: a masked name and the contact's last 4 digits."""
+def mask_registration(data: dict, catalogue: Catalogue) -> dict:
+    """What the case keeps of the customer: a masked name and the contact's last 4 digits.
+
+    Which fields are the name and the contact, the intake form says (``x-meaning``).
+    """
     masked = dict(data)
-    if "customer_name" in masked:
-        masked["customer_name"] = forms.mask_name(masked["customer_name"])
-    if "contact" in masked:
-        masked["contact_last4"] = forms.last4(masked.pop("contact"))
+    name, contact = catalogue.field(Meaning.CUSTOMER_NAME), catalogue.field(Meaning.CONTACT)
+    if name and name in masked:
+        masked[name] = forms.mask_name(masked[name])
+    if contact and contact in masked:
+        masked[forms.CONTACT_LAST4] = forms.last4(masked.pop(contact))
     return masked
 
 
@@ -48,9 +53,12 @@ class Runtime:
     def __init__(self, db: Database, clock: Clock, repository: Repository, work: CaseWork, timers) -> None:  # noqa: ANN001
         self._db, self._clock, self._repository, self._work, self._timers = db, clock, repository, work, timers
 
-    def start(self, process_id: str, data: dict, actor: str) -> str:
-        """Register a case on the newest version; returns its number ``YYYYMMDD-<CHANNEL>-<NNN>``."""
-        return self._start(process_id, data, actor, None).number
+    def start(self, process_id: str, data: dict, actor: str, channel: str | None = None) -> str:
+        """Register a case on the newest version; returns its number ``YYYYMMDD-<CHANNEL>-<NNN>``.
+
+        The channel is the intake form's channel field (``x-meaning``) unless ``channel`` is given.
+        """
+        return self._start(process_id, data, actor, None, channel).number
 
     def start_once(self, process_id: str, data: dict, actor: str, key: str) -> Started:
         """``start`` under the caller's idempotency key: a retry gets the case the key made, never a second one.
@@ -88,14 +96,20 @@ class Runtime:
             raise IdempotencyKeyReused(key, found.number)
         return Started(found.number, replayed=True)
 
-    def _start(self, process_id: str, data: dict, actor: str, key: tuple[str, str] | None) -> Started:
+    def _start(self, process_id: str, data: dict, actor: str, key: tuple[str, str] | None,
+               channel: str | None = None) -> Started:
         deployment = self._repository.active()
         clean = forms.validate(deployment.start_form(process_id), data)
-        channel = str(clean.get("channel") or "other")
+        facts = deployment.catalogue
+        channel = channel or str(facts.value(clean, Meaning.CHANNEL) or DEFAULT_CHANNEL)
         if not channel.isidentifier():
-            raise FormInvalid({"channel": "a channel is a single word such as phone or web"})
-        masked = mask_registration(clean)
-        masked.setdefault("involved_staff", [])
+            raise FormInvalid({facts.field(Meaning.CHANNEL) or Meaning.CHANNEL.value:
+                               "a channel is a single word such as phone or web"})
+        masked = mask_registration(clean, facts)
+        staff_field = facts.field(Meaning.INVOLVED_STAFF)
+        if staff_field:
+            masked.setdefault(staff_field, [])
+        involved_staff = list(facts.value(masked, Meaning.INVOLVED_STAFF) or [])
         now = self._clock.now()
         # The diagram runs before the transaction, with a stand-in for the number: the daily
         # counter row is locked only for the writes at the end, and a failing diagram burns none.
@@ -112,8 +126,9 @@ class Runtime:
                 workflow, notices = self._run_start(deployment, process_id, masked, now)
             row = Case(
                 number=number, process_id=process_id, deployment_id=deployment.id, version=0, status="open",
-                channel=channel, complaint_type=clean.get("complaint_type"), product_name=clean.get("product_name"),
-                involved_staff=list(masked.get("involved_staff") or []), summary=masked, state="{}",
+                channel=channel, complaint_type=facts.value(clean, Meaning.TYPE),
+                product_name=facts.value(clean, Meaning.PRODUCT), involved_staff=involved_staff, summary=masked,
+                state="{}",
                 created_by=actor, created_at=now, updated_at=now, escalation_tier=0,
             )
             session.add(row)
@@ -123,9 +138,9 @@ class Runtime:
                     RegistrationKey.caller == actor, RegistrationKey.key == key[0]).values(case_id=row.id))
             session.add_all(InvolvedPerson(case_id=row.id, username=name)
                             for name in dict.fromkeys(map(str, row.involved_staff)))
-            if clean.get("customer_name") or clean.get("contact"):
-                session.add(CustomerContact(case_id=row.id, name=clean.get("customer_name"),
-                                            contact=clean.get("contact")))
+            name, contact = facts.value(clean, Meaning.CUSTOMER_NAME), facts.value(clean, Meaning.CONTACT)
+            if name or contact:
+                session.add(CustomerContact(case_id=row.id, name=name, contact=contact))
             case = OpenCase(CaseRow.of(row), deployment, workflow, now)
             case.notices = notices
             self._work.save(session, case, actor=actor, kind="case_started",
@@ -155,7 +170,7 @@ class Runtime:
                 running = session.scalar(
                     select(Case.id).where(Case.process_id == process_id, Case.status == "open").limit(1))
             if running is None:
-                started.append(self.start(process_id, {"channel": "system"}, actor))
+                started.append(self.start(process_id, {}, actor, channel=STANDING_CHANNEL))
         return started
 
     def message(self, number: str, name: str, payload: dict, actor: str) -> None:
@@ -191,7 +206,8 @@ def _next_number(session: Session, dialect: str, channel: str, now: datetime, zo
     statement = (
         insert(ComplaintCounter)
         .values(day=day, channel=code, last=1)
-        .on_conflict_do_update(index_elements=["day", "channel"], set_={"last": ComplaintCounter.last + 1})
+        .on_conflict_do_update(index_elements=[ComplaintCounter.day, ComplaintCounter.channel],
+                               set_={"last": ComplaintCounter.last + 1})
     )
     session.execute(statement)
     serial = session.scalar(

@@ -41,7 +41,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clock_module
-from engine import sandbox
+from engine import decision_tasks, sandbox
 from engine.calendar import BusinessCalendar
 from engine.process_checks import is_person_task
 from engine.timer_values import ZonedScriptEngine
@@ -272,7 +272,7 @@ class _SubWorkflowConverter(BpmnSubWorkflowConverter):
 
 
 def _make_registry():  # noqa: ANN202
-    config = dict(SPIFF_CONFIG)
+    config = decision_tasks.configure(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
     config[BpmnSubWorkflow] = _SubWorkflowConverter
     config[Task] = _TaskConverter
@@ -280,7 +280,7 @@ def _make_registry():  # noqa: ANN202
 
 
 _registry = _make_registry()
-_spec_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+_spec_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(decision_tasks.configure(SPIFF_CONFIG)))
 
 
 def spec_to_dict(spec: Any) -> dict:
@@ -729,7 +729,11 @@ def migration_problems(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict
                                 f"({TaskState.get_name(task.state).lower()}) is not in the new version")
         for task in diff.changed:
             if task.state & (TaskState.COMPLETED | RUNNING) and task.task_spec.bpmn_id:
-                what = ", ".join(sorted(diff_changes(registry, task.task_spec, diff.alignment[task])))
+                changes = diff_changes(registry, task.task_spec, diff.alignment[task])
+                if set(changes) <= {"decisions", "decision_table"} and decision_tasks.same_meaning(
+                        task.task_spec, diff.alignment[task]):
+                    continue  # the same decisions written another way (a version stored before this engine)
+                what = ", ".join(sorted(changes))
                 problems.append(f"step {task.task_spec.bpmn_id} ({TaskState.get_name(task.state).lower()}) "
                                 f"changed in the new version ({what})")
     return problems, (top, subs)

@@ -28,12 +28,11 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, UserTask
 
-from engine import process_checks, sandbox, spiff
+from engine import decision_checks, decision_tasks, process_checks, sandbox, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import Problem
 from engine.notify import templates as notice_templates
 
-SUPPORTED_HIT_POLICIES = {"UNIQUE", "COLLECT"}
 ISO_DURATION_NAME = re.compile(r"^P(\d|T\d)", re.IGNORECASE)
 
 
@@ -114,7 +113,8 @@ def _check_forms(bundle: Bundle) -> None:
 
 
 def _parse(bundle: Bundle) -> SpiffBpmnParser | None:
-    parser = SpiffBpmnParser()
+    decided: dict[str, dict] = {}
+    parser = decision_tasks.DecisionParser(decided)
     ok = True
     catalogue = process_checks.Catalogue.of(bundle.files)
     for name, text in sorted(bundle.files.items()):
@@ -134,12 +134,7 @@ def _parse(bundle: Bundle) -> SpiffBpmnParser | None:
             if name.endswith(".bpmn"):
                 parser.add_bpmn_xml(root, filename=name)
             else:
-                before = len(bundle.problems)
-                _check_dmn(bundle, name, root)
-                if len(bundle.problems) > before:
-                    ok = False
-                    continue
-                parser.add_dmn_xml(root, filename=name)
+                ok = _read_decisions(bundle, name, root, decided) and ok
         except ValidationException as exc:
             code, params = _refusal_of(exc)
             bundle.problem(name, _element_of(exc), code, **params)
@@ -147,7 +142,21 @@ def _parse(bundle: Bundle) -> SpiffBpmnParser | None:
         except Exception:  # the parser's other errors: still a refusal with a reason
             bundle.problem(name, None, "cannot_parse")
             ok = False
+    if ok:
+        before = len(bundle.problems)
+        decision_checks.check_requirements(bundle.problem, decided)
+        ok = len(bundle.problems) == before
     return parser if ok else None
+
+
+def _read_decisions(bundle: Bundle, file: str, root: Any, decided: dict[str, dict]) -> bool:
+    """Read a DMN file's decisions (``engine.decision_checks``); False when any is refused."""
+    before = len(bundle.problems)
+    for decision_id, dct in decision_checks.read_file(bundle.problem, file, root).items():
+        if decision_id in decided:
+            bundle.problem(file, decision_id, "dmn_duplicate_decision", other=decided[decision_id]["file"])
+        decided[decision_id] = dct
+    return len(bundle.problems) == before
 
 
 UNSUPPORTED = {"dataStore": "data_store_unsupported"}
@@ -207,67 +216,6 @@ def _toml_line(exc: Exception) -> str:
 
 def _local(node: Any) -> str:
     return etree.QName(node).localname
-
-
-def _children(node: Any, name: str) -> list:
-    return [child for child in node if isinstance(child.tag, str) and _local(child) == name]
-
-
-def _check_dmn(bundle: Bundle, file: str, root: Any) -> None:
-    """Refuse DMN that SpiffWorkflow would evaluate wrongly without saying so."""
-    for decision in root.iter("{*}decision"):
-        tables = list(decision.iter("{*}decisionTable"))
-        did = decision.get("id")
-        if not tables:
-            bundle.problem(file, did, "dmn_literal_expression")
-            continue
-        for table in tables:
-            policy = (table.get("hitPolicy") or "UNIQUE").upper()
-            if policy not in SUPPORTED_HIT_POLICIES:
-                bundle.problem(file, did, "dmn_hit_policy", policy=policy)
-            inputs, outputs = _children(table, "input"), _children(table, "output")
-            for output in outputs:
-                if not (output.get("name") or "").strip():
-                    bundle.problem(file, output.get("id") or did, "dmn_output_name")
-            for inp in inputs:
-                expr = next(iter(inp.iter("{*}text")), None)
-                text = (expr.text or "").strip() if expr is not None else ""
-                if not text:
-                    bundle.problem(file, inp.get("id") or did, "dmn_input_expression")
-                else:
-                    _check_expression(bundle, file, inp.get("id") or did, text, "input expression")
-            for rule in _children(table, "rule"):
-                rid = rule.get("id") or did
-                for entry in _children(rule, "inputEntry"):
-                    _check_input_cell(bundle, file, rid, _cell_text(entry))
-                for entry in _children(rule, "outputEntry"):
-                    text = _cell_text(entry)
-                    if text:
-                        _check_expression(bundle, file, rid, text, "output cell")
-
-
-def _cell_text(entry: Any) -> str:
-    node = next(iter(entry.iter("{*}text")), None)
-    return (node.text or "").strip() if node is not None else ""
-
-
-def _check_input_cell(bundle: Bundle, file: str, rule_id: str, text: str) -> None:
-    if text in ("", "-"):
-        return
-    candidate = text.replace("?", "dmninputexpr")
-    try:
-        tree = ast.parse(candidate, mode="eval")
-        if isinstance(tree.body, ast.Tuple):
-            bundle.problem(file, rule_id, "dmn_feel_list", cell=text)
-            return
-    except SyntaxError:
-        try:
-            ast.parse(f"dmninputexpr {candidate}", mode="eval")
-        except SyntaxError:
-            bundle.problem(file, rule_id, "dmn_not_python", cell=text)
-            return
-        candidate = f"dmninputexpr {candidate}"
-    _check_expression(bundle, file, rule_id, candidate, "input cell")
 
 
 def _check_expression(bundle: Bundle, file: str, element: str, text: str, what: str) -> None:

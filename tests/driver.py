@@ -10,10 +10,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from engine.demo import FORM_DATA, registration
+from engine.demo import from_folder
 from engine.tasks import TaskView
 
 __all__ = ["FORM_DATA", "registration"]
+
+# The shipped workflows' sample data (workflows/demo.json): the same forms the demo and the benchmarks type.
+SHIPPED = from_folder(Path(__file__).resolve().parent.parent / "workflows")
+FORM_DATA = SHIPPED.forms
+registration = SHIPPED.registration
+
 
 def open_tasks(eng, number: str) -> list[TaskView]:
     return eng.tasks.for_case(number)

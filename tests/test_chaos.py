@@ -30,9 +30,9 @@ import httpx
 from sqlalchemy import func, select
 
 import engine
-from engine.demo import FORM_DATA, registration
 from engine.store.models import Case, Event, Task, Timer
 from tests.conftest import POSTGRES_URL, ROOT, _reset_postgres
+from tests.driver import FORM_DATA, registration
 
 CHAOS_SECONDS = float(os.environ.get("COMPLAINTFLOW_CHAOS_SECONDS", "40"))
 SETTLE_SECONDS = 45

@@ -47,3 +47,20 @@ def test_deploying_a_broken_folder_prints_the_problems_and_exits_2(env, capsys):
 def test_verify_exits_0_on_an_intact_history(env, capsys):
     cli.main(["demo"])
     assert cli.main(["verify"]) == 0
+
+
+def test_the_cli_uses_the_database_of_complaintflow_instance_as_the_web_does(tmp_path, workflows_dir, monkeypatch,
+                                                                              capsys):
+    """gunicorn and ``complaintflow scheduler`` of one installation must meet in one database."""
+    from web.settings import from_environment
+
+    monkeypatch.delenv("COMPLAINTFLOW_DATABASE_URL", raising=False)
+    monkeypatch.setenv("COMPLAINTFLOW_INSTANCE", str(tmp_path / "site"))
+    monkeypatch.setenv("COMPLAINTFLOW_WORKFLOWS", str(workflows_dir))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["deploy"]) == 0
+    assert (tmp_path / "site" / "complaintflow.sqlite").is_file()
+    assert not (tmp_path / "instance").exists()
+    assert cli.main(["status"]) == 0
+    assert f"Database:   sqlite:///{tmp_path / 'site' / 'complaintflow.sqlite'}" in capsys.readouterr().out
+    assert from_environment()["DATABASE_URL"] == f"sqlite:///{tmp_path / 'site' / 'complaintflow.sqlite'}"

@@ -60,35 +60,27 @@ def test_a_timer_that_is_not_iso_8601_is_refused(eng, workflows_dir):
     assert any("ISO 8601" in p.message and p.file == "complaint.bpmn" for p in problems)
 
 
-def test_a_dmn_with_an_unsupported_hit_policy_is_refused(eng, workflows_dir):
+def test_a_dmn_with_an_unknown_hit_policy_is_refused(eng, workflows_dir):
     path = workflows_dir / "grading.dmn"
     text = path.read_text(encoding="utf-8")
-    text = re.sub(r'hitPolicy="[A-Z_]+"', 'hitPolicy="FIRST"', text) if "hitPolicy=" in text else text.replace(
-        "<decisionTable ", '<decisionTable hitPolicy="FIRST" ', 1)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(re.sub(r'hitPolicy="[A-Z_ ]+"', 'hitPolicy="LAST"', text), encoding="utf-8")
     problems = _refused(eng, workflows_dir)
-    [problem] = [p for p in problems if "hit policy" in p.message]
-    assert problem.file == "grading.dmn" and problem.element == "grading"
+    [problem] = [p for p in problems if p.code == "dmn_hit_policy"]
+    assert problem.file == "grading.dmn" and problem.element.startswith("grading")
+    assert "LAST" in problem.message and "FIRST" in problem.message  # what to write instead
 
 
-def test_a_dmn_with_a_feel_only_cell_is_refused(eng, workflows_dir):
-    path = workflows_dir / "grading.dmn"
-    text = path.read_text(encoding="utf-8")
-    first_cell = re.search(r"<inputEntry[^>]*>\s*<text>([^<]*)</text>", text)
-    start, end = first_cell.span(1)
-    path.write_text(text[:start] + '"battery","leak"' + text[end:], encoding="utf-8")
-    problems = _refused(eng, workflows_dir)
-    assert any(p.file == "grading.dmn" and "FEEL" in p.message and p.element for p in problems)
-
-
-def test_a_dmn_with_feel_range_syntax_is_refused(eng, workflows_dir):
+def test_a_dmn_cell_nobody_can_read_is_refused_naming_the_rule_and_column(eng, workflows_dir):
     path = workflows_dir / "compensation_approval.dmn"
     text = path.read_text(encoding="utf-8")
     first_cell = re.search(r"<inputEntry[^>]*>\s*<text>([^<]*)</text>", text)
     start, end = first_cell.span(1)
-    path.write_text(text[:start] + "[0..500]" + text[end:], encoding="utf-8")
+    path.write_text(text[:start] + "[zero..500]" + text[end:], encoding="utf-8")
     problems = _refused(eng, workflows_dir)
-    assert any(p.file == "compensation_approval.dmn" and "FEEL" in p.message for p in problems)
+    [problem] = [p for p in problems if p.file == "compensation_approval.dmn"]
+    assert problem.code == "dmn_range_bounds"
+    assert "rule 1 (rule_no_compensation)" in problem.message and "[1..5]" in problem.message
+    assert "rule_no_compensation" in problem.element and "compensation_approval" in problem.element
 
 
 def test_a_form_that_is_not_json_schema_is_refused(eng, workflows_dir):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.demo import registration
 from engine.health import Thresholds
 from engine.lease import Lease
-from tests.driver import past_next_deadline
+from tests.driver import past_next_deadline, registration
 
 
 def failing(eng, thresholds: Thresholds) -> list[str]:  # noqa: ANN001

@@ -20,18 +20,18 @@ def reason(call) -> str:  # noqa: ANN001
 
 def test_a_link_works_once(eng) -> None:
     number = eng.runtime.start("complaint", registration(), "cs1")
-    token = eng.links.issue(number, "plan_confirmation", timedelta(days=3))
+    token = eng.links.issue(number, "confirm", timedelta(days=3))
     assert len(token) >= 40
-    assert eng.links.check(token, "plan_confirmation") == number  # looking does not use it up
-    assert eng.links.use(token, "plan_confirmation") == number
-    assert reason(lambda: eng.links.use(token, "plan_confirmation")) == "used"
-    assert reason(lambda: eng.links.check(token, "plan_confirmation")) == "used"
+    assert eng.links.check(token, "confirm") == number  # looking does not use it up
+    assert eng.links.use(token, "confirm") == number
+    assert reason(lambda: eng.links.use(token, "confirm")) == "used"
+    assert reason(lambda: eng.links.check(token, "confirm")) == "used"
 
 
 def test_expired_unknown_and_wrong_purpose_links_are_refused(eng, clock) -> None:
     number = eng.runtime.start("complaint", registration(), "cs1")
     token = eng.links.issue(number, "survey", timedelta(days=7))
-    assert reason(lambda: eng.links.use(token, "plan_confirmation")) == "wrong_purpose"
+    assert reason(lambda: eng.links.use(token, "confirm")) == "wrong_purpose"
     assert reason(lambda: eng.links.use("no-such-token", "survey")) == "unknown"
     clock.advance(timedelta(days=7))
     assert reason(lambda: eng.links.use(token, "survey")) == "expired"

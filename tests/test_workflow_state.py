@@ -16,9 +16,9 @@ from sqlalchemy import event, func, select, update
 import engine
 from engine import history, spiff, workflow_state
 from engine.casework import CaseWork, lock_case
-from engine.demo import FORM_DATA, registration
 from engine.repository import read_workflow_files
 from engine.store.models import Case, Task, Timer, WorkflowTask
+from tests.driver import FORM_DATA, registration
 
 BPMN = Path(__file__).parent / "bpmn"
 

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import (
     CaseArchived,
     DatabaseUnavailable,
+    DecisionFailure,
     DeployError,
     EngineError,
     FormInvalid,
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 STATUS = [
     (MigrationRefused, 409), (FormInvalid, 422), (DeployError, 422), (NotAllowed, 403), (NotFound, 404),
     (TaskAlreadyCompleted, 409), (TaskNotOpen, 409), (StaleCase, 409), (CaseArchived, 409),
-    (MessageNotExpected, 409), (TaskHeldByOther, 409), (IdempotencyKeyReused, 422), (EngineError, 400),
+    (MessageNotExpected, 409), (TaskHeldByOther, 409), (IdempotencyKeyReused, 422), (DecisionFailure, 422),
+    (EngineError, 400),
 ]
 
 
@@ -61,6 +63,10 @@ def error_body(error: EngineError | DatabaseUnavailable) -> dict:
         body["completed_at"] = error.at.isoformat() if error.at else None
     if isinstance(error, MigrationRefused):
         body["reasons"] = error.reasons
+    if isinstance(error, DecisionFailure):  # the process owner's table failed: said in the person's language
+        body["message"] = error.text(i18n.current_language())
+        body["params"] = error.params
+        body["element"] = error.element
     if isinstance(error, DeployError):
         body["problems"] = [p.as_dict(i18n.current_language()) for p in error.problems]
     return body
@@ -113,7 +119,8 @@ def register(app: Flask) -> None:
         code = status_of(error)
         if wants_json():
             return jsonify(error_body(error)), code
-        return error_page(code, page_message(error), detail=str(error))
+        detail = error.text(i18n.current_language()) if isinstance(error, DecisionFailure) else str(error)
+        return error_page(code, page_message(error), detail=detail)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202

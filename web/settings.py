@@ -5,18 +5,18 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
-from pathlib import Path
+
+from engine import instance
 
 
 def from_environment() -> dict:
     """Flask config keys read from ``COMPLAINTFLOW_*`` variables."""
-    instance = Path(os.environ.get("COMPLAINTFLOW_INSTANCE", "instance")).resolve()
-    database = os.environ.get("COMPLAINTFLOW_DATABASE_URL") or f"sqlite:///{instance / 'complaintflow.sqlite'}"
+    where = instance.resolve()
     return {
-        "DATABASE_URL": database,
+        "DATABASE_URL": where.database_url,
         "WORKFLOWS_DIR": os.environ.get("COMPLAINTFLOW_WORKFLOWS", "workflows"),
         "MANUAL_CLOCK": os.environ.get("COMPLAINTFLOW_CLOCK") == "manual",
-        "INSTANCE_DIR": str(instance),
+        "INSTANCE_DIR": str(where.folder),
         # Without a configured key each start makes a new one: sessions and links then end at restart.
         "SECRET_KEY": os.environ.get("COMPLAINTFLOW_SECRET_KEY") or secrets.token_hex(32),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -246,13 +246,15 @@ class Notifications:
     def _render(self, claimed: _Claimed) -> Outgoing:
         case, person = claimed.case, claimed.person
         files = self._deployment_files(case["deployment_id"])
-        values = {"case_number": case["number"], "subject": claimed.subject, "role": claimed.role,
-                  "recipient": person.get("display_name", ""),
-                  "link": f"{self.settings.base_url}/cases/{case['number']}",
-                  "grade": case["grade"] or "", "tier": str(case["escalation_tier"] or 0), "status": case["status"],
-                  "channel": case["channel"] or "", "complaint_type": case["complaint_type"] or "",
-                  "product_name": case["product_name"] or "", "created_at": claimed.created_at.isoformat()}
-        rendered = templates.render(files, claimed.subject, person.get("locale") or "zh-CN", values)
+        language = person.get("locale") or "zh-CN"
+        # The case's own columns a template may name (templates.VARIABLES), then what the notice adds.
+        values = {name: "" if value is None else str(value) for name, value in case.items()
+                  if name in templates.VARIABLES}
+        values.update(case_number=case["number"], subject=_subject_label(files, claimed.subject, language),
+                      role=claimed.role, recipient=person.get("display_name", ""),
+                      link=f"{self.settings.base_url}/cases/{case['number']}",
+                      created_at=claimed.created_at.isoformat())
+        rendered = templates.render(files, claimed.subject, language, values)
         address = person.get("email") if claimed.channel == EMAIL else person.get("phone")
         return Outgoing(claimed.key, rendered.title, rendered.text, rendered.html, address, claimed.subject, values)
 
@@ -335,6 +337,15 @@ def _people(session: Session, usernames: set[str]) -> dict[str, dict]:
     rows = session.execute(select(_P.c.username, _P.c.display_name, _P.c.email, _P.c.phone, _P.c.channels,
                                   _P.c.locale).where(_P.c.username.in_(sorted(usernames)))).all()
     return {r.username: r._asdict() for r in rows}
+
+
+def _subject_label(files: dict[str, str], subject: str, language: str) -> str:
+    """The subject's words from the deployed ``labels.toml`` (``[notifications.CODE]``), else the code."""
+    try:
+        entry = templates.parse_toml(files.get("labels.toml", "")).get("notifications", {}).get(subject, {})
+    except ValueError:
+        return subject
+    return str(entry.get("en" if language.lower().startswith("en") else "zh") or subject)
 
 
 def _settle_notices(session: Session, notice_ids: list[int], now: datetime) -> None:

@@ -21,8 +21,8 @@ from engine.errors import Problem
 FOLDER = "notifications/"
 LANGUAGES = ("zh-CN", "en")
 PARTS = ("title", "text", "html")
-# What every notice knows about its case: the columns of the case row that are not personal data.
-VARIABLES = frozenset({"case_number", "subject", "role", "recipient", "link", "grade", "tier", "status",
+# What every notice knows: columns of its case row that are not personal data, and the notice's own facts.
+VARIABLES = frozenset({"case_number", "subject", "role", "recipient", "link", "grade", "escalation_tier", "status",
                        "channel", "complaint_type", "product_name", "created_at"})
 BUILTIN = {
     "zh-CN": {"title": "[{{ case_number }}] {{ subject }}",
@@ -88,7 +88,7 @@ def render(files: dict[str, str], subject: str, language: str, values: dict[str,
     """The notice in ``language`` (zh-CN unless ``en``), from the deployed template or the built-in one."""
     language = "en" if language.lower().startswith("en") else "zh-CN"
     text = files.get(f"{FOLDER}{subject}.toml")
-    parts = _parts(text).get(language, {}) if text else BUILTIN[language]
+    parts = parse_toml(text).get(language, {}) if text else BUILTIN[language]
     context = {key: ("" if value is None else value) for key, value in values.items() if key in VARIABLES}
     title = _compiled(False, str(parts["title"])).render(context)
     html = _compiled(True, str(parts["html"])).render(context) if parts.get("html") else None
@@ -96,7 +96,8 @@ def render(files: dict[str, str], subject: str, language: str, values: dict[str,
 
 
 @lru_cache(maxsize=256)
-def _parts(text: str) -> dict:
+def parse_toml(text: str) -> dict:
+    """A deployed TOML file, parsed once (the same text is rendered for every notice)."""
     return tomllib.loads(text)
 
 

@@ -367,7 +367,7 @@ class LinkToken(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     case_number: Mapped[str] = mapped_column(String(40), index=True)
-    purpose: Mapped[str] = mapped_column(String(40))  # plan_confirmation | survey
+    purpose: Mapped[str] = mapped_column(String(40))  # confirm | survey
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,8 +10,8 @@ from flask import Flask
 
 import engine
 from engine.clock import Clock
-from engine.demo import registration
 from engine.store.db import Timeouts
+from tests.driver import registration
 from web import create_app
 
 

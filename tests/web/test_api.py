@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from jsonschema import Draft202012Validator
 
-from engine.demo import FORM_DATA, registration
+from tests.driver import FORM_DATA, registration
 
 
 @pytest.fixture
@@ -283,7 +283,7 @@ def test_only_a_process_owner_may_deploy(served):
 
 
 def test_a_process_owner_moves_a_case_to_the_new_version_or_hears_why_not(served, eng):
-    from engine.demo import registration
+    from tests.driver import registration
 
     number = eng.runtime.start("complaint", registration(), "cs1")
     owner = httpx.post(f"{served}/api/v1/session", json={"username": "owner1", "password": "demo"}).json()["token"]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 import engine
-from engine.demo import FORM_DATA, registration
+from tests.driver import FORM_DATA, registration
 from tests.web.conftest import serve
 from tests.web.test_api import Api, no_trace
 from web import create_app

@@ -158,8 +158,8 @@ def test_customer_service_creates_a_plan_confirmation_link_the_customer_uses_onc
     plan_through_review(eng, number)
     login(client, "cs1")
     page = client.get(f"/cases/{number}").get_data(as_text=True)
-    assert 'data-purpose="plan_confirmation"' in page
-    made = client.post(f"/cases/{number}/customer-link/plan_confirmation",
+    assert 'data-purpose="confirm"' in page
+    made = client.post(f"/cases/{number}/customer-link/confirm",
                        data={"csrf_token": csrf_token(client, f"/cases/{number}")}, follow_redirects=True)
     link = re.search(r"http://localhost(/c/confirm/[\w.\-]+)", made.get_data(as_text=True)).group(1)
     customer = client.application.test_client()

@@ -125,7 +125,7 @@ def test_the_person_complained_about_never_sees_the_task(client, eng):
 
 
 def test_a_long_inbox_is_shown_a_page_at_a_time(client, eng):
-    from engine.demo import registration
+    from tests.driver import registration
     from tests.web.conftest import login
     from web.inbox import PAGE_SIZE
 

@@ -104,8 +104,7 @@ def test_files_outside_the_deployed_version_and_bad_bodies_are_refused(client: F
 
 
 def test_the_owner_moves_waiting_cases_in_the_browser_and_sees_why_others_stay(client, eng, workflows_dir):
-    from engine.demo import registration
-    from tests.driver import plan_through_review, to_plan
+    from tests.driver import plan_through_review, registration, to_plan
     from tests.web.conftest import csrf_token, login
 
     waiting = eng.runtime.start("complaint", registration(), "cs1")

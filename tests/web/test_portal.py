@@ -132,7 +132,7 @@ def test_the_status_page_speaks_english_after_the_switch(client, eng):
 
 def test_a_plan_confirmation_link_works_once(app, client, eng):
     number = ready_for_confirmation(eng)
-    url = link(app, number, "plan_confirmation")
+    url = link(app, number, "confirm")
     assert url.startswith("/c/confirm/")
     shown = client.get(url)
     assert shown.status_code == 200 and "同型号换新" in text(shown) and "换货" in text(shown)
@@ -147,7 +147,7 @@ def test_a_plan_confirmation_link_works_once(app, client, eng):
 
 def test_an_expired_link_is_gone_and_a_tampered_one_unknown(app, client, eng, web_clock):
     number = ready_for_confirmation(eng)
-    url = link(app, number, "plan_confirmation")
+    url = link(app, number, "confirm")
     assert client.get(url[:-2] + ("AA" if not url.endswith("AA") else "BB")).status_code == 404
     assert client.get("/c/confirm/nonsense").status_code == 404
     web_clock.advance(timedelta(days=3, seconds=1))
@@ -159,7 +159,7 @@ def test_an_expired_link_is_gone_and_a_tampered_one_unknown(app, client, eng, we
 
 def test_a_signed_link_for_one_purpose_does_not_open_the_other(app, client, eng):
     number = ready_for_confirmation(eng)
-    signed = link(app, number, "plan_confirmation").rsplit("/", 1)[1]
+    signed = link(app, number, "confirm").rsplit("/", 1)[1]
     assert client.get(f"/c/survey/{signed}").status_code == 404
 
 

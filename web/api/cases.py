@@ -60,7 +60,7 @@ def case_history(number: str) -> Response:
 @bp.post("/messages")
 @token_required
 def deliver_message() -> Response:
-    """A message the case waits for, e.g. ``customer_reply`` after verification asked for more."""
+    """A message the case waits for (its ``waiting_for`` lists them by the names the diagram gives)."""
     require_writer()
     data = body()
     number, name, payload = data.get("case_number"), data.get("name"), data.get("payload", {})
@@ -68,7 +68,7 @@ def deliver_message() -> Response:
     if not isinstance(number, str) or not number:
         problems["case_number"] = "case_number is the complaint number, e.g. 20260302-PHONE-001"
     if not isinstance(name, str) or not name:
-        problems["name"] = "name is the message the case waits for, e.g. customer_reply"
+        problems["name"] = "name is a message the case waits for (see its waiting_for)"
     if not isinstance(payload, dict):
         problems["payload"] = "payload is an object"
     if problems:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from engine.demo import FORM_DATA, registration
 from web.api.common import bp
 
 
@@ -166,8 +165,8 @@ PATHS: dict = {
             **_errors(400, 401, 429)})},
     "/api/v1/complaints": {"post": _op(
         "Register a complaint", tags=("cases",),
-        description="The body is the deployed registration form (workflows/forms/register.json). "
-                    "Customer service (cs_specialist, cs_supervisor) may register.",
+        description="The body is the deployed intake form (the intake process's start event names it). "
+                    "Roles with register = true in the deployed roles.toml may register.",
         parameters=[{"name": "Idempotency-Key", "in": "header", "required": False,
                      "schema": {"type": "string", "minLength": 1, "maxLength": 255},
                      "description": "A unique value per complaint (e.g. a UUID), kept with it (per caller, with a "
@@ -175,7 +174,8 @@ PATHS: dict = {
                                     "201 again, with Idempotent-Replayed: true, and files nothing new; the same "
                                     "key with a different body is 422 (code idempotency_key_reused).",
                      "example": "5f0c6c1e-8a1b-4d8e-9f43-2b7f4c1d9a10"}],
-        body=_json({"type": "object", "description": "fields of the registration form"}, registration()),
+        body=_json({"type": "object", "description": "fields of the registration form (GET the deployed form for "
+                                                     "their names)"}, {"<field>": "<value>"}),
         responses={"201": {**_ok("Registered; Location is the case. A replayed answer carries "
                                  "Idempotent-Replayed: true.", {
             "type": "object", "required": ["number"], "properties": {"number": {"type": "string"}}}),
@@ -217,7 +217,7 @@ PATHS: dict = {
         body=_json({"type": "object", "properties": {
             "data": {"type": "object", "description": "matches the task's form (its JSON Schema)"},
             "expected_version": {"type": "integer", "description": "the case version you read; 409 if it moved"}}},
-            {"data": FORM_DATA["first_response"]}),
+            {"data": {"<field of the task's form>": "<value>"}}),
         responses={"200": _ok("Completed; the case's new version and status.", {
             "type": "object", "properties": {"id": {"type": "string"}, "case_number": {"type": "string"},
                                              "case_version": {"type": "integer"}, "case_status": {"type": "string"}}}),
@@ -225,9 +225,10 @@ PATHS: dict = {
     "/api/v1/messages": {"post": _op(
         "Deliver a message a case waits for (e.g. the customer's reply)", tags=("cases",),
         body=_json({"type": "object", "required": ["case_number", "name"], "properties": {
-            "case_number": {"type": "string"}, "name": {"type": "string", "examples": ["customer_reply"]},
+            "case_number": {"type": "string"}, "name": {"type": "string",
+                                                        "description": "the message's name in the diagram"},
             "payload": {"type": "object", "description": "keys may not start with '_'"}}},
-            {"case_number": "20260302-EMAIL-001", "name": "customer_reply", "payload": {"reply": "照片已补充"}}),
+            {"case_number": "20260302-EMAIL-001", "name": "<message name>", "payload": {"<field>": "<value>"}}),
         responses={"200": _ok("Delivered.", {"type": "object", "properties": {
             "case_number": {"type": "string"}, "name": {"type": "string"}, "delivered": {"type": "boolean"}}}),
             **_errors(400, 401, 403, 404, 409, 422)})},

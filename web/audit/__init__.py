@@ -16,7 +16,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from openpyxl import Workbook
 
+from engine.history import SYSTEM
 from engine.reports import ComplianceReport
+from engine.store.enums import EventKind
+from web.cases.display import grades
 from web.services import engine
 
 bp = Blueprint("audit", __name__, template_folder="templates", url_prefix="/audit")
@@ -52,7 +55,17 @@ def index() -> str:
         created_to=day_arg("to", None) + timedelta(days=1) if args.get("to") else None,
         viewer=current_user.username,
     ) if searched else []
-    return render_template("audit/index.html", hits=hits, searched=searched, args=args, zone=zone())
+    return render_template("audit/index.html", hits=hits, searched=searched, args=args, zone=zone(),
+                           grades=list(grades().items()))
+
+
+@bp.get("/deployments")
+def deployments() -> str:
+    """Every deployed version with who deployed it, and what each changed in the roles (who may do what)."""
+    eng = engine()
+    changes = {e.payload.get("version"): e for e in eng.history.events(SYSTEM) if e.kind == EventKind.ROLES_CHANGED}
+    return render_template("audit/deployments.html", versions=list(reversed(eng.repository.versions())),
+                           changes=changes, zone=zone())
 
 
 @bp.post("/verify")

@@ -34,6 +34,7 @@ from flask_login import current_user, login_required
 from engine.attachments import ACCEPTED, MAX_BYTES, MB, clean_filename
 from engine.attachments import check as check_file
 from engine.cases import CaseView
+from engine.catalogue import Meaning
 from engine.errors import (
     CaseArchived,
     FormInvalid,
@@ -44,11 +45,12 @@ from engine.errors import (
     TaskHeldByOther,
     TaskNotOpen,
 )
+from engine.forms import CONTACT_LAST4
 from engine.forms import validate as validate_form
 from engine.tasks import TaskView
 from web import forms
 from web.auth import writer_required
-from web.cases.display import MESSAGES, label, register_filters
+from web.cases.display import message_label, register_filters
 from web.errors import held_by_message
 from web.services import engine
 
@@ -59,8 +61,14 @@ UPLOAD_ENDPOINTS = {"cases.upload", "cases.register"}
 # A request may carry one video at its limit plus a few photos; other form posts are small.
 UPLOAD_REQUEST_LIMIT = MAX_BYTES + 20 * MB
 FORM_REQUEST_LIMIT = 2 * MB
-# Registration fields shown apart from the summary list (contact per role) or never.
-SUMMARY_HIDDEN = {"customer_name", "contact", "contact_last4", "case_number"}
+# Registration keys shown apart from the summary list (contact per role) or never, besides the fields the
+# intake form marks as the customer's name and contact.
+SUMMARY_HIDDEN = {CONTACT_LAST4, "case_number"}
+
+
+def summary_hidden() -> set[str]:
+    catalogue = engine().repository.active().catalogue
+    return SUMMARY_HIDDEN | {catalogue.field(Meaning.CUSTOMER_NAME), catalogue.field(Meaning.CONTACT)} - {None}
 
 
 def _limit_request_size() -> None:
@@ -108,8 +116,9 @@ def summary_rows(case: CaseView) -> list[tuple[str, str]]:
     schema = register_schema()
     names = forms.field_names(schema) if schema else []
     keys = [n for n in names if n in case.summary] + [k for k in case.summary if k not in names]
+    hidden = summary_hidden()
     return [(forms.field_label(schema, key), forms.display_value(schema, key, case.summary[key]))
-            for key in keys if key not in SUMMARY_HIDDEN]
+            for key in keys if key not in hidden]
 
 
 @dataclass(frozen=True)
@@ -136,9 +145,10 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             data = payload.get("data") or {}
             order = forms.field_names(schema) if schema else []
             keys = [k for k in order if k in data] + [k for k in data if k not in order]
-            details = [(_("Contact (last 4 digits)") if k == "contact_last4" else forms.field_label(schema, k),
+            hidden = {"case_number", engine().repository.active().catalogue.field(Meaning.CONTACT)}
+            details = [(_("Contact (last 4 digits)") if k == CONTACT_LAST4 else forms.field_label(schema, k),
                         forms.display_value(schema, k, data[k]))
-                       for k in keys if k not in {"case_number", "contact"}]
+                       for k in keys if k not in hidden]
         elif event.kind == "task_completed":
             title = step_title(task, payload.get("element"))
             form = task.form if task else None
@@ -153,7 +163,7 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             title = "、".join(deadline_names.get(t.get("element"), t.get("element", ""))
                              for t in payload.get("timers") or [])
         elif event.kind == "message_received":
-            title = label(MESSAGES, payload.get("name"))
+            title = message_label(payload.get("name"))
             details = [(str(k), forms.display_value(None, k, v)) for k, v in (payload.get("payload") or {}).items()]
         elif event.kind == "attachment_added":
             title = str(payload.get("filename") or "")
@@ -284,13 +294,13 @@ def find():  # noqa: ANN201
 
 
 def customer_link_purposes(view: CaseView) -> list[str]:
-    """Which customer links make sense now: the case waits for the plan answer, or the survey step is open."""
-    from web.portal import SURVEY_STEP
-
+    """Which customer links make sense now: the case waits for a message a customer answers, or a step a
+    customer may answer is open (the deployed version's catalogue says which)."""
     if view.status != "open" or current_user.read_only:
         return []
-    purposes = ["plan_confirmation"] if "plan_confirmation" in view.waiting_for else []
-    if any(t.name == SURVEY_STEP for t in view.open_tasks):
+    catalogue = engine().repository.active().catalogue
+    purposes = ["confirm"] if any(name in catalogue.customer_messages for name in view.waiting_for) else []
+    if any(t.name in catalogue.customer_steps for t in view.open_tasks):
         purposes.append("survey")
     return purposes
 

@@ -1,7 +1,9 @@
 """How case facts read on the handlers' pages: labels in the person's language, local times.
 
-The engine speaks in codes (``urgent``, ``fired``, ``first_response_overdue``); these
-tables turn them into words. Codes a table does not know are shown as they are.
+The engine speaks in codes. Its own (statuses, event kinds) are translated here; the codes the
+process writes (grades, outcomes, notification subjects) get the words of the deployed
+``labels.toml``, roles those of ``roles.toml``, messages the name of the element that catches them.
+Codes nobody labelled are shown as they are.
 """
 
 from __future__ import annotations
@@ -14,46 +16,12 @@ from flask import Blueprint, g
 from flask_babel import lazy_gettext as _l
 
 from engine.errors import NotFound
-from web.forms import bilingual, display_value, enum_label, field_label, form_title
+from web.forms import bilingual, display_value, enum_label, field_label, form_title, locale_key
 from web.services import engine
 
-GRADES = {"urgent": _l("Urgent"), "serious": _l("Serious"), "general": _l("General")}
 CASE_STATUS = {"open": _l("In progress"), "archived": _l("Archived")}
 # A deadline's timer: fired = the step was late; cancelled = the step finished before it.
 DEADLINE_STATUS = {"pending": _l("pending"), "fired": _l("missed"), "cancelled": _l("met"), "failed": _l("failed")}
-OUTCOMES = {
-    "resolved": _l("Resolved"), "satisfied": _l("Customer satisfied"), "unsatisfied": _l("Customer unsatisfied"),
-    "unresolved": _l("Closed unresolved"), "unreached": _l("Customer not reached"),
-    "not_a_defect": _l("Not a defect"), "final_decision": _l("Final decision (tier 3)"),
-}
-ROLES = {
-    "cs_specialist": _l("Customer-service specialist"), "cs_supervisor": _l("CS supervisor"),
-    "cs_manager": _l("CS manager"), "engineer": _l("Product engineer"), "quality_lead": _l("Quality lead"),
-    "management": _l("Management department"), "general_manager": _l("General manager"),
-    "process_owner": _l("Process owner"), "auditor": _l("Auditor"), "customer": _l("Customer"),
-}
-NOTIFICATION_SUBJECTS = {
-    "urgent_case": _l("Urgent complaint"),
-    "first_response_overdue": _l("First response overdue"),
-    "verify_overdue": _l("Verification overdue"),
-    "handling_start_overdue": _l("Handling not started in time"),
-    "urgent_not_started": _l("Urgent handling not started in 2 hours"),
-    "responsibility_overdue": _l("Responsibility determination overdue"),
-    "root_cause_overdue": _l("Root-cause analysis overdue"),
-    "management_review_overdue": _l("Management review overdue"),
-    "execution_overdue": _l("Execution overdue"),
-    "result_notification_overdue": _l("Result notification overdue"),
-    "callback_overdue": _l("Callback overdue"),
-    "callback_unreached": _l("Customer not reached for the callback"),
-    "escalation_tier_2": _l("Escalated to tier 2"),
-    "escalation_tier_3": _l("Escalated to tier 3"),
-    "tier3_overdue": _l("Tier 3 plan overdue"),
-    "more_info_requested": _l("More information to ask the customer for"),
-    "plan_proposed": _l("Handling plan for the customer to confirm"),
-    "pending_matters_ledger": _l("Pending-matters ledger reminder"),
-    "weekly_statistics_report": _l("Weekly statistics report"),
-    "monthly_statistics_report": _l("Monthly statistics report"),
-}
 DELIVERY_CHANNELS = {
     "app": _l("in the app"), "email": _l("e-mail"), "dingtalk": _l("DingTalk group"), "wecom": _l("WeCom group"),
     "sms": _l("SMS"),
@@ -64,8 +32,57 @@ EVENT_KINDS = {
     "message_received": _l("Message from the customer"), "attachment_added": _l("Attachment added"),
     "incident": _l("Incident"),
 }
-MESSAGES = {"customer_reply": _l("Customer's reply"), "plan_confirmation": _l("Customer's answer to the plan")}
-ACTORS = {"timer": _l("deadline timer"), "system": _l("system"), "customer": _l("customer")}
+CUSTOMER = "customer"
+ACTORS = {"timer": _l("deadline timer"), "system": _l("system"), CUSTOMER: _l("customer")}
+
+
+def _language() -> str:
+    return "zh" if locale_key().startswith("zh") else "en"
+
+
+def deployed_label(section: str, code: Any) -> str:
+    """The deployed ``labels.toml``'s word for a code the process writes (grade, outcome, subject...)."""
+    if code is None or code == "":
+        return "—"
+    try:
+        found = engine().repository.active().catalogue.label(section, code, _language())
+    except NotFound:
+        found = None
+    return found or str(code)
+
+
+def role_label(code: Any) -> str:
+    """A role's name from the deployed ``roles.toml`` (``zh`` / ``en``); the customer is the engine's own."""
+    if code == CUSTOMER:
+        return str(_l("Customer"))
+    if code is None or code == "":
+        return "—"
+    try:
+        info = engine().repository.active().roles.get(str(code)) or {}
+    except NotFound:
+        info = {}
+    return str(info.get(_language()) or info.get("en") or code)
+
+
+def message_label(name: Any) -> str:
+    """A message as ``labels.toml`` names it, else by the title of the element that catches it."""
+    if name is None or name == "":
+        return "—"
+    try:
+        catalogue = engine().repository.active().catalogue
+    except NotFound:
+        return str(name)
+    title = catalogue.label("messages", name, _language()) or bilingual(catalogue.message_titles.get(str(name)))
+    return title or str(name)
+
+
+def grades() -> dict[str, str]:
+    """The grades the deployed labels name, in their order: the inbox's grade filter."""
+    try:
+        table = engine().repository.active().catalogue.labels.get("grades", {})
+    except NotFound:
+        return {}
+    return {code: deployed_label("grades", code) for code in table}
 
 
 def label(table: dict, code: Any) -> str:
@@ -95,16 +112,16 @@ def register_filters(bp: Blueprint) -> None:
     """Template filters and globals for every page (the inbox, the case and task pages, the portal)."""
     filters = {
         "localtime": local_time,
-        "grade_label": lambda code: label(GRADES, code),
+        "grade_label": lambda code: deployed_label("grades", code),
         "status_label": lambda code: label(CASE_STATUS, code),
         "deadline_label": lambda code: label(DEADLINE_STATUS, code),
-        "outcome_label": lambda code: label(OUTCOMES, code),
-        "role_label": lambda code: label(ROLES, code),
-        "subject_label": lambda code: label(NOTIFICATION_SUBJECTS, code),
+        "outcome_label": lambda code: deployed_label("outcomes", code),
+        "role_label": role_label,
+        "subject_label": lambda code: deployed_label("notifications", code),
         "channel_label": lambda code: label(DELIVERY_CHANNELS, code),
         "event_label": lambda code: label(EVENT_KINDS, code),
         "actor_label": lambda code: label(ACTORS, code),
-        "message_label": lambda code: label(MESSAGES, code),
+        "message_label": message_label,
         "bilingual": lambda name: bilingual(name),
         "filesize": filesize,
     }

@@ -13,10 +13,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine.catalogue import Meaning
 from engine.errors import CaseArchived, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
 from engine.tasks import UNSET, InboxQuery, TaskView
 from web.auth import writer_required
-from web.cases.display import GRADES
+from web.cases.display import grades
 from web.forms import bilingual, enum_label, form_title
 from web.services import engine, local_path
 
@@ -87,12 +88,14 @@ def step_title(task: TaskView) -> str:
 
 
 def channel_options() -> list[tuple[str, str]]:
+    """The channels the intake form offers (its ``intake-channel`` field), for the inbox's channel filter."""
     try:
-        schema = engine().repository.active().intake_form() or {}
+        active = engine().repository.active()
     except NotFound:
         return []
-    values = ((schema.get("properties") or {}).get("channel") or {}).get("enum") or []
-    return [(v, enum_label(schema, "channel", v)) for v in values]
+    schema, name = active.intake_form() or {}, active.catalogue.field(Meaning.CHANNEL)
+    values = ((schema.get("properties") or {}).get(name) or {}).get("enum") or [] if name else []
+    return [(v, enum_label(schema, name, v)) for v in values]
 
 
 def counted(value: int, cap: int) -> str:
@@ -131,7 +134,7 @@ def index():  # noqa: ANN201
     if request.args.get("partial") == "1":
         return render_template("inbox/_table.html", **context)
     todos = [n for n in eng.notifications.for_user(current_user.username) if n.must_act and not n.read_at]
-    return render_template("inbox/index.html", steps=steps, channels=channels, grades=GRADES, todos=todos, **context)
+    return render_template("inbox/index.html", steps=steps, channels=channels, grades=grades(), todos=todos, **context)
 
 
 def _back() -> str:

@@ -14,20 +14,19 @@ undoing their change. Only people whose role may deploy (``roles.toml``) get in;
 
 from __future__ import annotations
 
-import contextlib
 import re
-import tomllib
 
 from flask import Blueprint, Response, abort, flash, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine import roles
 from engine.errors import DeployError, NotFound
 from engine.repository import DeployedVersion
 from web import i18n
 from web.api.common import jsonable
 from web.auth import writer_required
-from web.cases.display import ROLES
+from web.cases.display import role_label
 from web.services import engine
 
 bp = Blueprint("owner", __name__, url_prefix="/owner", template_folder="templates", static_folder="static")
@@ -77,9 +76,11 @@ def lane_roles(files: dict[str, str]) -> dict[str, str]:
     for name, text in files.items():
         if name.endswith(".bpmn"):
             found.update(re.findall(r"<(?:\w+:)?lane\b[^>]*\bname=\"([^\"]+)\"", text))
-    with contextlib.suppress(tomllib.TOMLDecodeError):  # a broken roles.toml is the deploy's to report
-        found.update(tomllib.loads(files.get("roles.toml", "")).get("roles", {}))
-    return {role: str(ROLES.get(role, role)) for role in sorted(found)}
+    defined = roles.of_files(files)  # a broken roles.toml reads as none: the deploy reports it
+    found.update(defined)
+    language = "zh" if i18n.select_locale().startswith("zh") else "en"
+    return {role: str(defined[role].get(language) or defined[role].get("en") or role) if role in defined
+            else role_label(role) for role in sorted(found)}
 
 
 @bp.get("/")

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from engine import forms as engine_forms
+from engine.catalogue import DEFAULT_LINK_DAYS, Catalogue, CustomerMessage, Meaning, customer_constants, customer_view
 from engine.errors import (
     CaseArchived,
     FormInvalid,
@@ -35,6 +36,9 @@ from engine.errors import (
     TaskNotOpen,
 )
 from engine.links import LinkInvalid
+from engine.store.enums import EventKind
+from engine.tasks import TaskView
+from web import forms as web_forms
 from web import i18n
 from web.extensions import limiter
 from web.portal import intake_form
@@ -43,11 +47,37 @@ from web.services import engine
 bp = Blueprint("portal", __name__, template_folder="templates", url_prefix="/c")
 
 CUSTOMER = "customer"
-LINK_VALIDITY = {"plan_confirmation": timedelta(days=3), "survey": timedelta(days=7)}
-LINK_PATHS = {"plan_confirmation": ("portal.confirm", "confirm"), "survey": ("portal.survey", "survey")}
-PLAN_ELEMENTS = {"propose_plan", "tier1_new_plan", "tier2_new_plan", "tier3_new_plan"}
-SURVEY_STEP = "callback"
-SATISFACTION_LABELS = ("very_satisfied", "satisfied", "neutral", "unsatisfied")
+# ``confirm``: a yes or no to a message the diagram marks ``customerAnswers``; ``survey``: a step it
+# marks ``customerMayAnswer``. Which message or step, and for how long, the deployed version says.
+LINK_PATHS = {"confirm": ("portal.confirm", "confirm"), "survey": ("portal.survey", "survey")}
+
+
+def _catalogue() -> Catalogue:
+    return engine().repository.active().catalogue
+
+
+def customer_message(number: str) -> CustomerMessage | None:
+    """The message the case waits for that a customer answers yes or no through a link, if any."""
+    waiting = engine().cases.get(number).waiting_for
+    return next((m for name, m in sorted(_catalogue().customer_messages.items()) if name in waiting), None)
+
+
+def customer_step(number: str) -> TaskView | None:
+    """The case's open step a customer may answer through a link, if any."""
+    steps = _catalogue().customer_steps
+    return next((t for t in engine().tasks.for_case(number) if t.name in steps), None)
+
+
+def _link_days(number: str, purpose: str) -> int:
+    """How long the customer has: the days the diagram gives the message or step the link answers."""
+    catalogue = _catalogue()
+    if purpose == "confirm":
+        message = customer_message(number)
+        found = [message] if message else list(catalogue.customer_messages.values())
+    else:
+        step = customer_step(number)
+        found = [catalogue.customer_steps[step.name]] if step else list(catalogue.customer_steps.values())
+    return min((f.link_days for f in found), default=DEFAULT_LINK_DAYS)
 
 
 # ---------------------------------------------------------------- signed links
@@ -59,9 +89,11 @@ def _serializer(purpose: str) -> URLSafeSerializer:
 def link_url(number: str, purpose: str, valid_for: timedelta | None = None) -> str:
     """Issue a single-use link for ``number`` and return its path (e.g. ``/c/confirm/<signed>``).
 
-    Validity defaults to 3 days for a plan confirmation and 7 for the survey.
+    Validity defaults to the ``customerLinkDays`` of the message or step it answers.
     """
-    token = engine().links.issue(number, purpose, valid_for or LINK_VALIDITY[purpose])
+    if purpose not in LINK_PATHS:
+        raise ValueError(f"unknown link purpose {purpose!r}")
+    token = engine().links.issue(number, purpose, valid_for or timedelta(days=_link_days(number, purpose)))
     signed = _serializer(purpose).dumps(token)
     endpoint, segment = LINK_PATHS[purpose]
     if has_request_context():
@@ -113,33 +145,35 @@ def _step_title(title: str) -> str:
     return title[:cut].strip() if _locale() == "zh_CN" else title[cut:].strip()
 
 
+def _language() -> str:
+    return "zh" if _locale().startswith("zh") else "en"
+
+
 def _waiting_text(message: str) -> str:
-    texts = {
-        "customer_reply": _("We are waiting for more information from you; customer service will contact you."),
-        "plan_confirmation": _("We are waiting for you to confirm the proposed plan."),
-    }
-    return texts.get(message, _("We are waiting for an answer from you."))
+    """What the customer is told while the case waits for ``message`` (``labels.toml`` ``customer_waiting``)."""
+    return _catalogue().label("customer_waiting", message, _language()) or _("We are waiting for an answer from you.")
 
 
 def _outcome_text(outcome: str | None) -> str:
-    texts = {
-        "resolved": _("Resolved"), "unresolved": _("Closed without a resolution"),
-        "not_a_defect": _("Explained: not a product defect"), "final_decision": _("Closed with a final decision"),
-    }
-    return texts.get(outcome or "", outcome or "")
+    if not outcome:
+        return ""
+    return _catalogue().label("customer_outcomes", outcome, _language()) or outcome
 
 
-def _plan(number: str) -> dict | None:
-    """The newest plan proposed to the customer, reduced to what they need to decide."""
-    plans = [e for e in engine().history.events(number)
-             if e.kind == "task_completed" and e.payload.get("element") in PLAN_ELEMENTS]
-    if not plans:
-        return None
-    data = plans[-1].payload.get("data") or {}
-    form = engine().repository.active().form("propose_plan.json") or {}
-    type_labels = (intake_form.labels(form, _locale()).get("enum") or {}).get("plan_type") or {}
-    return {"type": type_labels.get(data.get("plan_type"), data.get("plan_type") or ""),
-            "details": data.get("plan_details") or "", "amount": data.get("compensation_amount") or 0}
+def _shown(number: str) -> list[tuple[str, str]] | None:
+    """What the customer decides on: the newest completed step whose form has fields for customers
+    (``x-customer``), as (label, value) pairs in the form's order; None when no step shows anything."""
+    catalogue = _catalogue()
+    for event in reversed(engine().history.events(number)):
+        if event.kind != EventKind.TASK_COMPLETED:
+            continue
+        view = catalogue.shown_to_customer(event.payload.get("element"))
+        if view is None:
+            continue
+        data = event.payload.get("data") or {}
+        return [(web_forms.field_label(view, name), web_forms.display_value(view, name, data.get(name)))
+                for name in web_forms.field_names(view) if data.get(name) not in (None, "")]
+    return None
 
 
 # ---------------------------------------------------------------- intake
@@ -150,7 +184,7 @@ def intake():  # noqa: ANN201
     schema = engine().repository.active().intake_form() or {}
     if request.method == "GET":
         return _intake_page(schema, {}, {})
-    data = intake_form.parse(schema, request.form)
+    data = intake_form.parse(schema, request.form, _catalogue().field(Meaning.CHANNEL))
     token = registration_token()
     try:
         process = engine().repository.active().intake_process()
@@ -214,7 +248,8 @@ def status():  # noqa: ANN201
         waiting=[_waiting_text(name) for name in found.waiting_for_customer],
         next_due=_local_time(found.next_due), registered_at=_local_time(found.registered_at),
         outcome=_outcome_text(found.outcome),
-        product=summary.get("product_name") or "", description=summary.get("description") or "",
+        product=_catalogue().value(summary, Meaning.PRODUCT) or "",
+        description=_catalogue().value(summary, Meaning.DESCRIPTION) or "",
     )
 
 
@@ -223,22 +258,23 @@ def status():  # noqa: ANN201
 @bp.route("/confirm/<signed>", methods=["GET", "POST"])
 def confirm(signed: str):  # noqa: ANN201
     try:
-        token, number = _open_link(signed, "plan_confirmation")
+        token, number = _open_link(signed, "confirm")
     except LinkInvalid as error:
         return _link_problem(error.reason)
-    if "plan_confirmation" not in engine().cases.get(number).waiting_for:
+    message = customer_message(number)
+    if message is None:
         return _link_problem("closed")
     if request.method == "GET":
-        return render_template("portal/confirm.html", number=number, plan=_plan(number))
+        return render_template("portal/confirm.html", number=number, plan=_shown(number))
     answer = request.form.get("answer")
     if answer not in ("accept", "reject"):
-        return render_template("portal/confirm.html", number=number, plan=_plan(number), missing=True), 422
+        return render_template("portal/confirm.html", number=number, plan=_shown(number), missing=True), 422
     try:
-        engine().links.use(token, "plan_confirmation")
+        engine().links.use(token, "confirm")
     except LinkInvalid as error:
         return _link_problem(error.reason)
     try:
-        engine().runtime.message(number, "plan_confirmation", {"accepted": answer == "accept"}, CUSTOMER)
+        engine().runtime.message(number, message.name, {message.answer_field: answer == "accept"}, CUSTOMER)
     except (MessageNotExpected, CaseArchived):
         return _link_problem("closed")
     text = _("Thank you: you accepted the plan. We will carry it out and tell you when it is done.") \
@@ -250,46 +286,34 @@ def confirm(signed: str):  # noqa: ANN201
 
 @bp.route("/survey/<signed>", methods=["GET", "POST"])
 def survey(signed: str):  # noqa: ANN201
+    """The customer answers the open step the diagram lets customers answer, with that step's form
+    reduced to its ``x-customer`` fields (plus the ``x-customer-value`` constants, e.g. reached)."""
     try:
         token, number = _open_link(signed, "survey")
     except LinkInvalid as error:
         return _link_problem(error.reason)
-    step = next((t for t in engine().tasks.for_case(number) if t.name == SURVEY_STEP), None)
+    step = customer_step(number)
     if step is None:
         return _link_problem("closed")
-    labels = (intake_form.labels(step.form or {}, _locale()).get("enum") or {}).get("satisfaction_label") or {}
-    choices = [(value, labels.get(value, value)) for value in SATISFACTION_LABELS]
+    view = customer_view(step.form or {}) or {"type": "object", "properties": {}}
     if request.method == "GET":
-        return render_template("portal/survey.html", number=number, choices=choices, values={}, errors={})
-    data, errors = _survey_answer(request.form)
+        return render_template("portal/survey.html", number=number, form=web_forms.build(view))
+    data, errors = web_forms.parse(view, request.form)
+    data.update(customer_constants(step.form))
     if not errors:
         try:  # check against the step's own form before the link is spent
             engine_forms.validate(step.form, data)
         except FormInvalid as error:
-            errors = {name: intake_form.friendly(message) for name, message in error.errors.items()}
+            errors = dict(error.errors)
     if errors:
-        return render_template("portal/survey.html", number=number, choices=choices, values=request.form,
-                               errors=errors), 422
+        return render_template("portal/survey.html", number=number,
+                               form=web_forms.build(view, request.form, errors)), 422
     try:
         engine().links.use(token, "survey")
     except LinkInvalid as error:
         return _link_problem(error.reason)
     try:
-        engine().tasks.complete_for_customer(number, SURVEY_STEP, data)
+        engine().tasks.complete_for_customer(number, step.name, data)
     except (NotFound, TaskNotOpen, TaskAlreadyCompleted, CaseArchived):
         return _link_problem("closed")
     return render_template("portal/done.html", number=number, text=_("Thank you for your feedback."))
-
-
-def _survey_answer(form: dict) -> tuple[dict, dict]:
-    """Posted strings → the callback step's data (the customer answering is, by definition, reached)."""
-    errors = {}
-    score = (form.get("satisfaction") or "").strip()
-    if score not in ("1", "2", "3", "4", "5"):
-        errors["satisfaction"] = _("Please choose a score from 1 to 5.")
-    label = (form.get("satisfaction_label") or "").strip() or None
-    if label is not None and label not in SATISFACTION_LABELS:
-        errors["satisfaction_label"] = _("Please check this value.")
-    data = {"reached": True, "satisfaction": int(score) if not errors.get("satisfaction") else None,
-            "satisfaction_label": label, "comments": (form.get("comments") or "").strip()}
-    return data, errors

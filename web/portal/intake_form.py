@@ -1,8 +1,9 @@
 """The customer's intake form, drawn from the deployed ``register.json`` schema.
 
 The process owner edits fields and their labels in the schema; this page follows without a
-code change. Customers never see the fields meant for staff (who is complained about) and
-cannot pick the channel: a complaint filed here came through the web.
+code change. Customers see only the fields marked ``"x-customer": true`` (never who is complained
+about) and cannot pick the channel: a complaint filed here came through the web, written into the
+field the form marks ``"x-meaning": "channel"``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
-HIDDEN = frozenset({"channel", "involved_staff", "attachments"})
 CHANNEL = "web"
 
 
@@ -37,8 +37,8 @@ def customer_fields(schema: dict) -> list[str]:
     """The text fields a customer fills in, in the owner's order."""
     properties = schema.get("properties", {})
     order = (schema.get("x-ui") or {}).get("order") or list(properties)
-    return [name for name in order
-            if name in properties and name not in HIDDEN and properties[name].get("type") == "string"]
+    return [name for name in order if name in properties and properties[name].get("x-customer") is True
+            and properties[name].get("type") == "string"]
 
 
 def fields(schema: dict, locale: str, values: Mapping[str, object], errors: Mapping[str, str]) -> list[Field]:
@@ -58,9 +58,9 @@ def fields(schema: dict, locale: str, values: Mapping[str, object], errors: Mapp
     return result
 
 
-def parse(schema: dict, form: Mapping[str, str]) -> dict:
+def parse(schema: dict, form: Mapping[str, str], channel_field: str | None) -> dict:
     """Posted strings → registration data: trimmed, empty optional fields left out, channel fixed."""
-    data: dict = {"channel": CHANNEL}
+    data: dict = {channel_field: CHANNEL} if channel_field else {}
     for name in customer_fields(schema):
         value = (form.get(name) or "").strip()
         if value:

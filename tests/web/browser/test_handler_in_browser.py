@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page, expect
 
-from engine.demo import FORM_DATA, registration
-from tests.driver import complete
+from tests.driver import FORM_DATA, complete, registration
 from tests.web.browser.conftest import log_in
 
 

@@ -8,8 +8,7 @@ from datetime import timedelta
 
 from playwright.sync_api import Page, expect
 
-from engine.demo import registration
-from tests.driver import complete
+from tests.driver import complete, registration
 from tests.web.browser.conftest import log_in
 
 DEADLINE = "emergency_start_deadline"  # the urgent case's "not started in 2 hours" boundary timer

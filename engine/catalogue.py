@@ -1,0 +1,242 @@
+"""What the web needs to know about the deployed process, read from the deployed files themselves.
+
+The process owners name their elements, messages and fields as they like; the web never does.
+It asks the active version's catalogue instead:
+
+- the **intake process**: the process whose start event has the property ``intake = true``;
+- the **steps a customer may answer** (``customerMayAnswer = true`` on a user task) and how many
+  days a customer's link to one lasts (``customerLinkDays``);
+- the **customer messages**: message catch events with ``customerAnswers = FIELD`` (the payload is
+  ``{FIELD: true|false}``, the customer's yes or no) and ``customerLinkDays``;
+- what a **customer is shown** of a form: its fields marked ``"x-customer": true``; a field with
+  ``"x-customer-value"`` is set to that value whenever a customer answers the form;
+- the **meaning** of case-data fields: ``"x-meaning"`` on a form field of the intake form (one of
+  ``Meaning``: ``customer-name``, ``customer-contact``, ``intake-channel``, ``involved-staff``,
+  ``product``, ``complaint-type``, ``case-description``) and the intake start
+  event's ``caseGrade`` / ``caseTier`` / ``caseOutcome`` properties (fields set by scripts or
+  decisions, which have no form);
+- **labels** for codes the process writes (grades, outcomes, notification subjects):
+  ``labels.toml``, ``[section.code] zh = ... en = ...`` (sections ``grades``, ``outcomes``,
+  ``customer_outcomes``, ``notifications``, ``messages``, ``customer_waiting``);
+- the **demo data**: ``demo.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+
+from engine import spiff
+
+LABELS_FILE = "labels.toml"
+DEMO_FILE = "demo.json"
+FORM_PROPERTY = "formJsonSchemaFilename"
+DEFAULT_LINK_DAYS = 7
+
+
+
+class Meaning(StrEnum):
+    """What a case-data field may mean to the engine and the web (``x-meaning`` and the start event's
+    ``caseGrade`` / ``caseTier`` / ``caseOutcome``). Hyphenated, so they never pass for field names."""
+
+    CUSTOMER_NAME = "customer-name"
+    CONTACT = "customer-contact"
+    CHANNEL = "intake-channel"
+    INVOLVED_STAFF = "involved-staff"
+    PRODUCT = "product"
+    TYPE = "complaint-type"
+    DESCRIPTION = "case-description"
+    GRADE = "case-grade"
+    TIER = "escalation-tier"
+    OUTCOME = "case-outcome"
+
+
+CASE_MEANINGS = {"caseGrade": Meaning.GRADE, "caseTier": Meaning.TIER, "caseOutcome": Meaning.OUTCOME}
+FIELD_MEANINGS = frozenset(Meaning) - set(CASE_MEANINGS.values())
+
+
+@dataclass(frozen=True)
+class CustomerStep:
+    """A user task a customer may answer through a signed link, with the task's own form."""
+
+    element: str
+    title: str
+    form: str | None
+    link_days: int
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    """A message a customer answers yes or no through a signed link: ``{answer_field: bool}``."""
+
+    name: str
+    element: str
+    title: str
+    answer_field: str
+    link_days: int
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The process facts of one deployed version (see the module docstring for where each comes from)."""
+
+    intake_process: str | None
+    customer_steps: dict[str, CustomerStep]
+    customer_messages: dict[str, CustomerMessage]
+    message_titles: dict[str, str]
+    meanings: dict[str, str]
+    forms: dict[str, dict] = field(repr=False)
+    step_forms: dict[str, str] = field(repr=False)
+    labels: dict[str, dict[str, dict[str, str]]] = field(repr=False)
+    demo: dict[str, Any] = field(repr=False)
+
+    def field(self, meaning: Meaning) -> str | None:
+        """The case-data field that means ``meaning`` (e.g. ``grade``) in this version, or None."""
+        return self.meanings.get(meaning)
+
+    def value(self, data: dict, meaning: Meaning) -> Any:
+        """The value of the field meaning ``meaning`` in ``data`` (None when the version has no such field)."""
+        name = self.meanings.get(meaning)
+        return data.get(name) if name else None
+
+    def customer_form(self, form_name: str | None) -> dict | None:
+        """The form reduced to the fields a customer sees (``x-customer``), or None when it shows none."""
+        schema = self.forms.get(form_name) if form_name else None
+        if not schema:
+            return None
+        return customer_view(schema)
+
+    def shown_to_customer(self, element: str) -> dict | None:
+        """The customer's view of the form of step ``element`` (None when nothing of it is for customers)."""
+        return self.customer_form(self.step_forms.get(element))
+
+    def label(self, section: str, code: Any, language: str) -> str | None:
+        """The process owner's word for ``code`` in ``section`` of ``labels.toml`` (``zh`` or ``en``)."""
+        entry = self.labels.get(section, {}).get(str(code))
+        if not entry:
+            return None
+        return entry.get(language) or entry.get("en") or entry.get("zh")
+
+
+def customer_constants(schema: dict | None) -> dict[str, Any]:
+    """The values a customer's answer to the form always carries (``x-customer-value``, e.g. reached)."""
+    props = (schema or {}).get("properties") or {}
+    return {name: prop["x-customer-value"] for name, prop in props.items()
+            if isinstance(prop, dict) and "x-customer-value" in prop}
+
+
+def customer_view(schema: dict) -> dict | None:
+    """``schema`` with only its ``x-customer`` fields (order, required and labels kept for them)."""
+    props = schema.get("properties") or {}
+    shown = [name for name, prop in props.items() if isinstance(prop, dict) and prop.get("x-customer") is True]
+    if not shown:
+        return None
+    ui = dict(schema.get("x-ui") or {})
+    ui["order"] = [name for name in ui.get("order") or shown if name in shown]
+    return {**{k: v for k, v in schema.items() if k not in ("properties", "required", "if", "then", "else",
+                                                             "anyOf", "allOf", "oneOf", "x-ui")},
+            "properties": {name: props[name] for name in shown},
+            "required": [name for name in schema.get("required") or [] if name in shown], "x-ui": ui}
+
+
+def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], files: dict[str, str]) -> Catalogue:
+    """The catalogue of a deployment from its parsed specs, its forms and its other files."""
+    all_specs = [s for spec, subs in specs.values() for s in (spec, *subs.values())]
+    intake, meanings = None, {}
+    for process_id in sorted(specs):
+        props = _start_properties(specs[process_id][0])
+        if props.get("intake") == "true" and intake is None:
+            intake = process_id
+            meanings.update({meaning: props[key] for key, meaning in CASE_MEANINGS.items() if props.get(key)})
+            meanings.update(_field_meanings(forms.get(props.get(FORM_PROPERTY) or "") or {}))
+    steps, step_forms = {}, {}
+    for spec in all_specs:
+        for task_spec in spec.task_specs.values():
+            props = _properties(task_spec)
+            if props.get(FORM_PROPERTY) and task_spec.bpmn_id:
+                step_forms.setdefault(task_spec.bpmn_id, props[FORM_PROPERTY])
+            if spiff.is_inbox_task(task_spec) and props.get("customerMayAnswer") == "true":
+                steps.setdefault(task_spec.bpmn_id, CustomerStep(
+                    task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, props.get(FORM_PROPERTY),
+                    _days(props.get("customerLinkDays"))))
+    messages, titles = {}, {}
+    for name, element in _message_catchers(all_specs):
+        titles.setdefault(name, element.bpmn_name or name)
+        props = _properties(element)
+        if props.get("customerAnswers"):
+            messages.setdefault(name, CustomerMessage(name, element.bpmn_id, element.bpmn_name or name,
+                                                      props["customerAnswers"], _days(props.get("customerLinkDays"))))
+    return Catalogue(intake, steps, messages, titles, meanings, forms, step_forms,
+                     _labels(files.get(LABELS_FILE)), _demo(files.get(DEMO_FILE)))
+
+
+def _properties(task_spec: Any) -> dict[str, str]:
+    return (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+
+
+def _start_properties(spec: Any) -> dict[str, str]:
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEvent) and _properties(task_spec):
+            return _properties(task_spec)
+    return {}
+
+
+def _field_meanings(schema: dict) -> dict[str, str]:
+    props = schema.get("properties") or {}
+    return {prop["x-meaning"]: name for name, prop in props.items()
+            if isinstance(prop, dict) and prop.get("x-meaning") in FIELD_MEANINGS}
+
+
+def _message_catchers(specs: list[Any]) -> list[tuple[str, Any]]:
+    """(message name, catching element) of every message catch in ``specs``.
+
+    An event-based gateway holds the definitions of the catch events after it (SpiffWorkflow
+    moves them there), so those are paired with the catch event they came from.
+    """
+    found = []
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, EventBasedGateway):
+                pairs = zip(task_spec.event_definition.event_definitions, task_spec.outputs, strict=False)
+            elif isinstance(task_spec, CatchingEvent):
+                pairs = [(task_spec.event_definition, task_spec)]
+            else:
+                continue
+            found += [(d.name, element) for d, element in pairs if isinstance(d, MessageEventDefinition) and d.name]
+    return found
+
+
+def _days(text: str | None) -> int:
+    try:
+        return max(1, int(text)) if text else DEFAULT_LINK_DAYS
+    except ValueError:
+        return DEFAULT_LINK_DAYS
+
+
+def _labels(text: str | None) -> dict[str, dict[str, dict[str, str]]]:
+    if not text:
+        return {}
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}
+    return {section: {str(code): dict(entry) for code, entry in codes.items() if isinstance(entry, dict)}
+            for section, codes in table.items() if isinstance(codes, dict)}
+
+
+def _demo(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}

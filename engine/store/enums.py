@@ -1,0 +1,49 @@
+"""The words stored in ``event.kind``, ``case.status``, ``task.state`` and ``timer.status``.
+
+They are StrEnums so the code names them once and a typo is an ``AttributeError`` at import,
+while the database and the JSON API keep plain strings (a StrEnum member *is* its string).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """What a history event records."""
+
+    DEPLOYED = "deployed"
+    ROLES_CHANGED = "roles_changed"
+    CASE_STARTED = "case_started"
+    TASK_CLAIMED = "task_claimed"
+    TASK_UNCLAIMED = "task_unclaimed"
+    TASK_REASSIGNED = "task_reassigned"
+    TASK_COMPLETED = "task_completed"
+    MESSAGE_RECEIVED = "message_received"
+    TIMER_FIRED = "timer_fired"
+    INCIDENT = "incident"
+    MIGRATED = "migrated"
+    ATTACHMENT_ADDED = "attachment_added"
+    CASE_PURGED = "case_purged"
+
+
+class CaseStatus(StrEnum):
+    """A case is open until its process ends, then archived (read-only, later purged)."""
+
+    OPEN = "open"
+    ARCHIVED = "archived"
+
+
+class TaskState(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class TimerStatus(StrEnum):
+    """A timer waits (pending), fires once (fired), ends with its task (cancelled) or is parked (failed)."""
+
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
