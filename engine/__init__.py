@@ -2,7 +2,7 @@
 
 ``engine.open(database_url, workflows_dir)`` wires the services (≈ Camunda's):
 ``repository`` (deploy), ``runtime`` (start, message), ``tasks`` (inbox, complete),
-``timers`` (fire, scheduler), ``cases``, ``history``, ``people``. No Flask here.
+``timers`` (fire, scheduler), ``cases``, ``history``, ``people``, ``notifications`` (delivery). No Flask here.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from engine.health import Health
 from engine.history import History
 from engine.links import Links
 from engine.migration import Migration
+from engine.notify import Notifications
 from engine.people import People
 from engine.proofs import Proofs
 from engine.replay import Replay
@@ -83,6 +84,7 @@ class Engine:
         self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
         self.replay = Replay(self.db, self.repository)
         self.health = Health(self.db, self.clock)
+        self.notifications = Notifications(self.db, self.clock)
 
     def duties(self) -> list[tuple[Callable[[], object], float]]:
         """What the scheduler's lease holder runs besides the timers, and how often (seconds).

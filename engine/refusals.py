@@ -80,6 +80,29 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "en": "not valid TOML (line {line}): check the quotes, equals signs and brackets"},
     "role_needs_names": {"zh": '每个角色都需要中文名 zh 和英文名 en，例如 zh = "客服专员"',
                          "en": 'each role needs a "zh" and an "en" name, e.g. en = "CS specialist"'},
+    # notice templates (workflows/notifications/<subject>.toml)
+    "notice_template_incomplete": {
+        "zh": "通知模板缺少 {language} 部分的 title 或 text：每个主题都需要中文（zh-CN）和英文（en）两种文字",
+        "en": "the notice template lacks a title or text for {language}: each subject needs zh-CN and en"},
+    "notice_template_invalid": {"zh": "通知模板无法解析（第 {line} 行）：请检查 {{{{ }}}} 和 {{% %}} 是否成对",
+                                "en": "the notice template does not parse (line {line}): check that {{{{ }}}} "
+                                      "and {{% %}} are paired"},
+    "notice_unknown_variable": {"zh": "通知模板使用了案件没有的变量 {variable}；可用的变量：{known}",
+                                "en": "the notice template names {variable}, which a case does not have; "
+                                      "known variables: {known}"},
+    "notice_attribute_access": {"zh": "通知模板只能直接使用变量，不能访问其属性或下标（. 或 []）",
+                                "en": "a notice template uses variables as they are: no attributes or "
+                                      "subscripts (. or [])"},
+    # delivery of notices (why a channel did not take a notice; shown on the case page)
+    "delivery_no_address": {"zh": "收件人没有该渠道的地址（邮箱或手机号）", "en": "the recipient has no address on "
+                                                                                  "this channel (e-mail or phone)"},
+    "delivery_smtp_refused": {"zh": "邮件服务器拒收：{detail}", "en": "the mail server refused it: {detail}"},
+    "delivery_unreachable": {"zh": "无法连接 {channel}：{detail}", "en": "{channel} could not be reached: {detail}"},
+    "delivery_http_status": {"zh": "{channel} 返回 HTTP {status}", "en": "{channel} answered HTTP {status}"},
+    "delivery_robot_error": {"zh": "{channel} 机器人拒绝：错误码 {errcode} {errmsg}",
+                             "en": "the {channel} robot refused it: error {errcode} {errmsg}"},
+    "delivery_not_configured": {"zh": "渠道 {channel} 未配置", "en": "the {channel} channel is not configured"},
+    "delivery_render_failed": {"zh": "通知模板渲染失败", "en": "the notice template failed to render"},
     # forms
     "json_invalid": {"zh": "不是有效的 JSON（第 {line} 行第 {column} 列）：请检查逗号、引号和括号",
                      "en": "not valid JSON (line {line}, column {column}): check commas, quotes and brackets"},

@@ -31,6 +31,7 @@ from SpiffWorkflow.spiff.specs.defaults import ScriptTask, UserTask
 from engine import catalogue_checks, decision_checks, decision_tasks, process_checks, sandbox, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import Problem
+from engine.notify import templates as notice_templates
 
 ISO_DURATION_NAME = re.compile(r"^P(\d|T\d)", re.IGNORECASE)
 
@@ -55,6 +56,7 @@ def check_bundle(files: dict[str, str]) -> Bundle:
     bundle = Bundle(files)
     _check_config(bundle)
     _check_forms(bundle)
+    bundle.problems.extend(notice_templates.check(files))
     parser = _parse(bundle)
     if parser is not None:
         _check_processes(bundle, parser)
