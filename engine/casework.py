@@ -26,6 +26,7 @@ from engine.clock import Clock
 from engine.errors import CaseArchived, DecisionFailure, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
 from engine.repository import LoadedDeployment, Repository
+from engine.store.enums import EventKind
 from engine.store.models import Case, Notification, StreamHead, Task, Timer
 from engine.store.prepared import Prepared, PreparedQuery
 
@@ -180,7 +181,10 @@ class CaseWork:
                 element = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
                 if isinstance(exc, decision_tasks.DecisionFailed):
                     raise DecisionFailure(exc.code, exc.params, element=element) from exc
-                raise WorkflowFailure(f"the diagram failed: {_describe(exc)}", element=element) from exc
+                cause = exc.__cause__ or exc.__context__
+                limit = cause.limit if isinstance(cause, sandbox.LimitExceeded) else None
+                raise WorkflowFailure(f"the diagram failed: {_describe(exc)}", element=element,
+                                      limit=limit) from exc
 
     def record_incident(self, db: Any, actor: str, failure: WorkflowFailure, *, case_id: int | None = None,
                         number: str | None = None) -> None:
@@ -191,7 +195,7 @@ class CaseWork:
         """
         with db.write() as session:
             row = lock_case(session, case_id=case_id) if case_id is not None else lock_case(session, number=number)
-            history.append(session, case_number=row.number, at=self._clock.now(), actor=actor, kind="incident",
+            history.append(session, case_number=row.number, at=self._clock.now(), actor=actor, kind=EventKind.INCIDENT,
                            payload={"reason": str(failure), "element": failure.element}, deployment_version=None)
 
     def open(self, session: Session, row: CaseRow, moment: datetime | None = None,

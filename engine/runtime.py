@@ -204,7 +204,7 @@ class Runtime:
             lockstep.raise_if_timers_due(session, row.id, now)
             case = self._work.open(session, row, now)
             if name not in spiff.waiting_messages(case.workflow):
-                raise MessageNotExpected(f"case {number} is not waiting for message {name!r} now")
+                raise MessageNotExpected(f"case {number} is not waiting for message {name!r} now", number, name)
             with self._work.spiff_step(now) as notices:
                 spiff.deliver_message(case.workflow, name, payload)
             case.notices = notices
