@@ -19,6 +19,7 @@ from engine.clock import Clock, SystemClock
 from engine.diagrams import Diagrams
 from engine.errors import (
     CaseArchived,
+    DecisionFailure,
     DeployError,
     EngineError,
     FormInvalid,
@@ -49,8 +50,8 @@ from engine.tasks import Tasks
 from engine.timers import Timers
 
 __all__ = [
-    "CaseArchived", "DeployError", "Engine", "EngineError", "FormInvalid", "MessageNotExpected", "NotAllowed",
-    "NotFound", "Problem", "StaleCase", "TaskAlreadyCompleted", "TaskNotOpen", "WorkflowFailure", "open",
+    "CaseArchived", "DecisionFailure", "DeployError", "Engine", "EngineError", "FormInvalid", "MessageNotExpected",
+    "NotAllowed", "NotFound", "Problem", "StaleCase", "TaskAlreadyCompleted", "TaskNotOpen", "WorkflowFailure", "open",
 ]
 
 

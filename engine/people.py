@@ -21,6 +21,7 @@ from engine.clock import Clock
 from engine.errors import NotFound
 from engine.store.db import Database
 from engine.store.models import Case, Person, RoleMember, Task
+from engine.store.prepared import PreparedQuery
 
 DEMO_PASSWORD = "demo"
 DEMO_MAIL_DOMAIN = "demo.complaintflow.test"
@@ -59,7 +60,7 @@ class PersonView:
 
 
 _RM, _P = RoleMember.__table__, Person.__table__
-ROLE_MEMBERS = (
+ROLE_MEMBERS = PreparedQuery(  # read at every step that opens a task or sends a notice
     select(_RM.c.username, _P.c.absent)
     .join(_P, _P.c.username == _RM.c.username)
     .where(_RM.c.role == bindparam("role"))
@@ -69,7 +70,7 @@ ROLE_MEMBERS = (
 
 def role_members(conn: Connection | Session, role: str, excluded: set[str]) -> list[str]:
     """The present members of ``role`` by rank (primary first), leaving out ``excluded``."""
-    rows = conn.execute(ROLE_MEMBERS, {"role": role}).all()
+    rows = ROLE_MEMBERS.all(conn.connection() if isinstance(conn, Session) else conn, {"role": role})
     return [username for username, absent in rows if not absent and username not in excluded]
 
 

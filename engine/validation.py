@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, UserTask
 
-from engine import decision_checks, decision_tasks, process_checks, sandbox, spiff
+from engine import catalogue_checks, decision_checks, decision_tasks, process_checks, sandbox, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import Problem
 from engine.notify import templates as notice_templates
@@ -60,6 +60,7 @@ def check_bundle(files: dict[str, str]) -> Bundle:
     parser = _parse(bundle)
     if parser is not None:
         _check_processes(bundle, parser)
+    bundle.problems += catalogue_checks.check(bundle.files, bundle.forms)
     return bundle
 
 
