@@ -128,8 +128,16 @@ class Notifications:
     # ------------------------------------------------------------ the worker
 
     def deliver_due(self, batch: int = 20) -> int:
-        """Plan new notices, then claim and send one batch of due deliveries; how many were settled."""
-        self.plan(batch * 5)
+        """Plan new notices, then claim and send one batch of due deliveries; how many were settled.
+
+        Two indexed one-row reads first: an idle worker opens no write transaction (on SQLite a
+        write transaction takes the one write lock the web app's steps need).
+        """
+        unplanned, due = self._waiting()
+        if unplanned:
+            self.plan(batch * 5)
+        if not (due or unplanned):
+            return 0
         claimed = self._claim(batch)
         for row in claimed:
             self._send(row)
@@ -157,6 +165,15 @@ class Notifications:
         for thread in threads:
             thread.start()
         return threads
+
+    def _waiting(self) -> tuple[bool, bool]:
+        """Whether a notice waits to be planned, and whether a delivery is due (both partial indexes)."""
+        now = self._clock.now()
+        with self._db.reading() as conn:
+            unplanned = conn.scalar(select(_N.c.id).where(_N.c.planned_at.is_(None)).limit(1)) is not None
+            due = conn.scalar(select(_D.c.id).where(_D.c.status.in_(UNSETTLED), _D.c.next_at <= now)
+                              .limit(1)) is not None
+        return unplanned, due
 
     def plan(self, limit: int = 100) -> int:
         """Fan unplanned notices out into delivery rows; in-app ones are sent as they are written."""
