@@ -36,6 +36,7 @@ from tests.driver import FORM_DATA, registration
 
 CHAOS_SECONDS = float(os.environ.get("COMPLAINTFLOW_CHAOS_SECONDS", "40"))
 SETTLE_SECONDS = 45
+MIN_COMPLETED = 20  # completions under chaos before the invariants mean anything
 HANDLERS = ("cs1", "cs2", "sup1", "mgr1", "eng1", "ql1", "mgmt1", "gm1")
 CUSTOMER_MESSAGES = {"plan_confirmation": {"accepted": True}, "customer_reply": {"information": "补充了照片"}}
 BIN = Path(sys.executable).parent
@@ -252,6 +253,9 @@ def test_kill_9_at_random_loses_nothing_and_doubles_nothing(tmp_path: Path, work
         for t in [*threads, chaos]:
             t.start()
         time.sleep(CHAOS_SECONDS)
+        longest = time.monotonic() + 3 * CHAOS_SECONDS  # a loaded machine gets more time, not a weaker check
+        while sum(clients.completed.values()) < MIN_COMPLETED and time.monotonic() < longest:
+            time.sleep(1)
         stop_killer.set()
         chaos.join()
         stop_clients.set()
@@ -270,7 +274,7 @@ def test_kill_9_at_random_loses_nothing_and_doubles_nothing(tmp_path: Path, work
     print(f"chaos: kills {dict(kills)}, registered {len(clients.registered)}, completed "
           f"{sum(clients.completed.values())}, client-side faults {dict(clients.faults)}")
     assert kills["web worker"] >= 3 and kills["scheduler or worker"] >= 3, f"too few kills to mean anything: {kills}"
-    assert sum(clients.completed.values()) >= 20, f"too little work got done: {clients.completed}"
+    assert sum(clients.completed.values()) >= MIN_COMPLETED, f"too little work got done: {clients.completed}"
     with engine.open(POSTGRES_URL, workflows_dir) as eng:
         check_invariants(eng, clients)
 
