@@ -123,8 +123,9 @@ def to_plan(eng, number: str, grade: str = "general") -> None:
     complete(eng, number, "root_cause_analysis")
 
 
-def plan_through_review(eng, number: str, **plan: object) -> None:
-    complete(eng, number, "propose_plan", **plan)
+def plan_through_review(eng, number: str, step: str = "propose_plan", **plan: object) -> None:
+    """The plan (``propose_plan`` or an escalation tier's plan), the approvals it needs and management review."""
+    complete(eng, number, step, **plan)
     names = {t.name for t in open_tasks(eng, number)}
     if "approve_compensation" in names:
         complete(eng, number, "approve_compensation")

@@ -83,9 +83,34 @@ def test_urgent_complaint_escalates_to_tier_2_after_two_hours(eng, clock):
     assert advance(eng, clock, minutes=2) == 1
     case = eng.cases.get(number)
     assert case.escalation_tier == 2
-    assert names(eng, number) == ["tier2_new_plan"]
+    assert ("cs_manager", "urgent_not_started") in subjects(eng, number)
+    # Escalation adds oversight: the emergency handling is still to be started, by the quality lead.
+    assert names(eng, number) == ["start_emergency_handling"]
+    assert task(eng, number, "start_emergency_handling").assignee == "ql1"
+    assert "fired" in [d.status for d in case.deadlines if d.guards == "start_emergency_handling"]
+
+
+def test_an_urgent_case_escalated_at_two_hours_still_gets_root_cause_analysis(eng, clock):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    start_to_verified(eng, number, safety_hazard=True)
+    advance(eng, clock, hours=2, minutes=1)
+    assert eng.cases.get(number).escalation_tier == 2
+    complete(eng, number, "start_emergency_handling")
+    complete(eng, number, "determine_responsibility", responsibility="company")
+    assert task(eng, number, "root_cause_analysis").assignee == "eng1"
+    complete(eng, number, "root_cause_analysis")
+    # The plan now comes from tier 2 (the CS manager) and still goes through approval and management review.
     assert task(eng, number, "tier2_new_plan").assignee == "mgr1"
-    assert [d.status for d in case.deadlines if d.guards == "start_emergency_handling"] == ["fired"]
+    complete(eng, number, "tier2_new_plan", plan_type="compensation", compensation_amount=800)
+    complete(eng, number, "approve_compensation")
+    complete(eng, number, "approve_compensation_manager")
+    assert names(eng, number) == ["management_review"]
+    complete(eng, number, "management_review")
+    eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
+    complete(eng, number, "deliver_plan")
+    complete(eng, number, "notify_result")
+    done = {e.payload.get("element") for e in eng.history.events(number) if e.kind == "task_completed"}
+    assert {"start_emergency_handling", "determine_responsibility", "root_cause_analysis", "management_review"} <= done
 
 
 def test_urgent_complaint_started_in_time_does_not_escalate(eng, clock):
@@ -178,6 +203,15 @@ def test_compensation_of_600_cny_also_needs_the_cs_manager(eng):
     complete(eng, number, "approve_compensation")
     assert task(eng, number, "approve_compensation_manager").assignee == "mgr1"
     complete(eng, number, "approve_compensation_manager")
+    assert names(eng, number) == ["management_review"]
+
+
+def test_a_compensation_of_amount_0_a_gift_still_needs_the_supervisors_approval(eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    to_plan(eng, number)
+    complete(eng, number, "propose_plan", plan_type="compensation", compensation_amount=0)
+    assert task(eng, number, "approve_compensation").assignee == "sup1"
+    complete(eng, number, "approve_compensation")
     assert names(eng, number) == ["management_review"]
 
 
