@@ -49,7 +49,7 @@ def test_an_unquoted_timer_is_refused_naming_the_element(eng, workflows_dir):
     set_deadline(workflows_dir, "start_emergency_handling", "PT2H")
     problems = _refused(eng, workflows_dir)
     [problem] = [p for p in problems if "not quoted" in p.message]
-    assert problem.file == "complaint.bpmn"
+    assert problem.file == "dispatch.bpmn"
     assert problem.element and problem.element.split(" ")[0] != ""
     assert '"PT2H"' in problem.message
 
@@ -57,7 +57,7 @@ def test_an_unquoted_timer_is_refused_naming_the_element(eng, workflows_dir):
 def test_a_timer_that_is_not_iso_8601_is_refused(eng, workflows_dir):
     set_deadline(workflows_dir, "start_emergency_handling", '"two hours"')
     problems = _refused(eng, workflows_dir)
-    assert any("ISO 8601" in p.message and p.file == "complaint.bpmn" for p in problems)
+    assert any("ISO 8601" in p.message and p.file == "dispatch.bpmn" for p in problems)
 
 
 def test_a_dmn_with_an_unknown_hit_policy_is_refused(eng, workflows_dir):
