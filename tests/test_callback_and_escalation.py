@@ -6,7 +6,17 @@ from datetime import timedelta
 
 import pytest
 
-from tests.driver import advance, complete, open_tasks, plan_through_review, registration, subjects, task, to_callback
+from tests.driver import (
+    advance,
+    complete,
+    open_tasks,
+    plan_through_review,
+    registration,
+    start_to_verified,
+    subjects,
+    task,
+    to_callback,
+)
 
 pytestmark = pytest.mark.spec  # the seeds' durations and routes, as shipped
 
@@ -171,8 +181,7 @@ def test_an_escalated_plan_of_2000_cny_needs_the_cs_manager_and_management_revie
 
 def test_a_customer_unsatisfied_after_not_a_defect_is_escalated(eng):
     number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
-    complete(eng, number, "first_response")
-    complete(eng, number, "verify", verification_outcome="not_a_defect")
+    start_to_verified(eng, number, verification_outcome="not_a_defect")
     complete(eng, number, "explain_to_customer")
     complete(eng, number, "callback", satisfaction=1, satisfaction_label="unsatisfied")
     case = eng.cases.get(number)
@@ -182,8 +191,7 @@ def test_a_customer_unsatisfied_after_not_a_defect_is_escalated(eng):
 
 def test_a_customer_unsatisfied_after_an_unresolved_closing_is_escalated(eng, clock):
     number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
-    complete(eng, number, "first_response")
-    complete(eng, number, "verify", verification_outcome="need_more_info")
+    start_to_verified(eng, number, verification_outcome="need_more_info")
     advance(eng, clock, days=4)
     complete(eng, number, "callback", satisfaction=None, satisfaction_label="unsatisfied")
     assert (eng.cases.get(number).escalation_tier, names(eng, number)) == (1, ["tier1_new_plan"])

@@ -295,14 +295,58 @@ def test_a_late_result_notification_notifies_the_supervisor(eng, clock):
 
 
 def test_not_a_defect_closes_through_a_callback(eng):
-    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    number = eng.runtime.start("complaint", registration(complaint_type="product_quality"), "cs1")
     start_to_verified(eng, number, verification_outcome="not_a_defect")
+    complete(eng, number, "explain_to_customer")
+    assert names(eng, number) == ["callback"]
+    assert eng.cases.get(number).outcome == "not_a_defect"
+
+
+def test_a_service_complaint_not_upheld_closes_through_a_callback(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    complete(eng, number, "first_response")
+    assert names(eng, number) == ["check_validity"]  # a validity check, not a defect check
+    complete(eng, number, "check_validity", validity="not_valid")
     complete(eng, number, "explain_to_customer")
     assert names(eng, number) == ["callback"]
     complete(eng, number, "callback")
     case = eng.cases.get(number)
-    assert case.status == "archived"
-    assert case.outcome == "not_a_defect"
+    assert (case.status, case.outcome) == ("archived", "not_valid")
+
+
+def test_a_service_complaint_never_reaches_an_engineer(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    complete(eng, number, "first_response")
+    complete(eng, number, "check_validity", customer_upset=True)
+    assert eng.cases.get(number).grade == "serious"
+    assert task(eng, number, "start_handling_service").assignee == "sup1"  # not the product engineer
+    complete(eng, number, "start_handling_service")
+    complete(eng, number, "determine_responsibility", responsibility="company", department="store")
+    assert names(eng, number) == ["department_action_store"]
+    assert task(eng, number, "department_action_store").assignee == "store1"
+    complete(eng, number, "department_action_store")
+    plan_through_review(eng, number, plan_type="apology", compensation_amount=0)
+    eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
+    complete(eng, number, "deliver_plan")
+    complete(eng, number, "notify_result")
+    complete(eng, number, "callback")
+    case = eng.cases.get(number)
+    assert (case.status, case.outcome) == ("archived", "resolved")
+    steps = [e for e in eng.history.events(number) if e.kind == "task_completed"]
+    assert "root_cause_analysis" not in {e.payload["element"] for e in steps}
+    engineers = {"eng1", "eng2"}
+    assert not engineers & {e.actor for e in eng.history.events(number)}
+    assert not engineers & {n for note in eng.cases.get(number).notifications for n in note.recipients}
+
+
+def test_each_department_concerned_gets_the_service_complaint(eng):
+    for department in ("service", "sales", "store", "marketing", "logistics", "supply_chain", "rd", "production"):
+        number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+        complete(eng, number, "first_response")
+        complete(eng, number, "check_validity")
+        complete(eng, number, "start_handling_general")
+        complete(eng, number, "determine_responsibility", responsibility="company", department=department)
+        assert names(eng, number) == [f"department_action_{department}"]
 
 
 def test_need_more_info_waits_for_the_customers_reply_then_verifies_again(eng, clock):

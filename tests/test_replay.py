@@ -50,7 +50,10 @@ def urgent_escalates_to_tier_2(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(), "cs1")
     start_to_verified(eng, number, safety_hazard=True)
     assert fire_next(eng, clock) == 1
-    complete(eng, number, "tier2_new_plan")
+    complete(eng, number, "start_emergency_handling")  # escalation adds oversight, the steps stay
+    complete(eng, number, "determine_responsibility")
+    complete(eng, number, "root_cause_analysis")
+    plan_through_review(eng, number, "tier2_new_plan")
     return number
 
 
@@ -215,11 +218,22 @@ def tier_3_final_decision(eng, clock, workflows_dir):
     to_callback(eng, number)
     for tier in (1, 2, 3):
         complete(eng, number, "callback", satisfaction=1, satisfaction_label="unsatisfied")
-        complete(eng, number, f"tier{tier}_new_plan")
+        plan_through_review(eng, number, f"tier{tier}_new_plan")
         eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
         complete(eng, number, "pay_refund")
         complete(eng, number, "notify_result")
     complete(eng, number, "callback", satisfaction=1, satisfaction_label="unsatisfied")
+    assert eng.cases.get(number).outcome == "final_decision"
+    return number
+
+
+def rejected_tier_plans_up_to_the_final_decision(eng, clock, workflows_dir):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback", satisfaction=None, satisfaction_label="neutral")
+    for tier in (1, 2, 3):
+        plan_through_review(eng, number, f"tier{tier}_new_plan", plan_type="compensation", compensation_amount=0)
+        eng.runtime.message(number, "plan_confirmation", {"accepted": False}, "customer")
     assert eng.cases.get(number).outcome == "final_decision"
     return number
 
@@ -275,6 +289,7 @@ PATHS = [
     plan_silence_then_follow_up, customer_rejects_the_plan, not_a_defect_closes_through_a_callback,
     need_more_info_then_the_reply, need_more_info_then_3_working_days_of_silence, callback_retries,
     two_callbacks_for_product_quality, unsatisfied_walks_tiers_1_2_3, tier_3_final_decision,
+    rejected_tier_plans_up_to_the_final_decision,
     claims_reassignments_and_the_customer_answering, migrated_to_a_new_version, standing_reminders,
 ]
 STARTS = {
