@@ -152,6 +152,15 @@ def test_serious_start_deadline_falls_on_the_make_up_saturday(database_url, work
         assert handling.due_at == datetime(2026, 2, 14, 10, 0, tzinfo=SHANGHAI)
 
 
+def test_a_handler_who_cannot_handle_a_complaint_passes_it_to_the_supervisor(eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    start_to_verified(eng, number)
+    complete(eng, number, "start_handling_general", transfer_to_supervisor=True, transfer_reason="超出权限")
+    assert task(eng, number, "take_over_by_supervisor").assignee == "sup1"
+    complete(eng, number, "take_over_by_supervisor")
+    assert names(eng, number) == ["determine_responsibility"]
+
+
 def test_responsibility_is_due_in_24_hours_and_its_breach_notifies_management(eng, clock):
     number = eng.runtime.start("complaint", registration(), "cs1")
     to_responsibility(eng, number)
