@@ -154,7 +154,7 @@ def customer_rejects_the_plan(eng, clock, workflows_dir):
 
 
 def not_a_defect_closes_through_a_callback(eng, clock, workflows_dir):
-    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    number = eng.runtime.start("complaint", registration(complaint_type="product_quality"), "cs1")
     start_to_verified(eng, number, verification_outcome="not_a_defect")
     complete(eng, number, "explain_to_customer")
     complete(eng, number, "callback")
@@ -246,10 +246,10 @@ def claims_reassignments_and_the_customer_answering(eng, clock, workflows_dir):
     eng.people.set_absent("cs1", True)
     complete(eng, number, "first_response", user="cs2")
     eng.people.set_absent("cs1", False)
-    complete(eng, number, "verify")
+    complete(eng, number, "check_validity")  # a service complaint: a validity check, then its department
     complete(eng, number, "start_handling_general")
     complete(eng, number, "determine_responsibility")
-    complete(eng, number, "root_cause_analysis")
+    complete(eng, number, "department_action_service")
     plan_through_review(eng, number)
     eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
     complete(eng, number, "ship_exchange")
@@ -457,11 +457,11 @@ def test_dropping_a_timer_firing_shows_at_the_next_form(run_path):
 def test_a_completion_of_a_step_that_is_not_open_is_shown(run_path):
     eng, number = run_path(happy_path_to_archive)
     events = eng.history.events(number)
-    verify = completion(events, "verify")
+    verify = completion(events, "check_validity")  # the happy path's complaint is a service complaint
     report = eng.replay.run(number, [e for e in events if e is not verify])
     where = report.first_difference
     assert where.seq == events[events.index(verify) + 1].seq
-    assert "is not open in the replay" in where.difference and where.replayed["open_tasks"] == ["verify"]
+    assert "is not open in the replay" in where.difference and where.replayed["open_tasks"] == ["check_validity"]
 
 
 def test_data_no_step_looks_at_still_differs_in_the_end(run_path):
