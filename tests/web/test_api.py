@@ -296,7 +296,8 @@ def test_a_process_owner_moves_a_case_to_the_new_version_or_hears_why_not(served
     refused = httpx.post(f"{served}/api/v1/cases/{number}/migration", headers=headers, json={})
     assert refused.status_code == 409 and any("first_response" in r for r in refused.json()["reasons"])
     assert httpx.post(f"{served}/api/v1/deployments", headers=headers,
-                      json={"files": {"plan.bpmn": (workflows / "plan.bpmn").read_text(encoding="utf-8")
+                      json={"files": {"intake.bpmn": bpmn,  # first_response back, a later deadline changed
+                                      "plan.bpmn": (workflows / "plan.bpmn").read_text(encoding="utf-8")
                                       .replace('"PT4H"', '"PT6H"')}}).status_code == 201
     moved = httpx.post(f"{served}/api/v1/cases/{number}/migration", headers=headers, json={"to_version": 3})
     assert moved.status_code == 200 and moved.json()["to_version"] == 3

@@ -111,7 +111,7 @@ def test_the_owner_moves_waiting_cases_in_the_browser_and_sees_why_others_stay(c
     at_plan = eng.runtime.start("complaint", registration(), "cs1")
     to_plan(eng, at_plan)
     plan_through_review(eng, at_plan)
-    path = workflows_dir / "complaint.bpmn"
+    path = workflows_dir / "plan.bpmn"
     text = path.read_text(encoding="utf-8")
     marker = "working_days(1)</bpmn:timeDate>\n      </bpmn:timerEventDefinition>\n    </bpmn:intermediateCatchEvent>"
     path.write_text(text.replace(marker, marker.replace("working_days(1)", "working_days(2)")), encoding="utf-8")

@@ -102,14 +102,14 @@ def test_the_panel_edits_lanes_conditions_decisions_and_forms_into_the_saved_fil
     page.goto("/owner/model/dispatch.bpmn")
     expect(page.locator("#modeler")).to_have_attribute("data-loaded", "1")
     edit_in_panel(page, "lane_engineer", "role", "engineer", "quality_lead")
-    edit_in_panel(page, "flow_grade_gateway_to_start_handling", "condition",
-                  'grade == "serious"', 'grade in ("serious", "major")')
+    edit_in_panel(page, "flow_grade_gateway_to_start_handling_general", "condition",
+                  'grade == "general"', 'grade in ("general", "minor")')
     edit_in_panel(page, "grade_complaint", "called_decision", "grading", "compensation_approval")
     edit_in_panel(page, "start_handling", "form_file", "start_handling.json", "first_response.json")
 
     xml = page.evaluate("window.complaintflowOwner.collect().then(files => files['dispatch.bpmn'])")
     assert '<bpmn:lane id="lane_engineer" name="quality_lead">' in xml
-    assert '>grade in ("serious", "major")</bpmn:conditionExpression>' in xml.replace("&#34;", '"')
+    assert '>grade in ("general", "minor")</bpmn:conditionExpression>' in xml.replace("&#34;", '"')
     assert "<spiffworkflow:calledDecisionId>compensation_approval</spiffworkflow:calledDecisionId>" in xml
     assert '<spiffworkflow:property name="formJsonSchemaFilename" value="first_response.json"' in xml
     assert '"PT2H"' in xml.replace("&#34;", '"')  # what the panel does not edit survives too
