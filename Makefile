@@ -66,3 +66,8 @@ clean:
 .PHONY: bench-timers
 bench-timers: $(STAMP)
 	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python bench/timer_storm.py
+
+## make bench-notifications: notices e-mailed per second with 1 and 4 workers, deadline-to-inbox delay (PostgreSQL)
+.PHONY: bench-notifications
+bench-notifications: $(STAMP)
+	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python bench/notifications.py

@@ -220,6 +220,8 @@ def registrations_per_second(url: str, workers: int, args: argparse.Namespace) -
         def register(i: int) -> bool:
             return clients[i].post("/api/v1/complaints", json=registration(channel="web")).status_code == 201
 
+        # Unmeasured first: each worker loads the deployment, opens its connections, compiles its statements.
+        run_clients(args.clients, min(2.0, args.seconds), register)
         done = run_clients(args.clients, args.seconds, register)
         for client in clients:
             client.close()
@@ -248,7 +250,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (the median is printed)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for the list measurements")
-    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
+    parser.add_argument("--only", choices=["sqlite", "postgresql", "registrations"],
+                        help="one database only, or only the PostgreSQL registrations with 1 and 4 workers")
     parser.add_argument("--quick", action="store_true", help="a small run: 200 and 2,000 cases, short phases")
     args = parser.parse_args()
     if args.quick:
@@ -262,6 +265,7 @@ def main() -> None:
         if args.only in (None, "postgresql"):
             urls = {n: postgres_schema(POSTGRES_URL, f"bench_cases_{n}") for n in sizes}
             results["postgresql"] = measure_lists("postgresql", urls, args)
+        if args.only in (None, "postgresql", "registrations"):
             rates = measure_registrations(args)
     print(f"\n{args.clients} clients, {args.workers} gunicorn workers x 4 threads, {args.seconds:.0f} s per phase, "
           f"median of {args.rounds} interleaved rounds; {args.templates} cases registered through the engine, "

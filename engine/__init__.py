@@ -2,7 +2,7 @@
 
 ``engine.open(database_url, workflows_dir)`` wires the services (≈ Camunda's):
 ``repository`` (deploy), ``runtime`` (start, message), ``tasks`` (inbox, complete),
-``timers`` (fire, scheduler), ``cases``, ``history``, ``people``. No Flask here.
+``timers`` (fire, scheduler), ``cases``, ``history``, ``people``, ``notifications`` (delivery). No Flask here.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from engine.clock import Clock, SystemClock
 from engine.diagrams import Diagrams
 from engine.errors import (
     CaseArchived,
+    DecisionFailure,
     DeployError,
     EngineError,
     FormInvalid,
@@ -35,6 +36,7 @@ from engine.health import Health
 from engine.history import History
 from engine.links import Links
 from engine.migration import Migration
+from engine.notify import Notifications
 from engine.people import People
 from engine.proofs import Proofs
 from engine.replay import Replay
@@ -48,8 +50,8 @@ from engine.tasks import Tasks
 from engine.timers import Timers
 
 __all__ = [
-    "CaseArchived", "DeployError", "Engine", "EngineError", "FormInvalid", "MessageNotExpected", "NotAllowed",
-    "NotFound", "Problem", "StaleCase", "TaskAlreadyCompleted", "TaskNotOpen", "WorkflowFailure", "open",
+    "CaseArchived", "DecisionFailure", "DeployError", "Engine", "EngineError", "FormInvalid", "MessageNotExpected",
+    "NotAllowed", "NotFound", "Problem", "StaleCase", "TaskAlreadyCompleted", "TaskNotOpen", "WorkflowFailure", "open",
 ]
 
 
@@ -82,6 +84,7 @@ class Engine:
         self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
         self.replay = Replay(self.db, self.repository)
         self.health = Health(self.db, self.clock)
+        self.notifications = Notifications(self.db, self.clock)
 
     def duties(self) -> list[tuple[Callable[[], object], float]]:
         """What the scheduler's lease holder runs besides the timers, and how often (seconds).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,9 @@ from engine.clock import Clock
 from engine.errors import CaseArchived, DecisionFailure, NotFound, StaleCase, WorkflowFailure
 from engine.people import pick_assignee, role_members
 from engine.repository import LoadedDeployment, Repository
+from engine.store.enums import EventKind
 from engine.store.models import Case, Notification, StreamHead, Task, Timer
+from engine.store.prepared import Prepared, PreparedQuery
 
 
 @dataclass(frozen=True)
@@ -111,10 +113,11 @@ _CASE, _HEAD = Case.__table__, StreamHead.__table__
 _COLUMNS = [name for name in CaseRow.__dataclass_fields__ if name != "head"]
 _LOCK = select(*(_CASE.c[name] for name in _COLUMNS), _HEAD.c.seq, _HEAD.c.hash).select_from(
     _CASE.outerjoin(_HEAD, _HEAD.c.stream == _CASE.c.number)).with_for_update(of=_CASE)
-LOCK_BY_ID = _LOCK.where(_CASE.c.id == bindparam("case_id"))
-LOCK_BY_NUMBER = _LOCK.where(_CASE.c.number == bindparam("number"))
+LOCK_BY_ID = PreparedQuery(_LOCK.where(_CASE.c.id == bindparam("case_id")))
+LOCK_BY_NUMBER = PreparedQuery(_LOCK.where(_CASE.c.number == bindparam("number")))
 _T = Task.__table__
-LOCK_BY_TASK = _LOCK.where(_CASE.c.id == select(_T.c.case_id).where(_T.c.id == bindparam("task_id")).scalar_subquery())
+LOCK_BY_TASK = PreparedQuery(_LOCK.where(
+    _CASE.c.id == select(_T.c.case_id).where(_T.c.id == bindparam("task_id")).scalar_subquery()))
 
 
 def lock_case(session: Session, *, number: str | None = None, case_id: int | None = None,
@@ -123,13 +126,13 @@ def lock_case(session: Session, *, number: str | None = None, case_id: int | Non
     FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
     conn = session.connection()
     if number is not None:
-        found = conn.execute(LOCK_BY_NUMBER, {"number": number}).first()
+        found = LOCK_BY_NUMBER.first(conn, {"number": number})
     elif task_id is not None:
-        found = conn.execute(LOCK_BY_TASK, {"task_id": task_id}).first()
+        found = LOCK_BY_TASK.first(conn, {"task_id": task_id})
         if found is None:
             raise NotFound(f"no task {task_id}")
     else:
-        found = conn.execute(LOCK_BY_ID, {"case_id": case_id}).first()
+        found = LOCK_BY_ID.first(conn, {"case_id": case_id})
     if found is None:
         raise NotFound(f"no case {number or case_id}")
     *columns, seq, digest = found
@@ -178,7 +181,10 @@ class CaseWork:
                 element = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
                 if isinstance(exc, decision_tasks.DecisionFailed):
                     raise DecisionFailure(exc.code, exc.params, element=element) from exc
-                raise WorkflowFailure(f"the diagram failed: {_describe(exc)}", element=element) from exc
+                cause = exc.__cause__ or exc.__context__
+                limit = cause.limit if isinstance(cause, sandbox.LimitExceeded) else None
+                raise WorkflowFailure(f"the diagram failed: {_describe(exc)}", element=element,
+                                      limit=limit) from exc
 
     def record_incident(self, db: Any, actor: str, failure: WorkflowFailure, *, case_id: int | None = None,
                         number: str | None = None) -> None:
@@ -189,7 +195,7 @@ class CaseWork:
         """
         with db.write() as session:
             row = lock_case(session, case_id=case_id) if case_id is not None else lock_case(session, number=number)
-            history.append(session, case_number=row.number, at=self._clock.now(), actor=actor, kind="incident",
+            history.append(session, case_number=row.number, at=self._clock.now(), actor=actor, kind=EventKind.INCIDENT,
                            payload={"reason": str(failure), "element": failure.element}, deployment_version=None)
 
     def open(self, session: Session, row: CaseRow, moment: datetime | None = None,
@@ -208,8 +214,15 @@ class CaseWork:
         return OpenCase(row, deployment, workflow, moment or self._clock.now(), mirrored=mirror)
 
     def save(self, session: Session, case: OpenCase, *, actor: str, kind: str, payload: dict,
-             completed_task: tuple[str, str] | None = None) -> None:
-        """Write the workflow and everything mirrored from it, then append the history event."""
+             completed_task: tuple[str, str] | None = None,
+             numbering: Callable[[Connection], dict[str, Any]] | None = None) -> None:
+        """Write the workflow and everything mirrored from it, then append the history event.
+
+        ``numbering`` (a registration) runs after the mirrors and before the workflow state, the case
+        row and the history event, which carry the case's number: it takes the number there, so the
+        daily counter's row (locked until the commit on PostgreSQL) is held for the last few statements.
+        It returns the case's ``number`` and ``summary``, written with the case's update.
+        """
         row, wf, moment = case.row, case.workflow, case.moment
         if row.id is None:
             raise RuntimeError("save() needs a flushed case row")
@@ -220,10 +233,11 @@ class CaseWork:
         sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task)
         sync_timers(conn, row, wf, snap, case.mirrored, moment)
         if case.notices:
-            conn.execute(INSERT_NOTIFICATION, [{
+            INSERT_NOTIFICATION.run_many(conn, [{
                 "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
                 "recipients": [] if notice.role == "customer" else role_members(conn, notice.role, involved),
                 "created_at": moment} for notice in case.notices])
+        numbered = numbering(conn) if numbering is not None else {}
         data, facts = snap.data, case.deployment.catalogue  # which fields mean grade, tier, outcome
         values = {
             "state": workflow_state.write(conn, row.id, wf),
@@ -238,9 +252,9 @@ class CaseWork:
         }
         if wf.completed:
             values.update(status="archived", archived_at=moment)
-        params = {f"new_{key}": value for key, value in values.items()}
-        result = conn.execute(SAVE_CASE, {"case_id": row.id, "expected": row.version, **params})
-        if result.rowcount != 1:
+        params = {f"new_{key}": value for key, value in (values | numbered).items()}
+        if (SAVE_NEW_CASE if numbered else SAVE_CASE).run(conn, {"case_id": row.id, "expected": row.version,
+                                                                  **params}) != 1:
             raise StaleCase(row.number, row.version, row.version + 1)
         for key, value in values.items():
             if key in CaseRow.__dataclass_fields__:
@@ -260,21 +274,31 @@ class CaseWork:
 # caching an ORM statement each time costs more than SQLite spends executing it. Each runs
 # once per step with all its rows (executemany), whatever the number of tasks or timers.
 _TM, _C, _N = Timer.__table__, Case.__table__, Notification.__table__
-SET_TASK_DUE = update(_T).where(_T.c.id == bindparam("task_id")).values(
-    due_at=bindparam("new_due", type_=_T.c.due_at.type))
-CLOSE_TASK = update(_T).where(_T.c.id == bindparam("task_id"), _T.c.state == "open").values(
+SET_TASK_DUE = Prepared(update(_T).where(_T.c.id == bindparam("task_id")).values(
+    due_at=bindparam("new_due", type_=_T.c.due_at.type)))
+CLOSE_TASK = Prepared(update(_T).where(_T.c.id == bindparam("task_id"), _T.c.state == "open").values(
     state=bindparam("new_state", type_=_T.c.state.type), completed_by=bindparam("by", type_=_T.c.completed_by.type),
-    completed_at=bindparam("at", type_=_T.c.completed_at.type))
-INSERT_TASK = insert(_T)
-CLOSE_TIMER = update(_TM).where(
+    completed_at=bindparam("at", type_=_T.c.completed_at.type)))
+INSERT_TASK = Prepared(insert(_T), ("id", "case_id", "element_id", "title", "role", "assignee", "claimed", "state",
+                                    "form", "due_at", "created_at"))
+CLOSE_TIMER = Prepared(update(_TM).where(
     _TM.c.case_id == bindparam("case"), _TM.c.spiff_task_id == bindparam("spiff_task"), _TM.c.status == "pending",
-).values(status=bindparam("new_status", type_=_TM.c.status.type), closed_at=bindparam("at", type_=_TM.c.closed_at.type))
-INSERT_TIMER = insert(_TM)
-INSERT_NOTIFICATION = insert(_N)
-SAVE_CASE = update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected")).values(
-    {column: bindparam(f"new_{column}", type_=_C.c[column].type) for column in (
-        "state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
-        "archived_at")})
+).values(status=bindparam("new_status", type_=_TM.c.status.type),
+         closed_at=bindparam("at", type_=_TM.c.closed_at.type)))
+INSERT_TIMER = Prepared(insert(_TM), ("case_id", "spiff_task_id", "element_id", "name", "attached_to",
+                                      "guarded_task_id", "interrupting", "due_at", "status", "created_at"))
+INSERT_NOTIFICATION = Prepared(insert(_N), ("case_id", "role", "subject", "element_id", "recipients", "created_at"))
+_SAVED = ("state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
+          "archived_at")
+
+
+def _save_case(columns: tuple[str, ...]) -> Prepared:
+    return Prepared(update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected")).values(
+        {column: bindparam(f"new_{column}", type_=_C.c[column].type) for column in columns}))
+
+
+SAVE_CASE = _save_case(_SAVED)
+SAVE_NEW_CASE = _save_case((*_SAVED, "number", "summary"))  # a registration's, whose number is taken late
 
 
 def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror, before: Mirror, moment: datetime,
@@ -285,11 +309,11 @@ def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror
               {"task_id": task_id, "new_state": "cancelled", "by": None, "at": moment}
               for task_id in before.tasks if task_id not in now.tasks]
     if closed:
-        conn.execute(CLOSE_TASK, closed)
+        CLOSE_TASK.run_many(conn, closed)
     moved = [{"task_id": task_id, "new_due": due} for task_id, due in now.tasks.items()
              if task_id in before.tasks and due is not None and due != before.tasks[task_id]]
     if moved:
-        conn.execute(SET_TASK_DUE, moved)
+        SET_TASK_DUE.run_many(conn, moved)
     opened = []
     for task in snap.ready_user_tasks:
         task_id = str(task.id)
@@ -303,7 +327,7 @@ def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror
             "form": spiff.user_task_form(task), "due_at": now.tasks[task_id], "created_at": moment,
         })
     if opened:
-        conn.execute(INSERT_TASK, opened)
+        INSERT_TASK.run_many(conn, opened)
 
 
 def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, before: Mirror,
@@ -321,14 +345,14 @@ def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, b
                 if task_id in waiting and waiting[task_id].due_at != due}
     closed += [{"case": row.id, "spiff_task": task_id, "at": moment, "new_status": "fired"} for task_id in repeated]
     if closed:
-        conn.execute(CLOSE_TIMER, closed)
+        CLOSE_TIMER.run_many(conn, closed)
     opened = [{
         "case_id": row.id, "spiff_task_id": task_id, "element_id": t.element_id, "name": t.name,
         "attached_to": t.attached_to, "guarded_task_id": t.attached_task_id, "interrupting": t.interrupting,
         "due_at": t.due_at, "status": "pending", "created_at": moment,
     } for task_id, t in waiting.items() if task_id not in before.timers or task_id in repeated]
     if opened:
-        conn.execute(INSERT_TIMER, opened)
+        INSERT_TIMER.run_many(conn, opened)
 
 
 def _describe(exc: SpiffWorkflowException) -> str:

@@ -127,7 +127,9 @@ def cmd_scheduler(eng: engine.Engine, args: argparse.Namespace) -> int:
         registry, metrics = scheduler_registry(eng.health)
         start_http_server(args.metrics_port, addr=args.metrics_host, registry=registry)
     role = "scheduler (lease-elected)" if elect else "worker"
-    print(f"{role} running with {args.workers} firing thread(s) (Ctrl-C to stop).", flush=True)
+    senders = eng.notifications.start(stop, args.senders)
+    print(f"{role} running with {args.workers} firing thread(s) and {len(senders)} delivery thread(s) on "
+          f"{', '.join(eng.notifications.settings.channels)} (Ctrl-C to stop).", flush=True)
     eng.timers.run_scheduler(stop=stop, poll_seconds=args.poll, workers=args.workers, elect=elect,
                              service=args.service, metrics=metrics, housekeeping=eng.duties() if elect else ())
     return 0
@@ -312,6 +314,7 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     for each in (scheduler, worker):
         each.add_argument("--poll", type=float, default=5.0, help="seconds between polls for new timers")
         each.add_argument("--workers", type=int, default=1, help="firing threads (SQLite: always 1)")
+        each.add_argument("--senders", type=int, default=1, help="threads delivering notices (SQLite: always 1)")
         each.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
         each.add_argument("--metrics-host", default="0.0.0.0", help="address for --metrics-port")
     scheduler.add_argument("--service", default=None, help="service name in the lease holder id "

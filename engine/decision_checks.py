@@ -128,7 +128,7 @@ def _read_table(report: Report, file: str, label: str, table: Any, dct: dict[str
         report(file, label, "dmn_priority_without_values", policy=policy)
     for number, rule in enumerate(_children(table, "rule"), 1):
         dct["rules"].append(_read_rule(report, file, label, number, rule, dct))
-    if policy == "UNIQUE":
+    if policy in ("UNIQUE", "ANY"):
         _check_overlaps(report, file, label, dct)
 
 
@@ -201,7 +201,8 @@ def _names_with_spaces(text: str) -> bool:
 
 
 def _check_overlaps(report: Report, file: str, label: str, dct: dict[str, Any]) -> None:
-    """UNIQUE rules that match the same input, found from the cells alone (an expression cell: the case tells)."""
+    """UNIQUE rules that match the same input (ANY rules that do and give different constants), found from the
+    cells alone; an expression cell leaves it to the case (then it is an incident at run)."""
     rows = []
     for number, rule in enumerate(dct["rules"], 1):
         try:
@@ -211,12 +212,24 @@ def _check_overlaps(report: Report, file: str, label: str, dct: dict[str, Any]) 
     reported = 0
     for i, (first, first_id, first_regions) in enumerate(rows):
         for second, second_id, second_regions in rows[i + 1:]:
-            if all(dmn_cells.overlap(a, b) is True for a, b in zip(first_regions, second_regions, strict=False)):
-                report(file, label, "dmn_unique_overlap", first=f"{first} ({first_id})" if first_id else first,
-                       second=f"{second} ({second_id})" if second_id else second)
-                reported += 1
-                if reported >= MAX_OVERLAPS_REPORTED:
-                    return
+            if not all(dmn_cells.overlap(a, b) is True for a, b in zip(first_regions, second_regions, strict=False)):
+                continue
+            if dct["hit_policy"] == "ANY" and not _constants_differ(dct["rules"][first - 1], dct["rules"][second - 1]):
+                continue  # ANY allows overlaps that agree (or that only the case can compare)
+            report(file, label, "dmn_unique_overlap" if dct["hit_policy"] == "UNIQUE" else "dmn_any_overlap",
+                   first=f"{first} ({first_id})" if first_id else first,
+                   second=f"{second} ({second_id})" if second_id else second)
+            reported += 1
+            if reported >= MAX_OVERLAPS_REPORTED:
+                return
+
+
+def _constants_differ(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """Whether two rules' outputs are constants and differ (an expression output: only the case can tell)."""
+    values = [[dmn_cells.literal(text) for text in rule["outputs"]] for rule in (first, second)]
+    if not all(found for rule in values for found, _ in rule):
+        return False
+    return [(dmn_cells.is_number(v), v) for _, v in values[0]] != [(dmn_cells.is_number(v), v) for _, v in values[1]]
 
 
 def check_requirements(report: Report, decisions: dict[str, dict[str, Any]]) -> None:

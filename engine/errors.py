@@ -9,7 +9,29 @@ from engine import refusals
 
 
 class EngineError(Exception):
-    """Base of every error the engine raises on purpose."""
+    """Base of every error the engine raises on purpose.
+
+    ``code`` and ``params`` say what happened without words: callers show ``text(lang)`` (from
+    ``engine.refusals.MESSAGES``, zh and en) and never parse the English of ``str(error)``, which
+    is for logs and developers.
+    """
+
+    code = "engine_error"
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(getattr(self, "_params", {}))
+
+    @params.setter
+    def params(self, value: dict[str, str]) -> None:
+        self._params = dict(value)
+
+    def _coded(self, **params: object) -> None:
+        self._params = {key: "" if value is None else str(value) for key, value in params.items()}
+
+    def text(self, lang: str = "en") -> str:
+        """The error in a person's language (``zh`` or ``en``)."""
+        return refusals.render(self.code, self.params, lang)
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,8 @@ class Problem:
 class DeployError(EngineError):
     """The files were refused; the active versions are unchanged."""
 
+    code = "deploy_refused"
+
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("deployment refused:\n" + "\n".join(f"  - {p}" for p in problems))
@@ -56,60 +80,93 @@ class DeployError(EngineError):
 class FormInvalid(EngineError):
     """Submitted data does not match the task's form; ``errors`` maps field -> message."""
 
+    code = "form_invalid"
+
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors = errors
+        self._coded(fields=", ".join(errors))
         super().__init__("invalid form data: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
 class TaskAlreadyCompleted(EngineError):
+    code = "task_already_completed"
+
     def __init__(self, task_id: str, by: str | None, at: datetime | None) -> None:
         self.task_id, self.by, self.at = task_id, by, at
         when = at.isoformat() if at else "an earlier time"
+        self._coded(task=task_id, by=by or "engine", at=when)
         super().__init__(f"task {task_id} was already completed by {by or 'the engine'} at {when}")
 
 
 class TaskNotOpen(EngineError):
     """The task was cancelled (an interrupting deadline or another path won)."""
 
+    code = "task_not_open"
+
     def __init__(self, task_id: str, state: str) -> None:
         self.task_id, self.state = task_id, state
+        self._coded(task=task_id, state=state)
         super().__init__(f"task {task_id} is {state} and can no longer be completed")
 
 
 class NotAllowed(EngineError):
     """This person may not do this (role, assignment, or they are involved in the case)."""
 
+    code = "not_allowed"
+
 
 class StaleCase(EngineError):
     """The case changed since the caller read it (optimistic lock)."""
 
+    code = "stale_case"
+
     def __init__(self, number: str, expected: int, actual: int) -> None:
         self.number, self.expected, self.actual = number, expected, actual
+        self._coded(number=number, expected=expected, actual=actual)
         super().__init__(f"case {number} is at version {actual}, not {expected}: reload and try again")
 
 
 class CaseArchived(EngineError):
+    code = "case_archived"
+
     def __init__(self, number: str) -> None:
         self.number = number
+        self._coded(number=number)
         super().__init__(f"case {number} is archived and read-only")
 
 
 class NotFound(EngineError):
     """No such case, task, person or process."""
 
+    code = "not_found"
+
 
 class MessageNotExpected(EngineError):
     """The case is not waiting for that message now."""
+
+    code = "message_not_expected"
+
+    def __init__(self, message: str, number: str | None = None, name: str | None = None) -> None:
+        self._coded(number=number, message=name)
+        super().__init__(message)
 
 
 class WorkflowFailure(EngineError):
     """The deployed diagram failed while running (a script or expression error, or a sandbox limit).
 
-    ``element``: the id of the element whose code failed, when known.
+    ``element``: the id of the element whose code failed, when known; ``limit``: ``time`` or ``size``
+    when a sandbox limit stopped it. The message (with the error's own text) is for the incident
+    and the process owner; people get ``text(lang)``, which names only the element.
     """
 
-    def __init__(self, message: str, element: str | None = None) -> None:
-        self.element = element
+    code = "workflow_failed"
+
+    def __init__(self, message: str, element: str | None = None, limit: str | None = None) -> None:
+        self.element, self.limit = element, limit
+        if limit:
+            self.code = "workflow_limit"
+        if not getattr(self, "_params", None):  # a subclass (DecisionFailure) may have set its own
+            self._coded(element=element or "?", limit=limit)
         super().__init__(message)
 
 
@@ -135,6 +192,7 @@ class TaskHeldByOther(EngineError):
 
     def __init__(self, task_id: str, holder: str | None) -> None:
         self.task_id, self.holder = task_id, holder
+        self._coded(task=task_id, holder=holder or "-")
         super().__init__(f"task {task_id} is held by {holder or 'nobody'} now")
 
 
@@ -145,6 +203,7 @@ class IdempotencyKeyReused(EngineError):
 
     def __init__(self, key: str, number: str | None) -> None:
         self.key, self.number = key, number
+        self._coded(number=number or "-")
         super().__init__(f"the Idempotency-Key {key!r} was already used for a different registration "
                          f"({number or 'under way'}); send a new key for a new complaint")
 

@@ -9,7 +9,10 @@ compiled by ``engine.sandbox`` like any other deployed expression:
 - ``=`` (FEEL's equality) becomes ``==``;
 - ``if c then a else b`` becomes ``(a) if (c) else (b)``;
 - ``not(x)`` becomes ``feel_not(x)``, FEEL's three-valued negation (``not(null)`` is null, not true);
-- ``date("2024-01-31")`` and ``date and time("...")`` call the engine's date readers.
+- ``date("2024-01-31")`` and ``date and time("...")`` call the engine's date readers;
+- FEEL's text and number functions (``contains``, ``starts with``, ``upper case``, ``string length``,
+  ``substring``, ``string``, ``number``, ``count``, ``floor``, ``ceiling``, ``decimal``) call ours,
+  which give null where FEEL does (a null or mistyped argument).
 
 Python written the way the project's shipped tables are (``0 < ? <= 500``, ``True``) passes through
 unchanged: every Python expression is also accepted. What is neither (a FEEL name with spaces, a
@@ -21,13 +24,23 @@ from __future__ import annotations
 
 import io
 import keyword
+import math
 import tokenize
+from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 LITERALS = {"true": "True", "false": "False", "null": "None"}
 FEEL_WORDS = ("then", "else", "and", "or", "not", "in", "if", "between")
-FUNCTIONS = ("feel_not", "feel_date", "feel_date_and_time")
+# FEEL's built-in functions a decision may call, by the name the translation gives them
+MULTI_WORD = {("starts", "with"): "feel_starts_with", ("ends", "with"): "feel_ends_with",
+              ("upper", "case"): "feel_upper_case", ("lower", "case"): "feel_lower_case",
+              ("string", "length"): "feel_string_length"}
+SINGLE_WORD = {"contains": "feel_contains", "substring": "feel_substring", "string": "feel_string",
+               "number": "feel_number", "count": "feel_count", "floor": "feel_floor", "ceiling": "feel_ceiling",
+               "decimal": "feel_decimal"}
+FUNCTIONS = ("feel_not", "feel_date", "feel_date_and_time", *MULTI_WORD.values(), *SINGLE_WORD.values())
 
 
 class NotTranslatable(ValueError):
@@ -77,6 +90,12 @@ def _rewrite_words(tokens: list[str]) -> list[str]:
             out.append("==")
         elif tok == "not" and following == "(" and previous not in ("is",):
             out.append("feel_not")
+        elif (tok, following) in MULTI_WORD and tokens[i + 2:i + 3] == ["("] and previous != ".":
+            out.append(MULTI_WORD[(tok, following)])
+            i += 2
+            continue
+        elif tok in SINGLE_WORD and following == "(" and previous != ".":
+            out.append(SINGLE_WORD[tok])
         elif tok == "date" and tokens[i + 1:i + 4] == ["and", "time", "("]:
             out.append("feel_date_and_time")
             i += 3
@@ -175,6 +194,65 @@ def feel_date_and_time(text: Any) -> datetime | None:
     return None if text is None else datetime.fromisoformat(str(text))
 
 
+def _texts(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A FEEL text function: null when an argument is null or not text (FEEL gives null, not an error)."""
+
+    def call(*args: Any) -> Any:
+        if any(not isinstance(arg, str) for arg in args):
+            return None
+        return function(*args)
+
+    return call
+
+
+def feel_substring(text: Any, start: Any, length: Any = None) -> str | None:
+    """FEEL ``substring(text, start, length?)``: 1-based; a negative start counts from the end."""
+    if not isinstance(text, str) or not isinstance(start, int) or (length is not None and not isinstance(length, int)):
+        return None
+    begin = start - 1 if start > 0 else len(text) + start
+    return text[begin:] if length is None else text[begin:begin + length]
+
+
+def feel_string(value: Any) -> str | None:
+    """FEEL ``string(x)`` of a single value (a container gives null: its text could be unbounded)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (str, int, float, Decimal, date, datetime)):
+        return str(value) if not isinstance(value, int) or value.bit_length() < 10_000 else None
+    return None
+
+
+def feel_number(text: Any) -> Decimal | None:
+    """FEEL ``number(text)``: null when the text is not a number."""
+    if not isinstance(text, (str, int, float, Decimal)) or isinstance(text, bool) or len(str(text)) > 1000:
+        return None
+    try:
+        return Decimal(str(text).strip())
+    except InvalidOperation:
+        return None
+
+
+def _numbers(function: Callable[..., Any]) -> Callable[..., Any]:
+    def call(value: Any, *args: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            return None
+        return function(value, *args)
+
+    return call
+
+
 def functions() -> dict[str, Any]:
-    """The names translated expressions call, for the sandbox's scope."""
-    return {"feel_not": feel_not, "feel_date": feel_date, "feel_date_and_time": feel_date_and_time}
+    """The names translated expressions call, for the sandbox's scope (each bounded by its arguments' sizes)."""
+    return {
+        "feel_not": feel_not, "feel_date": feel_date, "feel_date_and_time": feel_date_and_time,
+        "feel_contains": _texts(lambda text, part: part in text),
+        "feel_starts_with": _texts(lambda text, part: text.startswith(part)),
+        "feel_ends_with": _texts(lambda text, part: text.endswith(part)),
+        "feel_upper_case": _texts(str.upper), "feel_lower_case": _texts(str.lower),
+        "feel_string_length": _texts(len), "feel_substring": feel_substring,
+        "feel_string": feel_string,
+        "feel_number": feel_number,
+        "feel_count": lambda items: len(items) if isinstance(items, (list, tuple)) else None,
+        "feel_floor": _numbers(math.floor), "feel_ceiling": _numbers(math.ceil),
+        "feel_decimal": _numbers(lambda value, scale: round(Decimal(str(value)), int(scale))),
+    }

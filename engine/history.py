@@ -31,6 +31,7 @@ from engine.clock import Clock, SystemClock
 from engine.errors import EngineError
 from engine.store.db import Database
 from engine.store.models import Event, LogState, StreamHead, TreeHead
+from engine.store.prepared import Prepared
 
 GENESIS = "0" * 64
 SYSTEM = "system"  # the stream of events that belong to no case
@@ -88,11 +89,13 @@ def log_leaf(digest: str) -> str:
 
 _E, _S, _L, _T = Event.__table__, StreamHead.__table__, LogState.__table__, TreeHead.__table__
 READ_STREAM_HEAD = select(_S.c.seq, _S.c.hash).where(_S.c.stream == bindparam("stream")).with_for_update()
-INSERT_STREAM_HEAD = insert(_S)
-MOVE_STREAM_HEAD = update(_S).where(
+# Every state change appends: prepared (``engine.store.prepared``), as the rest of a step's writes.
+INSERT_STREAM_HEAD = Prepared(insert(_S), ("stream", "seq", "hash"))
+MOVE_STREAM_HEAD = Prepared(update(_S).where(
     _S.c.stream == bindparam("head_stream"), _S.c.seq == bindparam("old_seq")).values(
-    seq=bindparam("new_seq", type_=_S.c.seq.type), hash=bindparam("new_hash", type_=_S.c.hash.type))
-INSERT_EVENT = insert(_E)
+    seq=bindparam("new_seq", type_=_S.c.seq.type), hash=bindparam("new_hash", type_=_S.c.hash.type)))
+INSERT_EVENT = Prepared(insert(_E), ("stream", "stream_seq", "case_number", "at", "actor", "kind", "payload",
+                                     "deployment_version", "prev_hash", "hash"))
 
 
 class Unread:
@@ -128,13 +131,13 @@ def append_at(conn: Connection, head: tuple[int, str] | None | Unread, *, case_n
     prev, seq = (head[1], head[0] + 1) if head is not None else (GENESIS, 1)
     text = canonical(payload)
     digest = event_hash(prev, stream, seq, case_number, at, actor, kind, deployment_version, text)
-    conn.execute(INSERT_EVENT, {
+    INSERT_EVENT.run(conn, {
         "stream": stream, "stream_seq": seq, "case_number": case_number, "at": at, "actor": actor, "kind": kind,
         "payload": text, "deployment_version": deployment_version, "prev_hash": prev, "hash": digest})
     if head is None:
-        conn.execute(INSERT_STREAM_HEAD, {"stream": stream, "seq": seq, "hash": digest})
-    elif conn.execute(MOVE_STREAM_HEAD, {"head_stream": stream, "old_seq": head[0], "new_seq": seq,
-                                         "new_hash": digest}).rowcount != 1:
+        INSERT_STREAM_HEAD.run(conn, {"stream": stream, "seq": seq, "hash": digest})
+    elif MOVE_STREAM_HEAD.run(conn, {"head_stream": stream, "old_seq": head[0], "new_seq": seq,
+                                     "new_hash": digest}) != 1:
         raise HeadMoved(f"the head of stream {stream} is no longer at {head[0]}")
     return seq, digest
 

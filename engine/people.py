@@ -21,8 +21,10 @@ from engine.clock import Clock
 from engine.errors import NotFound
 from engine.store.db import Database
 from engine.store.models import Case, Person, RoleMember, Task
+from engine.store.prepared import PreparedQuery
 
 DEMO_PASSWORD = "demo"
+DEMO_MAIL_DOMAIN = "demo.complaintflow.test"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -58,7 +60,7 @@ class PersonView:
 
 
 _RM, _P = RoleMember.__table__, Person.__table__
-ROLE_MEMBERS = (
+ROLE_MEMBERS = PreparedQuery(  # read at every step that opens a task or sends a notice
     select(_RM.c.username, _P.c.absent)
     .join(_P, _P.c.username == _RM.c.username)
     .where(_RM.c.role == bindparam("role"))
@@ -68,7 +70,7 @@ ROLE_MEMBERS = (
 
 def role_members(conn: Connection | Session, role: str, excluded: set[str]) -> list[str]:
     """The present members of ``role`` by rank (primary first), leaving out ``excluded``."""
-    rows = conn.execute(ROLE_MEMBERS, {"role": role}).all()
+    rows = ROLE_MEMBERS.all(conn.connection() if isinstance(conn, Session) else conn, {"role": role})
     return [username for username, absent in rows if not absent and username not in excluded]
 
 
@@ -123,6 +125,9 @@ class People:
                     username = f"{prefix}{rank}"
                     label = f"{info.get('zh', role)} {'(主)' if rank == 1 else '(备)'}"
                     self._upsert(session, username, label, _demo_hash(), {role: rank})
+                    session.flush()
+                    person = session.get(Person, username)
+                    person.email = person.email or f"{username}@{DEMO_MAIL_DOMAIN}"
                     created.append(username)
         return created
 
@@ -142,6 +147,15 @@ class People:
                 raise NotFound(f"no person {username!r}")
             roles = session.scalars(select(RoleMember.role).where(RoleMember.username == username)).all()
             return PersonView(person.username, person.display_name, person.absent, tuple(sorted(roles)))
+
+    def set_contact(self, username: str, *, email: str | None = None, phone: str | None = None,
+                    channels: list[str] | None = None, locale: str | None = None) -> None:
+        """Where notices reach the person: e-mail, phone, the channels they want (None: all but SMS), language."""
+        with self._db.write() as session:
+            person = session.get(Person, username)
+            if person is None:
+                raise NotFound(f"no person {username!r}")
+            person.email, person.phone, person.channels, person.locale = email, phone, channels, locale
 
     def set_absent(self, username: str, absent: bool) -> int:
         """Mark someone away (or back); their open tasks move to the next present person of the role.

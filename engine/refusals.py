@@ -14,6 +14,52 @@ import string
 LANGUAGES = ("zh", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
+    # errors while running (engine.errors: each error's code and params)
+    "engine_error": {"zh": "无法完成此操作", "en": "this could not be done"},
+    "deploy_refused": {"zh": "部署被拒绝，未做任何更改", "en": "the deployment was refused; nothing changed"},
+    "form_invalid": {"zh": "表单有误：{fields}", "en": "the form has errors: {fields}"},
+    "task_already_completed": {"zh": "该环节已由 {by} 于 {at} 完成", "en": "this step was already completed by {by} "
+                                                                           "at {at}"},
+    "task_not_open": {"zh": "该环节已{state}，不能再完成", "en": "this step is {state} and can no longer be completed"},
+    "not_allowed": {"zh": "您无权查看或更改此项", "en": "you may not see or change this"},
+    "not_found": {"zh": "没有找到", "en": "not found"},
+    "stale_case": {"zh": "案件 {number} 已更新（版本 {actual}，您看到的是 {expected}）：请刷新后重试",
+                   "en": "case {number} changed (version {actual}, you saw {expected}): reload and try again"},
+    "case_archived": {"zh": "案件 {number} 已归档，只能查看", "en": "case {number} is archived and read-only"},
+    "message_not_expected": {"zh": "案件 {number} 现在不在等待消息 {message}",
+                             "en": "case {number} is not waiting for message {message} now"},
+    "workflow_failed": {"zh": "流程在 {element} 出错，已记录为事件；流程负责人需修正该元素",
+                        "en": "the process failed at {element}; this was recorded as an incident for the "
+                              "process owner to fix"},
+    "workflow_limit": {"zh": "{element} 的脚本或表达式超出了{limit}限制，已记录为事件；流程负责人需修正该元素",
+                       "en": "the script or expression of {element} ran past its {limit} limit; this was recorded "
+                             "as an incident for the process owner to fix"},
+    "task_held_by_other": {"zh": "该环节现在由 {holder} 办理", "en": "{holder} holds this step now"},
+    "idempotency_key_reused": {"zh": "该幂等键已用于另一份登记（{number}）：新投诉请使用新键",
+                               "en": "the Idempotency-Key was already used for another registration ({number}); "
+                                     "send a new key for a new complaint"},
+    # the catalogue's properties (engine/catalogue_checks.py)
+    "property_misplaced": {"zh": "属性 {property} 不能用在 {kind} 上：请放在 {allowed} 上",
+                           "en": "the property {property} does nothing on a {kind}: put it on a {allowed}"},
+    "link_days_invalid": {"zh": "customerLinkDays 必须是 1 到 {most} 之间的整数天数（现在是“{value}”）",
+                          "en": 'customerLinkDays must be a whole number of days from 1 to {most} (it is "{value}")'},
+    "customer_answers_invalid": {
+        "zh": "customerAnswers 要写在消息捕获事件上，值是消息内容里表示“接受/拒绝”的字段名，"
+              "例如 accepted（现在是“{value}”）",
+        "en": 'customerAnswers belongs on a message catch event and names the payload field that carries the '
+              'customer\'s yes or no, e.g. accepted (it is "{value}")'},
+    "case_field_invalid": {"zh": "{property} 的值必须是案件数据的字段名，例如 grade（现在是“{value}”）",
+                           "en": 'the value of {property} must be a case-data field name, e.g. grade '
+                                 '(it is "{value}")'},
+    "meaning_unknown": {"zh": "x-meaning “{value}” 未知：可用的有 {meanings}",
+                        "en": 'x-meaning "{value}" is unknown: use one of {meanings}'},
+    "meaning_twice": {"zh": "x-meaning “{value}” 已用在字段 {other} 上：每种含义只能标一个字段",
+                      "en": 'x-meaning "{value}" is already on the field {other}: mark one field per meaning'},
+    "customer_mark_invalid": {"zh": "x-customer 只能是 true 或 false", "en": "x-customer is true or false"},
+    "label_needs_words": {"zh": '每个标签都需要中文 zh 和英文 en，例如 zh = "紧急"',
+                          "en": 'each label needs a "zh" and an "en" text, e.g. en = "Urgent"'},
+    "demo_invalid": {"zh": "demo.json 不是有效的 JSON（第 {line} 行）",
+                     "en": "demo.json is not valid JSON (line {line})"},
     # files and folders
     "folder_missing": {"zh": "没有这个文件夹", "en": "no such folder"},
     "not_utf8": {"zh": "不是 UTF-8 文本：请以 UTF-8 编码保存该文件",
@@ -34,6 +80,29 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "en": "not valid TOML (line {line}): check the quotes, equals signs and brackets"},
     "role_needs_names": {"zh": '每个角色都需要中文名 zh 和英文名 en，例如 zh = "客服专员"',
                          "en": 'each role needs a "zh" and an "en" name, e.g. en = "CS specialist"'},
+    # notice templates (workflows/notifications/<subject>.toml)
+    "notice_template_incomplete": {
+        "zh": "通知模板缺少 {language} 部分的 title 或 text：每个主题都需要中文（zh-CN）和英文（en）两种文字",
+        "en": "the notice template lacks a title or text for {language}: each subject needs zh-CN and en"},
+    "notice_template_invalid": {"zh": "通知模板无法解析（第 {line} 行）：请检查 {{{{ }}}} 和 {{% %}} 是否成对",
+                                "en": "the notice template does not parse (line {line}): check that {{{{ }}}} "
+                                      "and {{% %}} are paired"},
+    "notice_unknown_variable": {"zh": "通知模板使用了案件没有的变量 {variable}；可用的变量：{known}",
+                                "en": "the notice template names {variable}, which a case does not have; "
+                                      "known variables: {known}"},
+    "notice_attribute_access": {"zh": "通知模板只能直接使用变量，不能访问其属性或下标（. 或 []）",
+                                "en": "a notice template uses variables as they are: no attributes or "
+                                      "subscripts (. or [])"},
+    # delivery of notices (why a channel did not take a notice; shown on the case page)
+    "delivery_no_address": {"zh": "收件人没有该渠道的地址（邮箱或手机号）", "en": "the recipient has no address on "
+                                                                                  "this channel (e-mail or phone)"},
+    "delivery_smtp_refused": {"zh": "邮件服务器拒收：{detail}", "en": "the mail server refused it: {detail}"},
+    "delivery_unreachable": {"zh": "无法连接 {channel}：{detail}", "en": "{channel} could not be reached: {detail}"},
+    "delivery_http_status": {"zh": "{channel} 返回 HTTP {status}", "en": "{channel} answered HTTP {status}"},
+    "delivery_robot_error": {"zh": "{channel} 机器人拒绝：错误码 {errcode} {errmsg}",
+                             "en": "the {channel} robot refused it: error {errcode} {errmsg}"},
+    "delivery_not_configured": {"zh": "渠道 {channel} 未配置", "en": "the {channel} channel is not configured"},
+    "delivery_render_failed": {"zh": "通知模板渲染失败", "en": "the notice template failed to render"},
     # forms
     "json_invalid": {"zh": "不是有效的 JSON（第 {line} 行第 {column} 列）：请检查逗号、引号和括号",
                      "en": "not valid JSON (line {line}, column {column}): check commas, quotes and brackets"},
@@ -58,9 +127,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "data stores are not run by this engine: remove it (keep data in the case's form fields)"},
     # DMN (engine.decision_checks at deploy; engine.decisions while a case runs)
     "dmn_decision_without_id": {
-        "zh": "该决策没有 id，业务规则任务无法调用它：请在建模工具中为决策设置 id（例如 grading）",
+        "zh": "该决策没有 id，业务规则任务无法调用它：请在建模工具中为决策设置 id（例如 risk_level）",
         "en": "the decision has no id, so no business rule task can call it: give the decision an id "
-              "(e.g. grading) in the modeler"},
+              "(e.g. risk_level) in the modeler"},
     "dmn_decision_empty": {
         "zh": "该决策既没有决策表也没有表达式：请添加一个决策表",
         "en": "the decision has neither a decision table nor an expression: add a decision table"},
@@ -86,14 +155,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "aggregation {aggregation} needs a table with one output column: remove the other outputs or the "
               "aggregation"},
     "dmn_input_expression": {
-        "zh": "输入列 {column} 没有输入表达式：请填写它读取的案件字段（例如 compensation_amount）",
+        "zh": "输入列 {column} 没有输入表达式：请填写它读取的案件字段（例如 order_amount）",
         "en": "input column {column} has no input expression: write the case field it reads "
-              "(e.g. compensation_amount)"},
+              "(e.g. order_amount)"},
     "dmn_no_output": {"zh": "决策表没有输出列：请添加一个带名称的输出列",
                       "en": "the decision table has no output column: add one with a name"},
     "dmn_output_name": {
-        "zh": "输出列 {column} 没有名称（即它设置的案件字段）：请填写名称，例如 grade",
-        "en": "output column {column} has no name (the case field it sets): give it one, e.g. grade"},
+        "zh": "输出列 {column} 没有名称（即它设置的案件字段）：请填写名称，例如 priority",
+        "en": "output column {column} has no name (the case field it sets): give it one, e.g. priority"},
     "dmn_output_not_identifier": {
         "zh": "输出名称 {name} 不能用作案件字段名：请改为字母、数字和下划线组成、"
               "不以 _ 开头的名称（例如 approval_status）",
@@ -137,6 +206,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "hit policy UNIQUE needs rules that never overlap, but rules {first} and {second} match the same "
               "input: change their cells so they exclude each other, or use FIRST (the first match wins) or "
               "PRIORITY (ranked by the output values)"},
+    "dmn_any_overlap": {
+        "zh": "命中策略 ANY 要求同时命中的规则给出相同结果，但规则 {first} 和规则 {second} 会同时命中且结果不同："
+              "请修改单元格使它们互斥，或改用 FIRST 或 PRIORITY",
+        "en": "hit policy ANY needs rules that match together to agree, but rules {first} and {second} match the "
+              "same input and give different results: change their cells so they exclude each other, or use FIRST "
+              "or PRIORITY"},
     "dmn_required_missing": {
         "zh": "该决策依赖的决策 {required} 不在本次部署中：请一起部署定义它的 .dmn 文件",
         "en": "the decision requires decision {required}, which is not in this deployment: deploy the .dmn "
@@ -375,8 +450,9 @@ WORDS: dict[str, dict[str, str]] = {
     "input cell": {"zh": "输入单元格", "en": "input cell"}, "output cell": {"zh": "输出单元格", "en": "output cell"},
     "literal expression": {"zh": "字面表达式", "en": "literal expression"},
     "time": {"zh": "时间", "en": "time"}, "size": {"zh": "大小", "en": "size"},
+    "cancelled": {"zh": "取消", "en": "cancelled"}, "completed": {"zh": "完成", "en": "completed"},
 }
-TRANSLATED = ("what", "limit")
+TRANSLATED = ("what", "limit", "state")
 
 
 def render(code: str, params: dict[str, str], lang: str = "en") -> str:

@@ -23,6 +23,7 @@ from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.clock import Clock
 from engine.errors import DeployError, NotFound, Problem
 from engine.store.db import Database
+from engine.store.enums import EventKind
 from engine.store.models import Deployment, Person, RoleMember
 from engine.validation import check_bundle
 from engine.versions import VersionDiff, diff_files
@@ -165,7 +166,7 @@ class Repository:
             session.add(row)
             session.flush()
             history.append(
-                session, case_number=None, at=now, actor=actor, kind="deployed",
+                session, case_number=None, at=now, actor=actor, kind=EventKind.DEPLOYED,
                 payload={"version": version, "content_hash": digest, "note": note,
                          "processes": sorted(bundle.specs), "files": sorted(files)},
                 deployment_version=version,
@@ -173,7 +174,7 @@ class Repository:
             before = roles.of_files(latest.files) if latest is not None else {}
             changed = roles.changes(before, roles.of_files(files))
             if changed is not None and latest is not None:
-                history.append(session, case_number=None, at=now, actor=actor, kind="roles_changed",
+                history.append(session, case_number=None, at=now, actor=actor, kind=EventKind.ROLES_CHANGED,
                                payload={"version": version, "from_version": latest.version, **changed},
                                deployment_version=version)
             return [_summary(row)]

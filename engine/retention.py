@@ -23,6 +23,7 @@ from engine.store.models import (
     Attachment,
     Case,
     CustomerContact,
+    Delivery,
     Event,
     InvolvedPerson,
     LinkToken,
@@ -96,7 +97,7 @@ class Retention:
                 conn.execute(PURGE_EVENT, {"event_seq": seq, "digest": history.payload_digest(payload)})
             stored = session.scalars(select(Attachment.stored_as).where(Attachment.case_id == row.id)).all()
             files = [self._folder / name for name in stored]
-            for model in (Attachment, Task, Timer, Notification, CustomerContact, InvolvedPerson):
+            for model in (Attachment, Task, Timer, Delivery, Notification, CustomerContact, InvolvedPerson):
                 conn.execute(delete(model.__table__).where(model.__table__.c.case_id == row.id))
             workflow_state.drop(conn, row.id)
             conn.execute(delete(LinkToken.__table__).where(LinkToken.__table__.c.case_number == number))

@@ -7,13 +7,13 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from engine import forms, lockstep, spiff
 from engine.casework import CaseRow, CaseWork, OpenCase, lock_case
@@ -23,6 +23,7 @@ from engine.errors import FormInvalid, IdempotencyKeyReused, MessageNotExpected,
 from engine.repository import Repository
 from engine.store.db import Database
 from engine.store.models import Case, ComplaintCounter, CustomerContact, InvolvedPerson, RegistrationKey
+from engine.store.prepared import PreparedValue
 
 DEFAULT_CHANNEL, STANDING_CHANNEL = "other", "system"
 
@@ -111,25 +112,28 @@ class Runtime:
             masked.setdefault(staff_field, [])
         involved_staff = list(facts.value(masked, Meaning.INVOLVED_STAFF) or [])
         now = self._clock.now()
-        # The diagram runs before the transaction, with a stand-in for the number: the daily
-        # counter row is locked only for the writes at the end, and a failing diagram burns none.
+        # The diagram runs before the transaction, with a stand-in for the number: a failing diagram burns
+        # none. The number is taken as late as the transaction allows (``save``'s ``numbering``), since the
+        # daily counter's row stays locked until the commit and every registration of the day needs it; a
+        # diagram that derived something from the number runs again with the real one, the number first.
         stand_in = f"pending-{uuid.uuid4().hex}"
         workflow, notices = self._run_start(deployment, process_id, {**masked, "case_number": stand_in}, now)
+        late = not _derives_from(workflow, notices, stand_in)
+        zone = deployment.calendar.zone
         with self._db.write() as session:
             if key is not None:
                 session.add(RegistrationKey(caller=actor, key=key[0], request_hash=key[1], created_at=now))
                 session.flush()  # a racing duplicate's insert waits here (PostgreSQL) or was serialised (SQLite)
-            number = _next_number(session, self._db.dialect, channel, now, deployment.calendar.zone)
-            masked["case_number"] = number
-            if not _put_number(workflow, notices, stand_in, number):
-                # The diagram derived something from the number: run it again with the real one.
+            if late:
+                masked["case_number"] = stand_in
+            else:
+                masked["case_number"] = _next_number(session.connection(), channel, now, zone)
                 workflow, notices = self._run_start(deployment, process_id, masked, now)
             row = Case(
-                number=number, process_id=process_id, deployment_id=deployment.id, version=0, status="open",
-                channel=channel, complaint_type=facts.value(clean, Meaning.TYPE),
+                number=masked["case_number"], process_id=process_id, deployment_id=deployment.id, version=0,
+                status="open", channel=channel, complaint_type=facts.value(clean, Meaning.TYPE),
                 product_name=facts.value(clean, Meaning.PRODUCT), involved_staff=involved_staff, summary=masked,
-                state="{}",
-                created_by=actor, created_at=now, updated_at=now, escalation_tier=0,
+                state="{}", created_by=actor, created_at=now, updated_at=now, escalation_tier=0,
             )
             session.add(row)
             session.flush()
@@ -141,11 +145,20 @@ class Runtime:
             name, contact = facts.value(clean, Meaning.CUSTOMER_NAME), facts.value(clean, Meaning.CONTACT)
             if name or contact:
                 session.add(CustomerContact(case_id=row.id, name=name, contact=contact))
+            session.flush()
             case = OpenCase(CaseRow.of(row), deployment, workflow, now)
+            case.row.head = None  # a new case's history stream has no event yet: nothing to read
             case.notices = notices
+
+            def numbering(conn: Connection) -> dict[str, Any]:
+                number = _next_number(conn, channel, now, zone)
+                masked["case_number"] = case.row.number = number
+                _put_number(workflow, stand_in, number)
+                return {"number": number, "summary": masked}
+
             self._work.save(session, case, actor=actor, kind="case_started",
-                            payload={"process": process_id, "data": masked})
-            return Started(number, replayed=False)
+                            payload={"process": process_id, "data": masked}, numbering=numbering if late else None)
+            return Started(case.row.number, replayed=False)
 
     def _run_start(self, deployment, process_id: str, data: dict, now: datetime) -> tuple[BpmnWorkflow, list]:  # noqa: ANN001
         """A new workflow run from its start event with the registration's data, up to its first wait."""
@@ -191,7 +204,7 @@ class Runtime:
             lockstep.raise_if_timers_due(session, row.id, now)
             case = self._work.open(session, row, now)
             if name not in spiff.waiting_messages(case.workflow):
-                raise MessageNotExpected(f"case {number} is not waiting for message {name!r} now")
+                raise MessageNotExpected(f"case {number} is not waiting for message {name!r} now", number, name)
             with self._work.spiff_step(now) as notices:
                 spiff.deliver_message(case.workflow, name, payload)
             case.notices = notices
@@ -199,20 +212,22 @@ class Runtime:
                             payload={"name": name, "payload": payload})
 
 
-def _next_number(session: Session, dialect: str, channel: str, now: datetime, zone) -> str:  # noqa: ANN001
+def _next_serial(insert):  # noqa: ANN001, ANN202
+    counter = ComplaintCounter.__table__
+    statement = insert(counter).values(day=bindparam("day"), channel=bindparam("channel"), last=1)
+    return PreparedValue(statement.on_conflict_do_update(
+        index_elements=[counter.c.day, counter.c.channel], set_={"last": counter.c.last + 1}).returning(counter.c.last))
+
+
+# One round trip: count up the day's counter (creating it) and read the serial it gave.
+NEXT_SERIAL = {"sqlite": _next_serial(sqlite.insert), "postgresql": _next_serial(postgresql.insert)}
+
+
+def _next_number(conn: Connection, channel: str, now: datetime, zone) -> str:  # noqa: ANN001
+    """The day's next number for the channel, in one statement; its counter row stays locked to the commit."""
     day = now.astimezone(zone).strftime("%Y%m%d")
     code = channel.upper()
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    statement = (
-        insert(ComplaintCounter)
-        .values(day=day, channel=code, last=1)
-        .on_conflict_do_update(index_elements=[ComplaintCounter.day, ComplaintCounter.channel],
-                               set_={"last": ComplaintCounter.last + 1})
-    )
-    session.execute(statement)
-    serial = session.scalar(
-        select(ComplaintCounter.last).where(ComplaintCounter.day == day, ComplaintCounter.channel == code)
-    )
+    serial = NEXT_SERIAL[conn.dialect.name].run(conn, {"day": day, "channel": code})
     return f"{day}-{code}-{serial:03d}"
 
 
@@ -222,13 +237,19 @@ def _request_hash(process_id: str, data: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _put_number(workflow: BpmnWorkflow, notices: list, stand_in: str, number: str) -> bool:
-    """Replace the stand-in by the real number wherever the data carries it; False if it was used otherwise."""
+def _derives_from(workflow: BpmnWorkflow, notices: list, stand_in: str) -> bool:
+    """Whether the start run used the number otherwise than as the ``case_number`` it was given."""
+    for task in workflow.get_tasks():
+        if stand_in in repr({k: v for k, v in task.data.items() if not (k == "case_number" and v == stand_in)}):
+            return True
+    data = {k: v for k, v in workflow.data.items() if not (k == "case_number" and v == stand_in)}
+    return stand_in in repr(data) or any(stand_in in repr(n) for n in notices)
+
+
+def _put_number(workflow: BpmnWorkflow, stand_in: str, number: str) -> None:
+    """The real number where the data carries the stand-in (``_derives_from`` said it is nowhere else)."""
     for task in workflow.get_tasks():
         if task.data.get("case_number") == stand_in:
             task.data["case_number"] = number
-        if stand_in in repr(task.data):
-            return False
     if workflow.data.get("case_number") == stand_in:
         workflow.data["case_number"] = number
-    return stand_in not in repr(workflow.data) and not any(stand_in in repr(n) for n in notices)

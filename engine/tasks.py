@@ -40,6 +40,7 @@ from engine.people import pick_assignee
 from engine.repository import Repository
 from engine.store.db import Database
 from engine.store.models import Case, RoleMember, Task, Timer
+from engine.store.prepared import PreparedQuery
 
 _T, _C = Task.__table__, Case.__table__
 _VIEW = select(
@@ -51,12 +52,13 @@ BY_CASE = _VIEW.where(_C.c.number == bindparam("number"), _T.c.state == bindpara
 BY_ID = _VIEW.where(_T.c.id == bindparam("task_id"))
 ALL_ROLES = select(RoleMember.role).distinct()
 _TM = Timer.__table__
-LOCKED_TASK = select(
+LOCKED_TASK = PreparedQuery(select(
     _T.c.id, _T.c.case_id, _T.c.element_id, _T.c.role, _T.c.assignee, _T.c.state, _T.c.form, _T.c.completed_by,
     _T.c.completed_at, _T.c.claimed,
-).where(_T.c.id == bindparam("task_id"))
+).where(_T.c.id == bindparam("task_id")))
 # The completion's task read under the case lock, with the lock-step check in the same statement.
-LOCKED_TASK_AND_DUE = LOCKED_TASK.add_columns(lockstep.timers_due(_T.c.case_id).label("timers_due"))
+LOCKED_TASK_AND_DUE = PreparedQuery(LOCKED_TASK.statement.add_columns(
+    lockstep.timers_due(_T.c.case_id).label("timers_due")))
 UNCLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=False)
 CUSTOMER = "customer"
@@ -352,7 +354,7 @@ class Tasks:
             case_row = lock_case(session, task_id=task_id)
             held.append(case_row.id)
             now = self._clock.now()
-            task = session.connection().execute(LOCKED_TASK_AND_DUE, {"task_id": task_id, "now": now}).first()
+            task = LOCKED_TASK_AND_DUE.first(session.connection(), {"task_id": task_id, "now": now})
             if task is None or task.case_id != case_row.id:
                 raise NotFound(f"no task {task_id}")
             if task.timers_due:
@@ -386,7 +388,7 @@ class Tasks:
     def _locked(self, session: Session, task_id: str, case_id: int) -> tuple[Row, CaseRow]:
         """The task read under its case's lock, so a racing completion is visible by now."""
         case = lock_case(session, case_id=case_id)
-        task = session.connection().execute(LOCKED_TASK, {"task_id": task_id}).first()
+        task = LOCKED_TASK.first(session.connection(), {"task_id": task_id})
         if task is None or task.case_id != case_id:
             raise NotFound(f"no task {task_id}")
         return task, case

@@ -22,6 +22,7 @@ from engine.casework import CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import EngineError
 from engine.store.db import Database
+from engine.store.enums import EventKind, TimerStatus
 from engine.store.models import Case, Timer
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ FIRING_LAG = timedelta(microseconds=1)  # SpiffWorkflow fires a timer strictly a
 MAX_FIRINGS_PER_CALL = 10_000
 # The earliest pending timer due by :now (joined to its case, which the workers lock).
 DUE = (select(Timer.id, Timer.case_id, Timer.due_at).join(Case, Case.id == Timer.case_id)
-       .where(Timer.status == "pending", Timer.due_at <= bindparam("now"))
+       .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= bindparam("now"))
        .order_by(Timer.due_at, Timer.id).limit(1))
 
 
@@ -47,7 +48,8 @@ class Timers:
 
     def next_due(self) -> datetime | None:
         with self._db.read() as session:
-            return session.scalar(select(Timer.due_at).where(Timer.status == "pending").order_by(Timer.due_at).limit(1))
+            return session.scalar(select(Timer.due_at).where(Timer.status == TimerStatus.PENDING)
+                                  .order_by(Timer.due_at).limit(1))
 
     def fire_due(self) -> int:
         """Fire every pending timer due by now; returns how many fired."""
@@ -68,7 +70,7 @@ class Timers:
             now = self._clock.now()
             with self._db.read() as session:
                 query = select(Timer.id, Timer.case_id, Timer.due_at).where(
-                    Timer.status == "pending", Timer.due_at <= now)
+                    Timer.status == TimerStatus.PENDING, Timer.due_at <= now)
                 if case_id is not None:
                     query = query.where(Timer.case_id == case_id)
                 else:
@@ -116,7 +118,7 @@ class Timers:
         as_of = due_at + FIRING_LAG
         row = lock_case(session, case_id=case_id)
         due = session.scalars(
-            select(Timer).where(Timer.case_id == case_id, Timer.status == "pending", Timer.due_at <= due_at)
+            select(Timer).where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING, Timer.due_at <= due_at)
         ).all()
         if not due:
             return []  # another scheduler fired it meanwhile
@@ -125,10 +127,10 @@ class Timers:
             spiff.fire_timers(case.workflow)
         case.notices = notices
         labels = [{"element": t.element_id, "due_at": t.due_at.isoformat()} for t in due]
-        self._work.save(session, case, actor="timer", kind="timer_fired",
+        self._work.save(session, case, actor="timer", kind=EventKind.TIMER_FIRED,
                         payload={"timers": labels, "as_of": as_of.isoformat()})
         still = session.scalar(select(Timer.status).where(Timer.id == timer_id))
-        if still == "pending":
+        if still == TimerStatus.PENDING:
             raise EngineError(f"timer {timer_id} was due but SpiffWorkflow did not fire it")
         return [t.due_at for t in due]
 
@@ -140,12 +142,12 @@ class Timers:
         now = self._clock.now()
         with self._db.write() as session:
             row = lock_case(session, case_id=case_id)
-            parked = session.execute(update(Timer).where(Timer.id == timer_id, Timer.status == "pending")
-                                     .values(status="failed", closed_at=now)).rowcount
+            parked = session.execute(update(Timer).where(Timer.id == timer_id, Timer.status == TimerStatus.PENDING)
+                                     .values(status=TimerStatus.FAILED, closed_at=now)).rowcount
             if not parked:
                 return 0
             log.error("timer %s of case %s failed: %s", timer_id, case_id, reason)
-            history.append(session, case_number=row.number, at=now, actor="timer", kind="incident",
+            history.append(session, case_number=row.number, at=now, actor="timer", kind=EventKind.INCIDENT,
                            payload={"timer_id": timer_id, "reason": reason}, deployment_version=None)
             return 1
 

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from engine import spiff
 from engine.store.models import Case, WorkflowTask
+from engine.store.prepared import Prepared
 
 _C, _W = Case.__table__, WorkflowTask.__table__
 
@@ -34,7 +35,8 @@ def _upsert(insert):  # noqa: ANN001, ANN202
         "workflow": statement.excluded.workflow, "body": statement.excluded.body})
 
 
-WRITE_ROWS = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+WRITE_ROWS = {name: Prepared(_upsert(insert), ("case_id", "task_id", "workflow", "body"))
+              for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))}
 
 
 def load(conn: Connection, case_id: int, spec: Any, subprocess_specs: dict, script_engine: Any) -> Any:
@@ -59,7 +61,7 @@ def write(conn: Connection, case_id: int, workflow: Any) -> str:
     if changes.dropped:
         conn.execute(DROP_ROWS, {"case_id": case_id, "task_ids": changes.dropped})
     if changes.rows:
-        conn.execute(WRITE_ROWS[conn.dialect.name], [{"case_id": case_id, **row} for row in changes.rows])
+        WRITE_ROWS[conn.dialect.name].run_many(conn, [{"case_id": case_id, **row} for row in changes.rows])
     return changes.document
 
 

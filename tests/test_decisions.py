@@ -112,7 +112,7 @@ URGENT_SERVICE, URGENT_QUALITY = {"team": "service", "hours": 48}, {"team": "qua
 
 @pytest.mark.parametrize(("policy", "grade", "expected"), [
     ("FIRST", "urgent", URGENT_SERVICE), ("PRIORITY", "urgent", URGENT_QUALITY),
-    ("PRIORITY", "general", URGENT_SERVICE), ("ANY", "general", URGENT_SERVICE),
+    ("PRIORITY", "general", URGENT_SERVICE),
     ("RULE ORDER", "urgent", {"team": ["service", "quality", "quality"], "hours": [48, 4, 4]}),
     ("OUTPUT ORDER", "urgent", {"team": ["quality", "quality", "service"], "hours": [4, 4, 48]}),
     ("COLLECT", "serious", {"team": ["service", "quality"], "hours": [48, 4]}),
@@ -121,11 +121,25 @@ def test_each_hit_policy_answers_as_dmn_says(policy: str, grade: str, expected: 
     assert _decide("policies.dmn", "handling", {"grade": grade}, POLICY=policy) == expected
 
 
-def test_any_with_matches_that_disagree_is_an_error_naming_the_rules() -> None:
+def test_any_rules_that_disagree_are_refused_at_deploy_when_the_cells_tell() -> None:
+    _, problems = _read("policies.dmn", POLICY="ANY")
+    assert {(p[2], p[3]["first"], p[3]["second"]) for p in problems} == {
+        ("dmn_any_overlap", "1 (any_grade)", "2 (urgent)"), ("dmn_any_overlap", "1 (any_grade)", "3 (urgent_again)")}
+
+
+def test_any_with_matches_that_disagree_at_run_is_an_error_naming_the_rules() -> None:
+    text = _text("policies.dmn", POLICY="ANY").replace("<text>-</text>", "<text>len(?) &gt; 0</text>", 1)
+    problems = []
+    decided = decision_checks.read_file(lambda *a, **k: problems.append(a), "policies.dmn",
+                                        etree.fromstring(text.encode()))
+    assert not problems
+    evaluate = decisions.sandbox_evaluator(sandbox.Sandbox(), {"grade": "urgent"})
     with pytest.raises(decisions.DecisionError) as failed:
-        _decide("policies.dmn", "handling", {"grade": "urgent"}, POLICY="ANY")
+        decisions.Decisions("handling", decided).decide(evaluate)
     assert failed.value.code == "dmn_any_conflict"
     assert failed.value.params["rules"] == "1 (any_grade), 2 (urgent), 3 (urgent_again)"
+    evaluate = decisions.sandbox_evaluator(sandbox.Sandbox(), {"grade": "general"})
+    assert decisions.Decisions("handling", decided).decide(evaluate) == URGENT_SERVICE
 
 
 def test_unique_rules_that_overlap_in_their_cells_are_refused_naming_both_rules() -> None:

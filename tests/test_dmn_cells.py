@@ -88,3 +88,15 @@ def test_simple_feel_expressions_run_in_the_sandbox_as_python(text: str, data: d
 ])
 def test_feel_words_are_rewritten_and_python_keyword_arguments_are_kept(text: str, source: str) -> None:
     assert feel_expressions.translate(text) == source
+
+
+@pytest.mark.parametrize(("text", "data", "expected"), [
+    ('contains(name, "Li")', {"name": "Li Lei"}, True), ('starts with(name, "Li")', {"name": "Li Lei"}, True),
+    ('ends with(name, "Li")', {"name": "Li Lei"}, False), ("upper case(name)", {"name": "ab"}, "AB"),
+    ("string length(name) > 2", {"name": "abc"}, True), ("substring(name, 2, 2)", {"name": "abcd"}, "bc"),
+    ('contains(null, "a")', {}, None), ("count(items)", {"items": [1, 2]}, 2), ("string(true)", {}, "true"),
+    ("string(items)", {"items": [1]}, None), ('number("12.5") > 12', {}, True), ("floor(1.5)", {}, 1),
+    ('name.count("a")', {"name": "aa"}, 2),
+])
+def test_feel_functions_give_what_feel_gives(text: str, data: dict, expected: Any) -> None:
+    assert BOX.evaluate(feel_expressions.translate(text), data, feel_expressions.functions()) == expected

@@ -52,26 +52,60 @@ def test_concurrent_registrations_get_gapless_unique_numbers(eng):
 
 
 def test_a_registration_rolled_back_after_its_number_was_taken_burns_no_number(eng):
-    """A real fault late in the transaction (a trigger refuses the task rows): the number is given back."""
+    """A real fault at the end of the transaction (a trigger refuses the history event, written after the
+    number was taken): the number is given back."""
     dialect = eng.db.dialect
     with eng.db.engine.begin() as conn:
         if dialect == "postgresql":
             conn.execute(sa.text("CREATE OR REPLACE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
                                  "RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql"))
-            conn.execute(sa.text("CREATE TRIGGER refuse_task BEFORE INSERT ON task "
+            conn.execute(sa.text("CREATE TRIGGER refuse_event BEFORE INSERT ON event "
                                  "FOR EACH ROW EXECUTE FUNCTION refuse()"))
         else:
-            conn.execute(sa.text("CREATE TRIGGER refuse_task BEFORE INSERT ON task "
+            conn.execute(sa.text("CREATE TRIGGER refuse_event BEFORE INSERT ON event "
                                  "BEGIN SELECT RAISE(ABORT, 'injected fault'); END"))
     with pytest.raises(sa.exc.DBAPIError, match="injected fault"):
         eng.runtime.start("complaint", registration(), "cs1")
     with eng.db.engine.begin() as conn:
-        conn.execute(sa.text("DROP TRIGGER refuse_task" + (" ON task" if dialect == "postgresql" else "")))
+        conn.execute(sa.text("DROP TRIGGER refuse_event" + (" ON event" if dialect == "postgresql" else "")))
         if dialect == "postgresql":
             conn.execute(sa.text("DROP FUNCTION refuse()"))
     assert complaint_count(eng) == 0
     assert eng.runtime.start("complaint", registration(), "cs1") == "20260302-PHONE-001"
     assert eng.cases.get("20260302-PHONE-001").summary["case_number"] == "20260302-PHONE-001"
+
+
+def test_the_daily_counter_is_taken_among_the_last_statements_of_a_registration(eng):
+    """The counter's row stays locked to the commit (PostgreSQL), and every registration of the day and channel
+    needs it: it is taken after the mirrors, before only the number's own update, the workflow state, the case's
+    update and the history event and head."""
+    eng.runtime.start("complaint", registration(), "cs1")  # the day's counter row exists: later ones update it
+    statements: list[str] = []
+    sa.event.listen(eng.db.engine, "before_cursor_execute", lambda _c, _cur, sql, *_rest: statements.append(sql))
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    counter = [i for i, sql in enumerate(statements) if "complaint_counter" in sql]
+    assert len(counter) == 1, statements
+    after = statements[counter[0] + 1:]
+    assert len(after) <= 5, "\n".join(s[:60] for s in after)
+    assert len(statements[:counter[0]]) >= 5, statements  # case, people, tasks, timers, outbox were written before
+    assert number == "20260302-PHONE-002"
+    assert eng.cases.get(number).summary["case_number"] == number
+
+
+def test_a_diagram_that_derives_from_the_number_at_its_start_sees_the_real_number(database_url, tmp_path, clock):
+    """Such a start runs again with the number taken first (the common start takes it late, with a stand-in)."""
+    from tests.test_task_types import deploy, files_of  # noqa: PLC0415 - the small diagrams' deploy helpers
+
+    (tmp_path / "roles.toml").write_text(files_of()["roles.toml"], encoding="utf-8")
+    with engine.open(database_url, tmp_path, clock=clock) as eng:
+        deploy(eng, files_of("number_derived"))
+        number = eng.runtime.start("number_derived", {"channel": "test"}, actor="cs1")
+        with eng.db.read() as session:
+            state = session.scalar(sa.text('SELECT state FROM "case"')) + "".join(
+                session.scalars(sa.text("SELECT body FROM workflow_task")))
+        assert f"REF/{number}" in state and "pending-" not in state
+        assert number.startswith("20260302-") and number.endswith("-001")
+        assert eng.cases.get(number).summary["case_number"] == number
 
 
 def test_the_process_registrations_start_is_the_one_whose_start_event_says_intake(database_url, workflows_dir, clock):

@@ -42,6 +42,7 @@ def cmd_run(eng: engine.Engine, args: argparse.Namespace) -> int:
     options = {"stop": stop, "poll_seconds": args.poll, "housekeeping": eng.duties()}
     scheduler = threading.Thread(target=eng.timers.run_scheduler, kwargs=options, daemon=True, name="scheduler")
     scheduler.start()
+    eng.notifications.start(stop)
     try:
         return cmd_serve(eng, args)
     finally:

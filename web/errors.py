@@ -1,5 +1,8 @@
 """Engine errors become answers a person can act on: JSON under /api, a page elsewhere.
 
+Their words come from each error's code and params (``engine.refusals``, zh and en), never from
+the English of the exception: that stays in the log.
+
 No stack trace ever reaches a client: anything unexpected is logged and answered 500.
 """
 
@@ -26,6 +29,7 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskHeldByOther,
     TaskNotOpen,
+    WorkflowFailure,
 )
 from engine.migration import MigrationRefused
 from web import i18n
@@ -49,9 +53,12 @@ def wants_json() -> bool:
 
 
 def error_body(error: EngineError | DatabaseUnavailable) -> dict:
-    body: dict = {"error": type(error).__name__, "message": str(error)}
-    if getattr(error, "code", None):
-        body["code"] = error.code
+    language = i18n.current_language()
+    if isinstance(error, EngineError):  # the words come from the error's code, in the caller's language
+        body: dict = {"error": type(error).__name__, "code": error.code, "params": error.params,
+                      "message": person_text(error, language)}
+    else:
+        body = {"error": type(error).__name__, "message": str(error), "code": error.code}
     if isinstance(error, TaskHeldByOther):
         body["holder"] = error.holder
     if isinstance(error, IdempotencyKeyReused):
@@ -63,13 +70,22 @@ def error_body(error: EngineError | DatabaseUnavailable) -> dict:
         body["completed_at"] = error.at.isoformat() if error.at else None
     if isinstance(error, MigrationRefused):
         body["reasons"] = error.reasons
-    if isinstance(error, DecisionFailure):  # the process owner's table failed: said in the person's language
-        body["message"] = error.text(i18n.current_language())
-        body["params"] = error.params
+    if isinstance(error, WorkflowFailure):  # the process owner's diagram or table failed: name the element
         body["element"] = error.element
     if isinstance(error, DeployError):
         body["problems"] = [p.as_dict(i18n.current_language()) for p in error.problems]
     return body
+
+
+def person_text(error: EngineError, language: str) -> str:
+    """The error in ``language`` from its code and params.
+
+    Errors raised without params (``NotAllowed``, ``NotFound`` and plain ``EngineError`` from many
+    places, each with its own reason) keep the engine's sentence until each reason has a code.
+    """
+    if error.params or isinstance(error, WorkflowFailure):
+        return error.text(language)
+    return str(error)
 
 
 def page_message(error: EngineError) -> str:
@@ -119,8 +135,7 @@ def register(app: Flask) -> None:
         code = status_of(error)
         if wants_json():
             return jsonify(error_body(error)), code
-        detail = error.text(i18n.current_language()) if isinstance(error, DecisionFailure) else str(error)
-        return error_page(code, page_message(error), detail=detail)
+        return error_page(code, page_message(error), detail=person_text(error, i18n.current_language()))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202

@@ -177,7 +177,9 @@ class Notification(Base):
     """Outbox: written in the same transaction as the step that sent it; delivered later."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_case", "case_id"),)
+    __table_args__ = (Index("ix_outbox_case", "case_id"),
+                      Index("ix_outbox_unplanned", "id", postgresql_where=text("planned_at IS NULL"),
+                            sqlite_where=text("planned_at IS NULL")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
@@ -186,7 +188,40 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(100))
     element_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every delivery settled (sent or failed)
+    planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its delivery rows exist
+
+
+class Delivery(Base):
+    """One notice to one recipient on one channel; ``key`` is what the channel sees to tell a resend.
+
+    ``status``: pending (due at ``next_at``), sending (claimed until ``next_at``: a worker that died
+    leaves it to be claimed again), sent (at ``sent_at``), failed (parked after the last attempt).
+    In-app deliveries are the notification list; ``read_at`` is when the recipient opened it.
+    """
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        Index("ix_delivery_notice", "notice_id"),
+        Index("ix_delivery_case", "case_id"),
+        Index("ix_delivery_due", "next_at", "id", postgresql_where=text("status IN ('pending', 'sending')"),
+              sqlite_where=text("status IN ('pending', 'sending')")),
+        Index("ix_delivery_inbox", "recipient", "channel", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    recipient: Mapped[str] = mapped_column(String(64))  # a username, "customer", or "group" for robots
+    channel: Mapped[str] = mapped_column(String(16))  # app | email | dingtalk | wecom | sms
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Event(Base):
@@ -258,6 +293,10 @@ class Person(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))
     absent: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    channels: Mapped[list | None] = mapped_column(JSON)  # wanted channels; None: every configured one but SMS
+    locale: Mapped[str | None] = mapped_column(String(10))  # zh-CN (default) or en
 
 
 class RoleMember(Base):

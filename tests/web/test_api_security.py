@@ -175,7 +175,10 @@ def test_completing_with_a_stale_case_version_is_409(api):
     response = api.post(f"/tasks/{verify['id']}/complete", "cs1",
                         json={"data": FORM_DATA["verify"], "expected_version": seen})
     assert response.status_code == 409
-    assert response.json()["error"] == "StaleCase" and "reload" in response.json()["message"]
+    answer = response.json()
+    assert answer["error"] == "StaleCase" and answer["code"] == "stale_case"
+    assert answer["params"] == {"number": number, "expected": str(seen), "actual": str(seen + 1)}
+    assert "请刷新后重试" in answer["message"]  # the API speaks the default language, zh
 
 
 def test_a_message_the_case_does_not_wait_for_is_409(api):

@@ -62,7 +62,7 @@ def test_the_same_key_with_a_different_body_is_refused_with_a_clear_error(base, 
     refused = register_over_api(base, headers, key="k-1", description="another fault entirely")
     assert refused.status_code == 422
     assert refused.json()["code"] == "idempotency_key_reused" and refused.json()["number"] == "20260302-PHONE-001"
-    assert "Idempotency-Key" in refused.json()["message"]
+    assert "幂等键" in refused.json()["message"]  # the API speaks the default language, zh
     assert complaint_count(eng) == 1
 
 

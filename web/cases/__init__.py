@@ -317,6 +317,7 @@ def case(number: str):  # noqa: ANN201
         attachments=eng.attachments.list(number), events=timeline(view, by_id), now=eng.clock.now(),
         may_upload=view.status == "open" and not current_user.read_only, accept=",".join(ACCEPTED),
         step_title=step_title, link_purposes=customer_link_purposes(view),
+        deliveries=eng.notifications.for_case(number),
     )
 
 

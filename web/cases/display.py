@@ -22,6 +22,10 @@ from web.services import engine
 CASE_STATUS = {"open": _l("In progress"), "archived": _l("Archived")}
 # A deadline's timer: fired = the step was late; cancelled = the step finished before it.
 DEADLINE_STATUS = {"pending": _l("pending"), "fired": _l("missed"), "cancelled": _l("met"), "failed": _l("failed")}
+DELIVERY_CHANNELS = {
+    "app": _l("in the app"), "email": _l("e-mail"), "dingtalk": _l("DingTalk group"), "wecom": _l("WeCom group"),
+    "sms": _l("SMS"),
+}
 EVENT_KINDS = {
     "case_started": _l("Registered"), "task_completed": _l("Step completed"), "task_claimed": _l("Claimed"),
     "task_unclaimed": _l("Given back"), "task_reassigned": _l("Reassigned"), "timer_fired": _l("Deadline reached"),
@@ -114,6 +118,7 @@ def register_filters(bp: Blueprint) -> None:
         "outcome_label": lambda code: deployed_label("outcomes", code),
         "role_label": role_label,
         "subject_label": lambda code: deployed_label("notifications", code),
+        "channel_label": lambda code: label(DELIVERY_CHANNELS, code),
         "event_label": lambda code: label(EVENT_KINDS, code),
         "actor_label": lambda code: label(ACTORS, code),
         "message_label": message_label,

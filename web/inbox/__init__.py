@@ -133,7 +133,8 @@ def index():  # noqa: ANN201
                "read_only": current_user.read_only, "here": url_for("inbox.index", **filters.query())}
     if request.args.get("partial") == "1":
         return render_template("inbox/_table.html", **context)
-    return render_template("inbox/index.html", steps=steps, channels=channels, grades=grades(), **context)
+    todos = [n for n in eng.notifications.for_user(current_user.username) if n.must_act and not n.read_at]
+    return render_template("inbox/index.html", steps=steps, channels=channels, grades=grades(), todos=todos, **context)
 
 
 def _back() -> str:

@@ -87,7 +87,8 @@ def lane_roles(files: dict[str, str]) -> dict[str, str]:
 def index() -> str:
     version, files = _newest()
     return render_template("owner/index.html", version=version, files=sorted(files),
-                           versions=list(reversed(engine().repository.versions())))
+                           versions=list(reversed(engine().repository.versions())),
+                           notice_channels=engine().notifications.settings.channels[1:])
 
 
 @bp.get("/model/<path:name>")

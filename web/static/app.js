@@ -34,8 +34,28 @@
       .catch(function () { box.setAttribute("data-refresh-failed", "1"); });
   }
 
+  // The header's unread notices: polled like the inbox, without counting as activity.
+  function unread(link) {
+    fetch(link.getAttribute("data-unread-url"), { credentials: "same-origin", headers: { "X-Auto-Refresh": "1" } })
+      .then(function (response) {
+        if (!response.ok || response.redirected) { throw new Error("unread " + response.status); }
+        return response.json();
+      })
+      .then(function (data) {
+        var badge = link.querySelector(".unread-count");
+        badge.textContent = String(data.unread);
+        badge.hidden = !data.unread;
+      })
+      .catch(function () { link.setAttribute("data-refresh-failed", "1"); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     body = document.body;
+    var notices = document.getElementById("notices-link");
+    if (notices) {
+      var every = parseInt(notices.getAttribute("data-refresh-seconds") || "15", 10);
+      setInterval(function () { unread(notices); }, every * 1000);
+    }
     var serverNow = Date.parse(body.getAttribute("data-server-now") || "");
     if (!isNaN(serverNow)) { skew = serverNow - Date.now(); }
     tick();

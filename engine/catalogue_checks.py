@@ -1,0 +1,109 @@
+"""Deploy checks of the catalogue's properties: a process owner learns at deploy, naming the file and
+the element or field, when a property the web relies on is wrong, instead of a customer's link failing.
+
+Checked: ``customerLinkDays`` (a whole number of days, 1 to 365), ``customerMayAnswer`` (on a user
+task), ``customerAnswers`` (on a message catch event), ``intake`` and ``caseGrade`` / ``caseTier`` /
+``caseOutcome`` (on a start event), ``x-meaning`` (a known meaning, once per form), ``x-customer``
+(true or false), ``labels.toml`` (TOML with ``zh`` and ``en`` per code) and ``demo.json`` (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+from lxml import etree
+
+from engine.catalogue import CASE_MEANINGS, DEMO_FILE, FIELD_MEANINGS, LABELS_FILE
+from engine.errors import Problem
+
+MAX_LINK_DAYS = 365
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_ON = {  # property -> the element kinds it belongs on
+    "customerMayAnswer": ("userTask",),
+    "customerAnswers": ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"),
+    "intake": ("startEvent",),
+    **{name: ("startEvent",) for name in CASE_MEANINGS},
+}
+
+
+def check(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:
+    """Every problem with the catalogue's properties in a deployment's files (empty when fine)."""
+    problems: list[Problem] = []
+    for name, text in sorted(files.items()):
+        if name.endswith(".bpmn"):
+            problems += _diagram(name, text)
+    for name, schema in sorted(forms.items()):
+        problems += _form(f"forms/{name}", schema)
+    problems += _labels(files.get(LABELS_FILE))
+    if DEMO_FILE in files:
+        try:
+            json.loads(files[DEMO_FILE])
+        except ValueError as exc:
+            problems.append(Problem.of(DEMO_FILE, None, "demo_invalid", line=getattr(exc, "lineno", "?")))
+    return problems
+
+
+def _local(node: etree._Element) -> str:
+    return etree.QName(node).localname
+
+
+def _diagram(file: str, text: str) -> list[Problem]:
+    try:
+        root = etree.fromstring(text.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return []  # the BPMN checks report a file that is not XML
+    problems = []
+    for prop in root.iter(f"{{{SPIFF}}}property"):
+        name, value = prop.get("name"), (prop.get("value") or "").strip()
+        owner = next((a for a in prop.iterancestors() if _local(a) not in ("properties", "extensionElements")), None)
+        if owner is None:
+            continue
+        kind, element = _local(owner), owner.get("id")
+        if name in _ON and kind not in _ON[name]:
+            problems.append(Problem.of(file, element, "property_misplaced", property=name, kind=kind,
+                                       allowed=", ".join(_ON[name])))
+        elif name == "customerLinkDays" and not (value.isdigit() and 1 <= int(value) <= MAX_LINK_DAYS):
+            problems.append(Problem.of(file, element, "link_days_invalid", value=value, most=MAX_LINK_DAYS))
+        elif name == "customerAnswers" and not (re.fullmatch(r"[A-Za-z_]\w*", value) and
+                                                 any(_local(c) == "messageEventDefinition" for c in owner)):
+            problems.append(Problem.of(file, element, "customer_answers_invalid", value=value))
+        elif name in CASE_MEANINGS and not re.fullmatch(r"[A-Za-z_]\w*", value):
+            problems.append(Problem.of(file, element, "case_field_invalid", property=name, value=value))
+    return problems
+
+
+def _form(file: str, schema: dict) -> list[Problem]:
+    problems, seen = [], {}
+    for field, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        meaning = prop.get("x-meaning")
+        if meaning is not None:
+            if meaning not in FIELD_MEANINGS:
+                problems.append(Problem.of(file, field, "meaning_unknown", value=meaning,
+                                           meanings=", ".join(sorted(FIELD_MEANINGS))))
+            elif meaning in seen:
+                problems.append(Problem.of(file, field, "meaning_twice", value=meaning, other=seen[meaning]))
+            else:
+                seen[meaning] = field
+        if "x-customer" in prop and not isinstance(prop["x-customer"], bool):
+            problems.append(Problem.of(file, field, "customer_mark_invalid"))
+    return problems
+
+
+def _labels(text: str | None) -> list[Problem]:
+    if text is None:
+        return []
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        return [Problem.of(LABELS_FILE, None, "toml_invalid", line=found.group(1) if found else "?")]
+    problems = []
+    for section, codes in table.items():
+        for code, entry in (codes.items() if isinstance(codes, dict) else []):
+            if not (isinstance(entry, dict) and entry.get("zh") and entry.get("en")):
+                problems.append(Problem.of(LABELS_FILE, f"{section}.{code}", "label_needs_words"))
+    return problems
