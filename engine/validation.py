@@ -49,7 +49,10 @@ class Bundle:
     lanes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # role -> [(file, task label)]
 
     def problem(self, file: str, element: str | None, code: str, **params: object) -> None:
-        self.problems.append(Problem.of(file, element, code, **params))
+        """Record a problem once: a called process is checked on its own and again under each caller."""
+        found = Problem.of(file, element, code, **params)
+        if found not in self.problems:
+            self.problems.append(found)
 
 
 def check_bundle(files: dict[str, str]) -> Bundle:

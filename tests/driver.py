@@ -97,9 +97,30 @@ def subjects(eng, number: str) -> list[tuple[str, str]]:
     return [(n.role, n.subject) for n in eng.cases.get(number).notifications]
 
 
+# What the validity check of a service complaint asks instead of the defect check, and the facts that
+# give the same grade there: a safety hazard has no service counterpart, public-opinion risk is urgent too.
+VALIDITY = {"defect_confirmed": "complaint_valid", "not_a_defect": "not_valid", "need_more_info": "need_more_info"}
+SERVICE_FACTS = {"safety_hazard": "public_opinion_risk", "core_function_failure": "customer_upset"}
+
+
+def complete_open(eng, number: str, elements: tuple[str, ...], **data: object) -> TaskView:
+    """Complete whichever of ``elements`` is open (the step a route by complaint type or grade chose)."""
+    open_now = [t.name for t in open_tasks(eng, number) if t.name in elements]
+    assert len(open_now) == 1, f"expected one of {elements} open on {number}, open: {open_now}"
+    return complete(eng, number, open_now[0], **data)
+
+
 def start_to_verified(eng, number: str, **verify: object) -> None:
+    """First response, then the defect check (product quality) or the validity check (other complaints)."""
     complete(eng, number, "first_response")
-    complete(eng, number, "verify", **verify)
+    if "check_validity" not in {t.name for t in open_tasks(eng, number)}:
+        complete(eng, number, "verify", **verify)
+        return
+    fields = set(FORM_DATA["check_validity"])
+    data = {SERVICE_FACTS.get(k, k): v for k, v in verify.items() if SERVICE_FACTS.get(k, k) in fields}
+    if "verification_outcome" in verify:
+        data["validity"] = VALIDITY[str(verify["verification_outcome"])]
+    complete(eng, number, "check_validity", **data)
 
 
 GRADE_FACTS = {
@@ -107,24 +128,25 @@ GRADE_FACTS = {
     "serious": {"core_function_failure": True},
     "general": {},
 }
+HANDLING_STARTS = ("start_emergency_handling", "start_handling", "start_handling_service", "start_handling_general")
 
 
 def to_responsibility(eng, number: str, grade: str = "general", unreachable: bool = False) -> None:
     """Register → first response → verify (defect) → graded → handling started."""
     start_to_verified(eng, number, **GRADE_FACTS[grade])
-    element = {"urgent": "start_emergency_handling", "serious": "start_handling",
-               "general": "start_handling_general"}[grade]
-    complete(eng, number, element, customer_unreachable=unreachable)
+    complete_open(eng, number, HANDLING_STARTS, customer_unreachable=unreachable)
 
 
 def to_plan(eng, number: str, grade: str = "general") -> None:
     to_responsibility(eng, number, grade)
     complete(eng, number, "determine_responsibility")
-    complete(eng, number, "root_cause_analysis")
+    cause = tuple(name for name in FORM_DATA if name == "root_cause_analysis" or name.startswith("department_action_"))
+    complete_open(eng, number, cause)
 
 
-def plan_through_review(eng, number: str, **plan: object) -> None:
-    complete(eng, number, "propose_plan", **plan)
+def plan_through_review(eng, number: str, step: str = "propose_plan", **plan: object) -> None:
+    """The plan (``propose_plan`` or an escalation tier's plan), the approvals it needs and management review."""
+    complete(eng, number, step, **plan)
     names = {t.name for t in open_tasks(eng, number)}
     if "approve_compensation" in names:
         complete(eng, number, "approve_compensation")

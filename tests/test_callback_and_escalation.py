@@ -6,7 +6,17 @@ from datetime import timedelta
 
 import pytest
 
-from tests.driver import advance, complete, open_tasks, registration, subjects, task, to_callback
+from tests.driver import (
+    advance,
+    complete,
+    open_tasks,
+    plan_through_review,
+    registration,
+    start_to_verified,
+    subjects,
+    task,
+    to_callback,
+)
 
 pytestmark = pytest.mark.spec  # the seeds' durations and routes, as shipped
 
@@ -58,6 +68,16 @@ def test_an_unreached_customer_is_called_again_4_hours_later_3_tries_in_all(eng,
     assert case.status == "archived"
 
 
+def test_after_three_unreached_callbacks_the_case_closes_unreached_not_resolved(eng, clock):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    for _ in range(3):
+        complete(eng, number, "callback", reached=False, satisfaction=None, satisfaction_label=None)
+        advance(eng, clock, hours=4, minutes=1)
+    case = eng.cases.get(number)
+    assert (case.status, case.outcome) == ("archived", "closed_unreached")
+
+
 def test_a_score_below_4_escalates_to_tier_1(eng):
     number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
     to_callback(eng, number)
@@ -89,7 +109,7 @@ def test_a_customer_still_unsatisfied_after_tier_1_goes_to_tier_2(eng):
     number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
     to_callback(eng, number)
     complete(eng, number, "callback", satisfaction=2, satisfaction_label="unsatisfied")
-    complete(eng, number, "tier1_new_plan")
+    plan_through_review(eng, number, "tier1_new_plan")
     eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
     complete(eng, number, "pay_refund")
     complete(eng, number, "notify_result")
@@ -103,7 +123,7 @@ def test_tier_3_decision_is_final_and_recorded(eng):
     to_callback(eng, number)
     for tier in (1, 2, 3):
         complete(eng, number, "callback", satisfaction=1, satisfaction_label="unsatisfied")
-        complete(eng, number, f"tier{tier}_new_plan")
+        plan_through_review(eng, number, f"tier{tier}_new_plan")
         eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
         complete(eng, number, "pay_refund")
         complete(eng, number, "notify_result")
@@ -113,3 +133,87 @@ def test_tier_3_decision_is_final_and_recorded(eng):
     decisions = [e.payload["data"].get("final_decision") for e in eng.history.events(number)
                  if e.kind == "task_completed" and e.payload["element"] == "tier3_new_plan"]
     assert decisions == ["全额退款并书面致歉，为最终决定"]
+
+
+def _tier_plan_to_customer(eng, number, tier, **plan):
+    plan_through_review(eng, number, f"tier{tier}_new_plan", **plan)
+    assert ("customer", "plan_proposed") in subjects(eng, number)
+
+
+def test_a_rejected_tier_one_plan_goes_to_tier_two(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback", satisfaction=2, satisfaction_label="unsatisfied")
+    _tier_plan_to_customer(eng, number, 1)
+    eng.runtime.message(number, "plan_confirmation", {"accepted": False}, "customer")
+    assert (eng.cases.get(number).escalation_tier, names(eng, number)) == (2, ["tier2_new_plan"])
+    assert task(eng, number, "tier2_new_plan").assignee == "mgr1"
+
+
+def test_a_rejected_tier_three_decision_is_final_with_the_customers_disagreement(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback", satisfaction=2, satisfaction_label="unsatisfied")
+    for tier in (1, 2, 3):
+        _tier_plan_to_customer(eng, number, tier)
+        eng.runtime.message(number, "plan_confirmation", {"accepted": False}, "customer")
+    case = eng.cases.get(number)
+    assert (case.status, case.outcome, case.escalation_tier) == ("archived", "final_decision", 3)
+    answers = [e.payload for e in eng.history.events(number) if e.kind == "message_received"]
+    assert answers and all("accepted" in str(a) for a in answers)
+
+
+def test_an_escalated_plan_of_2000_cny_needs_the_cs_manager_and_management_review(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback", satisfaction=2, satisfaction_label="unsatisfied")
+    proposed = subjects(eng, number).count(("customer", "plan_proposed"))
+    complete(eng, number, "tier1_new_plan", plan_type="compensation", compensation_amount=2000)
+    assert task(eng, number, "approve_compensation").assignee == "sup1"
+    complete(eng, number, "approve_compensation")
+    assert task(eng, number, "approve_compensation_manager").assignee == "mgr1"
+    complete(eng, number, "approve_compensation_manager")
+    assert names(eng, number) == ["management_review"]
+    assert subjects(eng, number).count(("customer", "plan_proposed")) == proposed  # not before the review
+    complete(eng, number, "management_review")
+    assert subjects(eng, number).count(("customer", "plan_proposed")) == proposed + 1
+
+
+def test_a_customer_unsatisfied_after_not_a_defect_is_escalated(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    start_to_verified(eng, number, verification_outcome="not_a_defect")
+    complete(eng, number, "explain_to_customer")
+    complete(eng, number, "callback", satisfaction=1, satisfaction_label="unsatisfied")
+    case = eng.cases.get(number)
+    assert (case.status, case.escalation_tier) == ("open", 1)
+    assert names(eng, number) == ["tier1_new_plan"]
+
+
+def test_a_customer_unsatisfied_after_an_unresolved_closing_is_escalated(eng, clock):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    start_to_verified(eng, number, verification_outcome="need_more_info")
+    advance(eng, clock, days=4)
+    complete(eng, number, "callback", satisfaction=None, satisfaction_label="unsatisfied")
+    assert (eng.cases.get(number).escalation_tier, names(eng, number)) == (1, ["tier1_new_plan"])
+
+
+def test_an_urgent_case_whose_customer_is_unsatisfied_enters_tier_two(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number, complaint_grade="urgent")
+    assert eng.cases.get(number).grade == "urgent"
+    complete(eng, number, "callback", satisfaction=2, satisfaction_label="unsatisfied")
+    assert (eng.cases.get(number).escalation_tier, names(eng, number)) == (2, ["tier2_new_plan"])
+
+
+def test_a_neutral_label_without_a_score_escalates_like_a_score_of_3(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback", satisfaction=None, satisfaction_label="neutral")
+    assert (eng.cases.get(number).escalation_tier, names(eng, number)) == (1, ["tier1_new_plan"])
+
+
+def test_a_satisfied_label_without_a_score_archives(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback", satisfaction=None, satisfaction_label="satisfied")
+    assert eng.cases.get(number).status == "archived"

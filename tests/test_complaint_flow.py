@@ -83,9 +83,34 @@ def test_urgent_complaint_escalates_to_tier_2_after_two_hours(eng, clock):
     assert advance(eng, clock, minutes=2) == 1
     case = eng.cases.get(number)
     assert case.escalation_tier == 2
-    assert names(eng, number) == ["tier2_new_plan"]
+    assert ("cs_manager", "urgent_not_started") in subjects(eng, number)
+    # Escalation adds oversight: the emergency handling is still to be started, by the quality lead.
+    assert names(eng, number) == ["start_emergency_handling"]
+    assert task(eng, number, "start_emergency_handling").assignee == "ql1"
+    assert "fired" in [d.status for d in case.deadlines if d.guards == "start_emergency_handling"]
+
+
+def test_an_urgent_case_escalated_at_two_hours_still_gets_root_cause_analysis(eng, clock):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    start_to_verified(eng, number, safety_hazard=True)
+    advance(eng, clock, hours=2, minutes=1)
+    assert eng.cases.get(number).escalation_tier == 2
+    complete(eng, number, "start_emergency_handling")
+    complete(eng, number, "determine_responsibility", responsibility="company")
+    assert task(eng, number, "root_cause_analysis").assignee == "eng1"
+    complete(eng, number, "root_cause_analysis")
+    # The plan now comes from tier 2 (the CS manager) and still goes through approval and management review.
     assert task(eng, number, "tier2_new_plan").assignee == "mgr1"
-    assert [d.status for d in case.deadlines if d.guards == "start_emergency_handling"] == ["fired"]
+    complete(eng, number, "tier2_new_plan", plan_type="compensation", compensation_amount=800)
+    complete(eng, number, "approve_compensation")
+    complete(eng, number, "approve_compensation_manager")
+    assert names(eng, number) == ["management_review"]
+    complete(eng, number, "management_review")
+    eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
+    complete(eng, number, "deliver_plan")
+    complete(eng, number, "notify_result")
+    done = {e.payload.get("element") for e in eng.history.events(number) if e.kind == "task_completed"}
+    assert {"start_emergency_handling", "determine_responsibility", "root_cause_analysis", "management_review"} <= done
 
 
 def test_urgent_complaint_started_in_time_does_not_escalate(eng, clock):
@@ -125,6 +150,15 @@ def test_serious_start_deadline_falls_on_the_make_up_saturday(database_url, work
         handling = task(eng, number, "start_handling")
         assert handling.assignee == "eng1"
         assert handling.due_at == datetime(2026, 2, 14, 10, 0, tzinfo=SHANGHAI)
+
+
+def test_a_handler_who_cannot_handle_a_complaint_passes_it_to_the_supervisor(eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    start_to_verified(eng, number)
+    complete(eng, number, "start_handling_general", transfer_to_supervisor=True, transfer_reason="超出权限")
+    assert task(eng, number, "take_over_by_supervisor").assignee == "sup1"
+    complete(eng, number, "take_over_by_supervisor")
+    assert names(eng, number) == ["determine_responsibility"]
 
 
 def test_responsibility_is_due_in_24_hours_and_its_breach_notifies_management(eng, clock):
@@ -178,6 +212,15 @@ def test_compensation_of_600_cny_also_needs_the_cs_manager(eng):
     complete(eng, number, "approve_compensation")
     assert task(eng, number, "approve_compensation_manager").assignee == "mgr1"
     complete(eng, number, "approve_compensation_manager")
+    assert names(eng, number) == ["management_review"]
+
+
+def test_a_compensation_of_amount_0_a_gift_still_needs_the_supervisors_approval(eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    to_plan(eng, number)
+    complete(eng, number, "propose_plan", plan_type="compensation", compensation_amount=0)
+    assert task(eng, number, "approve_compensation").assignee == "sup1"
+    complete(eng, number, "approve_compensation")
     assert names(eng, number) == ["management_review"]
 
 
@@ -261,14 +304,58 @@ def test_a_late_result_notification_notifies_the_supervisor(eng, clock):
 
 
 def test_not_a_defect_closes_through_a_callback(eng):
-    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    number = eng.runtime.start("complaint", registration(complaint_type="product_quality"), "cs1")
     start_to_verified(eng, number, verification_outcome="not_a_defect")
+    complete(eng, number, "explain_to_customer")
+    assert names(eng, number) == ["callback"]
+    assert eng.cases.get(number).outcome == "not_a_defect"
+
+
+def test_a_service_complaint_not_upheld_closes_through_a_callback(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    complete(eng, number, "first_response")
+    assert names(eng, number) == ["check_validity"]  # a validity check, not a defect check
+    complete(eng, number, "check_validity", validity="not_valid")
     complete(eng, number, "explain_to_customer")
     assert names(eng, number) == ["callback"]
     complete(eng, number, "callback")
     case = eng.cases.get(number)
-    assert case.status == "archived"
-    assert case.outcome == "not_a_defect"
+    assert (case.status, case.outcome) == ("archived", "not_valid")
+
+
+def test_a_service_complaint_never_reaches_an_engineer(eng):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    complete(eng, number, "first_response")
+    complete(eng, number, "check_validity", customer_upset=True)
+    assert eng.cases.get(number).grade == "serious"
+    assert task(eng, number, "start_handling_service").assignee == "sup1"  # not the product engineer
+    complete(eng, number, "start_handling_service")
+    complete(eng, number, "determine_responsibility", responsibility="company", department="store")
+    assert names(eng, number) == ["department_action_store"]
+    assert task(eng, number, "department_action_store").assignee == "store1"
+    complete(eng, number, "department_action_store")
+    plan_through_review(eng, number, plan_type="apology", compensation_amount=0)
+    eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
+    complete(eng, number, "deliver_plan")
+    complete(eng, number, "notify_result")
+    complete(eng, number, "callback")
+    case = eng.cases.get(number)
+    assert (case.status, case.outcome) == ("archived", "resolved")
+    steps = [e for e in eng.history.events(number) if e.kind == "task_completed"]
+    assert "root_cause_analysis" not in {e.payload["element"] for e in steps}
+    engineers = {"eng1", "eng2"}
+    assert not engineers & {e.actor for e in eng.history.events(number)}
+    assert not engineers & {n for note in eng.cases.get(number).notifications for n in note.recipients}
+
+
+def test_each_department_concerned_gets_the_service_complaint(eng):
+    for department in ("service", "sales", "store", "marketing", "logistics", "supply_chain", "rd", "production"):
+        number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+        complete(eng, number, "first_response")
+        complete(eng, number, "check_validity")
+        complete(eng, number, "start_handling_general")
+        complete(eng, number, "determine_responsibility", responsibility="company", department=department)
+        assert names(eng, number) == [f"department_action_{department}"]
 
 
 def test_need_more_info_waits_for_the_customers_reply_then_verifies_again(eng, clock):

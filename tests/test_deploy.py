@@ -49,7 +49,7 @@ def test_an_unquoted_timer_is_refused_naming_the_element(eng, workflows_dir):
     set_deadline(workflows_dir, "start_emergency_handling", "PT2H")
     problems = _refused(eng, workflows_dir)
     [problem] = [p for p in problems if "not quoted" in p.message]
-    assert problem.file == "complaint.bpmn"
+    assert problem.file == "dispatch.bpmn"
     assert problem.element and problem.element.split(" ")[0] != ""
     assert '"PT2H"' in problem.message
 
@@ -57,7 +57,7 @@ def test_an_unquoted_timer_is_refused_naming_the_element(eng, workflows_dir):
 def test_a_timer_that_is_not_iso_8601_is_refused(eng, workflows_dir):
     set_deadline(workflows_dir, "start_emergency_handling", '"two hours"')
     problems = _refused(eng, workflows_dir)
-    assert any("ISO 8601" in p.message and p.file == "complaint.bpmn" for p in problems)
+    assert any("ISO 8601" in p.message and p.file == "dispatch.bpmn" for p in problems)
 
 
 def test_a_dmn_with_an_unknown_hit_policy_is_refused(eng, workflows_dir):
@@ -96,9 +96,9 @@ def test_a_form_that_is_not_json_is_refused(eng, workflows_dir):
 
 
 def test_a_user_task_in_a_lane_that_is_no_role_is_refused(eng, workflows_dir):
-    _edit(workflows_dir / "complaint.bpmn", 'name="cs_specialist"', 'name="cs_specalist"')
+    _edit(workflows_dir / "intake.bpmn", 'name="cs_specialist"', 'name="cs_specalist"')
     problems = _refused(eng, workflows_dir)
-    assert any("cs_specalist" in p.message and p.file == "complaint.bpmn" for p in problems)
+    assert any("cs_specalist" in p.message and p.file == "intake.bpmn" for p in problems)
 
 
 def test_a_script_that_imports_is_refused(eng, workflows_dir):
@@ -133,14 +133,14 @@ def test_opening_an_engine_twice_on_one_database_keeps_its_versions(database_url
 
 
 def test_a_call_to_a_process_that_does_not_exist_is_refused_at_the_call(eng, workflows_dir):
-    _edit(workflows_dir / "complaint.bpmn", 'calledElement="escalation"', 'calledElement="escalation_v2"')
+    _edit(workflows_dir / "plan.bpmn", 'calledElement="escalation"', 'calledElement="escalation_v2"')
     problems = _refused(eng, workflows_dir)
-    assert any(p.file == "complaint.bpmn" and p.element.split(" ")[0] == "urgent_escalation"
+    assert any(p.file == "plan.bpmn" and p.element.split(" ")[0] == "tier_plan"
                and "escalation_v2" in p.message for p in problems), problems
 
 
 def test_a_decision_that_does_not_exist_is_refused_at_the_rule_task(eng, workflows_dir):
-    _edit(workflows_dir / "complaint.bpmn", "<spiffworkflow:calledDecisionId>grading<",
+    _edit(workflows_dir / "dispatch.bpmn", "<spiffworkflow:calledDecisionId>grading<",
           "<spiffworkflow:calledDecisionId>grade_table<")
     problems = _refused(eng, workflows_dir)
     assert any(p.element.split(" ")[0] == "grade_complaint" and "grade_table" in p.message for p in problems), \
@@ -160,7 +160,7 @@ def test_a_lane_whose_role_has_nobody_is_refused_once_people_exist(eng, workflow
     roles = workflows_dir / "roles.toml"
     roles.write_text(roles.read_text(encoding="utf-8") + '\n[roles.legal]\nzh = "法务"\nen = "Legal"\n',
                      encoding="utf-8")
-    _edit(workflows_dir / "complaint.bpmn", '<bpmn:lane id="lane_management" name="management">',
+    _edit(workflows_dir / "plan.bpmn", '<bpmn:lane id="lane_management" name="management">',
           '<bpmn:lane id="lane_management" name="legal">')
     problems = _refused(eng, workflows_dir)
     assert any("legal" in p.message and "nobody" in p.message and p.element for p in problems), problems

@@ -12,9 +12,8 @@ from tests.driver import complete, plan_through_review, registration, set_deadli
 
 
 def redeploy(eng, workflows_dir, old: str, new: str) -> int:
-    path = workflows_dir / "complaint.bpmn"
+    [path] = [p for p in sorted(workflows_dir.glob("*.bpmn")) if old in p.read_text(encoding="utf-8")]
     text = path.read_text(encoding="utf-8")
-    assert old in text
     path.write_text(text.replace(old, new), encoding="utf-8")
     return eng.repository.deploy(workflows_dir, actor="owner1", note=f"{old} -> {new}")[0].version
 
@@ -36,7 +35,7 @@ def test_a_waiting_case_moves_to_a_version_that_only_changed_a_later_deadline_an
 
 def test_a_case_whose_current_step_was_removed_is_refused_with_the_reason(eng, workflows_dir):
     number = eng.runtime.start("complaint", registration(), "cs1")
-    path = workflows_dir / "complaint.bpmn"
+    path = workflows_dir / "intake.bpmn"
     text = path.read_text(encoding="utf-8").replace('"first_response"', '"first_contact"')
     path.write_text(text.replace(">first_response<", ">first_contact<"), encoding="utf-8")
     eng.repository.deploy(workflows_dir, actor="owner1", note="first response renamed")
@@ -68,3 +67,34 @@ def test_bulk_migration_moves_the_safe_cases_and_reports_the_others(eng, workflo
     results = {r.number: r for r in eng.migration.migrate_all("owner1")}
     assert results[waiting].migrated
     assert not results[at_plan].migrated and results[at_plan].reasons
+
+
+STAGE_FILES = ("intake.bpmn", "dispatch.bpmn", "responsibility.bpmn", "plan.bpmn", "execution.bpmn", "closing.bpmn")
+
+
+def test_a_case_of_the_single_diagram_version_stays_on_it_when_the_stages_are_deployed(database_url, workflows_dir,
+                                                                                        clock, tmp_path):
+    """Issue 11 split complaint.bpmn into stages: running cases of the old diagram finish on it."""
+    import shutil
+    from pathlib import Path
+
+    import engine
+
+    old = tmp_path / "single_diagram"
+    shutil.copytree(workflows_dir, old)
+    for name in STAGE_FILES:
+        (old / name).unlink()
+    for path in (Path(__file__).parent / "bpmn" / "single_diagram").iterdir():
+        shutil.copy(path, old / path.name)
+    with engine.open(database_url, old, clock=clock) as eng:
+        eng.repository.deploy(old, actor="owner1", note="one diagram")
+        eng.people.seed_demo()
+        number = eng.runtime.start("complaint", registration(), "cs1")
+        complete(eng, number, "first_response")
+        assert eng.repository.deploy(workflows_dir, actor="owner1", note="stages")[0].version == 2
+        check = eng.migration.check(number)
+        assert not check.migrated and any("verify" in reason for reason in check.reasons), check.reasons
+        complete(eng, number, "verify")  # it goes on, on its own version
+        assert eng.cases.get(number).definition_version == 1
+        newer = eng.runtime.start("complaint", registration(), "cs1")
+        assert eng.cases.get(newer).definition_version == 2

@@ -50,7 +50,10 @@ def urgent_escalates_to_tier_2(eng, clock, workflows_dir):
     number = eng.runtime.start("complaint", registration(), "cs1")
     start_to_verified(eng, number, safety_hazard=True)
     assert fire_next(eng, clock) == 1
-    complete(eng, number, "tier2_new_plan")
+    complete(eng, number, "start_emergency_handling")  # escalation adds oversight, the steps stay
+    complete(eng, number, "determine_responsibility")
+    complete(eng, number, "root_cause_analysis")
+    plan_through_review(eng, number, "tier2_new_plan")
     return number
 
 
@@ -151,7 +154,7 @@ def customer_rejects_the_plan(eng, clock, workflows_dir):
 
 
 def not_a_defect_closes_through_a_callback(eng, clock, workflows_dir):
-    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    number = eng.runtime.start("complaint", registration(complaint_type="product_quality"), "cs1")
     start_to_verified(eng, number, verification_outcome="not_a_defect")
     complete(eng, number, "explain_to_customer")
     complete(eng, number, "callback")
@@ -215,11 +218,22 @@ def tier_3_final_decision(eng, clock, workflows_dir):
     to_callback(eng, number)
     for tier in (1, 2, 3):
         complete(eng, number, "callback", satisfaction=1, satisfaction_label="unsatisfied")
-        complete(eng, number, f"tier{tier}_new_plan")
+        plan_through_review(eng, number, f"tier{tier}_new_plan")
         eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
         complete(eng, number, "pay_refund")
         complete(eng, number, "notify_result")
     complete(eng, number, "callback", satisfaction=1, satisfaction_label="unsatisfied")
+    assert eng.cases.get(number).outcome == "final_decision"
+    return number
+
+
+def rejected_tier_plans_up_to_the_final_decision(eng, clock, workflows_dir):
+    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    to_callback(eng, number)
+    complete(eng, number, "callback", satisfaction=None, satisfaction_label="neutral")
+    for tier in (1, 2, 3):
+        plan_through_review(eng, number, f"tier{tier}_new_plan", plan_type="compensation", compensation_amount=0)
+        eng.runtime.message(number, "plan_confirmation", {"accepted": False}, "customer")
     assert eng.cases.get(number).outcome == "final_decision"
     return number
 
@@ -232,10 +246,10 @@ def claims_reassignments_and_the_customer_answering(eng, clock, workflows_dir):
     eng.people.set_absent("cs1", True)
     complete(eng, number, "first_response", user="cs2")
     eng.people.set_absent("cs1", False)
-    complete(eng, number, "verify")
+    complete(eng, number, "check_validity")  # a service complaint: a validity check, then its department
     complete(eng, number, "start_handling_general")
     complete(eng, number, "determine_responsibility")
-    complete(eng, number, "root_cause_analysis")
+    complete(eng, number, "department_action_service")
     plan_through_review(eng, number)
     eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
     complete(eng, number, "ship_exchange")
@@ -275,6 +289,7 @@ PATHS = [
     plan_silence_then_follow_up, customer_rejects_the_plan, not_a_defect_closes_through_a_callback,
     need_more_info_then_the_reply, need_more_info_then_3_working_days_of_silence, callback_retries,
     two_callbacks_for_product_quality, unsatisfied_walks_tiers_1_2_3, tier_3_final_decision,
+    rejected_tier_plans_up_to_the_final_decision,
     claims_reassignments_and_the_customer_answering, migrated_to_a_new_version, standing_reminders,
 ]
 STARTS = {
@@ -442,11 +457,11 @@ def test_dropping_a_timer_firing_shows_at_the_next_form(run_path):
 def test_a_completion_of_a_step_that_is_not_open_is_shown(run_path):
     eng, number = run_path(happy_path_to_archive)
     events = eng.history.events(number)
-    verify = completion(events, "verify")
+    verify = completion(events, "check_validity")  # the happy path's complaint is a service complaint
     report = eng.replay.run(number, [e for e in events if e is not verify])
     where = report.first_difference
     assert where.seq == events[events.index(verify) + 1].seq
-    assert "is not open in the replay" in where.difference and where.replayed["open_tasks"] == ["verify"]
+    assert "is not open in the replay" in where.difference and where.replayed["open_tasks"] == ["check_validity"]
 
 
 def test_data_no_step_looks_at_still_differs_in_the_end(run_path):

@@ -212,7 +212,7 @@ def test_timers_that_fell_due_while_nothing_ran_fire_at_the_next_start_exactly_o
 def test_two_engine_processes_on_one_database_never_act_on_a_stale_workflow(eng, database_url, workflows_dir, clock):
     """The web app and the scheduler each keep recently used workflows in memory; the case
     version decides whether that copy may be used, so neither overwrites the other's step."""
-    number = eng.runtime.start("complaint", registration(complaint_type="service"), "cs1")
+    number = eng.runtime.start("complaint", registration(complaint_type="product_quality"), "cs1")
     complete(eng, number, "first_response")  # ``eng`` now holds this case's workflow in memory
     with engine.open(database_url, workflows_dir, clock=clock) as other:
         complete(other, number, "verify", core_function_failure=True)

@@ -33,19 +33,19 @@ def test_the_deploy_is_recorded_in_the_history(eng):
 
 def test_a_version_diff_names_the_changed_deadline_and_ignores_moved_shapes(eng, workflows_dir):
     before = set_deadline(workflows_dir, "start_emergency_handling", '"PT3H"')
-    path = workflows_dir / "complaint.bpmn"
+    path = workflows_dir / "dispatch.bpmn"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace('<dc:Bounds x="', '<dc:Bounds x="1', 1), encoding="utf-8")  # layout only
     eng.repository.deploy(workflows_dir, actor="owner1", note="urgent start within 3 h")
     diff = eng.repository.diff(2)
-    assert diff.files_changed == ["complaint.bpmn"]
+    assert diff.files_changed == ["dispatch.bpmn"]
     assert [(d.before, d.after) for d in diff.deadlines_changed] == [(before, '"PT3H"')]
     assert [e.element for e in diff.elements_changed] == [diff.deadlines_changed[0].element]
     assert diff.elements_added == [] and diff.elements_removed == []
 
 
 def test_a_version_diff_lists_added_and_removed_elements(eng, workflows_dir):
-    path = workflows_dir / "complaint.bpmn"
+    path = workflows_dir / "intake.bpmn"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace('"first_response"', '"first_contact"').replace(">first_response<", ">first_contact<"),
                     encoding="utf-8")

@@ -10,7 +10,7 @@ URGENT_TIMER = '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT2H"</bpm
 
 
 def complaint_with_timer(eng, expression: str) -> str:
-    text = eng.repository.files(1)["complaint.bpmn"]
+    text = eng.repository.files(1)["dispatch.bpmn"]
     assert text.count(URGENT_TIMER) == 1
     return text.replace(URGENT_TIMER, URGENT_TIMER.replace('"PT2H"', expression))
 
@@ -56,11 +56,11 @@ def test_a_deploy_without_the_csrf_header_is_refused(client: FlaskClient, eng) -
 
 def test_a_broken_timer_is_refused_with_its_element_and_nothing_changes(client: FlaskClient, eng) -> None:
     login(client, "owner1")
-    response = deploy(client, {"complaint.bpmn": complaint_with_timer(eng, "PT2H")}, "quotes forgotten",
+    response = deploy(client, {"dispatch.bpmn": complaint_with_timer(eng, "PT2H")}, "quotes forgotten",
                       base_version=1)
     assert response.status_code == 422
     problems = response.get_json()["problems"]
-    assert any(p["file"] == "complaint.bpmn" and p["element"].split(" ")[0] == "emergency_start_deadline"
+    assert any(p["file"] == "dispatch.bpmn" and p["element"].split(" ")[0] == "emergency_start_deadline"
                and p["code"] == "timer_unquoted" and '"PT2H"' in p["message"] for p in problems)
     assert [v.version for v in eng.repository.versions()] == [1]
 
@@ -68,7 +68,7 @@ def test_a_broken_timer_is_refused_with_its_element_and_nothing_changes(client: 
 def test_a_deploy_makes_a_new_version_and_the_versions_page_shows_the_deadline_change(client: FlaskClient,
                                                                                         eng) -> None:
     login(client, "owner1")
-    response = deploy(client, {"complaint.bpmn": complaint_with_timer(eng, '"PT3H"')}, "urgent: 3 hours",
+    response = deploy(client, {"dispatch.bpmn": complaint_with_timer(eng, '"PT3H"')}, "urgent: 3 hours",
                       base_version=1)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["versions"][0]["version"] == 2
@@ -81,15 +81,15 @@ def test_a_deploy_makes_a_new_version_and_the_versions_page_shows_the_deadline_c
     row = section[section.index('<tr data-element="emergency_start_deadline"'):]
     row = row[:row.index("</tr>")]
     assert "&#34;PT2H&#34;" in row and "&#34;PT3H&#34;" in row
-    assert "urgent: 3 hours" in section and "complaint.bpmn" in section
+    assert "urgent: 3 hours" in section and "dispatch.bpmn" in section
 
-    again = deploy(client, {"complaint.bpmn": complaint_with_timer(eng, '"PT3H"')}, "same again", base_version=2)
+    again = deploy(client, {"dispatch.bpmn": complaint_with_timer(eng, '"PT3H"')}, "same again", base_version=2)
     assert again.status_code == 200 and again.get_json()["unchanged"] is True
 
 
 def test_a_deploy_edited_from_an_older_version_is_refused(client: FlaskClient, eng) -> None:
     login(client, "owner1")
-    assert deploy(client, {"complaint.bpmn": complaint_with_timer(eng, '"PT3H"')}, base_version=1).status_code == 201
+    assert deploy(client, {"dispatch.bpmn": complaint_with_timer(eng, '"PT3H"')}, base_version=1).status_code == 201
     stale = deploy(client, {"grading.dmn": eng.repository.files()["grading.dmn"] + "\n"}, base_version=1)
     assert stale.status_code == 409
     assert [v.version for v in eng.repository.versions()] == [1, 2]
@@ -111,7 +111,7 @@ def test_the_owner_moves_waiting_cases_in_the_browser_and_sees_why_others_stay(c
     at_plan = eng.runtime.start("complaint", registration(), "cs1")
     to_plan(eng, at_plan)
     plan_through_review(eng, at_plan)
-    path = workflows_dir / "complaint.bpmn"
+    path = workflows_dir / "plan.bpmn"
     text = path.read_text(encoding="utf-8")
     marker = "working_days(1)</bpmn:timeDate>\n      </bpmn:timerEventDefinition>\n    </bpmn:intermediateCatchEvent>"
     path.write_text(text.replace(marker, marker.replace("working_days(1)", "working_days(2)")), encoding="utf-8")

@@ -16,7 +16,8 @@ from tests.web.test_portal import intake_data, link, text
 
 RENAMES = {  # file -> (pattern, replacement): ids changed as a modeler's rename changes them
     "callback.bpmn": [(r"(?<![\w.])callback(?![\w.])", "customer_callback")],
-    "complaint.bpmn": [(r'="complaint"', '="grievance"'), (r"(?<![\w.])plan_confirmation(?!\w)", "proposal_reply")],
+    "complaint.bpmn": [(r'="complaint"', '="grievance"')],
+    "plan.bpmn": [(r"(?<![\w.])plan_confirmation(?!\w)", "proposal_reply")],
     "labels.toml": [(r"\.plan_confirmation\]", ".proposal_reply]")],
 }
 

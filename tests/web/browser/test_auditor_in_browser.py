@@ -24,7 +24,7 @@ def test_an_auditor_checks_a_case_and_downloads_the_compliance_report(page: Page
     page.click(f"#hits a:text('{number}')")
 
     expect(page.locator("#case-diagram")).to_have_attribute("data-loaded", "true")
-    expect(page.locator("#case-diagram [data-element-id=first_response].cf-done")).to_have_count(1)
+    expect(page.locator("#case-diagram [data-element-id=intake_stage].cf-current")).to_have_count(1)
     expect(page.locator("[data-deadline=first_response_deadline]")).to_have_attribute("data-outcome", "missed")
     expect(page.locator("body")).to_contain_text("cs1")  # the timeline says who did it
     page.click("#replay-link")

@@ -62,6 +62,5 @@ def test_the_case_page_shows_the_diagram_with_the_path_taken(page: Page, eng, we
     log_in(page, "auditor1")  # auditors look too
     page.goto(f"/cases/{number}")
     expect(page.locator("#case-diagram")).to_have_attribute("data-loaded", "true")
-    expect(page.locator("#case-diagram [data-element-id=verify].cf-done")).to_have_count(1)
-    expect(page.locator("#case-diagram [data-element-id=urgent_escalation].cf-current")).to_have_count(1)
-    expect(page.locator("#case-diagram [data-element-id=start_emergency_handling].cf-overdue")).to_have_count(1)
+    expect(page.locator("#case-diagram [data-element-id=intake_stage].cf-done")).to_have_count(1)
+    expect(page.locator("#case-diagram [data-element-id=dispatch_stage].cf-current")).to_have_count(1)

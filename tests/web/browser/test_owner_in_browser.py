@@ -24,7 +24,7 @@ def urgent_case(eng) -> str:
 def open_deadline_in_modeler(page: Page) -> None:
     log_in(page, "owner1")
     page.goto("/owner/")
-    page.locator("#files a", has_text="complaint.bpmn").first.click()
+    page.locator("#files a", has_text="dispatch.bpmn").first.click()
     expect(page.locator("#modeler")).to_have_attribute("data-loaded", "1")
     page.fill("#find-element", DEADLINE)
     page.press("#find-element", "Enter")  # brings it into view (and selects it)
@@ -62,7 +62,7 @@ def test_an_owner_changes_the_urgent_deadline_and_only_new_cases_get_it(page: Pa
 
     assert [v.version for v in eng.repository.versions()] == [1, 2]
     diff = eng.repository.diff(2)
-    assert diff.files_changed == ["complaint.bpmn"]
+    assert diff.files_changed == ["dispatch.bpmn"]
     assert [e.element for e in diff.elements_changed] == [DEADLINE]  # the modeler's round trip loses nothing
     assert [(d.element, d.before, d.after) for d in diff.deadlines_changed] == [(DEADLINE, '"PT2H"', '"PT3H"')]
 
@@ -99,20 +99,20 @@ def edit_in_panel(page: Page, element: str, field: str, before: str, after: str)
 
 def test_the_panel_edits_lanes_conditions_decisions_and_forms_into_the_saved_file(page: Page) -> None:
     log_in(page, "owner1")
-    page.goto("/owner/model/complaint.bpmn")
+    page.goto("/owner/model/dispatch.bpmn")
     expect(page.locator("#modeler")).to_have_attribute("data-loaded", "1")
     edit_in_panel(page, "lane_engineer", "role", "engineer", "quality_lead")
-    edit_in_panel(page, "flow_responsibility_gateway_to_root_cause_analysis", "condition",
-                  'responsibility == "company"', 'responsibility in ("company", "supplier")')
+    edit_in_panel(page, "flow_grade_gateway_to_start_handling_general", "condition",
+                  'grade == "general"', 'grade in ("general", "minor")')
     edit_in_panel(page, "grade_complaint", "called_decision", "grading", "compensation_approval")
-    edit_in_panel(page, "verify", "form_file", "verify.json", "first_response.json")
+    edit_in_panel(page, "start_handling", "form_file", "start_handling.json", "first_response.json")
 
-    xml = page.evaluate("window.complaintflowOwner.collect().then(files => files['complaint.bpmn'])")
+    xml = page.evaluate("window.complaintflowOwner.collect().then(files => files['dispatch.bpmn'])")
     assert '<bpmn:lane id="lane_engineer" name="quality_lead">' in xml
-    assert '>responsibility in ("company", "supplier")</bpmn:conditionExpression>' in xml.replace("&#34;", '"')
+    assert '>grade in ("general", "minor")</bpmn:conditionExpression>' in xml.replace("&#34;", '"')
     assert "<spiffworkflow:calledDecisionId>compensation_approval</spiffworkflow:calledDecisionId>" in xml
     assert '<spiffworkflow:property name="formJsonSchemaFilename" value="first_response.json"' in xml
-    assert xml.count("<spiffworkflow:messageVariable>") == 2  # what the panel does not edit survives too
+    assert '"PT2H"' in xml.replace("&#34;", '"')  # what the panel does not edit survives too
 
 
 def test_an_owner_edits_a_decision_table_as_a_table_and_deploys_it(page: Page, eng):
