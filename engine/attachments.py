@@ -25,6 +25,7 @@ from engine.casework import lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, FormInvalid, NotFound
 from engine.store.db import Database
+from engine.store.enums import EventKind
 from engine.store.models import Attachment, Case
 
 MB = 1024 * 1024
@@ -170,7 +171,7 @@ class Attachments:
                     case_id=case_id, filename=name, content_type=content_type, size=len(data), sha256=digest,
                     stored_as=stored_as, uploaded_by=actor, uploaded_at=now,
                 ).returning(_A.c.id)).scalar_one()
-                history.append(session, case_number=case.number, at=now, actor=actor, kind="attachment_added",
+                history.append(session, case_number=case.number, at=now, actor=actor, kind=EventKind.ATTACHMENT_ADDED,
                                payload={"attachment_id": attachment_id, "filename": name,
                                         "content_type": content_type, "size": len(data), "sha256": digest},
                                deployment_version=None)

@@ -30,6 +30,7 @@ from engine import merkle
 from engine.clock import Clock, SystemClock
 from engine.errors import EngineError
 from engine.store.db import Database
+from engine.store.enums import EventKind
 from engine.store.models import Event, LogState, StreamHead, TreeHead
 from engine.store.prepared import Prepared
 
@@ -401,7 +402,7 @@ class _ChainCheck:
                     self.fail(f"{name(r.stream, r.stream_seq)} claims to be purged but still carries a payload: "
                               f"it was changed", r.seq, r.stream, r.stream_seq)
                 first_purged = first_purged or (r.stream_seq, r.seq)
-            if r.kind == "case_purged":
+            if r.kind == EventKind.CASE_PURGED:
                 purge_recorded = r.stream_seq
             if r.prev_hash != prev or row_hash(r) != r.hash:
                 bad, reason = self._diagnose(r, prev, prev2)

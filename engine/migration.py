@@ -17,6 +17,7 @@ from engine.clock import Clock
 from engine.errors import CaseArchived, EngineError, NotFound
 from engine.repository import Repository
 from engine.store.db import Database
+from engine.store.enums import EventKind
 from engine.store.models import Case, Deployment
 
 _C = Case.__table__
@@ -130,6 +131,6 @@ class Migration:
             case.deployment = target
             session.connection().execute(MOVE, {"case_id": row.id, "new_deployment": deployment_id})
             row.deployment_id = deployment_id
-            self._work.save(session, case, actor=actor, kind="migrated",
+            self._work.save(session, case, actor=actor, kind=EventKind.MIGRATED,
                             payload={"from_version": current, "to_version": version})
             return MigrationResult(number, True, current, version)

@@ -20,6 +20,7 @@ from engine import history
 from engine.clock import Clock
 from engine.errors import NotFound
 from engine.store.db import Database
+from engine.store.enums import EventKind
 from engine.store.models import Case, Person, RoleMember, Task
 from engine.store.prepared import PreparedQuery
 
@@ -183,7 +184,7 @@ class People:
                 task.assignee, task.claimed = new, False
                 moved += 1
                 history.append(
-                    session, case_number=case.number, at=now, actor="system", kind="task_reassigned",
+                    session, case_number=case.number, at=now, actor="system", kind=EventKind.TASK_REASSIGNED,
                     payload={"task_id": task.id, "element": task.element_id, "from": username, "to": new,
                              "reason": "absent"},
                     deployment_version=None,

@@ -38,6 +38,7 @@ from engine.errors import FormInvalid, NotFound
 from engine.history import History, HistoryEvent, canonical
 from engine.repository import LoadedDeployment, Repository
 from engine.store.db import Database
+from engine.store.enums import EventKind
 from engine.store.models import Case, Deployment
 from engine.timers import FIRING_LAG
 
@@ -111,10 +112,10 @@ class Replay:
         for event in events:
             if event.kind not in WORKFLOW_INPUTS:
                 step = self._other(event, case)
-            elif case is None and event.kind != "case_started":
+            elif case is None and event.kind != EventKind.CASE_STARTED:
                 step = _step(event, _expected(event), {}, f"the replay needs the case_started event before a "
                                                           f"{event.kind} event")
-            elif event.kind == "case_started" and case is not None:
+            elif event.kind == EventKind.CASE_STARTED and case is not None:
                 step = _step(event, _expected(event), {}, "the case was already started")
             else:
                 case, step = self._replay(case, event)
@@ -131,7 +132,7 @@ class Replay:
     # ------------------------------------------------------------ one event
 
     def _other(self, event: HistoryEvent, case: _Case | None) -> ReplayStep:
-        if case is not None and event.kind == "incident":
+        if case is not None and event.kind == EventKind.INCIDENT:
             case.incidents += 1
         what = event.payload.get("element") or event.payload.get("name") if isinstance(event.payload, dict) else None
         if isinstance(event.payload, dict) and {"open_tasks", "status"} <= set(event.payload):
@@ -147,11 +148,11 @@ class Replay:
         notices: list[spiff.Notice] = []
         extra: dict = {}
         try:
-            if event.kind == "case_started":
+            if event.kind == EventKind.CASE_STARTED:
                 case = self._start(event)
-            if event.kind in ("task_completed", "message_received", "migrated"):
+            if event.kind in (EventKind.TASK_COMPLETED, EventKind.MESSAGE_RECEIVED, EventKind.MIGRATED):
                 _no_unfired_timers(case, moment)
-            if event.kind == "timer_fired":
+            if event.kind == EventKind.TIMER_FIRED:
                 expected["timers"] = sorted(str(t.get("element")) for t in payload.get("timers") or [])
                 moment, due = _due_timers(case.workflow, payload.get("timers") or [], moment)
                 extra["timers"] = due
@@ -207,12 +208,12 @@ class Replay:
 def _apply(replay: Replay, case: _Case, event: HistoryEvent) -> None:
     """Run one recorded input on the replayed workflow (inside the step's frozen clock)."""
     payload, wf = event.payload, case.workflow
-    if event.kind == "case_started":
+    if event.kind == EventKind.CASE_STARTED:
         data = payload.get("data") or {}
         for task in wf.get_tasks(state=TaskState.READY):
             task.data.update(copy.deepcopy(data))
         spiff.run_engine_steps(wf)
-    elif event.kind == "task_completed":
+    elif event.kind == EventKind.TASK_COMPLETED:
         element = payload.get("element")
         ready = [t for t in spiff.ready_user_tasks(wf) if t.task_spec.bpmn_id == element]
         if not ready:
@@ -225,16 +226,16 @@ def _apply(replay: Replay, case: _Case, event: HistoryEvent) -> None:
         except FormInvalid as exc:
             raise _Differs(f"the {element} form refuses the recorded data: {exc}") from None
         spiff.complete_user_task(wf, ready[0], copy.deepcopy(data))
-    elif event.kind == "message_received":
+    elif event.kind == EventKind.MESSAGE_RECEIVED:
         name = payload.get("name")
         waiting = sorted(spiff.waiting_messages(wf))
         if name not in waiting:
             raise _Differs(f"the replay is not waiting for message {name!r} (waits for: {_names(waiting)})",
                            {"waiting_for": waiting})
         spiff.deliver_message(wf, name, copy.deepcopy(payload.get("payload") or {}))
-    elif event.kind == "timer_fired":
+    elif event.kind == EventKind.TIMER_FIRED:
         spiff.fire_timers(wf)
-    elif event.kind == "migrated":
+    elif event.kind == EventKind.MIGRATED:
         source, target_version = payload.get("from_version"), payload.get("to_version")
         if case.deployment.version != source:
             raise _Differs(f"the replay is on version {case.deployment.version}, the migration moved the case "
@@ -265,7 +266,7 @@ def _frozen(moment: datetime) -> Iterator[list[spiff.Notice]]:
 
 
 def _moment(event: HistoryEvent) -> datetime:
-    if event.kind == "timer_fired" and event.payload.get("as_of"):
+    if event.kind == EventKind.TIMER_FIRED and event.payload.get("as_of"):
         return datetime.fromisoformat(event.payload["as_of"])
     return event.at
 
@@ -344,9 +345,9 @@ def _state_of(workflow: BpmnWorkflow) -> dict:
 def _step(event: HistoryEvent, expected: dict, replayed: dict, difference: str | None) -> ReplayStep:
     payload = event.payload if isinstance(event.payload, dict) else {}
     what = payload.get("element") or payload.get("name") or payload.get("process")
-    if event.kind == "timer_fired":
+    if event.kind == EventKind.TIMER_FIRED:
         what = ", ".join(str(t.get("element")) for t in payload.get("timers") or []) or None
-    elif event.kind == "migrated":
+    elif event.kind == EventKind.MIGRATED:
         what = f"v{payload.get('from_version')} -> v{payload.get('to_version')}"
     return ReplayStep(event.seq, event.kind, event.at, what, expected, replayed, difference is None, difference)
 

@@ -19,6 +19,7 @@ from engine import history, workflow_state
 from engine.casework import lock_case
 from engine.clock import Clock
 from engine.store.db import Database
+from engine.store.enums import EventKind
 from engine.store.models import (
     Attachment,
     Case,
@@ -35,7 +36,7 @@ from engine.store.models import (
 DEFAULT_RETENTION_YEARS = 3
 _E = Event.__table__
 EVENTS_TO_PURGE = select(_E.c.seq, _E.c.payload).where(
-    _E.c.case_number == bindparam("number"), _E.c.payload_digest.is_(None), _E.c.kind != "case_purged")
+    _E.c.case_number == bindparam("number"), _E.c.payload_digest.is_(None), _E.c.kind != EventKind.CASE_PURGED)
 PURGE_EVENT = update(_E).where(_E.c.seq == bindparam("event_seq")).values(
     payload=history.PURGED, payload_digest=bindparam("digest", type_=_E.c.payload_digest.type))
 
@@ -104,7 +105,7 @@ class Retention:
             conn.execute(update(Case.__table__).where(Case.__table__.c.id == row.id).values(
                 status="purged", state="{}", summary={}, involved_staff=[], waiting_for=[], product_name=None,
                 version=row.version + 1, updated_at=now))
-            history.append(session, case_number=number, at=now, actor=actor, kind="case_purged",
+            history.append(session, case_number=number, at=now, actor=actor, kind=EventKind.CASE_PURGED,
                            payload={"case": number, "events": len(events), "attachments": len(files),
                                     "archived_at": archived_at.isoformat(), "retention_cutoff": cutoff.isoformat()},
                            deployment_version=None)

@@ -22,6 +22,7 @@ from engine.clock import Clock
 from engine.errors import FormInvalid, IdempotencyKeyReused, MessageNotExpected, WorkflowFailure
 from engine.repository import Repository
 from engine.store.db import Database
+from engine.store.enums import EventKind
 from engine.store.models import Case, ComplaintCounter, CustomerContact, InvolvedPerson, RegistrationKey
 from engine.store.prepared import PreparedValue
 
@@ -156,7 +157,7 @@ class Runtime:
                 _put_number(workflow, stand_in, number)
                 return {"number": number, "summary": masked}
 
-            self._work.save(session, case, actor=actor, kind="case_started",
+            self._work.save(session, case, actor=actor, kind=EventKind.CASE_STARTED,
                             payload={"process": process_id, "data": masked}, numbering=numbering if late else None)
             return Started(case.row.number, replayed=False)
 
@@ -208,7 +209,7 @@ class Runtime:
             with self._work.spiff_step(now) as notices:
                 spiff.deliver_message(case.workflow, name, payload)
             case.notices = notices
-            self._work.save(session, case, actor=actor, kind="message_received",
+            self._work.save(session, case, actor=actor, kind=EventKind.MESSAGE_RECEIVED,
                             payload={"name": name, "payload": payload})
 
 

@@ -39,6 +39,7 @@ from engine.errors import (
 from engine.people import pick_assignee
 from engine.repository import Repository
 from engine.store.db import Database
+from engine.store.enums import EventKind
 from engine.store.models import Case, RoleMember, Task, Timer
 from engine.store.prepared import PreparedQuery
 
@@ -290,7 +291,7 @@ class Tasks:
                     raise TaskHeldByOther(task.id, task.assignee)
             previous = task.assignee
             session.connection().execute(CLAIM, {"task_id": task.id, "username": username})
-            history.append(session, case_number=case.number, at=now, actor=username, kind="task_claimed",
+            history.append(session, case_number=case.number, at=now, actor=username, kind=EventKind.TASK_CLAIMED,
                            payload={"task_id": task.id, "element": task.element_id, "from": previous},
                            deployment_version=None)
 
@@ -322,7 +323,7 @@ class Tasks:
             conn = session.connection()
             successor = pick_assignee(conn, task.role, set(case.involved_staff or []) | {username})
             conn.execute(UNCLAIM, {"task_id": task.id, "username": successor})
-            history.append(session, case_number=case.number, at=now, actor=username, kind="task_unclaimed",
+            history.append(session, case_number=case.number, at=now, actor=username, kind=EventKind.TASK_UNCLAIMED,
                            payload={"task_id": task.id, "element": task.element_id, "to": successor},
                            deployment_version=None)
 
@@ -381,7 +382,7 @@ class Tasks:
             with self._work.spiff_step(now) as notices:
                 spiff.complete_user_task(case.workflow, spiff_task, clean)
             case.notices = notices
-            self._work.save(session, case, actor=username, kind="task_completed",
+            self._work.save(session, case, actor=username, kind=EventKind.TASK_COMPLETED,
                             payload={"task_id": task_id, "element": task.element_id, "data": clean},
                             completed_task=(task_id, username))
 

@@ -47,6 +47,7 @@ from engine.errors import (
 )
 from engine.forms import CONTACT_LAST4
 from engine.forms import validate as validate_form
+from engine.store.enums import EventKind
 from engine.tasks import TaskView
 from web import forms
 from web.auth import writer_required
@@ -141,7 +142,7 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
         payload = event.payload or {}
         task = by_id.get(payload.get("task_id") or "") or by_element.get(payload.get("element") or "")
         title, details = "", []
-        if event.kind == "case_started":
+        if event.kind == EventKind.CASE_STARTED:
             data = payload.get("data") or {}
             order = forms.field_names(schema) if schema else []
             keys = [k for k in order if k in data] + [k for k in data if k not in order]
@@ -149,25 +150,25 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             details = [(_("Contact (last 4 digits)") if k == CONTACT_LAST4 else forms.field_label(schema, k),
                         forms.display_value(schema, k, data[k]))
                        for k in keys if k not in hidden]
-        elif event.kind == "task_completed":
+        elif event.kind == EventKind.TASK_COMPLETED:
             title = step_title(task, payload.get("element"))
             form = task.form if task else None
             details = [(forms.field_label(form, k), forms.display_value(form, k, v))
                        for k, v in (payload.get("data") or {}).items()]
-        elif event.kind in ("task_claimed", "task_unclaimed", "task_reassigned"):
+        elif event.kind in (EventKind.TASK_CLAIMED, EventKind.TASK_UNCLAIMED, EventKind.TASK_REASSIGNED):
             title = step_title(task, payload.get("element"))
             details = [(_("from"), payload.get("from") or "—")] if "from" in payload else []
             if "to" in payload:
                 details.append((_("to"), payload.get("to") or _("nobody")))
-        elif event.kind == "timer_fired":
+        elif event.kind == EventKind.TIMER_FIRED:
             title = "、".join(deadline_names.get(t.get("element"), t.get("element", ""))
                              for t in payload.get("timers") or [])
-        elif event.kind == "message_received":
+        elif event.kind == EventKind.MESSAGE_RECEIVED:
             title = message_label(payload.get("name"))
             details = [(str(k), forms.display_value(None, k, v)) for k, v in (payload.get("payload") or {}).items()]
-        elif event.kind == "attachment_added":
+        elif event.kind == EventKind.ATTACHMENT_ADDED:
             title = str(payload.get("filename") or "")
-        elif event.kind == "incident":
+        elif event.kind == EventKind.INCIDENT:
             details = [(_("reason"), str(payload.get("reason") or ""))]
         notified = [(n.get("role", ""), n.get("subject", "")) for n in payload.get("notified") or []]
         entries.append(TimelineEntry(event.at, event.actor, event.kind, title, details, notified))
@@ -195,7 +196,7 @@ def _minutes(outcome: Any) -> int | None:
 
 def completed_by(number: str, task_id: str) -> tuple[str | None, Any]:
     for event in reversed(engine().history.events(number)):
-        if event.kind == "task_completed" and (event.payload or {}).get("task_id") == task_id:
+        if event.kind == EventKind.TASK_COMPLETED and (event.payload or {}).get("task_id") == task_id:
             return event.actor, event.at
     return None, None
 
