@@ -147,7 +147,9 @@ def _rightmost_feel_if(tokens: list[str]) -> tuple[int, int, int, int] | None:
     return None
 
 
-def _next_at_level(tokens: list[str], start: int, word: str) -> int | None:
+def _scan(tokens: list[str], start: int, word: str) -> tuple[int, bool]:
+    """The first ``word`` at the bracket level of ``start``: (its index, True); else where that level
+    closes, or the end: (that index, False)."""
     depth = 0
     for i in range(start, len(tokens)):
         if tokens[i] in ("(", "[", "{"):
@@ -155,25 +157,20 @@ def _next_at_level(tokens: list[str], start: int, word: str) -> int | None:
         elif tokens[i] in (")", "]", "}"):
             depth -= 1
             if depth < 0:
-                return None
+                return i, False
         elif depth == 0 and tokens[i] == word:
-            return i
-    return None
+            return i, True
+    return len(tokens), False
+
+
+def _next_at_level(tokens: list[str], start: int, word: str) -> int | None:
+    at, found = _scan(tokens, start, word)
+    return at if found else None
 
 
 def _branch_end(tokens: list[str], start: int) -> int:
     """Where an ``else`` branch starting at ``start`` ends: a closing bracket or comma around it, or the end."""
-    depth = 0
-    for i in range(start, len(tokens)):
-        if tokens[i] in ("(", "[", "{"):
-            depth += 1
-        elif tokens[i] in (")", "]", "}"):
-            depth -= 1
-            if depth < 0:
-                return i
-        elif depth == 0 and tokens[i] == ",":
-            return i
-    return len(tokens)
+    return _scan(tokens, start, ",")[0]
 
 
 # ---------------------------------------------------------------- what translated expressions may call
