@@ -57,12 +57,15 @@ def _decide(name: str, called: str, data: dict[str, Any], **fill: str) -> dict[s
 # ---------------------------------------------------------------- the shipped tables
 
 
-@pytest.mark.parametrize(("amount", "approval"), [
-    (0, "none"), (1, "supervisor"), (300, "supervisor"), (500, "supervisor"), (500.5, "manager"), (600, "manager"),
+@pytest.mark.parametrize(("amount", "plan", "approval"), [
+    (0, "repair", "none"), (0, "compensation", "supervisor"), (1, "repair", "supervisor"),
+    (300, "compensation", "supervisor"), (500, "compensation", "supervisor"), (500.5, "compensation", "manager"),
+    (600, "refund", "manager"),
 ])
-def test_compensation_approval_keeps_the_500_cny_threshold(amount: float, approval: str) -> None:
+def test_compensation_approval_keeps_the_500_cny_threshold(amount: float, plan: str, approval: str) -> None:
+    """A gift (compensation of 0) still needs the supervisor; any amount above 500 CNY the manager too."""
     assert _decide("compensation_approval.dmn", "compensation_approval",
-                   {"compensation_amount": amount}) == {"approval": approval}
+                   {"compensation_amount": amount, "plan_type": plan}) == {"approval": approval}
 
 
 FACTS = ("safety_hazard", "batch_defect", "public_opinion_risk", "core_function_failure", "batch_involved",
@@ -251,7 +254,7 @@ def test_a_version_deployed_with_spiffworkflows_tables_still_decides() -> None:
     for amount, approval in ((500, "supervisor"), (501, "manager")):
         workflow = BpmnWorkflow(spec, {}, script_engine=spiff.make_script_engine(BusinessCalendar(CalendarConfig())))
         for task in workflow.get_tasks():  # the case data, as a start form gives it
-            task.data["compensation_amount"] = amount
+            task.data.update(compensation_amount=amount, plan_type="compensation")
         spiff.run_engine_steps(workflow)
         assert workflow.completed and workflow.last_task.data["approval"] == approval
 
@@ -266,7 +269,7 @@ def test_a_step_decided_by_a_version_stored_before_may_move_to_the_same_dmn_depl
     decided, _ = _read("compensation_approval.dmn")
     same = decision_tasks.DecisionEngine(decisions.Decisions("compensation_approval", decided))
     decided = copy.deepcopy(decided)
-    decided["compensation_approval"]["rules"][1]["inputs"] = ["0 < ? <= 800"]
+    decided["compensation_approval"]["rules"][2]["inputs"] = ["0 < ? <= 800", "-"]
     other = decision_tasks.DecisionEngine(decisions.Decisions("compensation_approval", decided))
     assert decision_tasks.same_meaning(old, SimpleNamespace(dmnEngine=same))
     assert not decision_tasks.same_meaning(old, SimpleNamespace(dmnEngine=other))
