@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from engine import forms, history, lockstep, spiff
 from engine.access import ROLES_OF, not_involved
 from engine.casework import CaseRow, CaseWork, lock_case
+from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import (
     CaseArchived,
@@ -91,6 +92,19 @@ class TaskView:
     grade: str | None = None
     channel: str | None = None
     case_status: str = "open"
+
+
+@dataclass(frozen=True)
+class CaseBrief:
+    """What tells one inbox row from the next: the customer (masked as the case keeps it), the product,
+    the first words of the problem. Which fields those are, the case's deployed version says."""
+
+    customer: str = ""
+    product: str = ""
+    problem: str = ""
+
+
+PROBLEM_WORDS = 60  # characters of the description an inbox row shows
 
 
 @dataclass(frozen=True)
@@ -244,6 +258,24 @@ class Tasks:
         steps = [(element, title, form) for element, title, form, role in self._repository.active().user_steps
                  if role in roles]
         return InboxPage([self._view_of(r) for r in rows], matching, total, steps, cap)
+
+    def briefs(self, numbers: Iterable[str]) -> dict[str, CaseBrief]:
+        """The inbox rows' briefs, one statement for a whole page."""
+        wanted = sorted(set(numbers))
+        if not wanted:
+            return {}
+        with self._db.reading(single_statement=True) as conn:
+            rows = conn.execute(select(Case.number, Case.product_name, Case.summary, Case.deployment_id)
+                                .where(Case.number.in_(wanted))).all()
+        found = {}
+        for r in rows:
+            facts, summary = self._repository.load(r.deployment_id).catalogue, r.summary or {}
+            problem = " ".join(str(facts.value(summary, Meaning.DESCRIPTION) or "").split())
+            found[r.number] = CaseBrief(
+                customer=str(facts.value(summary, Meaning.CUSTOMER_NAME) or ""),
+                product=str(r.product_name or facts.value(summary, Meaning.PRODUCT) or ""),
+                problem=problem if len(problem) <= PROBLEM_WORDS else problem[:PROBLEM_WORDS].rstrip() + "…")
+        return found
 
     def _view_of(self, r: Row) -> TaskView:
         return TaskView(r.id, r.element_id, r.title, r.number, r.role, r.assignee, r.state, r.due_at,

@@ -39,6 +39,7 @@ from engine.errors import (
     CaseArchived,
     FormInvalid,
     IdempotencyKeyReused,
+    NotAllowed,
     NotFound,
     StaleCase,
     TaskAlreadyCompleted,
@@ -51,7 +52,7 @@ from engine.store.enums import EventKind
 from engine.tasks import TaskView
 from web import forms
 from web.auth import writer_required
-from web.cases.display import message_label, register_filters
+from web.cases.display import local_time, message_label, register_filters, role_label
 from web.errors import held_by_message
 from web.services import engine
 
@@ -265,8 +266,40 @@ def complete(task_id: str):  # noqa: ANN201
                            notice=held_by_message(held), status=409)
     except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
         return task_closed(eng.tasks.get(task_id), open_case(view.case_number), gone)
-    flash(_("Done: “%(step)s” of case %(number)s.", step=step_title(view), number=view.case_number), "ok")
+    flash(what_comes_next(view), "ok")
     return redirect(url_for("inbox.index"), code=303)
+
+
+def what_comes_next(done: TaskView) -> dict:
+    """The message after a submit: what was done, then what the case does now (the next steps and who
+    holds them, what it waits for), with links, so nobody has to open the case page to learn who has it."""
+    number, me = done.case_number, user()
+    lines = [_("Done: “%(step)s” of case %(number)s.", step=step_title(done), number=number)]
+    links: list[tuple[str, str]] = []
+    try:
+        case = open_case(number)
+    except (NotAllowed, NotFound):
+        return {"text": lines[0], "links": links}
+    if case.status == "archived":
+        lines.append(_("The case is archived."))
+    else:
+        for task in engine().tasks.for_case(number, "open"):
+            if task.assignee == me:
+                who = _("you")
+                links.append((_("Open “%(step)s”", step=step_title(task)), url_for("cases.task", task_id=task.id)))
+            elif task.assignee:
+                who = task.assignee
+            else:
+                who = _("the %(role)s group", role=role_label(task.role))
+            lines.append(_("Next: “%(step)s”, held by %(who)s.", step=step_title(task), who=who))
+        lines.extend(_("The case now waits for: %(what)s.", what=message_label(name)) for name in case.waiting_for)
+        lines.extend(_("It waits until %(when)s (%(what)s).", when=local_time(wait.due_at),
+                       what=forms.bilingual(wait.name))
+                     for wait in case.deadlines if wait.guards is None and wait.status == "pending")
+        if len(lines) == 1:
+            lines.append(_("Nothing is open on the case right now."))
+    links.append((_("See the case"), url_for("cases.case", number=number)))
+    return {"text": " ".join(lines), "links": links}
 
 
 def task_closed(view: TaskView, case: CaseView, error: Exception | None = None) -> tuple[str, int]:
@@ -314,7 +347,8 @@ def case(number: str):  # noqa: ANN201
     by_id = tasks_by_id(number)
     return render_template(
         "cases/case.html", case=view, contact=eng.cases.contact(number, user()), summary=summary_rows(view),
-        deadlines=deadline_rows(view, by_id), open_tasks=[by_id.get(t.id) for t in view.open_tasks if t.id in by_id],
+        deadlines=[row for row in deadline_rows(view, by_id) if row["deadline"].guards],
+        waits=[row for row in deadline_rows(view, by_id) if not row["deadline"].guards], open_tasks=[by_id.get(t.id) for t in view.open_tasks if t.id in by_id],
         attachments=eng.attachments.list(number), events=timeline(view, by_id), now=eng.clock.now(),
         may_upload=view.status == "open" and not current_user.read_only, accept=",".join(ACCEPTED),
         step_title=step_title, link_purposes=customer_link_purposes(view),
