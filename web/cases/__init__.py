@@ -318,13 +318,27 @@ def task_closed(view: TaskView, case: CaseView, error: Exception | None = None) 
 
 # ------------------------------------------------------------------ the case page
 
+MAX_QUERY = 200  # characters of a search: more is a paste accident, not a search
+
+
 @bp.get("/cases")
 @login_required
 def find():  # noqa: ANN201
-    number = request.args.get("number", "").strip().upper()
-    if not number:
+    """The header's search: a whole case number the person may open goes straight to the case; anything
+    else (a fragment of the number, a name, the contact's last digits, a product, words of the problem)
+    lists the matching cases they may open."""
+    text = (request.args.get("q") or request.args.get("number") or "").strip()[:MAX_QUERY]
+    if not text:
         return redirect(url_for("inbox.index"))
-    return redirect(url_for("cases.case", number=number))
+    eng = engine()
+    number = text.upper()
+    try:
+        exact = " " not in number and eng.access.may_view(user(), number)
+    except NotFound:
+        exact = False
+    if exact:
+        return redirect(url_for("cases.case", number=number))
+    return render_template("cases/search.html", text=text, hits=eng.search.find(user(), text))
 
 
 def customer_link_purposes(view: CaseView) -> list[str]:
@@ -345,14 +359,16 @@ def case(number: str):  # noqa: ANN201
     eng = engine()
     view = open_case(number)
     by_id = tasks_by_id(number)
+    timed = deadline_rows(view, by_id)
     return render_template(
         "cases/case.html", case=view, contact=eng.cases.contact(number, user()), summary=summary_rows(view),
-        deadlines=[row for row in deadline_rows(view, by_id) if row["deadline"].guards],
-        waits=[row for row in deadline_rows(view, by_id) if not row["deadline"].guards], open_tasks=[by_id.get(t.id) for t in view.open_tasks if t.id in by_id],
+        deadlines=[row for row in timed if row["deadline"].guards],
+        waits=[row for row in timed if not row["deadline"].guards],
+        open_tasks=[by_id.get(t.id) for t in view.open_tasks if t.id in by_id],
         attachments=eng.attachments.list(number), events=timeline(view, by_id), now=eng.clock.now(),
         may_upload=view.status == "open" and not current_user.read_only, accept=",".join(ACCEPTED),
         step_title=step_title, link_purposes=customer_link_purposes(view),
-        deliveries=eng.notifications.for_case(number),
+        deliveries=eng.notifications.for_case(number), same_customer=eng.search.same_customer(user(), number),
     )
 
 
