@@ -202,6 +202,39 @@ def completed_by(number: str, task_id: str) -> tuple[str | None, Any]:
     return None, None
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A case field a form shows above itself (``x-show``): what the approver decides on, or the reason
+    a planner's plan came back with, as the newest completed step recorded it."""
+
+    label: str
+    value: str
+    step: str
+    by: str
+    at: Any
+
+
+def shown_fields(form: dict | None, number: str) -> list[Shown]:
+    names = [n for n in (form or {}).get("x-show") or [] if isinstance(n, str)]
+    if not names:
+        return []
+    active = engine().repository.active()
+    steps, schemas = active.catalogue.step_forms, active.forms
+    found: dict[str, Shown] = {}
+    for event in reversed(engine().history.events(number)):
+        if event.kind != EventKind.TASK_COMPLETED:
+            continue
+        data, element = event.payload.get("data") or {}, event.payload.get("element")
+        schema = schemas.get(steps.get(element) or "")
+        for name in names:
+            if name not in found and data.get(name) not in (None, ""):
+                found[name] = Shown(forms.field_label(schema, name), forms.display_value(schema, name, data[name]),
+                                    forms.form_title(schema, fallback=str(element or "")), event.actor, event.at)
+        if len(found) == len(names):
+            break
+    return [found[n] for n in names if n in found]
+
+
 def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict | None = None,
                 notice: str | None = None, status: int = 200) -> tuple[str, int]:
     eng = engine()
@@ -220,6 +253,7 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
         contact=eng.cases.contact(case.number, me), summary=summary_rows(case),
         deadlines=[row for row in deadline_rows(case, by_id) if row["deadline"].guards == view.name],
         events=timeline(case, by_id), closed_by=closed_by, closed_at=closed_at, now=eng.clock.now(),
+        shown=shown_fields(view.form, case.number),
     )
     return page, status
 
