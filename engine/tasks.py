@@ -108,6 +108,14 @@ PROBLEM_WORDS = 60  # characters of the description an inbox row shows
 
 
 @dataclass(frozen=True)
+class BoardPage:
+    tasks: list[TaskView]
+    more: bool  # another page follows
+    steps: list[tuple[str, str, str | None, int]]  # (element, title, role, open tasks) for the step filter
+    people: dict[str, list[str]]  # role -> its members by rank: whom a task of that role may go to
+
+
+@dataclass(frozen=True)
 class InboxQuery:
     """What a handler asks of their inbox: which tasks, in which order, which page."""
 
@@ -358,6 +366,57 @@ class Tasks:
             history.append(session, case_number=case.number, at=now, actor=username, kind=EventKind.TASK_UNCLAIMED,
                            payload={"task_id": task.id, "element": task.element_id, "to": successor},
                            deployment_version=None)
+
+    def reassign(self, task_id: str, by: str, to: str | None) -> str | None:
+        """A supervisor hands an open task to a named person of its role (``None``: back to the role's
+        group, nobody holding it). Who may, ``roles.toml`` says (``reassign = true``); the person must hold
+        the task's role and not be one of the people the case is about. Recorded with who did it."""
+        now = self._clock.now()
+        with self._open_for_change(task_id) as (session, task, case):
+            _check_not_involved(case, by)
+            if to is not None:
+                _check_not_involved(case, to)
+                if session.get(RoleMember, (task.role, to)) is None:
+                    raise NotAllowed(f"{to} does not hold role {task.role} needed for this task")
+            previous = task.assignee
+            if previous == to:
+                return previous
+            session.connection().execute(CLAIM if to else UNCLAIM, {"task_id": task.id, "username": to})
+            history.append(session, case_number=case.number, at=now, actor=by, kind=EventKind.TASK_REASSIGNED,
+                           payload={"task_id": task.id, "element": task.element_id, "from": previous, "to": to},
+                           deployment_version=None)
+            return previous
+
+    def board(self, viewer: str, *, sees_all: bool, role: str = "", step: str = "", holder: str = "",
+              offset: int = 0, limit: int = 100) -> BoardPage:
+        """The supervisor's board: open tasks of every role (for roles that see all) or of the viewer's
+        roles, soonest deadline first, with counts per step; never a case the viewer is involved in."""
+        with self._db.read() as session:
+            conn = session.connection()
+            mine = list(conn.execute(ROLES_OF, {"username": viewer}).scalars())
+            where = [_T.c.state == "open", not_involved(_T.c.case_id, viewer)]
+            if role:
+                where.append(_T.c.role == role)
+            if not sees_all:
+                where.append(_T.c.role.in_(mine))
+            counts = conn.execute(select(_T.c.element_id, _T.c.title, _T.c.role, func.count())
+                                  .where(*where).group_by(_T.c.element_id, _T.c.title, _T.c.role)
+                                  .order_by(func.count().desc())).all()
+            if step:
+                where.append(_T.c.element_id == step)
+            if holder == "-":
+                where.append(_T.c.assignee.is_(None))
+            elif holder:
+                where.append(_T.c.assignee == holder)
+            rows = conn.execute(_VIEW.where(*where).order_by(_T.c.due_at.is_(None), _T.c.due_at, _T.c.created_at)
+                                .offset(max(0, offset)).limit(max(1, limit) + 1)).all()
+            members = conn.execute(select(RoleMember.role, RoleMember.username).order_by(RoleMember.role,
+                                                                                         RoleMember.rank)).all()
+        people: dict[str, list[str]] = {}
+        for member in members:
+            people.setdefault(member.role, []).append(member.username)
+        return BoardPage([self._view_of(r) for r in rows[:limit]], len(rows) > limit,
+                         [(r.element_id, r.title, r.role, r[3]) for r in counts], people)
 
     def for_group(self, username: str) -> list[TaskView]:
         """Open tasks of my roles that others hold: what my group is working on (I may claim them)."""
