@@ -171,6 +171,8 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             title = str(payload.get("filename") or "")
         elif event.kind == EventKind.INCIDENT:
             details = [(_("reason"), str(payload.get("reason") or ""))]
+        elif event.kind == EventKind.NOTE_ADDED:
+            details = [(_("note"), str(payload.get("text") or ""))]
         notified = [(n.get("role", ""), n.get("subject", "")) for n in payload.get("notified") or []]
         entries.append(TimelineEntry(event.at, event.actor, event.kind, title, details, notified))
     return list(reversed(entries))
@@ -403,7 +405,26 @@ def case(number: str):  # noqa: ANN201
         may_upload=view.status == "open" and not current_user.read_only, accept=",".join(ACCEPTED),
         step_title=step_title, link_purposes=customer_link_purposes(view),
         deliveries=eng.notifications.for_case(number), same_customer=eng.search.same_customer(user(), number),
+        notes=eng.notes.for_case(number),
     )
+
+
+@bp.post("/cases/<number>/notes")
+@login_required
+@writer_required
+def add_note(number: str):  # noqa: ANN201
+    """An internal note; ``@username`` tells that person (their notification list and channels)."""
+    open_case(number)  # 403/404 as the case page
+    try:
+        note = engine().notes.add(number, user(), request.form.get("note", ""))
+    except FormInvalid:
+        flash(_("A note needs some text (at most 2,000 characters)."), "error")
+    except CaseArchived:
+        flash(_("The case is archived and read-only."), "error")
+    else:
+        told = ", ".join("@" + name for name in note.mentioned)
+        flash(_("Note added; %(who)s told.", who=told) if told else _("Note added."), "ok")
+    return redirect(url_for("cases.case", number=number) + "#notes", code=303)
 
 
 @bp.get("/cases/<number>/diagram.json")
