@@ -32,6 +32,12 @@
     if (row && left < 0 && row.closest("#tasks")) { row.classList.add("overdue"); }
   }
 
+  // A button with data-confirm asks first (cancelling a case is for good).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+  });
+
   function tick() {
     document.querySelectorAll("[data-due]").forEach(render);
     document.querySelectorAll("[data-until]").forEach(renderWait);
