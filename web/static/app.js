@@ -138,6 +138,19 @@
     form.addEventListener("change", save);
   }
 
+  // A reply template chosen above a text field goes into it (after what is there), to be adapted.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.classList || !select.classList.contains("reply-templates") || !select.value) { return; }
+    var field = document.getElementById(select.getAttribute("data-insert-into"));
+    if (field) {
+      field.value = field.value ? field.value.replace(/\s+$/, "") + "\n" + select.value : select.value;
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+      field.focus();
+    }
+    select.value = "";
+  });
+
   // A button with data-confirm asks first (cancelling a case is for good).
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-confirm]");
