@@ -169,6 +169,11 @@ class Cases:
         expected = (view.summary.get(forms.CONTACT_LAST4) if view else None) or None
         if view is None or not contact_last4 or expected != str(contact_last4).strip():
             raise NotFound("no complaint with this number and contact")
+        return self.public(number)
+
+    def public(self, number: str) -> PublicStatus:
+        """The customer's view of case ``number``, for a customer who proved it is theirs (a one-time code)."""
+        view = self.get(number)
         pending = [d.due_at for d in view.pending_deadlines]
         return PublicStatus(
             number=view.number, status=view.status, stage=tuple(t.title for t in view.open_tasks),

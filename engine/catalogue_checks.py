@@ -2,9 +2,10 @@
 the element or field, when a property the web relies on is wrong, instead of a customer's link failing.
 
 Checked: ``customerLinkDays`` (a whole number of days, 1 to 365), ``customerMayAnswer`` (on a user
-task), ``customerAnswers`` (on a message catch event), ``intake`` and ``caseGrade`` / ``caseTier`` /
-``caseOutcome`` (on a start event), ``x-meaning`` (a known meaning, once per form), ``x-customer``
-(true or false), ``labels.toml`` (TOML with ``zh`` and ``en`` per code) and ``demo.json`` (JSON).
+task), ``customerAnswers`` and ``customerReplies`` (on a message catch event), ``intake`` and
+``caseGrade`` / ``caseTier`` / ``caseOutcome`` (on a start event), ``x-meaning`` (a known meaning, once
+per form), ``x-customer`` (true or false), ``labels.toml`` (TOML with ``zh`` and ``en`` per code) and
+``demo.json`` (JSON).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _ON = {  # property -> the element kinds it belongs on
     "customerMayAnswer": ("userTask",),
     "customerAnswers": ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"),
+    "customerReplies": ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"),
     "intake": ("startEvent",),
     **{name: ("startEvent",) for name in CASE_MEANINGS},
 }
@@ -66,9 +68,9 @@ def _diagram(file: str, text: str) -> list[Problem]:
                                        allowed=", ".join(_ON[name])))
         elif name == "customerLinkDays" and not (value.isdigit() and 1 <= int(value) <= MAX_LINK_DAYS):
             problems.append(Problem.of(file, element, "link_days_invalid", value=value, most=MAX_LINK_DAYS))
-        elif name == "customerAnswers" and not (re.fullmatch(r"[A-Za-z_]\w*", value) and
+        elif name in ("customerAnswers", "customerReplies") and not (re.fullmatch(r"[A-Za-z_]\w*", value) and
                                                  any(_local(c) == "messageEventDefinition" for c in owner)):
-            problems.append(Problem.of(file, element, "customer_answers_invalid", value=value))
+            problems.append(Problem.of(file, element, "customer_answers_invalid", property=name, value=value))
         elif name in CASE_MEANINGS and not re.fullmatch(r"[A-Za-z_]\w*", value):
             problems.append(Problem.of(file, element, "case_field_invalid", property=name, value=value))
     return problems

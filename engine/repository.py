@@ -22,6 +22,7 @@ from engine import catalogue, history, roles, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.clock import Clock
 from engine.errors import DeployError, NotFound, Problem
+from engine.notify import templates
 from engine.store.db import Database
 from engine.store.enums import EventKind
 from engine.store.models import Deployment, Person, RoleMember
@@ -82,6 +83,7 @@ class LoadedDeployment:
             subs = {k: spiff.spec_from_dict(v) for k, v in stored["subprocess_specs"].items()}
             self._specs[process_id] = (spec, subs)
         self.catalogue = catalogue.build(self._specs, self.forms, row.files)
+        self.notice_links: dict[str, str] = templates.link_purposes(row.files)  # subject -> customer link kind
 
     def specs(self, process_id: str) -> tuple[Any, dict[str, Any]]:
         try:
