@@ -102,6 +102,11 @@ def test_a_customer_receives_the_plan_link_by_email_confirms_through_it_and_the_
     deliveries = [d for ds in eng.notifications.for_case(number).values() for d in ds]
     assert [(d.recipient, d.channel, d.status) for d in deliveries if d.recipient == "customer"] == [
         ("customer", "email", "sent")]
+    with httpx.Client(base_url=wired, follow_redirects=True) as staff:  # the case page shows the delivery
+        login = staff.get("/login")
+        staff.post("/login", data={"username": "cs1", "password": "demo", "csrf_token": csrf(login.text)})
+        page = staff.get(f"/cases/{number}").text
+        assert 'data-channel="email" data-recipient="customer" data-status="sent"' in page
 
 
 def test_a_customer_who_filed_in_english_is_written_to_in_english(app, eng, smtp, wired):
