@@ -5,7 +5,7 @@ openpyxl from a real SMTP server on loopback, and a link to the audit report pag
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from engine.notify import ChannelSettings, RetryPolicy
 from engine.notify.settings import SmtpSettings
+from engine.report_files import last_period
 from tests.conftest import SHANGHAI
 from tests.driver import complete, registration
 from tests.notify_peers import SmtpPeer
@@ -90,3 +91,15 @@ def test_the_weekly_timer_mails_management_and_the_general_manager_an_xlsx_of_la
         page = client.get("/audit/report?from=2026-03-02&to=2026-03-08")
         assert page.status_code == 200 and "=1+1 首次响应" in page.get_data(as_text=True)
     assert reminders.endswith("-SYSTEM-001")
+
+
+def test_the_report_periods_are_the_last_full_week_and_the_last_calendar_month():
+    tuesday = datetime(2026, 3, 10, 9, 0, tzinfo=SHANGHAI)
+    assert last_period("week", tuesday, SHANGHAI) == (datetime(2026, 3, 2, tzinfo=SHANGHAI),
+                                                      datetime(2026, 3, 9, tzinfo=SHANGHAI))
+    second = datetime(2026, 1, 2, 9, 0, tzinfo=SHANGHAI)
+    assert last_period("month", second, SHANGHAI) == (datetime(2025, 12, 1, tzinfo=SHANGHAI),
+                                                      datetime(2026, 1, 1, tzinfo=SHANGHAI))
+    # 1 March 00:30 in Shanghai is still 28 February in UTC: the calendar's zone decides.
+    assert last_period("month", datetime(2026, 2, 28, 16, 30, tzinfo=UTC), SHANGHAI)[0] == datetime(
+        2026, 2, 1, tzinfo=SHANGHAI)

@@ -302,10 +302,9 @@ class Notifications:
             values.update(self.customer_link(claimed.link_token, case["deployment_id"]))
         options = templates.options(files, claimed.subject)
         if options.get("report"):
-            report, extra = self._report(options, claimed, case["deployment_id"])
+            report, extra = self._report(options, claimed, case["deployment_id"], claimed.channel == EMAIL)
             values.update(extra)
-            if claimed.channel == EMAIL:
-                attachments = (report,)
+            attachments = (report,) if report else ()
         rendered = templates.render(files, claimed.subject, language, values)
         address = person.get("email") if claimed.channel == EMAIL else person.get("phone")
         return Outgoing(claimed.key, rendered.title, rendered.text, rendered.html, address, claimed.subject, values,
@@ -337,19 +336,21 @@ class Notifications:
         return {"link": self.settings.base_url + links.path(self.settings.link_secret, row.purpose, token),
                 "link_expires": expires}
 
-    def _report(self, options: dict[str, str], claimed: _Claimed, deployment_id: int
-                ) -> tuple[tuple[str, str, bytes], dict[str, str]]:
-        """The report a notice carries: its period's compliance figures as XLSX, and the page's link.
+    def _report(self, options: dict[str, str], claimed: _Claimed, deployment_id: int, as_file: bool
+                ) -> tuple[tuple[str, str, bytes] | None, dict[str, str]]:
+        """The report a notice carries: its period's compliance figures as XLSX (e-mail only), and the page's link.
 
         Each recipient's figures leave out the cases they are involved in, as the page does for them.
         """
         zone = self._zone(deployment_id)
         start, end = report_files.last_period(options["period"], claimed.created_at, zone)
         last_day = end - timedelta(days=1)
-        viewer = None if claimed.recipient in (CUSTOMER, GROUP) else claimed.recipient
-        found = Reports(self._db, self._clock).compliance(start, end, viewer=viewer)
-        name = f"deadline-compliance-{start:%Y%m%d}-{last_day:%Y%m%d}.xlsx"
-        return (name, XLSX, report_files.to_xlsx(found)), {
+        report = None
+        if as_file:
+            viewer = None if claimed.recipient in (CUSTOMER, GROUP) else claimed.recipient
+            found = Reports(self._db, self._clock).compliance(start, end, viewer=viewer)
+            report = (f"deadline-compliance-{start:%Y%m%d}-{last_day:%Y%m%d}.xlsx", XLSX, report_files.to_xlsx(found))
+        return report, {
             "link": f"{self.settings.base_url}/audit/report?from={start:%Y-%m-%d}&to={last_day:%Y-%m-%d}",
             "period_start": f"{start:%Y-%m-%d}", "period_end": f"{last_day:%Y-%m-%d}"}
 
