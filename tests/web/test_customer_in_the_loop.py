@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from engine.notify import ChannelSettings, RetryPolicy
 from engine.notify.settings import SmtpSettings
 from engine.store.enums import EventKind
 from tests.driver import plan_through_review, registration, start_to_verified, task, to_plan
-from tests.notify_peers import SmtpPeer
+from tests.notify_peers import SmtpPeer, WebhookPeer
 
 CUSTOMER_MAIL = "li.si@example.test"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
@@ -225,3 +226,26 @@ def test_the_status_page_shows_the_messages_sent_to_the_customer(eng, smtp, wire
     # Internal words never: the staff's notices and the handlers' notes.
     for internal in ("first_response", "management_review", "管理部审核"):
         assert internal not in page
+
+
+def test_a_customer_with_a_phone_contact_is_texted_through_the_gateway_and_only_with_one(app, eng, web_clock):
+    number = eng.runtime.start("complaint", registration(contact="138-0013-5678"), "cs1")
+    start_to_verified(eng, number, verification_outcome="need_more_info")
+    eng.notifications.settings = ChannelSettings(link_secret=app.config["SECRET_KEY"])  # no gateway: no SMS
+    drain(eng)
+    assert [d for ds in eng.notifications.for_case(number).values() for d in ds if d.recipient == "customer"] == []
+
+    other = eng.runtime.start("complaint", registration(contact="138-0013-5678"), "cs1")
+    start_to_verified(eng, other, verification_outcome="need_more_info")
+    with WebhookPeer("sms") as gateway:
+        eng.notifications.settings = ChannelSettings(sms_url=gateway.url, base_url="https://cf.example.test",
+                                                     timeout=5, link_secret=app.config["SECRET_KEY"])
+        drain(eng)
+        [sms] = gateway.bodies
+    assert (sms["to"], sms["template"]) == ("138-0013-5678", "more_info_requested")
+    url = re.search(r"https://cf\.example\.test(/c/reply/\S+)", sms["text"]).group(1)
+    client = app.test_client()
+    assert client.get(url).status_code == 200
+    web_clock.advance(timedelta(days=3, seconds=1))  # the catch event's customerLinkDays
+    expired = client.get(url)
+    assert expired.status_code == 410 and "过期" in expired.get_data(as_text=True)
