@@ -249,3 +249,26 @@ def test_a_customer_with_a_phone_contact_is_texted_through_the_gateway_and_only_
     web_clock.advance(timedelta(days=3, seconds=1))  # the catch event's customerLinkDays
     expired = client.get(url)
     assert expired.status_code == 410 and "过期" in expired.get_data(as_text=True)
+
+
+def test_a_reply_after_the_request_timed_out_changes_nothing(app, eng, smtp, wired, web_clock, workflows_dir):
+    intake = workflows_dir / "intake.bpmn"  # the link outlives the wait for an answer
+    intake.write_text(intake.read_text(encoding="utf-8").replace(
+        '"customerLinkDays" value="3"', '"customerLinkDays" value="10"'), encoding="utf-8")
+    eng.repository.deploy(workflows_dir, actor="owner1")
+    number = eng.runtime.start("complaint", registration(contact=CUSTOMER_MAIL), "cs1")
+    start_to_verified(eng, number, verification_outcome="need_more_info")
+    drain(eng)
+    [mail] = smtp.to(CUSTOMER_MAIL)
+    url = link_in(mail, wired, "reply")
+    with httpx.Client() as browser:
+        page = browser.get(url)
+        [deadline] = [d for d in eng.cases.get(number).pending_deadlines]
+        web_clock.set(deadline.due_at + timedelta(minutes=1))  # due, not fired yet: the answer finds it first
+        late = browser.post(url, data={"answer": "太晚了", "csrf_token": csrf(page.text)},
+                            files={"files": ("late.png", PNG, "image/png")})
+    assert late.status_code == 410 and "已处理完毕" in late.text  # the deadline fired first: refused
+    case = eng.cases.get(number)
+    assert case.outcome == "unresolved" and "customer_reply" not in case.waiting_for
+    assert eng.attachments.list(number) == []  # nothing of the refused answer was kept
+    assert not [e for e in eng.history.events(number) if e.kind == EventKind.MESSAGE_RECEIVED]
