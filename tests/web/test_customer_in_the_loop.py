@@ -21,6 +21,7 @@ from engine.notify.settings import SmtpSettings
 from engine.store.enums import EventKind
 from tests.driver import plan_through_review, registration, start_to_verified, task, to_plan
 from tests.notify_peers import SmtpPeer, WebhookPeer
+from tests.web.conftest import login
 
 CUSTOMER_MAIL = "li.si@example.test"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
@@ -232,8 +233,12 @@ def test_a_customer_with_a_phone_contact_is_texted_through_the_gateway_and_only_
     number = eng.runtime.start("complaint", registration(contact="138-0013-5678"), "cs1")
     start_to_verified(eng, number, verification_outcome="need_more_info")
     eng.notifications.settings = ChannelSettings(link_secret=app.config["SECRET_KEY"])  # no gateway: no SMS
+    staff = app.test_client()
+    login(staff, "cs1")
+    assert "未发送" not in staff.get(f"/cases/{number}").get_data(as_text=True)  # not looked at yet: waiting
     drain(eng)
     assert [d for ds in eng.notifications.for_case(number).values() for d in ds if d.recipient == "customer"] == []
+    assert "未发送：目前尚无可送达客户的渠道" in staff.get(f"/cases/{number}").get_data(as_text=True)
 
     other = eng.runtime.start("complaint", registration(contact="138-0013-5678"), "cs1")
     start_to_verified(eng, other, verification_outcome="need_more_info")
