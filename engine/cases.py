@@ -32,7 +32,6 @@ class NotificationView:
     element_id: str | None
     created_at: datetime
     id: int | None = None  # the outbox row: its deliveries are ``Notifications.for_case``
-    planned_at: datetime | None = None  # when its deliveries were planned (None: not yet looked at)
 
 
 @dataclass(frozen=True)
@@ -82,8 +81,7 @@ OPEN_TASKS = select(_T.c.id, _T.c.element_id, _T.c.title, _T.c.role, _T.c.assign
     _T.c.case_id == bindparam("case_id"), _T.c.state == "open").order_by(_T.c.created_at)
 TIMERS = select(_TM.c.element_id, _TM.c.name, _TM.c.attached_to, _TM.c.due_at, _TM.c.status, _TM.c.interrupting).where(
     _TM.c.case_id == bindparam("case_id")).order_by(_TM.c.due_at)
-NOTIFICATIONS = select(_N.c.role, _N.c.recipients, _N.c.subject, _N.c.element_id, _N.c.created_at, _N.c.id,
-                       _N.c.planned_at).where(
+NOTIFICATIONS = select(_N.c.role, _N.c.recipients, _N.c.subject, _N.c.element_id, _N.c.created_at, _N.c.id).where(
     _N.c.case_id == bindparam("case_id")).order_by(_N.c.id)
 
 
@@ -134,7 +132,7 @@ class Cases:
             open_tasks=tuple(TaskSummary(*t) for t in tasks),
             deadlines=tuple(Deadline(*t) for t in timers),
             notifications=tuple(NotificationView(n.role, tuple(n.recipients or ()), n.subject, n.element_id,
-                                                 n.created_at, n.id, n.planned_at) for n in notes),
+                                                 n.created_at, n.id) for n in notes),
             created_at=row.created_at, updated_at=row.updated_at, archived_at=row.archived_at,
         )
 
