@@ -30,12 +30,12 @@ def same_site_path(target: str | None) -> str | None:
     kept = target.translate(_BROWSER_DROPS)
     readings, reading = [kept], kept
     for _ in range(3):  # %2509 decodes to %09 decodes to a tab: a few rounds catch the layered forms
-        reading = unquote(reading).translate(_BROWSER_DROPS)
+        reading = unquote(reading)
         readings.append(reading)
     for text in readings:
-        if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        if any(unicodedata.category(char) == "Cc" for char in text):  # a decoded tab, newline or NUL
             return None
-        if any(unicodedata.category(char) == "Cc" for char in text):
+        if not text.startswith("/") or text.startswith("//") or "\\" in text:
             return None
         parts = urlsplit(text)
         if parts.scheme or parts.netloc:
