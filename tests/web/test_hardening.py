@@ -21,11 +21,23 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
+from tests.conftest import POSTGRES_URL, _reset_postgres
 from tests.driver import registration, task
 from tests.web.conftest import csrf_token, login
 from web import create_app
 from web.secret_key import instance_secret
 from web.services import same_site_path
+
+BOTH_DATABASES = pytest.mark.parametrize("web_database_url", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def web_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite; the tests marked ``BOTH_DATABASES`` run on PostgreSQL as well (out-of-range values differ)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        _reset_postgres(POSTGRES_URL)
+        return POSTGRES_URL
+    return f"sqlite:///{tmp_path / 'web.sqlite'}"
 
 
 def text(response) -> str:  # noqa: ANN001
@@ -43,6 +55,7 @@ def api_login(client: FlaskClient, username: str, password: str = "wrong", **kwa
 
 # ------------------------------------------------------------ 1. involved staff in the audit area
 
+@BOTH_DATABASES
 def test_an_involved_supervisor_finds_nothing_of_the_case_in_search_csv_and_xlsx(client, eng, web_clock):
     about_them = eng.runtime.start("complaint", registration(channel="phone", involved_staff=["sup1"]), "cs1")
     other = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
@@ -61,6 +74,7 @@ def test_an_involved_supervisor_finds_nothing_of_the_case_in_search_csv_and_xlsx
     assert other in cells and about_them not in cells
 
 
+@BOTH_DATABASES
 def test_the_product_search_cannot_recover_contact_digits(client, eng):
     eng.runtime.start("complaint", registration(contact="138-0013-5678"), "cs1")
     login(client, "auditor1")
@@ -309,6 +323,7 @@ def test_a_formula_task_name_is_text_in_the_compliance_csv_and_xlsx(client, eng,
 
 # ------------------------------------------------------------ 7. every parameter validated
 
+@BOTH_DATABASES
 def test_out_of_range_numbers_and_dates_are_400_never_500(client, eng):
     eng.runtime.start("complaint", registration(), "cs1")
     login(client, "sup1")
@@ -317,6 +332,22 @@ def test_out_of_range_numbers_and_dates_are_400_never_500(client, eng):
                  "/audit/report?from=9999-12-31&to=9999-12-31", "/audit/report?from=0001-01-01",
                  "/audit/report?from=2026-02-30"):
         assert client.get(path).status_code == 400, path
+
+
+@BOTH_DATABASES
+def test_odd_numbers_in_api_bodies_are_4xx(client, eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    token = client.post("/api/v1/session", json={"username": "owner1", "password": "demo"}).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    for advance in ("P99999999Y", "PT99999999999999999999S", "P" + "9" * 400 + "D", "P200Y"):
+        answer = client.post("/api/v1/clock", json={"advance": advance}, headers=auth)
+        assert answer.status_code == 422, (advance, answer.status_code)
+    for version in (10**30, -1, 2**63):
+        answer = client.post(f"/api/v1/cases/{number}/migration", json={"to_version": version}, headers=auth)
+        assert 400 <= answer.status_code < 500, (version, answer.status_code)
+        diff = client.get(f"/api/v1/deployments/1/diff?against={version}", headers=auth)
+        assert diff.status_code < 500, (version, diff.status_code)  # before the first version: against nothing
+    assert client.get(f"/api/v1/deployments/{10**30}/diff", headers=auth).status_code in (400, 404)
 
 
 def test_a_405_keeps_its_allow_header(client):
@@ -334,6 +365,7 @@ QUERY_NAMES = ["page", "per_page", "from", "to", "number", "product", "grade", "
                "scope", "sort", "partial", "next", "version", "step", "channel", "overdue", "lang", "limit"]
 
 
+@pytest.mark.parametrize("web_database_url", ["postgresql"], indirect=True)  # the stricter about values
 def test_odd_values_for_every_parameter_of_every_page_give_no_server_error(app, client, eng):
     number = eng.runtime.start("complaint", registration(), "cs1")
     sane = {"number": number, "task_id": task(eng, number, "first_response").id, "version": "1", "code": "en"}
