@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     MIGRATED = "migrated"
     ATTACHMENT_ADDED = "attachment_added"
     CASE_PURGED = "case_purged"
+    NOTE_ADDED = "note_added"
 
 
 class CaseStatus(StrEnum):
