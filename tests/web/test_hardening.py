@@ -434,3 +434,12 @@ def test_workers_starting_at_once_agree_on_one_key(tmp_path):
         t.join()
     assert len(keys) == 8 and len(set(keys)) == 1
     assert sorted(p.name for p in folder.iterdir()) == ["secret_key"]
+
+
+def test_no_template_or_view_marks_text_safe():
+    """Escaping is Jinja's default; nothing in the app opts out of it (a guard for the next change)."""
+    web = Path(__file__).resolve().parents[2] / "web"
+    sources = [p for p in web.rglob("*") if p.suffix in (".html", ".py") and "node_modules" not in p.parts]
+    found = [f"{p.relative_to(web)}: {m.group(0)}" for p in sources
+             for m in re.finditer(r"\|\s*safe\b|Markup\(|autoescape\s+false", p.read_text(encoding="utf-8"))]
+    assert not found, found
