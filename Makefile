@@ -9,7 +9,8 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 # What the machine itself must have: npm for the served JavaScript (both commands); Chromium and a
 # CJK font for the browser tests, Redis for the several-workers test (make test). As root they are
-# installed with apt-get; otherwise the make stops at once with the command to run. A missing tool fails, it never skips.
+# installed with apt-get; otherwise the make stops at once with the command to run. A missing tool
+# fails, it never skips.
 define need_packages
 	@missing=""; for check in $(1); do \
 	  pkg=$${check%%:*}; test=$${check#*:}; sh -c "$$test" >/dev/null 2>&1 || missing="$$missing $$pkg"; \
