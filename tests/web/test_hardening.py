@@ -443,3 +443,31 @@ def test_no_template_or_view_marks_text_safe():
     found = [f"{p.relative_to(web)}: {m.group(0)}" for p in sources
              for m in re.finditer(r"\|\s*safe\b|Markup\(|autoescape\s+false", p.read_text(encoding="utf-8"))]
     assert not found, found
+
+
+FORM_NAMES = ["expected_version", "holder", "next", "answer", "to", "action", "task", "note", "advance", "to_version",
+              "number", "last4", "contact", "description", "version", "files", "replace", "purpose"]
+
+
+@pytest.mark.parametrize("web_database_url", ["postgresql"], indirect=True)
+def test_odd_values_posted_to_every_form_and_call_give_no_server_error(app, client, eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    sane = {"number": number, "task_id": task(eng, number, "first_response").id, "version": "1", "code": "en",
+            "purpose": "survey"}
+    login(client, "owner1")
+    csrf = csrf_token(client, "/inbox")
+    token = client.post("/api/v1/session", json={"username": "owner1", "password": "demo"}).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    failures = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.rule in ("/logout", "/api/v1/session"):
+            continue
+        for odd in (ODD_VALUES[0], ODD_VALUES[3], ODD_VALUES[6], "-1"):
+            path = rule.rule
+            for argument in rule.arguments:
+                path = re.sub(rf"<(?:[^:<>]+:)?{argument}>", sane.get(argument, odd), path)
+            form = {name: odd for name in FORM_NAMES}
+            answers = [client.post(path, data={**form, "csrf_token": csrf}, headers=auth),
+                       client.post(path, json={**form, "data": {"x": odd}}, headers=auth)]
+            failures += [(path, odd, a.status_code) for a in answers if a.status_code >= 500]
+    assert not failures, failures[:20]
