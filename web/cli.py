@@ -2,7 +2,8 @@
 
 Settings come from environment variables: ``COMPLAINTFLOW_DATABASE_URL`` (default a SQLite
 file under ``instance/``), ``COMPLAINTFLOW_WORKFLOWS``, ``COMPLAINTFLOW_CLOCK=manual``,
-``COMPLAINTFLOW_SECRET_KEY`` (set it in production: sessions and links survive restarts).
+``COMPLAINTFLOW_SECRET_KEY`` (without it one is made once in the instance folder). On a loopback
+address ``serve`` and ``run`` speak plain http://, so their cookies are not Secure-only.
 """
 
 from __future__ import annotations
