@@ -16,6 +16,8 @@ even the right password is refused: the answer must not tell a throttled guesser
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import time
 import unicodedata
@@ -29,7 +31,7 @@ from web.extensions import limiter
 
 DEVICE_COOKIE = "cf_device"
 DEVICE_DAYS = 365
-DEVICE_NAMES_KEPT = 8  # accounts remembered per device (a shared desk), newest first
+DEVICE_NAMES_KEPT = 8  # accounts remembered per device (a shared desk), newest first, as keyed digests
 
 
 def normalise(username: str) -> str:
@@ -87,7 +89,8 @@ def succeeded(username: str, response: Response) -> Response:
     """The account signed in here: this address's failures for it are forgiven, the device is remembered."""
     account = normalise(username)
     limiter.limiter.clear(_limits()[0][1], *_keys(account, client_address())["pair"])
-    names = [account, *(n for n in _device_names() if n != account)][:DEVICE_NAMES_KEPT]
+    mark = _mark(account)
+    names = [mark, *(n for n in _device_names() if n != mark)][:DEVICE_NAMES_KEPT]
     config = current_app.config
     response.set_cookie(DEVICE_COOKIE, _serializer().dumps(names), max_age=DEVICE_DAYS * 86400, httponly=True,
                         secure=bool(config.get("SESSION_COOKIE_SECURE")), samesite="Lax",
@@ -96,7 +99,13 @@ def succeeded(username: str, response: Response) -> Response:
 
 
 def known_device(account: str) -> bool:
-    return account in _device_names()
+    return _mark(account) in _device_names()
+
+
+def _mark(account: str) -> str:
+    """The account as the device cookie keeps it: a keyed digest, so the cookie does not list who signed in."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"device|{account}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def _serializer() -> URLSafeTimedSerializer:
