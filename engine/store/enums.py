@@ -25,6 +25,8 @@ class EventKind(StrEnum):
     MIGRATED = "migrated"
     ATTACHMENT_ADDED = "attachment_added"
     CASE_PURGED = "case_purged"
+    SESSION_ENDED = "session_ended"
+    TOKEN_REVOKED = "token_revoked"
 
 
 class CaseStatus(StrEnum):
@@ -47,3 +49,12 @@ class TimerStatus(StrEnum):
     FIRED = "fired"
     CANCELLED = "cancelled"
     FAILED = "failed"
+
+
+class EndReason(StrEnum):
+    """Why a login session ended: the person logged out, someone ended it, or a limit ran out."""
+
+    LOGOUT = "logout"
+    ENDED = "ended"  # by an administrator or by the person from another device
+    IDLE = "idle"
+    LIFETIME = "lifetime"

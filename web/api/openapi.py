@@ -66,6 +66,8 @@ def _op(summary: str, responses: dict, *, body: dict | None = None, public: bool
         operation["tags"] = list(tags)
     if body is not None:
         operation["requestBody"] = {"required": body_required, **body}
+        operation["responses"]["413"] = _error("The body is larger than the API takes (1 MB; deployments 8 MB): "
+                                               "nothing was read or stored (code request_too_large).")
     if public:
         operation["security"] = []
     return operation
@@ -147,6 +149,12 @@ SCHEMAS: dict = {
     "Refusal": {"type": "object", "required": ["error", "message"], "properties": {
         "error": {"type": "string"}, "message": {"type": "string"},
         "reasons": {"type": "array", "items": {"type": "string"}}}},
+    "ApiToken": {"type": "object", "required": ["id", "name", "created_at", "expires_at", "active", "current"],
+                 "properties": {
+        "id": {"type": "string"}, "username": {"type": "string"}, "name": {"type": "string"},
+        "created_at": _TIME, "last_used_at": _TIME_OR_NULL, "expires_at": _TIME, "revoked_at": _TIME_OR_NULL,
+        "revoked_by": _TEXT_OR_NULL, "active": {"type": "boolean", "description": "neither revoked nor expired"},
+        "current": {"type": "boolean", "description": "the token this call was made with"}}},
     "HistoryEvent": {"type": "object", "properties": {
         "seq": {"type": "integer"}, "case_number": _TEXT_OR_NULL, "at": _TIME, "actor": {"type": "string"},
         "kind": {"type": "string", "examples": ["case_started", "task_completed", "message_received"]},
@@ -157,12 +165,29 @@ SCHEMAS: dict = {
 PATHS: dict = {
     "/api/v1/session": {"post": _op(
         "Log in: a bearer token for the other calls", public=True, tags=("session",),
+        description="The token is stored hashed under its name; GET /tokens lists a person's tokens and "
+                    "DELETE /tokens/{token_id} revokes one at once.",
         body=_json({"type": "object", "required": ["username", "password"], "properties": {
-            "username": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
-            {"username": "cs1", "password": "demo"}),
-        responses={"200": _ok("The token; it expires after API_TOKEN_HOURS.", {
+            "username": {"type": "string"}, "password": {"type": "string", "format": "password"},
+            "name": {"type": "string", "maxLength": 100, "description": "what the token is for (default api)"}}},
+            {"username": "cs1", "password": "demo", "name": "crm sync"}),
+        responses={"200": _ok("The token; it expires after API_TOKEN_HOURS or when revoked.", {
             "type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}),
-            **_errors(400, 401, 429)})},
+            **_errors(400, 401, 422, 429)})},
+    "/api/v1/tokens": {"parameters": [
+        {"name": "username", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "whose tokens (administrators only; default: mine)"}], "get": _op(
+        "My API tokens (an administrator: anyone's), newest first; revoked and expired ones for a week",
+        tags=("session",),
+        responses={"200": _ok("The tokens; never their secret.", {"type": "array", "items": _ref("ApiToken")}),
+                   **_errors(401, 404)})},
+    "/api/v1/tokens/{token_id}": {"parameters": [
+        {"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"},
+         "description": "the token's id (from GET /tokens)"}], "delete": _op(
+        "Revoke a token: refused (401) from the next call on", tags=("session",),
+        description="Mine, or anyone's for an administrator (admin = true in roles.toml); revoking twice "
+                    "answers the same. Recorded in the history (token_revoked).",
+        responses={"200": _ok("The token, revoked.", _ref("ApiToken")), **_errors(401, 404)})},
     "/api/v1/complaints": {"post": _op(
         "Register a complaint", tags=("cases",),
         description="The body is the deployed intake form (the intake process's start event names it). "

@@ -1,10 +1,12 @@
-"""``POST /session``: a bearer token for a username and password."""
+"""``POST /session``: a bearer token for a username and password, stored hashed under an optional name."""
 
 from __future__ import annotations
 
 from flask import Response, abort, current_app, jsonify, request
 from flask_limiter.util import get_remote_address
 
+from engine.errors import FormInvalid
+from engine.sessions import TOKEN_NAME_MAX
 from web.api.common import body, bp
 from web.auth import issue_token
 from web.extensions import limiter
@@ -26,4 +28,7 @@ def create_session() -> Response:
     person = engine().people.authenticate(str(data.get("username", "")), str(data.get("password", "")))
     if person is None:
         abort(401, description="wrong username or password")
-    return jsonify({"token": issue_token(person.username)})
+    name = data.get("name", "api")
+    if not isinstance(name, str) or len(name) > TOKEN_NAME_MAX:
+        raise FormInvalid({"name": f"name is a text of at most {TOKEN_NAME_MAX} characters that names the token"})
+    return jsonify({"token": issue_token(person.username, name)})
