@@ -77,6 +77,7 @@ _NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": 
            "description": "complaint number YYYYMMDD-<CHANNEL>-<NNN>", "example": "20260302-PHONE-001"}
 _TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"},
             "description": "the task's id (from GET /tasks or a case's open_tasks)"}
+_VERSION = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "description": "a deployed version's number"}
 _TIME = {"type": "string", "format": "date-time"}
 _TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _TEXT_OR_NULL = {"type": ["string", "null"]}
@@ -285,8 +286,8 @@ PATHS: dict = {
                 "422": _error("Refused: problems name the file, the element and what to change.", "DeployProblems"),
                 **_errors(400, 401, 403)})},
     "/api/v1/deployments/{version}/diff": {"parameters": [
-        {"name": "version", "in": "path", "required": True, "schema": {"type": "integer"}},
-        {"name": "against", "in": "query", "required": False, "schema": {"type": "integer"},
+        {"name": "version", "in": "path", "required": True, "schema": _VERSION},
+        {"name": "against", "in": "query", "required": False, "schema": _VERSION,
          "description": "the version to compare with (default: the one before)"}], "get": _op(
         "What a version changed: files, diagram elements and deadlines (layout ignored)", tags=("deployments",),
         responses={"200": _ok("The changes.", {"type": "object", "properties": {
@@ -300,7 +301,7 @@ PATHS: dict = {
     "/api/v1/cases/{number}/migration": {"parameters": [_NUMBER], "post": _op(
         "Move a waiting case to a newer deployed version (process owners)", tags=("deployments",),
         description="Safe only when no step that is done or under way changed; otherwise 409 with the reasons.",
-        body=_json({"type": "object", "properties": {"to_version": {"type": "integer"}}}, {"to_version": 2}),
+        body=_json({"type": "object", "properties": {"to_version": _VERSION}}, {"to_version": 2}),
         responses={"200": _ok("Migrated.", {"type": "object", "properties": {
             "number": {"type": "string"}, "migrated": {"type": "boolean"}, "from_version": {"type": "integer"},
             "to_version": {"type": "integer"}, "reasons": {"type": "array", "items": {"type": "string"}}}}),
