@@ -45,6 +45,7 @@ from engine.repository import Repository
 from engine.retention import Retention
 from engine.runtime import Runtime
 from engine.seals import Seals
+from engine.search import CaseSearch
 from engine.sessions import Sessions
 from engine.store.db import Database, Timeouts, upgrade
 from engine.tasks import Tasks
@@ -77,6 +78,7 @@ class Engine:
         self.access = Access(self.db, self.repository.active_roles)
         self.sessions = Sessions(self.db, self.clock, self.access.is_admin)
         self.cases = Cases(self.db, self.access)
+        self.search = CaseSearch(self.db, self.access, self.repository)
         files = Path(attachments_dir) if attachments_dir else _default_attachments_dir(database_url)
         self.attachments = Attachments(self.db, self.clock, files)
         self.retention = Retention(self.db, self.clock, files)

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 import engine as engine_package
 from engine.clock import ManualClock
-from web import errors, i18n
+from web import errors, i18n, request_limits
 from web.extensions import babel, csrf, limiter, login_manager
 from web.settings import from_environment
 
@@ -49,11 +49,12 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     limiter.init_app(app)
     errors.register(app)
 
-    from web import account, api, audit, auth, cases, health, inbox, notices, owner, portal, request_limits, vendor
+    from web import account, api, audit, auth, board, cases, health, inbox, notices, owner, portal, vendor
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(i18n.bp)
     app.register_blueprint(inbox.bp)
+    app.register_blueprint(board.bp)
     app.register_blueprint(notices.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(portal.bp)

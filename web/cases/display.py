@@ -124,12 +124,25 @@ def register_filters(bp: Blueprint) -> None:
         "message_label": message_label,
         "bilingual": lambda name: bilingual(name),
         "filesize": filesize,
+        "duration": duration_text,
     }
     for name, function in filters.items():
         bp.add_app_template_filter(function, name)
     for name, function in {"field_label": field_label, "enum_label": enum_label, "display_value": display_value,
                            "form_title": form_title}.items():
         bp.add_app_template_global(function, name)
+
+
+def duration_text(minutes: int | float | None) -> str:
+    """A span of time as people say it: days, hours and minutes, largest first ("2 d 3 h", "45 min")."""
+    if minutes is None:
+        return "—"
+    total = abs(int(minutes))
+    days, rest = divmod(total, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [_l("%(n)s d", n=days) if days else "", _l("%(n)s h", n=hours) if hours else "",
+             _l("%(n)s min", n=mins) if mins and not days else ""]
+    return " ".join(str(part) for part in parts if part) or str(_l("%(n)s min", n=0))
 
 
 def filesize(size: int | None) -> str:
