@@ -125,7 +125,9 @@ def test_an_admin_ends_a_users_session(served, browsers, eng):
     assert logged_in(admin.http.get("/inbox")), "the administrator's own session goes on"
     [ended] = system_events(eng, EventKind.SESSION_ENDED)
     assert ended.actor == "owner1" and ended.payload["username"] == "cs1" and ended.payload["reason"] == "ended"
-    assert "ended" in admin.http.get("/account/sessions/cs1").text
+    after = admin.http.get("/account/sessions/cs1").text
+    assert session_id in after and action not in after, "listed as ended, with nothing left to end"
+    assert "已结束" in after
 
 
 def test_someone_who_is_not_an_admin_neither_sees_nor_ends_anothers_session(served, browsers, eng):
