@@ -1,10 +1,10 @@
 """How large a request the public pages and the API take: 413 before anything reads the body.
 
-The customers' pages (no login) and the API read small bodies: a complaint's longest text is a
-few thousand characters (each form field has its ``maxLength``), so a body past the limit is
-refused whole, with a page or JSON saying so, before CSRF checks or parsing read it, and nothing
-is stored. Deploying files through the API keeps the deploy page's larger limit; the staff's upload
-pages keep their own (``web.cases``).
+The customers' pages and the login page (no login needed), the account page and the API read
+small bodies: a complaint's longest text is a few thousand characters (each form field has its
+``maxLength``), so a body past the limit is refused whole, with a page or JSON saying so, before
+CSRF checks or parsing read it, and nothing is stored. Deploying files through the API keeps the
+deploy page's larger limit; the staff's upload pages keep their own (``web.cases``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from web import errors
 
 KB = 1024
-LIMITED_BLUEPRINTS = ("portal", "api")
+LIMITED_BLUEPRINTS = ("portal", "api", "auth", "account")  # what anyone may post to, and small staff forms
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 LARGE_ENDPOINTS = {"api.create_deployment"}  # the process owners' files: the deploy page's limit
 
@@ -29,7 +29,7 @@ def request_limit() -> int | None:
     config = current_app.config
     if request.endpoint in LARGE_ENDPOINTS:
         return config["DEPLOY_REQUEST_LIMIT"]
-    return config["PUBLIC_REQUEST_LIMIT"] if request.blueprint == "portal" else config["API_REQUEST_LIMIT"]
+    return config["API_REQUEST_LIMIT"] if request.blueprint == "api" else config["PUBLIC_REQUEST_LIMIT"]
 
 
 def limit_request_size() -> None:

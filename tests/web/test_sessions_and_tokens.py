@@ -256,3 +256,8 @@ def test_deploy_refuses_a_form_with_a_free_text_field_without_max_length(eng, wo
     assert "maxLength" in problem["message"] or "maxItems" in problem["message"]
     assert all("max" in p.as_dict("en")["message"] for p in refused.value.problems)
     assert len(eng.repository.versions()) == 1, "nothing deployed"
+
+
+def test_the_login_page_takes_no_large_body_either(served):
+    answer = httpx.post(f"{served}/login", data={"username": "x" * MB, "password": "demo"}, timeout=60)
+    assert answer.status_code == 413 and "kB" in answer.text
