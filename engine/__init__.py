@@ -34,8 +34,10 @@ from engine.errors import (
 )
 from engine.health import Health
 from engine.history import History
+from engine.intervention import Intervention
 from engine.links import Links
 from engine.migration import Migration
+from engine.notes import Notes
 from engine.notify import Notifications
 from engine.people import People
 from engine.proofs import Proofs
@@ -79,6 +81,8 @@ class Engine:
         self.sessions = Sessions(self.db, self.clock, self.access.is_admin)
         self.cases = Cases(self.db, self.access)
         self.search = CaseSearch(self.db, self.access, self.repository)
+        self.notes = Notes(self.db, self.clock, self.history)
+        self.intervention = Intervention(self.db, self.clock)
         files = Path(attachments_dir) if attachments_dir else _default_attachments_dir(database_url)
         self.attachments = Attachments(self.db, self.clock, files)
         self.retention = Retention(self.db, self.clock, files)

@@ -50,6 +50,9 @@ class Access:
     def may_reassign(self, username: str) -> bool:
         return self._any(username, "reassign", True)
 
+    def may_intervene(self, username: str) -> bool:
+        return self._any(username, "intervene", True)
+
     def may_deploy(self, username: str) -> bool:
         return self._any(username, "deploy", True)
 

@@ -29,6 +29,7 @@ from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import (
     CaseArchived,
+    CaseSuspended,
     FormInvalid,
     NotAllowed,
     NotFound,
@@ -40,7 +41,7 @@ from engine.errors import (
 from engine.people import pick_assignee
 from engine.repository import Repository
 from engine.store.db import Database
-from engine.store.enums import EventKind
+from engine.store.enums import CaseStatus, EventKind
 from engine.store.models import Case, RoleMember, Task, Timer
 from engine.store.prepared import PreparedQuery
 
@@ -306,6 +307,8 @@ class Tasks:
             task, case = self._locked(session, task_id, case_id)
             if case.status == "archived":
                 raise CaseArchived(case.number)
+            if case.status == CaseStatus.SUSPENDED:
+                raise CaseSuspended(case.number)
             self._check_open(task)
             yield session, task, case
 

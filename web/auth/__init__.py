@@ -51,6 +51,10 @@ class User:
     def may_reassign(self) -> bool:
         return engine().access.may_reassign(self.username)
 
+    @property
+    def may_intervene(self) -> bool:
+        return engine().access.may_intervene(self.username)
+
 
 def load_user(username: str) -> User | None:
     try:

@@ -171,6 +171,10 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             title = str(payload.get("filename") or "")
         elif event.kind == EventKind.INCIDENT:
             details = [(_("reason"), str(payload.get("reason") or ""))]
+        elif event.kind == EventKind.NOTE_ADDED:
+            details = [(_("note"), str(payload.get("text") or ""))]
+        elif event.kind in (EventKind.CASE_SUSPENDED, EventKind.CASE_RESUMED, EventKind.CASE_CANCELLED):
+            details = [(_("reason"), str(payload.get("reason") or ""))]
         notified = [(n.get("role", ""), n.get("subject", "")) for n in payload.get("notified") or []]
         entries.append(TimelineEntry(event.at, event.actor, event.kind, title, details, notified))
     return list(reversed(entries))
@@ -403,7 +407,51 @@ def case(number: str):  # noqa: ANN201
         may_upload=view.status == "open" and not current_user.read_only, accept=",".join(ACCEPTED),
         step_title=step_title, link_purposes=customer_link_purposes(view),
         deliveries=eng.notifications.for_case(number), same_customer=eng.search.same_customer(user(), number),
+        notes=eng.notes.for_case(number),
     )
+
+
+@bp.post("/cases/<number>/intervene")
+@login_required
+@writer_required
+def intervene(number: str):  # noqa: ANN201
+    """Suspend, resume or cancel the case, with a reason (``intervene = true`` roles only)."""
+    if not current_user.may_intervene:
+        abort(403)
+    open_case(number)
+    action, reason = request.form.get("action", ""), request.form.get("reason", "")
+    steps = {"suspend": engine().intervention.suspend, "resume": engine().intervention.resume,
+             "cancel": engine().intervention.cancel}
+    if action not in steps:
+        abort(400)
+    try:
+        steps[action](number, user(), reason)
+    except FormInvalid:
+        flash(_("Say why (at most 500 characters)."), "error")
+    else:
+        done = {"suspend": _("Case %(number)s is suspended: its deadlines are held until it is resumed."),
+                "resume": _("Case %(number)s is resumed: deadlines that fell due meanwhile fire now."),
+                "cancel": _("Case %(number)s is cancelled and archived.")}
+        flash(done[action] % {"number": number}, "ok")
+    return redirect(url_for("cases.case", number=number), code=303)
+
+
+@bp.post("/cases/<number>/notes")
+@login_required
+@writer_required
+def add_note(number: str):  # noqa: ANN201
+    """An internal note; ``@username`` tells that person (their notification list and channels)."""
+    open_case(number)  # 403/404 as the case page
+    try:
+        note = engine().notes.add(number, user(), request.form.get("note", ""))
+    except FormInvalid:
+        flash(_("A note needs some text (at most 2,000 characters)."), "error")
+    except CaseArchived:
+        flash(_("The case is archived and read-only."), "error")
+    else:
+        told = ", ".join("@" + name for name in note.mentioned)
+        flash(_("Note added; %(who)s told.", who=told) if told else _("Note added."), "ok")
+    return redirect(url_for("cases.case", number=number) + "#notes", code=303)
 
 
 @bp.get("/cases/<number>/diagram.json")

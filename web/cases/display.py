@@ -19,7 +19,7 @@ from engine.errors import NotFound
 from web.forms import bilingual, display_value, enum_label, field_label, form_title, locale_key
 from web.services import engine
 
-CASE_STATUS = {"open": _l("In progress"), "archived": _l("Archived")}
+CASE_STATUS = {"open": _l("In progress"), "suspended": _l("Suspended"), "archived": _l("Archived")}
 # A deadline's timer: fired = the step was late; cancelled = the step finished before it.
 DEADLINE_STATUS = {"pending": _l("pending"), "fired": _l("missed"), "cancelled": _l("met"), "failed": _l("failed")}
 DELIVERY_CHANNELS = {
@@ -30,7 +30,8 @@ EVENT_KINDS = {
     "case_started": _l("Registered"), "task_completed": _l("Step completed"), "task_claimed": _l("Claimed"),
     "task_unclaimed": _l("Given back"), "task_reassigned": _l("Reassigned"), "timer_fired": _l("Deadline reached"),
     "message_received": _l("Message from the customer"), "attachment_added": _l("Attachment added"),
-    "incident": _l("Incident"),
+    "incident": _l("Incident"), "note_added": _l("Internal note"),
+    "case_suspended": _l("Suspended"), "case_resumed": _l("Resumed"), "case_cancelled": _l("Cancelled"),
 }
 CUSTOMER = "customer"
 ACTORS = {"timer": _l("deadline timer"), "system": _l("system"), CUSTOMER: _l("customer")}
