@@ -98,9 +98,11 @@ class Engine:
         """What the scheduler's lease holder runs besides the timers, and how often (seconds).
 
         Sequencing links committed history events into the Merkle log soon after they are written,
-        so the window in which an event is protected by its case chain alone stays short.
+        so the window in which an event is protected by its case chain alone stays short. Rows of
+        long-ended sessions and dead API tokens (addresses, browsers) are deleted once an hour.
         """
-        return [(self.history.sequence, float(os.environ.get("COMPLAINTFLOW_SEQUENCE_SECONDS", "5")))]
+        return [(self.history.sequence, float(os.environ.get("COMPLAINTFLOW_SEQUENCE_SECONDS", "5"))),
+                (self.sessions.forget_old, 3600.0)]
 
     def close(self) -> None:
         self.db.dispose()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine import history
@@ -30,6 +30,7 @@ from engine.store.models import ApiToken, UserSession
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at / last_used_at lag at most this much behind
 SHOWN_ENDED = timedelta(days=7)  # the account page also lists what ended this recently
+KEPT = timedelta(days=90)  # rows of ended sessions and dead tokens are deleted after this (the history keeps the ends)
 TOKEN_NAME_MAX = 100
 AGENT_MAX, ADDRESS_MAX = 300, 64
 
@@ -233,6 +234,21 @@ class Sessions:
                 self._record(session, now, actor, EventKind.TOKEN_REVOKED,
                              {"username": row.username, "token": row.id, "name": row.name})
             return _token_view(row)
+
+    # ------------------------------------------------------------ housekeeping
+
+    def forget_old(self, kept: timedelta = KEPT) -> int:
+        """Delete sessions ended, or idle, and tokens expired or revoked longer than ``kept`` ago; how many.
+
+        The scheduler's lease holder runs it: the rows hold addresses and browsers, kept no longer than useful.
+        """
+        before = self._clock.now() - kept
+        with self._db.write() as session:
+            gone = session.execute(delete(UserSession).where(
+                (UserSession.ended_at < before) | (UserSession.last_seen_at < before))).rowcount
+            gone += session.execute(delete(ApiToken).where(
+                (ApiToken.expires_at < before) | (ApiToken.revoked_at < before))).rowcount
+        return gone
 
     # ------------------------------------------------------------ shared
 

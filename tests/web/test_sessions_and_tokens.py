@@ -18,6 +18,7 @@ from flask import Flask
 import engine
 from engine.errors import DeployError, FormInvalid
 from engine.history import SYSTEM
+from engine.sessions import digest
 from engine.store.enums import EventKind
 from tests.driver import registration
 from tests.web.http_clients import Browser, api_token, hidden
@@ -261,3 +262,17 @@ def test_deploy_refuses_a_form_with_a_free_text_field_without_max_length(eng, wo
 def test_the_login_page_takes_no_large_body_either(served):
     answer = httpx.post(f"{served}/login", data={"username": "x" * MB, "password": "demo"}, timeout=60)
     assert answer.status_code == 413 and "kB" in answer.text
+
+
+def test_rows_of_long_ended_sessions_and_dead_tokens_are_forgotten(eng, web_clock):
+    ended = eng.sessions.start("cs1", user_agent="old browser", address="127.0.0.1")
+    eng.sessions.end_current(ended, "cs1")
+    eng.sessions.issue_token("cs1", "old", timedelta(hours=1))
+    web_clock.advance(timedelta(days=91))
+    live = eng.sessions.start("cs1")
+    fresh = eng.sessions.issue_token("cs1", "fresh", timedelta(hours=12))
+    assert eng.sessions.forget_old() == 2
+    assert [s.id for s in eng.sessions.of("cs1")] == [digest(live)]
+    assert eng.sessions.check(live, idle=timedelta(minutes=30), lifetime=timedelta(hours=12)) == "cs1"
+    assert [t.name for t in eng.sessions.tokens("cs1")] == ["fresh"] and eng.sessions.token_user(fresh.token)
+    assert eng.history.verify(), "the history keeps the end of a forgotten session"
