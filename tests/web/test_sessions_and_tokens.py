@@ -155,12 +155,14 @@ def test_logout_is_recorded_in_the_history(served, browsers, eng):
 # ---------------------------------------------------------------- API tokens
 
 def test_a_revoked_token_is_refused(served, eng):
-    token = httpx.post(f"{served}/api/v1/session",
-                       json={"username": "cs1", "password": "demo", "name": "crm sync"}).json()["token"]
+    issued = httpx.post(f"{served}/api/v1/session",
+                        json={"username": "cs1", "password": "demo", "name": "crm sync"}).json()
+    token = issued["token"]
     headers = {"Authorization": f"Bearer {token}"}
     assert httpx.get(f"{served}/api/v1/tasks", headers=headers).status_code == 200
     [listed] = httpx.get(f"{served}/api/v1/tokens", headers=headers).json()
     assert listed["name"] == "crm sync" and listed["active"] and listed["current"] and "token" not in listed
+    assert (listed["id"], listed["expires_at"]) == (issued["id"], issued["expires_at"])
     assert listed["last_used_at"] is not None
     revoked = httpx.delete(f"{served}/api/v1/tokens/{listed['id']}", headers=headers)
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] and revoked.json()["revoked_by"] == "cs1"

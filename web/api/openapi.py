@@ -173,7 +173,10 @@ PATHS: dict = {
             "name": {"type": "string", "maxLength": 100, "description": "what the token is for (default api)"}}},
             {"username": "cs1", "password": "demo", "name": "crm sync"}),
         responses={"200": _ok("The token; it expires after API_TOKEN_HOURS or when revoked.", {
-            "type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}),
+            "type": "object", "required": ["token", "id", "expires_at"], "properties": {
+                "token": {"type": "string", "description": "shown this once: only its hash is kept"},
+                "id": {"type": "string", "description": "the token's id in GET /tokens and DELETE /tokens/{token_id}"},
+                "expires_at": _TIME}}),
             **_errors(400, 401, 422, 429)})},
     "/api/v1/tokens": {"parameters": [
         {"name": "username", "in": "query", "required": False, "schema": {"type": "string"},

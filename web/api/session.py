@@ -31,4 +31,5 @@ def create_session() -> Response:
     name = data.get("name", "api")
     if not isinstance(name, str) or len(name) > TOKEN_NAME_MAX:
         raise FormInvalid({"name": f"name is a text of at most {TOKEN_NAME_MAX} characters that names the token"})
-    return jsonify({"token": issue_token(person.username, name)})
+    issued = issue_token(person.username, name)
+    return jsonify({"token": issued.token, "id": issued.view.id, "expires_at": issued.view.expires_at.isoformat()})

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from engine.errors import NotFound
+from engine.sessions import IssuedToken
 from web.extensions import client_and_username, limiter, login_manager
 from web.services import engine, local_path
 
@@ -136,10 +137,10 @@ def logout():  # noqa: ANN201
 
 # ---------------------------------------------------------------- API bearer tokens
 
-def issue_token(username: str, name: str = "api") -> str:
+def issue_token(username: str, name: str = "api") -> IssuedToken:
     """A new bearer token, stored hashed with its name; it expires after ``API_TOKEN_HOURS``."""
     valid_for = timedelta(hours=current_app.config["API_TOKEN_HOURS"])
-    return engine().sessions.issue_token(username, name, valid_for).token
+    return engine().sessions.issue_token(username, name, valid_for)
 
 
 def user_from_token(token: str) -> User | None:
