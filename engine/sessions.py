@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine import history
-from engine.clock import Clock
+from engine.clock import Clock, SystemClock
 from engine.errors import NotAllowed, NotFound
 from engine.store.db import Database
 from engine.store.enums import EndReason, EventKind
@@ -98,14 +98,18 @@ def _token_view(row: ApiToken) -> TokenView:
 class Sessions:
     """Page sessions and API tokens over the ``user_session`` and ``api_token`` tables."""
 
-    def __init__(self, db: Database, clock: Clock, is_admin: Callable[[str], bool]) -> None:
-        self._db, self._clock, self._is_admin = db, clock, is_admin
+    def __init__(self, db: Database, history_clock: Clock, is_admin: Callable[[str], bool],
+                 clock: Clock | None = None) -> None:
+        self._db, self._history_clock, self._is_admin = db, history_clock, is_admin
+        # Sessions live in real time even when cases run on a manual clock (demos, tests): moving the
+        # business clock a day forward logs nobody out. Tests of the limits set a manual clock here.
+        self.clock: Clock = clock or SystemClock()
 
     # ------------------------------------------------------------ page sessions
 
     def start(self, username: str, *, user_agent: str | None = None, address: str | None = None) -> str:
         """A new session for a login; returns the token the cookie carries (never stored as such)."""
-        secret, now = new_secret(), self._clock.now()
+        secret, now = new_secret(), self.clock.now()
         with self._db.write() as session:
             session.add(UserSession(id=digest(secret), username=username, created_at=now, last_seen_at=now,
                                     user_agent=(user_agent or "")[:AGENT_MAX] or None,
@@ -120,7 +124,7 @@ class Sessions:
         """
         if not secret or len(secret) > 200:
             return None
-        now, key = self._clock.now(), digest(secret)
+        now, key = self.clock.now(), digest(secret)
         with self._db.read() as session:
             row = session.get(UserSession, key)
             if row is None or row.ended_at is not None:
@@ -158,7 +162,7 @@ class Sessions:
         return ended
 
     def _end(self, session_id: str, actor: str, reason: EndReason, *, check_rights: bool) -> SessionView:
-        now, admin = self._clock.now(), check_rights and self._is_admin(actor)  # read before the write begins
+        now, admin = self.clock.now(), check_rights and self._is_admin(actor)  # read before the write begins
         with self._db.write() as session:
             row = session.get(UserSession, session_id, with_for_update=True) if session_id else None
             if row is None or (check_rights and row.username != actor and not admin):
@@ -166,13 +170,13 @@ class Sessions:
                 raise NotFound("no such session")
             if row.ended_at is None:
                 row.ended_at, row.ended_by, row.end_reason = now, actor, reason
-                self._record(session, now, actor, EventKind.SESSION_ENDED,
+                self._record(session, actor, EventKind.SESSION_ENDED,
                              {"username": row.username, "session": row.id[:16], "reason": str(reason)})
             return _session_view(row)
 
     def of(self, username: str) -> list[SessionView]:
         """``username``'s open sessions and those ended in the last week, newest first."""
-        since = self._clock.now() - SHOWN_ENDED
+        since = self.clock.now() - SHOWN_ENDED
         with self._db.read() as session:
             rows = session.scalars(
                 select(UserSession).where(UserSession.username == username)
@@ -184,7 +188,7 @@ class Sessions:
     # ------------------------------------------------------------ API tokens
 
     def issue_token(self, username: str, name: str, valid_for: timedelta) -> IssuedToken:
-        secret, now = new_secret(), self._clock.now()
+        secret, now = new_secret(), self.clock.now()
         row = ApiToken(id=secrets.token_hex(8), token_hash=digest(secret), username=username,
                        name=(name.strip() or "api")[:TOKEN_NAME_MAX], created_at=now, expires_at=now + valid_for)
         with self._db.write() as session:
@@ -197,7 +201,7 @@ class Sessions:
         """The token's row if it is neither revoked nor expired, else None; notes its use (once a minute)."""
         if not secret or len(secret) > 200:
             return None
-        now = self._clock.now()
+        now = self.clock.now()
         with self._db.read() as session:
             row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(secret))).one_or_none()
             if row is None:
@@ -212,7 +216,7 @@ class Sessions:
 
     def tokens(self, username: str) -> list[TokenView]:
         """``username``'s tokens, newest first (revoked and expired ones too, for a week)."""
-        since = self._clock.now() - SHOWN_ENDED
+        since = self.clock.now() - SHOWN_ENDED
         with self._db.read() as session:
             rows = session.scalars(
                 select(ApiToken).where(ApiToken.username == username, ApiToken.expires_at >= since)
@@ -223,7 +227,7 @@ class Sessions:
 
     def revoke_token(self, token_id: str, actor: str) -> TokenView:
         """Revoke a token by its id: one's own, or anyone's for an administrator; 404 for an unknown id."""
-        now, admin = self._clock.now(), self._is_admin(actor)  # read before the write begins
+        now, admin = self.clock.now(), self._is_admin(actor)  # read before the write begins
         with self._db.write() as session:
             row = session.get(ApiToken, token_id, with_for_update=True) if token_id else None
             if row is None or (row.username != actor and not admin):
@@ -231,7 +235,7 @@ class Sessions:
                 raise NotFound("no such token")
             if row.revoked_at is None:
                 row.revoked_at, row.revoked_by = now, actor
-                self._record(session, now, actor, EventKind.TOKEN_REVOKED,
+                self._record(session, actor, EventKind.TOKEN_REVOKED,
                              {"username": row.username, "token": row.id, "name": row.name})
             return _token_view(row)
 
@@ -242,7 +246,7 @@ class Sessions:
 
         The scheduler's lease holder runs it: the rows hold addresses and browsers, kept no longer than useful.
         """
-        before = self._clock.now() - kept
+        before = self.clock.now() - kept
         with self._db.write() as session:
             gone = session.execute(delete(UserSession).where(
                 (UserSession.ended_at < before) | (UserSession.last_seen_at < before))).rowcount
@@ -259,7 +263,7 @@ class Sessions:
         if not self.may_manage(username, actor):
             raise NotAllowed(f"{actor} may not end {username}'s sessions (roles.toml: admin = true)")
 
-    @staticmethod
-    def _record(session: Session, at: datetime, actor: str, kind: EventKind, payload: dict) -> None:
-        history.append(session, case_number=None, at=at, actor=actor, kind=kind, payload=payload,
-                       deployment_version=None)
+    def _record(self, session: Session, actor: str, kind: EventKind, payload: dict) -> None:
+        """The end in the history, at the engine's time like every other event of the system stream."""
+        history.append(session, case_number=None, at=self._history_clock.now(), actor=actor, kind=kind,
+                       payload=payload, deployment_version=None)

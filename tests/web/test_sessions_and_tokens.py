@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 import engine
+from engine.clock import ManualClock
 from engine.errors import DeployError, FormInvalid
 from engine.history import SYSTEM
 from engine.sessions import digest
@@ -30,6 +31,13 @@ MB = 1024 * 1024
 def web_database_url(database_url: str) -> str:
     """Sessions and tokens are rows: checked on SQLite and on PostgreSQL."""
     return database_url
+
+
+@pytest.fixture
+def session_clock(eng: engine.Engine) -> ManualClock:
+    """The sessions' own clock, made manual: they run on real time, not on the cases' manual clock."""
+    eng.sessions.clock = ManualClock(datetime.now(UTC))
+    return eng.sessions.clock
 
 
 @pytest.fixture
@@ -86,29 +94,29 @@ def test_login_rotates_the_session(served, browsers):
     assert logged_in(first.http.get("/inbox"))
 
 
-def test_a_session_older_than_the_absolute_lifetime_is_refused(app: Flask, served, browsers, web_clock):
+def test_a_session_older_than_the_absolute_lifetime_is_refused(app: Flask, served, browsers, session_clock):
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=2)  # the idle limit out of the way
     app.config["SESSION_MAX_HOURS"] = 12
     page = browser(browsers, served).login("cs1")
     for _ in range(11):  # busy all day long: activity does not extend the absolute lifetime
-        web_clock.advance(timedelta(hours=1))
+        session_clock.advance(timedelta(hours=1))
         assert logged_in(page.http.get("/inbox"))
-    web_clock.advance(timedelta(minutes=59))
+    session_clock.advance(timedelta(minutes=59))
     assert logged_in(page.http.get("/inbox"))
-    web_clock.advance(timedelta(minutes=2))
+    session_clock.advance(timedelta(minutes=2))
     refused = page.http.get("/inbox")
     assert refused.status_code == 302 and "/login" in refused.headers["location"]
     page.login("cs1")  # a new login starts a new lifetime
     assert logged_in(page.http.get("/inbox"))
 
 
-def test_the_server_ends_an_idle_session_though_the_inbox_refreshes_itself(app: Flask, served, browsers, web_clock):
+def test_the_server_ends_an_idle_session_though_the_inbox_refreshes_itself(app: Flask, served, browsers, session_clock):
     page = browser(browsers, served).login("cs1")
-    web_clock.advance(timedelta(minutes=20))
+    session_clock.advance(timedelta(minutes=20))
     assert logged_in(page.http.get("/inbox"))  # activity: idle time starts again
-    web_clock.advance(timedelta(minutes=20))
+    session_clock.advance(timedelta(minutes=20))
     assert page.http.get("/inbox?partial=1", headers={"X-Auto-Refresh": "1"}).status_code == 200
-    web_clock.advance(timedelta(minutes=15))  # 35 minutes since the person last did something
+    session_clock.advance(timedelta(minutes=15))  # 35 minutes since the person last did something
     assert page.http.get("/inbox").status_code == 302
 
 
@@ -190,9 +198,9 @@ def test_only_the_owner_or_an_admin_revokes_a_token(served):
     assert httpx.get(f"{served}/api/v1/tasks", headers=victim_headers).status_code == 401
 
 
-def test_an_expired_token_is_refused(app: Flask, served, web_clock):
+def test_an_expired_token_is_refused(app: Flask, served, session_clock):
     headers = {"Authorization": f"Bearer {api_token(served, 'cs1')}"}
-    web_clock.advance(timedelta(hours=app.config["API_TOKEN_HOURS"], seconds=1))
+    session_clock.advance(timedelta(hours=app.config["API_TOKEN_HOURS"], seconds=1))
     assert httpx.get(f"{served}/api/v1/tasks", headers=headers).status_code == 401
 
 
@@ -266,11 +274,11 @@ def test_the_login_page_takes_no_large_body_either(served):
     assert answer.status_code == 413 and "kB" in answer.text
 
 
-def test_rows_of_long_ended_sessions_and_dead_tokens_are_forgotten(eng, web_clock):
+def test_rows_of_long_ended_sessions_and_dead_tokens_are_forgotten(eng, session_clock):
     ended = eng.sessions.start("cs1", user_agent="old browser", address="127.0.0.1")
     eng.sessions.end_current(ended, "cs1")
     eng.sessions.issue_token("cs1", "old", timedelta(hours=1))
-    web_clock.advance(timedelta(days=91))
+    session_clock.advance(timedelta(days=91))
     live = eng.sessions.start("cs1")
     fresh = eng.sessions.issue_token("cs1", "fresh", timedelta(hours=12))
     assert eng.sessions.forget_old() == 2
@@ -278,3 +286,9 @@ def test_rows_of_long_ended_sessions_and_dead_tokens_are_forgotten(eng, web_cloc
     assert eng.sessions.check(live, idle=timedelta(minutes=30), lifetime=timedelta(hours=12)) == "cs1"
     assert [t.name for t in eng.sessions.tokens("cs1")] == ["fresh"] and eng.sessions.token_user(fresh.token)
     assert eng.history.verify(), "the history keeps the end of a forgotten session"
+
+
+def test_moving_the_cases_clock_logs_nobody_out(served, browsers, web_clock):
+    page = browser(browsers, served).login("cs1")
+    web_clock.advance(timedelta(days=3))  # business time (deadlines) in a demo or a test, not the sessions' time
+    assert logged_in(page.http.get("/inbox"))

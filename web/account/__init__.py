@@ -43,7 +43,7 @@ def sessions(username: str | None = None) -> ResponseReturnValue:
     token = current_session_token()
     eng = engine()
     return render_template(
-        "account/sessions.html", username=target, now=eng.clock.now(),
+        "account/sessions.html", username=target, now=eng.sessions.clock.now(),
         sessions=eng.sessions.of(target), tokens=eng.sessions.tokens(target),
         current=digest(token) if token else None, is_admin=eng.access.is_admin(current_user.username))
 

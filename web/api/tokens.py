@@ -17,7 +17,7 @@ from web.services import engine
 
 
 def token_json(token: TokenView) -> dict:
-    now = engine().clock.now()
+    now = engine().sessions.clock.now()
     return {**jsonable(token), "active": token.active_at(now),  # type: ignore[dict-item]
             "current": token.id == g.get("token_id")}
 
