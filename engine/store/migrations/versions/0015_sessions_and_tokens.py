@@ -7,14 +7,14 @@ absolute limit) refuses every copy of that cookie. ``api_token`` holds the beare
 when it was revoked.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
