@@ -41,6 +41,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     # the catalogue's properties (engine/catalogue_checks.py)
     "property_misplaced": {"zh": "属性 {property} 不能用在 {kind} 上：请放在 {allowed} 上",
                            "en": "the property {property} does nothing on a {kind}: put it on a {allowed}"},
+    "pending_property_not_user_task": {
+        "zh": "属性 {property} 只能用在用户任务（userTask）上，不能用在 {kind} 上："
+              "请把它放在客户经理等待或提醒的用户任务上",
+        "en": "the property {property} belongs on a user task, not a {kind}: put it on the account manager's "
+              "waiting or reminder user task"},
+    "pending_property_not_flag": {
+        "zh": "属性 {property} 的值只能是 true 或 false（现在是“{value}”）",
+        "en": 'the property {property} is "true" or "false" (it is "{value}")'},
     "link_days_invalid": {"zh": "customerLinkDays 必须是 1 到 {most} 之间的整数天数（现在是“{value}”）",
                           "en": 'customerLinkDays must be a whole number of days from 1 to {most} (it is "{value}")'},
     "customer_answers_invalid": {
