@@ -37,6 +37,7 @@ from engine.history import History
 from engine.links import Links
 from engine.migration import Migration
 from engine.notify import Notifications
+from engine.pending import PendingMatters
 from engine.people import People
 from engine.proofs import Proofs
 from engine.replay import Replay
@@ -75,6 +76,7 @@ class Engine:
         self.tasks = Tasks(self.db, self.clock, self.repository, work, self.timers)
         self.access = Access(self.db, self.repository.active_roles)
         self.cases = Cases(self.db, self.access)
+        self.pending = PendingMatters(self.db, self.repository, self.access)
         files = Path(attachments_dir) if attachments_dir else _default_attachments_dir(database_url)
         self.attachments = Attachments(self.db, self.clock, files)
         self.retention = Retention(self.db, self.clock, files)

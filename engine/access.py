@@ -47,6 +47,10 @@ class Access:
     def may_register(self, username: str) -> bool:
         return self._any(username, "register", True)
 
+    def has_right(self, username: str, key: str) -> bool:
+        """Whether one of ``username``'s roles sets ``key = true`` in the active roles.toml."""
+        return self._any(username, key, True)
+
     def may_deploy(self, username: str) -> bool:
         return self._any(username, "deploy", True)
 
