@@ -49,7 +49,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     limiter.init_app(app)
     errors.register(app)
 
-    from web import api, audit, auth, cases, health, inbox, notices, owner, portal, vendor
+    from web import api, audit, auth, cases, health, inbox, notices, owner, pending, portal, vendor
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(i18n.bp)
@@ -61,6 +61,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     app.register_blueprint(vendor.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(owner.bp)
+    app.register_blueprint(pending.bp)
     health.register(app)  # /healthz, /readyz, /metrics: no login, no CSRF
     csrf.exempt(api.bp)  # the API authenticates each call with a bearer token, not a cookie
 
