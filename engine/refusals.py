@@ -442,8 +442,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "timer_bad_duration": {"zh": '定时器表达式 {text} 不是 ISO 8601 时长，例如 "PT2H"',
                            "en": 'timer expression {text} is not an ISO 8601 duration such as "PT2H"'},
     "timer_bad_date": {
-        "zh": "定时器表达式 {text} 不是日期时间、working_days(n)、next_day_of_month(d) 或 next_weekday(w)",
-        "en": "timer expression {text} is not a date-time, working_days(n), next_day_of_month(d) or next_weekday(w)"},
+        "zh": "定时器表达式 {text} 不是日期时间、working_days(n)、next_day_of_month(d)、next_weekday(w) "
+              '或 after(case_started(), "PT24H")',
+        "en": "timer expression {text} is not a date-time, working_days(n), next_day_of_month(d), "
+              'next_weekday(w) or after(case_started(), "PT24H")'},
     "timer_bad_cycle": {"zh": '定时器表达式 {text} 不是 ISO 8601 重复区间，例如 "R3/PT4H"',
                         "en": 'timer expression {text} is not an ISO 8601 repeating interval such as "R3/PT4H"'},
 }

@@ -161,3 +161,25 @@ def test_a_pending_matter_property_off_a_user_task_or_not_a_flag_is_refused(
     [problem] = [p for p in refused.value.problems if p.code == code]
     assert problem.file == "responsibility.bpmn"
     assert "pendingMatter" in problem.text("zh") and "pendingMatter" in problem.text("en")
+
+
+def test_a_timer_counting_from_registration_with_a_bad_duration_is_refused_at_deploy(eng, workflows_dir: Path):
+    path = workflows_dir / "responsibility.bpmn"
+    text = path.read_text(encoding="utf-8")
+    assert 'after(responsibility_clock_from, "PT48H")' in text
+    path.write_text(text.replace('after(responsibility_clock_from, "PT48H")', 'after(case_started(), "48 hours")'),
+                    encoding="utf-8")
+    with pytest.raises(DeployError) as refused:
+        eng.repository.deploy(actor="owner1")
+    [problem] = refused.value.problems
+    assert problem.element.startswith("responsibility_deadline") and problem.code == "timer_not_evaluable"
+
+
+def test_a_pending_matter_coming_back_months_later_gets_24_hours_from_its_return(eng, clock):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    to_pending(eng, number)
+    clock.advance(datetime(2026, 5, 20, 10, 0, tzinfo=SHANGHAI) - clock.now())
+    eng.timers.fire_due()
+    complete(eng, number, "wait_pending_matter", pending_outcome="resume", pending_note="客户回来了")
+    assert task(eng, number, "determine_responsibility").due_at == datetime(2026, 5, 21, 10, 0, tzinfo=SHANGHAI)
+    assert eng.replay.run(number).ok
