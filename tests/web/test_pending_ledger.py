@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime
 
 from openpyxl import load_workbook
@@ -94,3 +95,26 @@ def test_expected_return_is_a_date_cell(client, eng):
     header = [c.value for c in sheet[1]]
     cell = sheet.cell(2, header.index("预计回来日期") + 1)
     assert cell.is_date and cell.value.date() == date(2026, 3, 20)
+
+
+def test_the_account_manager_records_a_reminder_through_its_task_page_and_the_ledger_shows_it(client, eng, web_clock):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    to_pending(eng, number)
+    web_clock.advance(datetime(2026, 3, 4, 9, 30, tzinfo=SHANGHAI) - web_clock.now())
+    eng.timers.fire_due()
+    login(client, "am1")
+    inbox = client.get("/inbox").get_data(as_text=True)
+    reminder = next(t for t in eng.tasks.for_user("am1")
+                    if t.case_number == number and t.name == "remind_pending_customer")
+    assert f"/tasks/{reminder.id}" in inbox
+    page = client.get(f"/tasks/{reminder.id}").get_data(as_text=True)
+    assert "提醒客户并记录变化" in page and 'name="expected_return"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    version = re.search(r'name="expected_version" value="(\d+)"', page).group(1)
+    response = client.post(f"/tasks/{reminder.id}", data={
+        "csrf_token": token, "expected_version": version, "reminder_contacted": "true",
+        "reminder_answer": "配件到了再来", "pending_next_action": "配件到货通知", "expected_return": "2026-03-25"})
+    assert response.status_code in (302, 303)
+    assert eng.tasks.get(reminder.id).state == "completed"
+    ledger = client.get("/pending-matters/").get_data(as_text=True)
+    assert "配件到了再来" in ledger and "配件到货通知" in ledger and "2026-03-25" in ledger
