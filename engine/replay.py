@@ -178,7 +178,9 @@ class Replay:
         except NotFound as exc:
             raise _Differs(str(exc)) from None
         workflow = BpmnWorkflow(spec, subs, script_engine=deployment.script_engine)
-        return _Case(process_id, deployment, workflow, started=event.at)
+        with self._db.read() as session:  # the registration as the case row keeps it (the event is written later)
+            registered = session.scalar(select(Case.created_at).where(Case.number == event.case_number))
+        return _Case(process_id, deployment, workflow, started=registered or event.at)
 
     def _version(self, version: int | None) -> LoadedDeployment:
         with self._db.read() as session:
