@@ -47,6 +47,12 @@ class Access:
     def may_register(self, username: str) -> bool:
         return self._any(username, "register", True)
 
+    def may_reassign(self, username: str) -> bool:
+        return self._any(username, "reassign", True)
+
+    def may_intervene(self, username: str) -> bool:
+        return self._any(username, "intervene", True)
+
     def has_right(self, username: str, key: str) -> bool:
         """Whether one of ``username``'s roles sets ``key = true`` in the active roles.toml."""
         return self._any(username, key, True)

@@ -6,19 +6,68 @@
 
   function t(key, fallback) { return (body && body.getAttribute("data-t-" + key)) || fallback; }
 
+  // Days and hours for far deadlines, hours and minutes for near ones: "5 d 3 h", "2 h 10 min".
+  function span(minutes) {
+    var m = Math.abs(minutes), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), min = m % 60;
+    if (d) { return d + t("d", "d") + (h ? " " + h + t("h", "h") : ""); }
+    return (h ? h + t("h", "h") + " " : "") + min + t("m", "m");
+  }
+
+  // A planned wait (data-until) counts down but is never overdue: the process goes on by itself.
+  function renderWait(el) {
+    var until = Date.parse(el.getAttribute("data-until"));
+    if (isNaN(until)) { return; }
+    var left = Math.round((until - (Date.now() + skew)) / 60000);
+    el.textContent = left > 0 ? t("in", "in {time}").replace("{time}", span(left)) : t("soon", "any moment now");
+  }
+
   function render(el) {
     var due = Date.parse(el.getAttribute("data-due"));
     if (isNaN(due)) { return; }
     var left = Math.round((due - (Date.now() + skew)) / 60000);
-    var m = Math.abs(left), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), min = m % 60;
-    var text = (d ? d + t("d", "d") + " " : "") + (d || h ? h + t("h", "h") + " " : "") + min + t("m", "m");
+    var text = span(left);
     el.textContent = (left < 0 ? t("overdue", "overdue by {time}") : t("left", "{time} left")).replace("{time}", text);
     el.classList.toggle("overdue-badge", left < 0);
     var row = el.closest("tr");
     if (row && left < 0 && row.closest("#tasks")) { row.classList.add("overdue"); }
   }
 
-  function tick() { document.querySelectorAll("[data-due]").forEach(render); }
+  // Keys in the inbox and on the board: j / k move down / up the rows, o opens the step, c claims it.
+  // Never while typing in a field, never with a modifier key.
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("#tasks tbody tr[data-task], #board tbody tr[data-task]")); }
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey || !target || /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(target.tagName) ||
+        target.isContentEditable) { return; }
+    var all = rows();
+    if (!all.length) { return; }
+    var at = all.findIndex(function (row) { return row.classList.contains("selected"); });
+    if (event.key === "j" || event.key === "k") {
+      var next = at < 0 ? 0 : Math.max(0, Math.min(all.length - 1, at + (event.key === "j" ? 1 : -1)));
+      all.forEach(function (row) { row.classList.remove("selected"); row.removeAttribute("aria-selected"); });
+      all[next].classList.add("selected");
+      all[next].setAttribute("aria-selected", "true");
+      all[next].scrollIntoView({ block: "nearest" });
+      event.preventDefault();
+    } else if (at >= 0 && event.key === "o") {
+      var link = all[at].querySelector("a[href^='/tasks/']");
+      if (link) { window.location.href = link.getAttribute("href"); event.preventDefault(); }
+    } else if (at >= 0 && event.key === "c") {
+      var claim = all[at].querySelector("form[action$='/claim'] button[type=submit]");
+      if (claim) { claim.click(); event.preventDefault(); }
+    }
+  });
+
+  // A button with data-confirm asks first (cancelling a case is for good).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+  });
+
+  function tick() {
+    document.querySelectorAll("[data-due]").forEach(render);
+    document.querySelectorAll("[data-until]").forEach(renderWait);
+  }
 
   // Replace only the table: the filter form and anything typed there stay as they are.
   function refresh(box) {
