@@ -118,3 +118,28 @@ def test_the_account_manager_records_a_reminder_through_its_task_page_and_the_le
     assert eng.tasks.get(reminder.id).state == "completed"
     ledger = client.get("/pending-matters/").get_data(as_text=True)
     assert "配件到了再来" in ledger and "配件到货通知" in ledger and "2026-03-25" in ledger
+
+
+def test_the_general_manager_sees_why_and_rejects_with_a_reason_through_the_buttons(client, eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    to_responsibility(eng, number)
+    complete(eng, number, "determine_responsibility", responsibility="not_determinable",
+             pending_reason="quality_undetermined")
+    complete(eng, number, "notify_customer_pending", pending_next_action="等检测报告")
+    approval = next(t for t in eng.tasks.for_case(number) if t.name == "approve_pending_matter")
+    login(client, "gm1")
+    page = client.get(f"/tasks/{approval.id}").get_data(as_text=True)
+    shown = page.split('id="shown"', 1)[1].split("</dl>", 1)[0]
+    assert "质量问题暂无法判定" in shown and "等检测报告" in shown
+    assert 'value="false" class="decision reject danger">不认可，重新判定责任</button>' in page
+
+    def post(**fields: str):  # noqa: ANN202
+        current = client.get(f"/tasks/{approval.id}").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', current).group(1)
+        version = re.search(r'name="expected_version" value="(\d+)"', current).group(1)
+        return client.post(f"/tasks/{approval.id}", data={"csrf_token": token, "expected_version": version,
+                                                          **fields})
+
+    assert post(pending_approved="false").status_code == 422
+    assert post(pending_approved="false", pending_opinion="可以先做检测").status_code in (302, 303)
+    assert [t.name for t in eng.tasks.for_case(number)] == ["determine_responsibility"]
