@@ -81,7 +81,11 @@ def test_on_the_4th_each_open_pending_matter_gives_the_account_manager_a_reminde
     settled = eng.runtime.start("complaint", registration(), "cs1")
     to_responsibility(eng, settled)
     complete(eng, settled, "determine_responsibility", responsibility="customer_misunderstanding")
-    clock.advance(datetime(2026, 3, 4, 8, 59, tzinfo=SHANGHAI) - clock.now())
+    # Seed 002: on the 4th the account manager reminds the customers of last month's pending matters.
+    clock.advance(datetime(2026, 3, 4, 9, 1, tzinfo=SHANGHAI) - clock.now())
+    eng.timers.fire_due()
+    assert "remind_pending_customer" not in names(eng, first)  # pending since 2 March: this month's
+    clock.advance(datetime(2026, 4, 4, 8, 59, tzinfo=SHANGHAI) - clock.now())
     eng.timers.fire_due()
     assert "remind_pending_customer" not in names(eng, first)
     advance(eng, clock, minutes=2)  # the 4th, 09:00 local time
@@ -91,15 +95,15 @@ def test_on_the_4th_each_open_pending_matter_gives_the_account_manager_a_reminde
     inbox = [t for t in eng.tasks.for_user("am1") if t.name == "remind_pending_customer"]
     assert sorted(t.case_number for t in inbox) == sorted([first, second])
     complete(eng, first, "remind_pending_customer", reminder_contacted=True, reminder_answer="下周二回店",
-             pending_next_action="预约下周二", expected_return="2026-03-10")
+             pending_next_action="预约下周二", expected_return="2026-04-14")
     events = [e for e in eng.history.events(first) if e.payload.get("element") == "remind_pending_customer"]
     assert events[-1].payload["data"]["reminder_answer"] == "下周二回店"
     row = next(m for m in eng.pending.ledger("am1") if m.case_number == first)
     assert row.last_reminder.data["reminder_contacted"] is True
-    assert row.last_reminder.at == datetime(2026, 3, 4, 9, 1, tzinfo=SHANGHAI)
-    assert (row.next_action, row.expected_return) == ("预约下周二", date(2026, 3, 10))
-    # Next month again, for the matter still open; the unanswered reminder of March stays open beside it.
-    clock.advance(datetime(2026, 4, 4, 9, 1, tzinfo=SHANGHAI) - clock.now())
+    assert row.last_reminder.at == datetime(2026, 4, 4, 9, 1, tzinfo=SHANGHAI)
+    assert (row.next_action, row.expected_return) == ("预约下周二", date(2026, 4, 14))
+    # Next month again, for the matter still open; the unanswered reminder of April stays open beside it.
+    clock.advance(datetime(2026, 5, 4, 9, 1, tzinfo=SHANGHAI) - clock.now())
     eng.timers.fire_due()
     assert names(eng, first) == ["remind_pending_customer", "wait_pending_matter"]
     assert [t.name for t in open_tasks(eng, second)].count("remind_pending_customer") == 1
@@ -108,7 +112,8 @@ def test_on_the_4th_each_open_pending_matter_gives_the_account_manager_a_reminde
 def test_a_customer_coming_back_resumes_responsibility(eng, clock):
     number = eng.runtime.start("complaint", registration(), "cs1")
     to_pending(eng, number)
-    advance(eng, clock, days=3)  # past the 4th: a reminder is open
+    clock.advance(datetime(2026, 4, 4, 10, 0, tzinfo=SHANGHAI) - clock.now())
+    eng.timers.fire_due()  # April's reminder of March's matter is open
     assert "remind_pending_customer" in names(eng, number)
     complete(eng, number, "wait_pending_matter", pending_outcome="resume", pending_note="客户回店了")
     assert names(eng, number) == ["determine_responsibility"]  # the open reminder ends with the matter

@@ -100,7 +100,7 @@ def test_expected_return_is_a_date_cell(client, eng):
 def test_the_account_manager_records_a_reminder_through_its_task_page_and_the_ledger_shows_it(client, eng, web_clock):
     number = eng.runtime.start("complaint", registration(), "cs1")
     to_pending(eng, number)
-    web_clock.advance(datetime(2026, 3, 4, 9, 30, tzinfo=SHANGHAI) - web_clock.now())
+    web_clock.advance(datetime(2026, 4, 4, 9, 30, tzinfo=SHANGHAI) - web_clock.now())
     eng.timers.fire_due()
     login(client, "am1")
     inbox = client.get("/inbox").get_data(as_text=True)
@@ -113,11 +113,11 @@ def test_the_account_manager_records_a_reminder_through_its_task_page_and_the_le
     version = re.search(r'name="expected_version" value="(\d+)"', page).group(1)
     response = client.post(f"/tasks/{reminder.id}", data={
         "csrf_token": token, "expected_version": version, "reminder_contacted": "true",
-        "reminder_answer": "配件到了再来", "pending_next_action": "配件到货通知", "expected_return": "2026-03-25"})
+        "reminder_answer": "配件到了再来", "pending_next_action": "配件到货通知", "expected_return": "2026-04-25"})
     assert response.status_code in (302, 303)
     assert eng.tasks.get(reminder.id).state == "completed"
     ledger = client.get("/pending-matters/").get_data(as_text=True)
-    assert "配件到了再来" in ledger and "配件到货通知" in ledger and "2026-03-25" in ledger
+    assert "配件到了再来" in ledger and "配件到货通知" in ledger and "2026-04-25" in ledger
 
 
 def test_the_general_manager_sees_why_and_rejects_with_a_reason_through_the_buttons(client, eng):
