@@ -39,6 +39,9 @@ def test_the_ledger_lists_open_pending_matters_by_month_with_their_columns(clien
     assert march in only_march and april not in only_march
     assert client.get("/pending-matters/?holder=am2").get_data(as_text=True).count('data-case="') == 0
     assert client.get("/pending-matters/?month=March").status_code == 400
+    case_page = client.get(f"/cases/{march}")
+    assert case_page.status_code == 200 and "提醒客户并记录变化" in case_page.get_data(as_text=True)
+    assert client.get(f"/cases/{march}/diagram.json").status_code == 200
 
 
 def test_a_person_involved_in_a_case_never_sees_it_in_the_ledger(client, eng):
