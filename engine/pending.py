@@ -104,10 +104,6 @@ class PendingMatters:
             matters.append(_matter(row, catalogue, completed.get(row.number, []), since_month, full))
         return sorted(matters, key=lambda m: (m.since, m.case_number))
 
-    def months(self, viewer: str) -> list[str]:
-        """The months (YYYY-MM) that have open pending matters ``viewer`` may see, newest first."""
-        return sorted({m.month for m in self.ledger(viewer)}, reverse=True)
-
     def _open_waits(self, viewer: str) -> list[Any]:
         with self._db.read() as session:
             conn = session.connection()
