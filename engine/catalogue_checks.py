@@ -2,12 +2,12 @@
 the element or field, when a property the web relies on is wrong, instead of a customer's link failing.
 
 Checked: ``customerLinkDays`` (a whole number of days, 1 to 365), ``customerMayAnswer`` (on a user
-task), ``customerAnswers`` (on a message catch event), ``intake`` and ``caseGrade`` / ``caseTier`` /
-``caseOutcome`` (on a start event), ``pendingMatter`` / ``pendingReminder`` (on a user task, true or
-false), ``x-meaning`` (a known meaning, once per form), ``x-customer``
-(true or false), ``x-decision`` (a boolean field, an optional text field for the reason and
-optional button words), ``x-show`` (a list of field names), ``labels.toml`` (TOML with ``zh`` and ``en``
-per code) and ``demo.json`` (JSON).
+task), ``customerAnswers`` and ``customerReplies`` (on a message catch event), ``intake`` and
+``caseGrade`` / ``caseTier`` / ``caseOutcome`` (on a start event), ``pendingMatter`` / ``pendingReminder``
+(on a user task, true or false), ``x-meaning`` (a known meaning, once per form), ``x-customer`` (true or
+false), ``x-decision`` (a boolean field, an optional text field for the reason and optional button
+words), ``x-show`` (a list of field names), ``labels.toml`` (TOML with ``zh`` and ``en`` per code) and
+``demo.json`` (JSON).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import tomllib
 
 from lxml import etree
 
+from engine import reply_templates
 from engine.catalogue import CASE_MEANINGS, DEMO_FILE, FIELD_MEANINGS, LABELS_FILE, PENDING_MATTER, PENDING_REMINDER
 from engine.errors import Problem
 
@@ -26,6 +27,7 @@ SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _ON = {  # property -> the element kinds it belongs on
     "customerMayAnswer": ("userTask",),
     "customerAnswers": ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"),
+    "customerReplies": ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"),
     "intake": ("startEvent",),
     **{name: ("startEvent",) for name in CASE_MEANINGS},
     PENDING_MATTER: ("userTask",),
@@ -43,6 +45,7 @@ def check(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:
     for name, schema in sorted(forms.items()):
         problems += _form(f"forms/{name}", schema)
     problems += _labels(files.get(LABELS_FILE))
+    problems += reply_templates.check(files, forms)
     if DEMO_FILE in files:
         try:
             json.loads(files[DEMO_FILE])
@@ -76,9 +79,9 @@ def _diagram(file: str, text: str) -> list[Problem]:
             problems.append(Problem.of(file, element, "pending_property_not_flag", property=name, value=value))
         elif name == "customerLinkDays" and not (value.isdigit() and 1 <= int(value) <= MAX_LINK_DAYS):
             problems.append(Problem.of(file, element, "link_days_invalid", value=value, most=MAX_LINK_DAYS))
-        elif name == "customerAnswers" and not (re.fullmatch(r"[A-Za-z_]\w*", value) and
+        elif name in ("customerAnswers", "customerReplies") and not (re.fullmatch(r"[A-Za-z_]\w*", value) and
                                                  any(_local(c) == "messageEventDefinition" for c in owner)):
-            problems.append(Problem.of(file, element, "customer_answers_invalid", value=value))
+            problems.append(Problem.of(file, element, "customer_answers_invalid", property=name, value=value))
         elif name in CASE_MEANINGS and not re.fullmatch(r"[A-Za-z_]\w*", value):
             problems.append(Problem.of(file, element, "case_field_invalid", property=name, value=value))
     return problems

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from openpyxl import Workbook
 
 from engine.history import SYSTEM
+from engine.report_files import COLUMNS, outcome_rows, to_xlsx
 from engine.reports import ComplianceReport
 from engine.store.enums import EventKind
 from web.cases.display import grades
@@ -100,39 +100,9 @@ def report() -> Response | str:
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-COLUMNS = ["step", "role", "case", "deadline", "due_at", "outcome", "done_at", "margin_minutes"]
-
-
-def outcome_rows(found: ComplianceReport) -> list[list[object]]:
-    """One line per deadline, the figures' cases included: what an auditor re-counts in a spreadsheet."""
-    lines = []
-    for row in found.rows:
-        for o in [*row.met, *row.missed, *row.pending]:
-            lines.append([row.step, row.role or "", o.case_number, o.deadline, o.due_at.isoformat(), o.outcome,
-                          o.done_at.isoformat() if o.done_at else "", round(o.margin.total_seconds() / 60, 1)])
-    return lines
-
-
 def to_csv(found: ComplianceReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     writer.writerows(outcome_rows(found))
     return "\ufeff" + out.getvalue()  # a BOM so spreadsheet programs read the Chinese text as UTF-8
-
-
-def to_xlsx(found: ComplianceReport) -> bytes:
-    book = Workbook()
-    summary = book.active
-    summary.title = "summary"
-    summary.append(["step", "title", "role", "met", "missed", "pending", "on_time_rate", "worst_late_minutes"])
-    for row in found.rows:
-        summary.append([row.step, row.step_title, row.role or "", len(row.met), len(row.missed), len(row.pending),
-                        row.on_time_rate, round(row.worst_late.total_seconds() / 60, 1) if row.worst_late else None])
-    detail = book.create_sheet("deadlines")
-    detail.append(COLUMNS)
-    for line in outcome_rows(found):
-        detail.append(line)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
