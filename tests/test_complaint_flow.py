@@ -18,9 +18,9 @@ from tests.driver import (
     start_to_verified,
     subjects,
     task,
+    through_chain,
     to_callback,
     to_plan,
-    through_chain,
     to_responsibility,
 )
 

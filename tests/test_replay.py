@@ -26,9 +26,9 @@ from tests.driver import (
     short_of_next_deadline,
     start_to_verified,
     task,
+    through_chain,
     to_callback,
     to_plan,
-    through_chain,
     to_responsibility,
 )
 
