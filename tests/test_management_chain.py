@@ -16,6 +16,7 @@ from engine.errors import FormInvalid
 from tests.driver import (
     advance,
     complete,
+    fire_next,
     open_tasks,
     plan_through_review,
     registration,
@@ -191,7 +192,7 @@ def chain_path(eng, clock):
     to_chain(eng, number, "urgent")
     complete(eng, number, "review_responsibility_opinion", opinion_agreed=False)
     complete(eng, number, "consult_on_opinion")
-    advance(eng, clock, hours=4, minutes=1)
+    assert fire_next(eng, clock) == 1  # the general manager is late
     complete(eng, number, "give_gm_opinion")
     complete(eng, number, "carry_out_fault_handling")
     plan_through_review(eng, number)
