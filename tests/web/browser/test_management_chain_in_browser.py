@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.driver import complete, registration, to_responsibility
 from tests.web.browser.conftest import log_in
-from tests.web.browser.test_service_complaint_in_browser import do_step, fill
+from tests.web.browser.test_service_complaint_in_browser import do_step, fill, submit
 
 
 def test_a_serious_cases_gm_opinion_is_given_in_the_browser(page: Page, browser: Browser, served: str, eng):
@@ -25,9 +25,10 @@ def test_a_serious_cases_gm_opinion_is_given_in_the_browser(page: Page, browser:
     expect(row).to_contain_text(number)
     page.goto(f"/tasks/{opinion.id}")
     expect(page.locator("body")).to_contain_text("主管总经理")
+    expect(page.locator("body")).to_contain_text("通报批评，扣当月绩效")  # management's opinion, above the form
     form = page.locator("form.task-form")
     fill(form, {"gm_opinion": "同意管理部意见，责任人书面检讨并参加培训"})
-    form.locator("button[type=submit]").click()
+    submit(form, {})
     expect(page.locator(".flash").first).to_be_visible()
 
     assert "give_gm_opinion" not in [t.name for t in eng.tasks.for_case(number)]
