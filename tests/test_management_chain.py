@@ -209,3 +209,23 @@ def test_the_management_chain_replays_to_its_recorded_state(eng, clock):
     assert fired and all(s.expected["notified"] == s.replayed["notified"] for s in fired)
     final = report.steps[-1]
     assert final.kind == "final_state" and final.expected["data"] == final.replayed["data"]
+
+
+def test_the_compliance_report_counts_the_chains_deadlines_per_step_and_role(eng, clock):
+    on_time = eng.runtime.start("complaint", registration(), "cs1")
+    to_chain(eng, on_time, "serious")
+    complete(eng, on_time, "review_responsibility_opinion")
+    late = eng.runtime.start("complaint", registration(), "cs1")
+    to_chain(eng, late, "serious")
+    complete(eng, late, "review_responsibility_opinion")
+    complete(eng, on_time, "give_gm_opinion")
+    assert fire_next(eng, clock) == 1  # the late case's GM opinion deadline passes
+    complete(eng, late, "give_gm_opinion")
+    march = (clock.now() - timedelta(days=2), clock.now() + timedelta(days=30))
+    rows = {r.step: r for r in eng.reports.compliance(*march).rows}
+    review = rows["review_responsibility_opinion"]
+    assert review.role == "management" and {o.case_number for o in review.met} == {on_time, late}
+    opinion = rows["give_gm_opinion"]
+    assert opinion.role == "general_manager"
+    assert [o.case_number for o in opinion.met] == [on_time]
+    assert [o.case_number for o in opinion.missed] == [late]
