@@ -32,6 +32,32 @@
     if (row && left < 0 && row.closest("#tasks")) { row.classList.add("overdue"); }
   }
 
+  // Keys in the inbox and on the board: j / k move down / up the rows, o opens the step, c claims it.
+  // Never while typing in a field, never with a modifier key.
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("#tasks tbody tr[data-task], #board tbody tr[data-task]")); }
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey || !target || /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(target.tagName) ||
+        target.isContentEditable) { return; }
+    var all = rows();
+    if (!all.length) { return; }
+    var at = all.findIndex(function (row) { return row.classList.contains("selected"); });
+    if (event.key === "j" || event.key === "k") {
+      var next = at < 0 ? 0 : Math.max(0, Math.min(all.length - 1, at + (event.key === "j" ? 1 : -1)));
+      all.forEach(function (row) { row.classList.remove("selected"); row.removeAttribute("aria-selected"); });
+      all[next].classList.add("selected");
+      all[next].setAttribute("aria-selected", "true");
+      all[next].scrollIntoView({ block: "nearest" });
+      event.preventDefault();
+    } else if (at >= 0 && event.key === "o") {
+      var link = all[at].querySelector("a[href^='/tasks/']");
+      if (link) { window.location.href = link.getAttribute("href"); event.preventDefault(); }
+    } else if (at >= 0 && event.key === "c") {
+      var claim = all[at].querySelector("form[action$='/claim'] button[type=submit]");
+      if (claim) { claim.click(); event.preventDefault(); }
+    }
+  });
+
   // A button with data-confirm asks first (cancelling a case is for good).
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-confirm]");
