@@ -251,7 +251,7 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
     closed_by, closed_at = completed_by(case.number, view.id) if view.state == "completed" else (None, None)
     page = render_template(
         "cases/task.html", task=view, case=case, step=step_title(view),
-        form=forms.build(view.form, raw if raw is not None else None, errors),
+        form=forms.build(view.form, raw if raw is not None else None, errors, replies=eng.repository.active().replies),
         can_submit=is_open and mine and not read_only, can_claim=is_open and not mine and holds_role and not read_only,
         can_unclaim=is_open and mine and not read_only, read_only=read_only, notice=notice,
         contact=eng.cases.contact(case.number, me), summary=summary_rows(case),
