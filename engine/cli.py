@@ -138,7 +138,7 @@ def cmd_scheduler(eng: engine.Engine, args: argparse.Namespace) -> int:
 def cmd_migrate(eng: engine.Engine, args: argparse.Namespace) -> int:
     numbers = args.numbers
     if args.all:
-        results = eng.migration.migrate_all(args.actor, args.to)
+        results = eng.migration.migrate_all(args.actor, args.to, dry_run=args.dry_run)
     else:
         move = eng.migration.try_migrate
         results = [eng.migration.check(n, args.to) if args.dry_run else move(n, args.actor, args.to)

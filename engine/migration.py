@@ -84,9 +84,13 @@ class Migration:
             ).all()
         return [(number, version) for number, version in rows]
 
-    def migrate_all(self, actor: str, to_version: int | None = None, process_id: str | None = None
-                    ) -> list[MigrationResult]:
-        """Every open case on an older version, one transaction each; refusals are reported, not raised."""
+    def migrate_all(self, actor: str, to_version: int | None = None, process_id: str | None = None,
+                    dry_run: bool = False) -> list[MigrationResult]:
+        """Every open case on an older version, one transaction each; refusals are reported, not raised.
+
+        ``dry_run`` only checks each case (``migrated`` then says it could move): a process owner
+        sees what a deploy leaves behind before moving anything.
+        """
         deployment_id, version = self._target(to_version)
         with self._db.read() as session:
             query = (select(Case.number).join(Deployment, Deployment.id == Case.deployment_id)
@@ -94,6 +98,8 @@ class Migration:
             if process_id:
                 query = query.where(Case.process_id == process_id)
             numbers = list(session.scalars(query))
+        if dry_run:
+            return [self.check(number, version) for number in numbers]
         return [self.try_migrate(number, actor, version) for number in numbers]
 
     def _run(self, number: str, to_version: int | None, actor: str | None) -> MigrationResult:

@@ -142,6 +142,20 @@ def to_plan(eng, number: str, grade: str = "general") -> None:
     complete(eng, number, "determine_responsibility")
     cause = tuple(name for name in FORM_DATA if name == "root_cause_analysis" or name.startswith("department_action_"))
     complete_open(eng, number, cause)
+    through_chain(eng, number)
+
+
+# The management chain after responsibility (final_opinion.bpmn); management_chain.dmn opens some of them by grade.
+CHAIN = ("review_responsibility_opinion", "consult_on_opinion", "give_gm_opinion", "carry_out_fault_handling")
+
+
+def through_chain(eng, number: str, **data: object) -> list[str]:
+    """Complete whichever steps of the management chain open, in order; returns their names."""
+    done = []
+    while open_now := [t.name for t in open_tasks(eng, number) if t.name in CHAIN]:
+        complete(eng, number, open_now[0], **{k: v for k, v in data.items() if k in FORM_DATA[open_now[0]]})
+        done.append(open_now[0])
+    return done
 
 
 def plan_through_review(eng, number: str, step: str = "propose_plan", **plan: object) -> None:

@@ -25,6 +25,7 @@ def test_demo_then_status_shows_demo_complaints_in_different_states(env, capsys)
     assert "start_emergency_handling (ql1" in out
     assert "message customer_reply" in out
     assert "approve_compensation_manager (mgr1" in out
+    assert "give_gm_opinion (gm1" in out  # a serious case waits for the general manager's opinion
     assert "-SYSTEM-001" in out and "timer " in out
 
 

@@ -18,6 +18,7 @@ from tests.driver import (
     start_to_verified,
     subjects,
     task,
+    through_chain,
     to_callback,
     to_plan,
     to_responsibility,
@@ -99,6 +100,7 @@ def test_an_urgent_case_escalated_at_two_hours_still_gets_root_cause_analysis(en
     complete(eng, number, "determine_responsibility", responsibility="company")
     assert task(eng, number, "root_cause_analysis").assignee == "eng1"
     complete(eng, number, "root_cause_analysis")
+    through_chain(eng, number)  # the management chain (management_chain.dmn) before the plan
     # The plan now comes from tier 2 (the CS manager) and still goes through approval and management review.
     assert task(eng, number, "tier2_new_plan").assignee == "mgr1"
     complete(eng, number, "tier2_new_plan", plan_type="compensation", compensation_amount=800)
@@ -360,6 +362,7 @@ def test_a_service_complaint_never_reaches_an_engineer(eng):
     assert names(eng, number) == ["department_action_store"]
     assert task(eng, number, "department_action_store").assignee == "store1"
     complete(eng, number, "department_action_store")
+    through_chain(eng, number)  # the management chain (management_chain.dmn) before the plan
     plan_through_review(eng, number, plan_type="apology", compensation_amount=0)
     eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
     complete(eng, number, "deliver_plan")

@@ -99,3 +99,53 @@ def test_a_case_of_the_single_diagram_version_stays_on_it_when_the_stages_are_de
         assert eng.cases.get(number).definition_version == 1
         newer = eng.runtime.start("complaint", registration(), "cs1")
         assert eng.cases.get(newer).definition_version == 2
+
+
+def test_cases_started_before_the_management_chain_move_only_while_responsibility_is_ahead(
+        database_url, workflows_dir, clock, tmp_path, monkeypatch, capsys):
+    """Issue 11 put the management chain (final_opinion.bpmn) after responsibility in complaint.bpmn.
+
+    A case still before responsibility moves and gets the chain; a case past it stays on its version
+    (its completed responsibility stage now leads elsewhere) and goes to its plan without the chain.
+    ``migrate --all --dry-run`` says so and moves nothing.
+    """
+    import shutil
+    from pathlib import Path
+
+    import engine
+    from tests.driver import through_chain
+    from web import cli
+
+    old = tmp_path / "before_chain"
+    shutil.copytree(workflows_dir, old)
+    (old / "final_opinion.bpmn").unlink()
+    (old / "management_chain.dmn").unlink()
+    shutil.copy(Path(__file__).parent / "bpmn" / "before_chain" / "complaint.bpmn", old / "complaint.bpmn")
+    with engine.open(database_url, old, clock=clock) as eng:
+        eng.repository.deploy(old, actor="owner1", note="before the chain")
+        eng.people.seed_demo()
+        waiting = eng.runtime.start("complaint", registration(), "cs1")
+        complete(eng, waiting, "first_response")
+        past = eng.runtime.start("complaint", registration(), "cs1")
+        to_plan(eng, past)
+        assert eng.repository.deploy(workflows_dir, actor="owner1", note="management chain")[0].version == 2
+
+        monkeypatch.setenv("COMPLAINTFLOW_DATABASE_URL", database_url)
+        monkeypatch.setenv("COMPLAINTFLOW_WORKFLOWS", str(workflows_dir))
+        capsys.readouterr()
+        assert cli.main(["migrate", "--all", "--dry-run"]) == 1  # one case stays
+        out = capsys.readouterr().out
+        assert f"{waiting}: can move v1 -> v2" in out
+        assert f"{past}: stays on v1" in out and "responsibility_stage" in out, out
+        assert {eng.cases.get(n).definition_version for n in (waiting, past)} == {1}  # a dry run moved nothing
+
+        results = {r.number: r for r in eng.migration.migrate_all("owner1")}
+        assert results[waiting].migrated and not results[past].migrated
+        assert eng.cases.get(waiting).definition_version == 2
+        assert eng.cases.get(past).definition_version == 1
+        for step in ("verify", "start_handling_general", "determine_responsibility", "root_cause_analysis"):
+            complete(eng, waiting, step)
+        assert through_chain(eng, waiting) == ["review_responsibility_opinion"]  # the new version's chain
+        assert task(eng, waiting, "propose_plan")
+        assert through_chain(eng, past) == []  # its version has no chain: the plan is next
+        assert task(eng, past, "propose_plan")

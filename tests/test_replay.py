@@ -26,6 +26,7 @@ from tests.driver import (
     short_of_next_deadline,
     start_to_verified,
     task,
+    through_chain,
     to_callback,
     to_plan,
     to_responsibility,
@@ -53,6 +54,7 @@ def urgent_escalates_to_tier_2(eng, clock, workflows_dir):
     complete(eng, number, "start_emergency_handling")  # escalation adds oversight, the steps stay
     complete(eng, number, "determine_responsibility")
     complete(eng, number, "root_cause_analysis")
+    through_chain(eng, number)  # the management chain (management_chain.dmn) before the plan
     plan_through_review(eng, number, "tier2_new_plan")
     return number
 
@@ -250,6 +252,7 @@ def claims_reassignments_and_the_customer_answering(eng, clock, workflows_dir):
     complete(eng, number, "start_handling_general")
     complete(eng, number, "determine_responsibility")
     complete(eng, number, "department_action_service")
+    through_chain(eng, number)  # the management chain (management_chain.dmn) before the plan
     plan_through_review(eng, number)
     eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
     complete(eng, number, "ship_exchange")
@@ -268,6 +271,7 @@ def migrated_to_a_new_version(eng, clock, workflows_dir):
     complete(eng, number, "start_handling_general")
     complete(eng, number, "determine_responsibility")
     complete(eng, number, "root_cause_analysis")
+    through_chain(eng, number)  # the management chain (management_chain.dmn) before the plan
     complete(eng, number, "propose_plan")
     assert advance(eng, clock, hours=6, minutes=59) == 0  # version 2 waits seven hours
     assert advance(eng, clock, minutes=2) == 1

@@ -129,4 +129,6 @@ def test_a_general_phone_complaint_from_registration_to_archive_takes_half_the_l
     # Clicks: one submit per step of the diagram (11 here), one login per person (4), the registration (2)
     # and a click from the inbox whenever the case changes hands (6). Going straight on to one's own next
     # step removed the rest; what is left is 23 of the issue's 40, not yet half (see the issue's note).
-    assert counts.clicks <= 24
+    # Seed 002's management chain (management_chain.dmn) adds management's review of the opinion on the
+    # people responsible for a general case: its submit and one more change of hands, 25.
+    assert counts.clicks <= 26

@@ -78,6 +78,7 @@ def test_a_service_complaint_walks_from_registration_to_archive(page: Page, brow
     do_step(browser, served, eng, number, "determine_responsibility", responsibility="company", department="store")
     assert eng.tasks.for_case(number)[0].assignee == "store1"
     do_step(browser, served, eng, number, "department_action_store")
+    do_step(browser, served, eng, number, "review_responsibility_opinion")  # a general case: management only
     do_step(browser, served, eng, number, "propose_plan", plan_type="apology", compensation_amount=0)
     do_step(browser, served, eng, number, "management_review")
     eng.runtime.message(number, "plan_confirmation", {"accepted": True}, "customer")
