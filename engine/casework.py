@@ -24,7 +24,7 @@ from engine import decision_tasks, history, sandbox, spiff, workflow_state
 from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import CaseArchived, DecisionFailure, NotFound, StaleCase, WorkflowFailure
-from engine.people import pick_assignee, role_members
+from engine.people import Assignment, assign, notice_recipients, record_fallback
 from engine.repository import LoadedDeployment, Repository
 from engine.store.enums import EventKind
 from engine.store.models import Case, Notification, StreamHead, Task, Timer
@@ -230,13 +230,15 @@ class CaseWork:
         snap = spiff.snapshot(wf)
         conn = session.connection()
         mirror = Mirror.of(snap)
-        sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task)
+        roles = case.deployment.roles
+        fallbacks = sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task, roles)
         sync_timers(conn, row, wf, snap, case.mirrored, moment)
-        if case.notices:
-            INSERT_NOTIFICATION.run_many(conn, [{
-                "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
-                "recipients": [] if notice.role == "customer" else role_members(conn, notice.role, involved),
-                "created_at": moment} for notice in case.notices])
+        outbox = [{
+            "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
+            "recipients": [] if notice.role == "customer" else notice_recipients(conn, notice.role, involved, roles),
+            "created_at": moment} for notice in case.notices] + [notice for notice, _payload in fallbacks]
+        if outbox:
+            INSERT_NOTIFICATION.run_many(conn, outbox)
         numbered = numbering(conn) if numbering is not None else {}
         data, facts = snap.data, case.deployment.catalogue  # which fields mean grade, tier, outcome
         values = {
@@ -268,6 +270,10 @@ class CaseWork:
         payload["status"] = values.get("status", row.status)
         row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(), actor=actor,
                                      kind=kind, payload=payload, deployment_version=case.deployment.version)
+        for _notice, fallback in fallbacks:  # after the step that opened the task, in the same transaction
+            row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(),
+                                         actor="system", kind=EventKind.TASK_TO_FALLBACK, payload=fallback,
+                                         deployment_version=case.deployment.version)
 
 
 # Prebuilt Core statements: save() runs on every step of every case, and building and
@@ -302,8 +308,13 @@ SAVE_NEW_CASE = _save_case((*_SAVED, "number", "summary"))  # a registration's, 
 
 
 def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror, before: Mirror, moment: datetime,
-               involved: set[str], completed_task: tuple[str, str] | None) -> None:
-    """Mirror the ready user tasks into ``task``: close those gone, move due times, open the new ones."""
+               involved: set[str], completed_task: tuple[str, str] | None,
+               roles: dict[str, dict]) -> list[tuple[dict, dict]]:
+    """Mirror the ready user tasks into ``task``: close those gone, move due times, open the new ones.
+
+    Returns, for each new task given to a fallback role's person, the outbox row telling them and
+    the history payload recording it.
+    """
     closed = [{"task_id": task_id, "new_state": "completed", "by": completed_task[1], "at": moment}
               if completed_task and task_id == completed_task[0] else
               {"task_id": task_id, "new_state": "cancelled", "by": None, "at": moment}
@@ -314,20 +325,24 @@ def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror
              if task_id in before.tasks and due is not None and due != before.tasks[task_id]]
     if moved:
         SET_TASK_DUE.run_many(conn, moved)
-    opened = []
+    opened, fallbacks = [], []
     for task in snap.ready_user_tasks:
         task_id = str(task.id)
         if task_id in before.tasks:
             continue
         role = task.task_spec.lane
+        chosen: Assignment = assign(conn, role, involved, roles)
+        if chosen.fallback_role is not None:
+            fallbacks.append(record_fallback(row.id, task.task_spec.bpmn_id, task_id, role, chosen, moment))
         opened.append({
             "id": task_id, "case_id": row.id, "element_id": task.task_spec.bpmn_id,
             "title": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "role": role,
-            "assignee": pick_assignee(conn, role, involved), "claimed": False, "state": "open",
+            "assignee": chosen.assignee, "claimed": False, "state": "open",
             "form": spiff.user_task_form(task), "due_at": now.tasks[task_id], "created_at": moment,
         })
     if opened:
         INSERT_TASK.run_many(conn, opened)
+    return fallbacks
 
 
 def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, before: Mirror,

@@ -80,6 +80,14 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "en": "not valid TOML (line {line}): check the quotes, equals signs and brackets"},
     "role_needs_names": {"zh": '每个角色都需要中文名 zh 和英文名 en，例如 zh = "客服专员"',
                          "en": 'each role needs a "zh" and an "en" name, e.g. en = "CS specialist"'},
+    "fallback_unknown_role": {
+        "zh": "fallback = \"{fallback}\" 不是已定义的角色：请写 roles.toml 中的一个角色，"
+              "例如 fallback = \"cs_supervisor\"；已有角色：{roles}",
+        "en": 'fallback = "{fallback}" is not a role: name one of the roles in roles.toml, e.g. '
+              'fallback = "cs_supervisor"; roles: {roles}'},
+    "fallback_cycle": {"zh": "后备角色形成了循环（{chain}）：请让链条止于一个没有 fallback 的角色，例如总经理",
+                       "en": "the fallbacks go round in a circle ({chain}): end the chain at a role without a "
+                             "fallback, e.g. the general manager"},
     # notice templates (workflows/notifications/<subject>.toml)
     "notice_template_incomplete": {
         "zh": "通知模板缺少 {language} 部分的 title 或 text：每个主题都需要中文（zh-CN）和英文（en）两种文字",

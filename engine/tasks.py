@@ -36,7 +36,7 @@ from engine.errors import (
     TaskNotOpen,
     WorkflowFailure,
 )
-from engine.people import pick_assignee
+from engine.people import assign
 from engine.repository import Repository
 from engine.store.db import Database
 from engine.store.enums import EventKind
@@ -321,7 +321,8 @@ class Tasks:
             if task.assignee != username:
                 raise NotAllowed(f"task {task_id} is assigned to {task.assignee or 'nobody'}, not {username}")
             conn = session.connection()
-            successor = pick_assignee(conn, task.role, set(case.involved_staff or []) | {username})
+            roles = self._repository.load(case.deployment_id).roles
+            successor = assign(conn, task.role, set(case.involved_staff or []) | {username}, roles).assignee
             conn.execute(UNCLAIM, {"task_id": task.id, "username": successor})
             history.append(session, case_number=case.number, at=now, actor=username, kind=EventKind.TASK_UNCLAIMED,
                            payload={"task_id": task.id, "element": task.element_id, "to": successor},
