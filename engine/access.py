@@ -1,8 +1,9 @@
 """Who may see and do what, from the active deployed version's ``roles.toml``: the process owners' file.
 
 A person sees a case when they are not involved in it (the people complained about never
-do) and either one of their roles sees every case or one of their roles has or had a task
-on it, or a task on it was given to them (as a role's fallback). Full customer contact details are for the roles that call customers.
+do) and either one of their roles sees every case or one of their roles has or had a
+task on it, or a task on it was given to them (as a role's fallback). Full customer contact details are for the roles that call
+customers.
 """
 
 from __future__ import annotations
