@@ -2,7 +2,8 @@
 
 A person sees a case when they are not involved in it (the people complained about never
 do) and either one of their roles sees every case or one of their roles has or had a
-task on it, or a task on it was given to them (as a role's fallback). Full customer contact details are for the roles that call
+task on it, or a task on it was given to them (as a role's fallback). Full customer contact
+details are for the roles that call
 customers.
 """
 
