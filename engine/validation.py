@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, UserTask
 
-from engine import catalogue_checks, decision_checks, decision_tasks, process_checks, sandbox, spiff
+from engine import catalogue_checks, decision_checks, decision_tasks, options, process_checks, sandbox, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import Problem
 from engine.notify import templates as notice_templates
@@ -59,6 +59,7 @@ def check_bundle(files: dict[str, str]) -> Bundle:
     bundle = Bundle(files)
     _check_config(bundle)
     _check_forms(bundle)
+    bundle.problems.extend(options.apply(files, bundle.forms))
     bundle.problems.extend(notice_templates.check(files))
     parser = _parse(bundle)
     if parser is not None:
