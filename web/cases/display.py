@@ -30,7 +30,8 @@ EVENT_KINDS = {
     "case_started": _l("Registered"), "task_completed": _l("Step completed"), "task_claimed": _l("Claimed"),
     "task_unclaimed": _l("Given back"), "task_reassigned": _l("Reassigned"), "timer_fired": _l("Deadline reached"),
     "message_received": _l("Message from the customer"), "attachment_added": _l("Attachment added"),
-    "incident": _l("Incident"),
+    "incident": _l("Incident"), "task_to_fallback": _l("Passed to the fallback role"),
+    "staff_involved": _l("Staff complained about added"),
 }
 CUSTOMER = "customer"
 ACTORS = {"timer": _l("deadline timer"), "system": _l("system"), CUSTOMER: _l("customer")}
