@@ -61,7 +61,7 @@ def apply(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:
             if options is None:
                 if not found:
                     problems.append(Problem.of(f"forms/{form_name}", field, "options_unknown", value=name,
-                                               file=list_file(str(name))))
+                                               list=list_file(str(name))))
                 continue
             forms[form_name] = schema = _filled(schema, field, options)
     return problems

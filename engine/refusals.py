@@ -92,9 +92,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "en": "the fallbacks go round in a circle ({chain}): end the chain at a role without a "
                              "fallback, e.g. the general manager"},
     # option lists (x-options: a list file such as defect_types.toml)
-    "options_unknown": {"zh": "x-options “{value}” 没有对应的列表文件 {file}：请在 workflows/ 中添加该文件，"
+    "options_unknown": {"zh": "x-options “{value}” 没有对应的列表文件 {list}：请在 workflows/ 中添加该文件，"
                               "每个选项一个表，例如 [battery_swelling] zh = \"电池鼓包\" en = \"Battery swelling\"",
-                        "en": 'x-options "{value}" names no list: add {file} to workflows/, one table per option, '
+                        "en": 'x-options "{value}" names no list: add {list} to workflows/, one table per option, '
                               'e.g. [battery_swelling] zh = "电池鼓包" en = "Battery swelling"'},
     "options_empty": {"zh": "选项列表是空的：至少写一个选项，例如 [other] zh = \"其他\" en = \"Other\"",
                       "en": 'the option list is empty: write at least one option, e.g. [other] zh = "其他" '
