@@ -141,3 +141,16 @@ def test_deploy_refuses_an_empty_list(eng, workflows_dir):
     with pytest.raises(DeployError) as refused:
         eng.repository.deploy(actor="owner1")
     assert [p.file for p in refused.value.problems if p.code == "options_empty"] == ["defect_types.toml"]
+
+
+def test_the_statistics_count_cases_per_defect_type_most_frequent_first(eng, clock):
+    from datetime import timedelta
+    start = clock.now()
+    for defect in ("battery_swelling", "overheating", "battery_swelling"):
+        number = eng.runtime.start("complaint", registration(), "cs1")
+        to_responsibility(eng, number)
+        complete(eng, number, "determine_responsibility")
+        complete(eng, number, "root_cause_analysis", defect_type=defect)
+    assert eng.reports.defect_types(start, clock.now() + timedelta(seconds=1)) == [
+        ("battery_swelling", 2), ("overheating", 1)]
+    assert eng.reports.defect_types(clock.now() + timedelta(days=1), clock.now() + timedelta(days=2)) == []
