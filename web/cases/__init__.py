@@ -345,8 +345,12 @@ def case(number: str):  # noqa: ANN201
 def diagram(number: str) -> Response:
     """The case's diagram and its path (done, current, overdue elements) for the viewer on the case page."""
     found = engine().diagrams.for_case(number, user())
+    stage = found.stage
     return jsonify({"number": found.number, "version": found.version, "file": found.file, "xml": found.xml,
-                    "done": found.done, "current": found.current, "overdue": found.overdue})
+                    "done": found.done, "current": found.current, "overdue": found.overdue,
+                    "stage": None if stage is None else {
+                        "process": stage.process_id, "name": forms.bilingual(stage.name), "file": stage.file,
+                        "xml": stage.xml, "done": stage.done, "current": stage.current, "overdue": found.overdue}})
 
 
 @bp.get("/cases/<number>/replay")
