@@ -61,3 +61,15 @@ def test_the_timeline_records_the_addition(client, eng):
     login(client, "sup1")
     page = client.get(f"/cases/{number}").get_data(as_text=True)
     assert "追加被投诉人员" in page and "eng2" in page
+
+
+def test_the_public_form_takes_the_customers_words_about_staff_and_nobody_is_excluded_by_them(client, eng):
+    from tests.web.test_portal import NUMBER, intake_data
+
+    page = client.get("/c/complaint").get_data(as_text=True)
+    assert 'name="staff_named_by_customer"' in page and 'name="involved_staff"' not in page
+    response = client.post("/c/complaint", data=intake_data(client, staff_named_by_customer="门店的销售员小王"),
+                           follow_redirects=True)
+    number = NUMBER.search(response.get_data(as_text=True)).group(0)
+    case = eng.cases.get(number)
+    assert case.summary["staff_named_by_customer"] == "门店的销售员小王" and case.involved_staff == ()
