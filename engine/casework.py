@@ -70,6 +70,7 @@ class OpenCase:
     moment: datetime  # the time this change happens at (a timer's due time when firing late)
     notices: list[spiff.Notice] = field(default_factory=list)
     mirrored: Mirror = field(default_factory=Mirror)  # the tables as the last save left them (a new case: empty)
+    also_told: list[str] = field(default_factory=list)  # fallback holders of tasks whose deadline raised the notices
 
     @property
     def number(self) -> str:
@@ -235,7 +236,8 @@ class CaseWork:
         sync_timers(conn, row, wf, snap, case.mirrored, moment)
         outbox = [{
             "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
-            "recipients": [] if notice.role == "customer" else notice_recipients(conn, notice.role, involved, roles),
+            "recipients": [] if notice.role == "customer" else _with(
+                notice_recipients(conn, notice.role, involved, roles), case.also_told),
             "created_at": moment} for notice in case.notices] + [notice for notice, _payload in fallbacks]
         if outbox:
             INSERT_NOTIFICATION.run_many(conn, outbox)
@@ -368,6 +370,11 @@ def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, b
     } for task_id, t in waiting.items() if task_id not in before.timers or task_id in repeated]
     if opened:
         INSERT_TIMER.run_many(conn, opened)
+
+
+def _with(recipients: list[str], extra: list[str]) -> list[str]:
+    """``recipients`` then those of ``extra`` not among them (the role's order first)."""
+    return recipients + [name for name in extra if name not in recipients]
 
 
 def _describe(exc: SpiffWorkflowException) -> str:

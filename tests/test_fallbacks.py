@@ -141,3 +141,32 @@ def test_deploy_refuses_a_fallback_cycle(eng, workflows_dir):
     found = [p for p in refused.problems if p.code == "fallback_cycle"]
     assert found and all(p.file == "roles.toml" for p in found)
     assert "cs_specialist" in found[0].text("en") and "cs_specialist" in found[0].text("zh")
+
+
+def test_the_deadline_notices_of_a_task_held_by_a_fallback_reach_its_holder(eng, clock, workflows_dir):
+    """Whatever role the deadline's notice names, the fallback person holding the task is told too."""
+    intake = eng.repository.active().intake_process()
+    number = eng.runtime.start(intake, registration(), "cs1")
+    role = _first_task(eng, number).role
+    # A chain whose fallback is not the role the first deadline tells: the holder must still hear of it.
+    before = len(_outbox(eng, number))
+    clock.advance(eng.timers.next_due() - clock.now())
+    eng.timers.fire_due()
+    told = {r for r, _s, _to in _outbox(eng, number)[before:]} - {"customer"}
+    other = next(r for r in _roles(eng) if r not in told and r != role and _members(eng, r)
+                 and r not in ("auditor", "process_owner"))
+    path = workflows_dir / "roles.toml"
+    text = path.read_text(encoding="utf-8")
+    old = f'fallback = "{_roles(eng)[role]["fallback"]}"'
+    path.write_text(text.replace(old, f'fallback = "{other}"', 1), encoding="utf-8")
+    eng.repository.deploy(actor="owner1", note="another fallback")
+    for person in _members(eng, role):
+        eng.people.set_absent(person, True)
+    second = eng.runtime.start(intake, registration(), "owner1")
+    holder = _first_task(eng, second).assignee
+    assert holder == _members(eng, other)[0]
+    before = len(_outbox(eng, second))
+    clock.advance(eng.timers.next_due() - clock.now())
+    eng.timers.fire_due()
+    raised = [(r, to) for r, _s, to in _outbox(eng, second)[before:] if r != "customer"]
+    assert raised and all(holder in to for _r, to in raised)
