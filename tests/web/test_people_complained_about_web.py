@@ -73,3 +73,20 @@ def test_the_public_form_takes_the_customers_words_about_staff_and_nobody_is_exc
     number = NUMBER.search(response.get_data(as_text=True)).group(0)
     case = eng.cases.get(number)
     assert case.summary["staff_named_by_customer"] == "门店的销售员小王" and case.involved_staff == ()
+
+
+def test_the_api_refuses_an_unknown_person_complained_about_with_the_code_and_the_field(served):
+    from tests.web.test_api import Api
+
+    api = Api(served)
+    try:
+        refused = api.post("/complaints", "cs1", json=registration(involved_staff=["Wang"]))
+        assert refused.status_code == 422
+        body = refused.json()
+        assert body["code"] == "staff_unknown" and set(body["errors"]) == {"involved_staff"}
+        assert "Wang" in body["message"]
+        number = api.register("cs1", involved_staff=["SUP2"])
+        assert api.get(f"/cases/{number}", "sup2").status_code == 403
+        assert api.get(f"/cases/{number}", "sup1").status_code == 200
+    finally:
+        api.http.close()
