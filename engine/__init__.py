@@ -34,8 +34,10 @@ from engine.errors import (
 )
 from engine.health import Health
 from engine.history import History
+from engine.intervention import Intervention
 from engine.links import Links
 from engine.migration import Migration
+from engine.notes import Notes
 from engine.notify import Notifications
 from engine.people import People
 from engine.proofs import Proofs
@@ -45,6 +47,7 @@ from engine.repository import Repository
 from engine.retention import Retention
 from engine.runtime import Runtime
 from engine.seals import Seals
+from engine.search import CaseSearch
 from engine.store.db import Database, Timeouts, upgrade
 from engine.tasks import Tasks
 from engine.timers import Timers
@@ -75,6 +78,9 @@ class Engine:
         self.tasks = Tasks(self.db, self.clock, self.repository, work, self.timers)
         self.access = Access(self.db, self.repository.active_roles)
         self.cases = Cases(self.db, self.access)
+        self.search = CaseSearch(self.db, self.access, self.repository)
+        self.notes = Notes(self.db, self.clock, self.history)
+        self.intervention = Intervention(self.db, self.clock)
         files = Path(attachments_dir) if attachments_dir else _default_attachments_dir(database_url)
         self.attachments = Attachments(self.db, self.clock, files)
         self.retention = Retention(self.db, self.clock, files)

@@ -49,6 +49,12 @@ class Access:
     def may_register(self, username: str) -> bool:
         return self._any(username, "register", True)
 
+    def may_reassign(self, username: str) -> bool:
+        return self._any(username, "reassign", True)
+
+    def may_intervene(self, username: str) -> bool:
+        return self._any(username, "intervene", True)
+
     def may_deploy(self, username: str) -> bool:
         return self._any(username, "deploy", True)
 

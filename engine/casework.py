@@ -23,10 +23,10 @@ from engine import clock as clock_module
 from engine import decision_tasks, history, sandbox, spiff, workflow_state
 from engine.catalogue import Meaning
 from engine.clock import Clock
-from engine.errors import CaseArchived, DecisionFailure, NotFound, StaleCase, WorkflowFailure
+from engine.errors import CaseArchived, CaseSuspended, DecisionFailure, NotFound, StaleCase, WorkflowFailure
 from engine.people import Assignment, assign, notice_recipients, record_fallback
 from engine.repository import LoadedDeployment, Repository
-from engine.store.enums import EventKind
+from engine.store.enums import CaseStatus, EventKind
 from engine.store.models import Case, Notification, StreamHead, Task, Timer
 from engine.store.prepared import Prepared, PreparedQuery
 
@@ -203,6 +203,8 @@ class CaseWork:
              expected_version: int | None = None, allow_archived: bool = False) -> OpenCase:
         if row.status == "archived" and not allow_archived:
             raise CaseArchived(row.number)
+        if row.status == CaseStatus.SUSPENDED:
+            raise CaseSuspended(row.number)
         if expected_version is not None and expected_version != row.version:
             raise StaleCase(row.number, expected_version, row.version)
         deployment = self._repository.load(row.deployment_id)

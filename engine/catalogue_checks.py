@@ -4,7 +4,9 @@ the element or field, when a property the web relies on is wrong, instead of a c
 Checked: ``customerLinkDays`` (a whole number of days, 1 to 365), ``customerMayAnswer`` (on a user
 task), ``customerAnswers`` (on a message catch event), ``intake`` and ``caseGrade`` / ``caseTier`` /
 ``caseOutcome`` (on a start event), ``x-meaning`` (a known meaning, once per form), ``x-customer``
-(true or false), ``labels.toml`` (TOML with ``zh`` and ``en`` per code) and ``demo.json`` (JSON).
+(true or false), ``x-decision`` (a boolean field, an optional text field for the reason and
+optional button words), ``x-show`` (a list of field names), ``labels.toml`` (TOML with ``zh`` and ``en``
+per code) and ``demo.json`` (JSON).
 """
 
 from __future__ import annotations
@@ -90,6 +92,25 @@ def _form(file: str, schema: dict) -> list[Problem]:
                 seen[meaning] = field
         if "x-customer" in prop and not isinstance(prop["x-customer"], bool):
             problems.append(Problem.of(file, field, "customer_mark_invalid"))
+    return problems + _decision(file, schema)
+
+
+def _decision(file: str, schema: dict) -> list[Problem]:
+    """``x-decision``: which boolean field the Approve / Reject buttons set and which text field holds the
+    reason a rejection needs; ``x-show``: the case's fields shown above the form (e.g. the plan)."""
+    problems = []
+    props = schema.get("properties") or {}
+    decision = schema.get("x-decision")
+    if decision is not None:
+        field = decision.get("field") if isinstance(decision, dict) else None
+        reason = decision.get("reason") if isinstance(decision, dict) else None
+        if not (isinstance(props.get(field), dict) and props[field].get("type") == "boolean"):
+            problems.append(Problem.of(file, "x-decision", "decision_field_invalid", value=str(field)))
+        if reason is not None and not (isinstance(props.get(reason), dict) and props[reason].get("type") == "string"):
+            problems.append(Problem.of(file, "x-decision", "decision_reason_invalid", value=str(reason)))
+    shown = schema.get("x-show")
+    if shown is not None and not (isinstance(shown, list) and all(isinstance(n, str) and n for n in shown)):
+        problems.append(Problem.of(file, "x-show", "show_invalid"))
     return problems
 
 

@@ -146,6 +146,28 @@ class CaseArchived(EngineError):
         super().__init__(f"case {number} is archived and read-only")
 
 
+class CaseSuspended(EngineError):
+    """A supervisor put the case on hold: nothing moves (no step, no message, no deadline) until resumed."""
+
+    code = "case_suspended"
+
+    def __init__(self, number: str) -> None:
+        self.number = number
+        self._coded(number=number)
+        super().__init__(f"case {number} is suspended")
+
+
+class CaseNotOpen(EngineError):
+    """Suspend an open case, resume a suspended one: anything else is refused."""
+
+    code = "case_not_open"
+
+    def __init__(self, number: str, status: str) -> None:
+        self.number, self.status = number, status
+        self._coded(number=number, status=status)
+        super().__init__(f"case {number} is {status}")
+
+
 class NotFound(EngineError):
     """No such case, task, person or process."""
 

@@ -29,6 +29,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stale_case": {"zh": "案件 {number} 已更新（版本 {actual}，您看到的是 {expected}）：请刷新后重试",
                    "en": "case {number} changed (version {actual}, you saw {expected}): reload and try again"},
     "case_archived": {"zh": "案件 {number} 已归档，只能查看", "en": "case {number} is archived and read-only"},
+    "case_suspended": {"zh": "案件 {number} 已暂停，恢复后才能继续处理",
+                       "en": "case {number} is suspended: it moves again once resumed"},
+    "case_not_open": {"zh": "案件 {number} 当前状态为 {status}，不能执行此操作",
+                      "en": "case {number} is {status}: this cannot be done now"},
     "message_not_expected": {"zh": "案件 {number} 现在不在等待消息 {message}",
                              "en": "case {number} is not waiting for message {message} now"},
     "workflow_failed": {"zh": "流程在 {element} 出错，已记录为事件；流程负责人需修正该元素",
@@ -59,6 +63,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "meaning_twice": {"zh": "x-meaning “{value}” 已用在字段 {other} 上：每种含义只能标一个字段",
                       "en": 'x-meaning "{value}" is already on the field {other}: mark one field per meaning'},
     "customer_mark_invalid": {"zh": "x-customer 只能是 true 或 false", "en": "x-customer is true or false"},
+    "decision_field_invalid": {
+        "zh": 'x-decision 的 field（{value}）必须是本表单的布尔字段，例如 {{"field": "ok", "reason": "why_not"}}',
+        "en": 'x-decision\'s field ({value}) must be a boolean field of this form, e.g. {{"field": "ok", '
+              '"reason": "why_not"}}'},
+    "decision_reason_invalid": {
+        "zh": "x-decision 的 reason（{value}）必须是本表单的文本字段（驳回时填写理由）",
+        "en": "x-decision's reason ({value}) must be a text field of this form (the reason a rejection gives)"},
+    "show_invalid": {"zh": 'x-show 是要在表单上方显示的案件字段名列表，例如 ["offer", "offer_note"]',
+                     "en": 'x-show is a list of case field names shown above the form, e.g. ["offer", "offer_note"]'},
     "label_needs_words": {"zh": '每个标签都需要中文 zh 和英文 en，例如 zh = "紧急"',
                           "en": 'each label needs a "zh" and an "en" text, e.g. en = "Urgent"'},
     "demo_invalid": {"zh": "demo.json 不是有效的 JSON（第 {line} 行）",

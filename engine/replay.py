@@ -42,6 +42,8 @@ from engine.store.enums import EventKind
 from engine.store.models import Case, Deployment
 from engine.timers import FIRING_LAG
 
+_STATUS_AFTER = {EventKind.CASE_SUSPENDED: "suspended", EventKind.CASE_RESUMED: "open",
+                 EventKind.CASE_CANCELLED: "archived"}
 WORKFLOW_INPUTS = ("case_started", "task_completed", "message_received", "timer_fired", "migrated")
 DRIFT = timedelta(seconds=60)
 FINAL = "final_state"
@@ -134,6 +136,8 @@ class Replay:
     def _other(self, event: HistoryEvent, case: _Case | None) -> ReplayStep:
         if case is not None and event.kind == EventKind.INCIDENT:
             case.incidents += 1
+        if case is not None and event.kind in _STATUS_AFTER:  # a supervisor's hold, resume or cancel
+            case.status = _STATUS_AFTER[event.kind]
         what = event.payload.get("element") or event.payload.get("name") if isinstance(event.payload, dict) else None
         if isinstance(event.payload, dict) and {"open_tasks", "status"} <= set(event.payload):
             # Written by a state change of the workflow that the replay does not know how to redo.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +29,7 @@ from engine.catalogue import Meaning, form_field
 from engine.clock import Clock
 from engine.errors import (
     CaseArchived,
+    CaseSuspended,
     FormInvalid,
     NotAllowed,
     NotFound,
@@ -40,7 +41,7 @@ from engine.errors import (
 from engine.people import assign
 from engine.repository import Repository
 from engine.store.db import Database
-from engine.store.enums import EventKind
+from engine.store.enums import CaseStatus, EventKind
 from engine.store.models import Case, RoleMember, Task, Timer
 from engine.store.prepared import PreparedQuery
 
@@ -92,6 +93,27 @@ class TaskView:
     grade: str | None = None
     channel: str | None = None
     case_status: str = "open"
+
+
+@dataclass(frozen=True)
+class CaseBrief:
+    """What tells one inbox row from the next: the customer (masked as the case keeps it), the product,
+    the first words of the problem. Which fields those are, the case's deployed version says."""
+
+    customer: str = ""
+    product: str = ""
+    problem: str = ""
+
+
+PROBLEM_WORDS = 60  # characters of the description an inbox row shows
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    tasks: list[TaskView]
+    more: bool  # another page follows
+    steps: list[tuple[str, str, str | None, int]]  # (element, title, role, open tasks) for the step filter
+    people: dict[str, list[str]]  # role -> its members by rank: whom a task of that role may go to
 
 
 @dataclass(frozen=True)
@@ -246,6 +268,24 @@ class Tasks:
                  if role in roles]
         return InboxPage([self._view_of(r) for r in rows], matching, total, steps, cap)
 
+    def briefs(self, numbers: Iterable[str]) -> dict[str, CaseBrief]:
+        """The inbox rows' briefs, one statement for a whole page."""
+        wanted = sorted(set(numbers))
+        if not wanted:
+            return {}
+        with self._db.reading(single_statement=True) as conn:
+            rows = conn.execute(select(Case.number, Case.product_name, Case.summary, Case.deployment_id)
+                                .where(Case.number.in_(wanted))).all()
+        found = {}
+        for r in rows:
+            facts, summary = self._repository.load(r.deployment_id).catalogue, r.summary or {}
+            problem = " ".join(str(facts.value(summary, Meaning.DESCRIPTION) or "").split())
+            found[r.number] = CaseBrief(
+                customer=str(facts.value(summary, Meaning.CUSTOMER_NAME) or ""),
+                product=str(r.product_name or facts.value(summary, Meaning.PRODUCT) or ""),
+                problem=problem if len(problem) <= PROBLEM_WORDS else problem[:PROBLEM_WORDS].rstrip() + "…")
+        return found
+
     def _view_of(self, r: Row) -> TaskView:
         return TaskView(r.id, r.element_id, r.title, r.number, r.role, r.assignee, r.state, r.due_at,
                         self._repository.load(r.deployment_id).form(r.form), r.form, r.created_at,
@@ -267,6 +307,8 @@ class Tasks:
             task, case = self._locked(session, task_id, case_id)
             if case.status == "archived":
                 raise CaseArchived(case.number)
+            if case.status == CaseStatus.SUSPENDED:
+                raise CaseSuspended(case.number)
             self._check_open(task)
             yield session, task, case
 
@@ -328,6 +370,57 @@ class Tasks:
             history.append(session, case_number=case.number, at=now, actor=username, kind=EventKind.TASK_UNCLAIMED,
                            payload={"task_id": task.id, "element": task.element_id, "to": successor},
                            deployment_version=None)
+
+    def reassign(self, task_id: str, by: str, to: str | None) -> str | None:
+        """A supervisor hands an open task to a named person of its role (``None``: back to the role's
+        group, nobody holding it). Who may, ``roles.toml`` says (``reassign = true``); the person must hold
+        the task's role and not be one of the people the case is about. Recorded with who did it."""
+        now = self._clock.now()
+        with self._open_for_change(task_id) as (session, task, case):
+            _check_not_involved(case, by)
+            if to is not None:
+                _check_not_involved(case, to)
+                if session.get(RoleMember, (task.role, to)) is None:
+                    raise NotAllowed(f"{to} does not hold role {task.role} needed for this task")
+            previous = task.assignee
+            if previous == to:
+                return previous
+            session.connection().execute(CLAIM if to else UNCLAIM, {"task_id": task.id, "username": to})
+            history.append(session, case_number=case.number, at=now, actor=by, kind=EventKind.TASK_REASSIGNED,
+                           payload={"task_id": task.id, "element": task.element_id, "from": previous, "to": to},
+                           deployment_version=None)
+            return previous
+
+    def board(self, viewer: str, *, sees_all: bool, role: str = "", step: str = "", holder: str = "",
+              offset: int = 0, limit: int = 100) -> BoardPage:
+        """The supervisor's board: open tasks of every role (for roles that see all) or of the viewer's
+        roles, soonest deadline first, with counts per step; never a case the viewer is involved in."""
+        with self._db.read() as session:
+            conn = session.connection()
+            mine = list(conn.execute(ROLES_OF, {"username": viewer}).scalars())
+            where = [_T.c.state == "open", not_involved(_T.c.case_id, viewer)]
+            if role:
+                where.append(_T.c.role == role)
+            if not sees_all:
+                where.append(_T.c.role.in_(mine))
+            counts = conn.execute(select(_T.c.element_id, _T.c.title, _T.c.role, func.count())
+                                  .where(*where).group_by(_T.c.element_id, _T.c.title, _T.c.role)
+                                  .order_by(func.count().desc())).all()
+            if step:
+                where.append(_T.c.element_id == step)
+            if holder == "-":
+                where.append(_T.c.assignee.is_(None))
+            elif holder:
+                where.append(_T.c.assignee == holder)
+            rows = conn.execute(_VIEW.where(*where).order_by(_T.c.due_at.is_(None), _T.c.due_at, _T.c.created_at)
+                                .offset(max(0, offset)).limit(max(1, limit) + 1)).all()
+            members = conn.execute(select(RoleMember.role, RoleMember.username).order_by(RoleMember.role,
+                                                                                         RoleMember.rank)).all()
+        people: dict[str, list[str]] = {}
+        for member in members:
+            people.setdefault(member.role, []).append(member.username)
+        return BoardPage([self._view_of(r) for r in rows[:limit]], len(rows) > limit,
+                         [(r.element_id, r.title, r.role, r[3]) for r in counts], people)
 
     def for_group(self, username: str) -> list[TaskView]:
         """Open tasks of my roles that others hold: what my group is working on (I may claim them)."""

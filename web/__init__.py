@@ -49,11 +49,12 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     limiter.init_app(app)
     errors.register(app)
 
-    from web import api, audit, auth, cases, health, inbox, notices, owner, portal, vendor
+    from web import api, audit, auth, board, cases, health, inbox, notices, owner, portal, vendor
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(i18n.bp)
     app.register_blueprint(inbox.bp)
+    app.register_blueprint(board.bp)
     app.register_blueprint(notices.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(portal.bp)

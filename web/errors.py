@@ -16,6 +16,8 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
     CaseArchived,
+    CaseNotOpen,
+    CaseSuspended,
     DatabaseUnavailable,
     DecisionFailure,
     DeployError,
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 STATUS = [
     (MigrationRefused, 409), (FormInvalid, 422), (DeployError, 422), (NotAllowed, 403), (NotFound, 404),
     (TaskAlreadyCompleted, 409), (TaskNotOpen, 409), (StaleCase, 409), (CaseArchived, 409),
+    (CaseSuspended, 409), (CaseNotOpen, 409),
     (MessageNotExpected, 409), (TaskHeldByOther, 409), (IdempotencyKeyReused, 422), (DecisionFailure, 422),
     (EngineError, 400),
 ]
@@ -98,6 +101,10 @@ def page_message(error: EngineError) -> str:
         return held_by_message(error)
     if isinstance(error, CaseArchived):
         return _("The case is archived: it can be read but no longer changed.")
+    if isinstance(error, CaseSuspended):
+        return _("The case is suspended: nothing can move it until a supervisor resumes it.")
+    if isinstance(error, CaseNotOpen):
+        return _("The case is not in a state where this can be done. Reload the page to see where it stands.")
     if isinstance(error, (TaskAlreadyCompleted, TaskNotOpen, StaleCase, MessageNotExpected)):
         return _("The case has moved on meanwhile. Reload the page to see where it stands.")
     return _("This could not be done.")

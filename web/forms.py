@@ -49,6 +49,7 @@ class FormView:
     description: str | None
     fields: list[Field]
     form_errors: list[str]  # errors that belong to no single field (e.g. a conditional rule)
+    decision: Field | None = None  # the x-decision field: Approve / Reject buttons instead of an input
 
     @property
     def has_errors(self) -> bool:
@@ -147,9 +148,23 @@ def field_names(schema: Mapping, skip: Iterable[str] = ()) -> list[str]:
     return [n for n in order + [p for p in props if p not in order] if n not in skipped]
 
 
+def decision_field(schema: Mapping | None) -> str | None:
+    """The boolean field the form's Approve / Reject buttons set (``x-decision.field``), if any."""
+    decision = (schema or {}).get("x-decision")
+    return decision.get("field") if isinstance(decision, Mapping) else None
+
+
+def decision_words(schema: Mapping, locale: Any = None) -> tuple[str, str]:
+    """The two buttons' words: the form's own (``x-ui.labels.<locale>.decision``) or Approve / Reject."""
+    words = _labels(schema, locale).get("decision") or {}
+    return (str(words.get("true") or _l("Approve")), str(words.get("false") or _l("Reject")))
+
+
 def _widget(schema: Mapping, name: str, prop: Mapping) -> str:
     chosen = ((schema.get("x-ui") or {}).get("widgets") or {}).get(name)
     kind = _main_type(prop)
+    if kind == "boolean" and name == decision_field(schema):
+        return "decision"
     if kind == "boolean":
         return "radio" if chosen == "radio" else "checkbox"
     if kind == "array":
@@ -216,10 +231,13 @@ def build(schema: Mapping | None, raw: Any = None, errors: Mapping[str, str] | N
                      error=localize(errors.pop(name)) if name in errors else None)
         if widget == "checkbox":
             item.value = _truthy(_get(raw, name))
-        elif widget == "radio":
+        elif widget in ("radio", "decision"):
             text = _get(raw, name)
             item.value = "true" if _truthy(text) else ("false" if str(text).strip().lower() == "false" else "")
             item.options = [("true", str(_l("yes"))), ("false", str(_l("no")))]
+            if widget == "decision":
+                approve, reject = decision_words(schema, locale)
+                item.options = [("true", approve), ("false", reject)]
         elif widget == "checklist":
             item.value = [str(v) for v in _get(raw, name, many=True)]
             item.options = [(str(v), enum_label(schema, name, v, locale)) for v in prop["items"]["enum"]]
@@ -235,9 +253,11 @@ def build(schema: Mapping | None, raw: Any = None, errors: Mapping[str, str] | N
             item.maximum = prop.get("maximum")
         item.max_length = prop.get("maxLength")
         fields.append(item)
+    decision = next((f for f in fields if f.widget == "decision"), None)
     description = (_labels(schema, locale).get("description") or schema.get("description")) or None
-    return FormView(title=form_title(schema, locale), description=description, fields=fields,
-                    form_errors=[localize(message) for message in errors.values()])
+    return FormView(title=form_title(schema, locale), description=description,
+                    fields=[f for f in fields if f is not decision],
+                    form_errors=[localize(message) for message in errors.values()], decision=decision)
 
 
 # ------------------------------------------------------------------ posted form -> typed data

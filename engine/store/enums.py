@@ -27,12 +27,17 @@ class EventKind(StrEnum):
     MIGRATED = "migrated"
     ATTACHMENT_ADDED = "attachment_added"
     CASE_PURGED = "case_purged"
+    NOTE_ADDED = "note_added"
+    CASE_SUSPENDED = "case_suspended"
+    CASE_RESUMED = "case_resumed"
+    CASE_CANCELLED = "case_cancelled"
 
 
 class CaseStatus(StrEnum):
     """A case is open until its process ends, then archived (read-only, later purged)."""
 
     OPEN = "open"
+    SUSPENDED = "suspended"  # on hold by a supervisor: no step, message or deadline moves it
     ARCHIVED = "archived"
 
 
@@ -49,3 +54,4 @@ class TimerStatus(StrEnum):
     FIRED = "fired"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    HELD = "held"  # its case is suspended: not due until the case is resumed

@@ -47,6 +47,14 @@ class User:
     def may_deploy(self) -> bool:
         return engine().access.may_deploy(self.username)
 
+    @property
+    def may_reassign(self) -> bool:
+        return engine().access.may_reassign(self.username)
+
+    @property
+    def may_intervene(self) -> bool:
+        return engine().access.may_intervene(self.username)
+
 
 def load_user(username: str) -> User | None:
     try:

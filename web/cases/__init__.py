@@ -39,6 +39,7 @@ from engine.errors import (
     CaseArchived,
     FormInvalid,
     IdempotencyKeyReused,
+    NotAllowed,
     NotFound,
     StaleCase,
     TaskAlreadyCompleted,
@@ -51,7 +52,7 @@ from engine.store.enums import EventKind
 from engine.tasks import TaskView
 from web import forms
 from web.auth import writer_required
-from web.cases.display import message_label, register_filters, role_label
+from web.cases.display import local_time, message_label, register_filters, role_label
 from web.errors import held_by_message
 from web.services import engine
 
@@ -178,6 +179,10 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             title = str(payload.get("filename") or "")
         elif event.kind == EventKind.INCIDENT:
             details = [(_("reason"), str(payload.get("reason") or ""))]
+        elif event.kind == EventKind.NOTE_ADDED:
+            details = [(_("note"), str(payload.get("text") or ""))]
+        elif event.kind in (EventKind.CASE_SUSPENDED, EventKind.CASE_RESUMED, EventKind.CASE_CANCELLED):
+            details = [(_("reason"), str(payload.get("reason") or ""))]
         notified = [(n.get("role", ""), n.get("subject", "")) for n in payload.get("notified") or []]
         entries.append(TimelineEntry(event.at, event.actor, event.kind, title, details, notified))
     return list(reversed(entries))
@@ -209,6 +214,39 @@ def completed_by(number: str, task_id: str) -> tuple[str | None, Any]:
     return None, None
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A case field a form shows above itself (``x-show``): what the approver decides on, or the reason
+    a planner's plan came back with, as the newest completed step recorded it."""
+
+    label: str
+    value: str
+    step: str
+    by: str
+    at: Any
+
+
+def shown_fields(form: dict | None, number: str) -> list[Shown]:
+    names = [n for n in (form or {}).get("x-show") or [] if isinstance(n, str)]
+    if not names:
+        return []
+    active = engine().repository.active()
+    steps, schemas = active.catalogue.step_forms, active.forms
+    found: dict[str, Shown] = {}
+    for event in reversed(engine().history.events(number)):
+        if event.kind != EventKind.TASK_COMPLETED:
+            continue
+        data, element = event.payload.get("data") or {}, event.payload.get("element")
+        schema = schemas.get(steps.get(element) or "")
+        for name in names:
+            if name not in found and data.get(name) not in (None, ""):
+                found[name] = Shown(forms.field_label(schema, name), forms.display_value(schema, name, data[name]),
+                                    forms.form_title(schema, fallback=str(element or "")), event.actor, event.at)
+        if len(found) == len(names):
+            break
+    return [found[n] for n in names if n in found]
+
+
 def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict | None = None,
                 notice: str | None = None, status: int = 200) -> tuple[str, int]:
     eng = engine()
@@ -227,7 +265,7 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
         contact=eng.cases.contact(case.number, me), summary=summary_rows(case),
         deadlines=[row for row in deadline_rows(case, by_id) if row["deadline"].guards == view.name],
         events=timeline(case, by_id), closed_by=closed_by, closed_at=closed_at, now=eng.clock.now(),
-        staff_named=staff_named_by_customer(case, view),
+        shown=shown_fields(view.form, case.number), staff_named=staff_named_by_customer(case, view),
     )
     return page, status
 
@@ -283,8 +321,40 @@ def complete(task_id: str):  # noqa: ANN201
                            notice=held_by_message(held), status=409)
     except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
         return task_closed(eng.tasks.get(task_id), open_case(view.case_number), gone)
-    flash(_("Done: “%(step)s” of case %(number)s.", step=step_title(view), number=view.case_number), "ok")
+    flash(what_comes_next(view), "ok")
     return redirect(url_for("inbox.index"), code=303)
+
+
+def what_comes_next(done: TaskView) -> dict:
+    """The message after a submit: what was done, then what the case does now (the next steps and who
+    holds them, what it waits for), with links, so nobody has to open the case page to learn who has it."""
+    number, me = done.case_number, user()
+    lines = [_("Done: “%(step)s” of case %(number)s.", step=step_title(done), number=number)]
+    links: list[tuple[str, str]] = []
+    try:
+        case = open_case(number)
+    except (NotAllowed, NotFound):
+        return {"text": lines[0], "links": links}
+    if case.status == "archived":
+        lines.append(_("The case is archived."))
+    else:
+        for task in engine().tasks.for_case(number, "open"):
+            if task.assignee == me:
+                who = _("you")
+                links.append((_("Open “%(step)s”", step=step_title(task)), url_for("cases.task", task_id=task.id)))
+            elif task.assignee:
+                who = task.assignee
+            else:
+                who = _("the %(role)s group", role=role_label(task.role))
+            lines.append(_("Next: “%(step)s”, held by %(who)s.", step=step_title(task), who=who))
+        lines.extend(_("The case now waits for: %(what)s.", what=message_label(name)) for name in case.waiting_for)
+        lines.extend(_("It waits until %(when)s (%(what)s).", when=local_time(wait.due_at),
+                       what=forms.bilingual(wait.name))
+                     for wait in case.deadlines if wait.guards is None and wait.status == "pending")
+        if len(lines) == 1:
+            lines.append(_("Nothing is open on the case right now."))
+    links.append((_("See the case"), url_for("cases.case", number=number)))
+    return {"text": " ".join(lines), "links": links}
 
 
 def task_closed(view: TaskView, case: CaseView, error: Exception | None = None) -> tuple[str, int]:
@@ -303,13 +373,27 @@ def task_closed(view: TaskView, case: CaseView, error: Exception | None = None) 
 
 # ------------------------------------------------------------------ the case page
 
+MAX_QUERY = 200  # characters of a search: more is a paste accident, not a search
+
+
 @bp.get("/cases")
 @login_required
 def find():  # noqa: ANN201
-    number = request.args.get("number", "").strip().upper()
-    if not number:
+    """The header's search: a whole case number the person may open goes straight to the case; anything
+    else (a fragment of the number, a name, the contact's last digits, a product, words of the problem)
+    lists the matching cases they may open."""
+    text = (request.args.get("q") or request.args.get("number") or "").strip()[:MAX_QUERY]
+    if not text:
         return redirect(url_for("inbox.index"))
-    return redirect(url_for("cases.case", number=number))
+    eng = engine()
+    number = text.upper()
+    try:
+        exact = " " not in number and eng.access.may_view(user(), number)
+    except NotFound:
+        exact = False
+    if exact:
+        return redirect(url_for("cases.case", number=number))
+    return render_template("cases/search.html", text=text, hits=eng.search.find(user(), text))
 
 
 def customer_link_purposes(view: CaseView) -> list[str]:
@@ -330,14 +414,61 @@ def case(number: str):  # noqa: ANN201
     eng = engine()
     view = open_case(number)
     by_id = tasks_by_id(number)
+    timed = deadline_rows(view, by_id)
     return render_template(
         "cases/case.html", case=view, contact=eng.cases.contact(number, user()), summary=summary_rows(view),
-        deadlines=deadline_rows(view, by_id), open_tasks=[by_id.get(t.id) for t in view.open_tasks if t.id in by_id],
+        deadlines=[row for row in timed if row["deadline"].guards],
+        waits=[row for row in timed if not row["deadline"].guards],
+        open_tasks=[by_id.get(t.id) for t in view.open_tasks if t.id in by_id],
         attachments=eng.attachments.list(number), events=timeline(view, by_id), now=eng.clock.now(),
         may_upload=view.status == "open" and not current_user.read_only, accept=",".join(ACCEPTED),
         step_title=step_title, link_purposes=customer_link_purposes(view),
-        deliveries=eng.notifications.for_case(number),
+        deliveries=eng.notifications.for_case(number), same_customer=eng.search.same_customer(user(), number),
+        notes=eng.notes.for_case(number),
     )
+
+
+@bp.post("/cases/<number>/intervene")
+@login_required
+@writer_required
+def intervene(number: str):  # noqa: ANN201
+    """Suspend, resume or cancel the case, with a reason (``intervene = true`` roles only)."""
+    if not current_user.may_intervene:
+        abort(403)
+    open_case(number)
+    action, reason = request.form.get("action", ""), request.form.get("reason", "")
+    steps = {"suspend": engine().intervention.suspend, "resume": engine().intervention.resume,
+             "cancel": engine().intervention.cancel}
+    if action not in steps:
+        abort(400)
+    try:
+        steps[action](number, user(), reason)
+    except FormInvalid:
+        flash(_("Say why (at most 500 characters)."), "error")
+    else:
+        done = {"suspend": _("Case %(number)s is suspended: its deadlines are held until it is resumed."),
+                "resume": _("Case %(number)s is resumed: deadlines that fell due meanwhile fire now."),
+                "cancel": _("Case %(number)s is cancelled and archived.")}
+        flash(done[action] % {"number": number}, "ok")
+    return redirect(url_for("cases.case", number=number), code=303)
+
+
+@bp.post("/cases/<number>/notes")
+@login_required
+@writer_required
+def add_note(number: str):  # noqa: ANN201
+    """An internal note; ``@username`` tells that person (their notification list and channels)."""
+    open_case(number)  # 403/404 as the case page
+    try:
+        note = engine().notes.add(number, user(), request.form.get("note", ""))
+    except FormInvalid:
+        flash(_("A note needs some text (at most 2,000 characters)."), "error")
+    except CaseArchived:
+        flash(_("The case is archived and read-only."), "error")
+    else:
+        told = ", ".join("@" + name for name in note.mentioned)
+        flash(_("Note added; %(who)s told.", who=told) if told else _("Note added."), "ok")
+    return redirect(url_for("cases.case", number=number) + "#notes", code=303)
 
 
 @bp.get("/cases/<number>/diagram.json")

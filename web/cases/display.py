@@ -19,7 +19,7 @@ from engine.errors import NotFound
 from web.forms import bilingual, display_value, enum_label, field_label, form_title, locale_key
 from web.services import engine
 
-CASE_STATUS = {"open": _l("In progress"), "archived": _l("Archived")}
+CASE_STATUS = {"open": _l("In progress"), "suspended": _l("Suspended"), "archived": _l("Archived")}
 # A deadline's timer: fired = the step was late; cancelled = the step finished before it.
 DEADLINE_STATUS = {"pending": _l("pending"), "fired": _l("missed"), "cancelled": _l("met"), "failed": _l("failed")}
 DELIVERY_CHANNELS = {
@@ -30,8 +30,9 @@ EVENT_KINDS = {
     "case_started": _l("Registered"), "task_completed": _l("Step completed"), "task_claimed": _l("Claimed"),
     "task_unclaimed": _l("Given back"), "task_reassigned": _l("Reassigned"), "timer_fired": _l("Deadline reached"),
     "message_received": _l("Message from the customer"), "attachment_added": _l("Attachment added"),
-    "incident": _l("Incident"), "task_to_fallback": _l("Passed to the fallback role"),
-    "staff_involved": _l("Staff complained about added"),
+    "incident": _l("Incident"), "note_added": _l("Internal note"),
+    "case_suspended": _l("Suspended"), "case_resumed": _l("Resumed"), "case_cancelled": _l("Cancelled"),
+    "task_to_fallback": _l("Passed to the fallback role"), "staff_involved": _l("Staff complained about added"),
 }
 CUSTOMER = "customer"
 ACTORS = {"timer": _l("deadline timer"), "system": _l("system"), CUSTOMER: _l("customer")}
@@ -125,12 +126,25 @@ def register_filters(bp: Blueprint) -> None:
         "message_label": message_label,
         "bilingual": lambda name: bilingual(name),
         "filesize": filesize,
+        "duration": duration_text,
     }
     for name, function in filters.items():
         bp.add_app_template_filter(function, name)
     for name, function in {"field_label": field_label, "enum_label": enum_label, "display_value": display_value,
                            "form_title": form_title}.items():
         bp.add_app_template_global(function, name)
+
+
+def duration_text(minutes: int | float | None) -> str:
+    """A span of time as people say it: days, hours and minutes, largest first ("2 d 3 h", "45 min")."""
+    if minutes is None:
+        return "—"
+    total = abs(int(minutes))
+    days, rest = divmod(total, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [_l("%(n)s d", n=days) if days else "", _l("%(n)s h", n=hours) if hours else "",
+             _l("%(n)s min", n=mins) if mins and not days else ""]
+    return " ".join(str(part) for part in parts if part) or str(_l("%(n)s min", n=0))
 
 
 def filesize(size: int | None) -> str:

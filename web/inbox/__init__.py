@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from engine.catalogue import Meaning
 from engine.errors import CaseArchived, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
-from engine.tasks import UNSET, InboxQuery, TaskView
+from engine.tasks import UNSET, CaseBrief, InboxQuery, TaskView
 from web.auth import writer_required
 from web.cases.display import grades
 from web.forms import bilingual, enum_label, form_title
@@ -40,6 +40,7 @@ class Row:
     step: str  # the step's title in the person's language
     mine: bool
     overdue: bool
+    brief: CaseBrief = CaseBrief()
 
     @property
     def unassigned(self) -> bool:
@@ -103,8 +104,9 @@ def counted(value: int, cap: int) -> str:
     return f"{cap}+" if value > cap else str(value)
 
 
-def row_of(task: TaskView, username: str, now: datetime) -> Row:
-    return Row(task, step_title(task), task.assignee == username, task.due_at is not None and task.due_at <= now)
+def row_of(task: TaskView, username: str, now: datetime, brief: CaseBrief | None = None) -> Row:
+    return Row(task, step_title(task), task.assignee == username, task.due_at is not None and task.due_at <= now,
+               brief or CaseBrief())
 
 
 @bp.route("/inbox")
@@ -121,7 +123,8 @@ def index():  # noqa: ANN201
     if filters.page > pages:  # the list shrank under the person's feet: show its last page
         query = replace(query, offset=(pages - 1) * PAGE_SIZE)
         found = eng.tasks.inbox(current_user.username, query)
-    rows = [row_of(task, current_user.username, now) for task in found.tasks]
+    briefs = eng.tasks.briefs(task.case_number for task in found.tasks)
+    rows = [row_of(task, current_user.username, now, briefs.get(task.case_number)) for task in found.tasks]
     forms = eng.repository.active().forms
     steps = sorted(((element, form_title(forms.get(form_file), fallback=bilingual(title)) if form_file in forms
                      else bilingual(title)) for element, title, form_file in found.steps), key=lambda pair: pair[1])

@@ -6,19 +6,42 @@
 
   function t(key, fallback) { return (body && body.getAttribute("data-t-" + key)) || fallback; }
 
+  // Days and hours for far deadlines, hours and minutes for near ones: "5 d 3 h", "2 h 10 min".
+  function span(minutes) {
+    var m = Math.abs(minutes), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), min = m % 60;
+    if (d) { return d + t("d", "d") + (h ? " " + h + t("h", "h") : ""); }
+    return (h ? h + t("h", "h") + " " : "") + min + t("m", "m");
+  }
+
+  // A planned wait (data-until) counts down but is never overdue: the process goes on by itself.
+  function renderWait(el) {
+    var until = Date.parse(el.getAttribute("data-until"));
+    if (isNaN(until)) { return; }
+    var left = Math.round((until - (Date.now() + skew)) / 60000);
+    el.textContent = left > 0 ? t("in", "in {time}").replace("{time}", span(left)) : t("soon", "any moment now");
+  }
+
   function render(el) {
     var due = Date.parse(el.getAttribute("data-due"));
     if (isNaN(due)) { return; }
     var left = Math.round((due - (Date.now() + skew)) / 60000);
-    var m = Math.abs(left), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), min = m % 60;
-    var text = (d ? d + t("d", "d") + " " : "") + (d || h ? h + t("h", "h") + " " : "") + min + t("m", "m");
+    var text = span(left);
     el.textContent = (left < 0 ? t("overdue", "overdue by {time}") : t("left", "{time} left")).replace("{time}", text);
     el.classList.toggle("overdue-badge", left < 0);
     var row = el.closest("tr");
     if (row && left < 0 && row.closest("#tasks")) { row.classList.add("overdue"); }
   }
 
-  function tick() { document.querySelectorAll("[data-due]").forEach(render); }
+  // A button with data-confirm asks first (cancelling a case is for good).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+  });
+
+  function tick() {
+    document.querySelectorAll("[data-due]").forEach(render);
+    document.querySelectorAll("[data-until]").forEach(renderWait);
+  }
 
   // Replace only the table: the filter form and anything typed there stay as they are.
   function refresh(box) {

@@ -17,6 +17,8 @@ def fill(form: Locator, data: dict) -> None:
         if value is None or value == [] or value == "":
             continue
         field = form.locator(f"[data-field={name}]")
+        if not field.count():  # a decision field: its buttons submit the form (see submit())
+            continue
         if field.locator("select").count():
             field.locator("select").select_option(str(value))
         elif field.locator("input[type=radio]").count():
@@ -30,6 +32,16 @@ def fill(form: Locator, data: dict) -> None:
             field.locator("input").fill(str(value))
 
 
+def submit(form: Locator, data: dict) -> None:
+    """Press the form's button: Approve / Reject by the decision's value where the form has them."""
+    decision = form.locator("button.decision")
+    if decision.count():
+        value = str(data[decision.first.get_attribute("name")]).lower()
+        form.locator(f"button.decision[value='{value}']").click()
+    else:
+        form.locator("button[type=submit]").click()
+
+
 def do_step(browser: Browser, served: str, eng, number: str, step: str, **changes: object) -> None:
     """The step's assignee logs in (a browser of their own), opens the task and submits its form."""
     [task] = [t for t in eng.tasks.for_case(number) if t.name == step]
@@ -40,8 +52,9 @@ def do_step(browser: Browser, served: str, eng, number: str, step: str, **change
         log_in(page, task.assignee)
         page.goto(f"/tasks/{task.id}")
         form = page.locator("form.task-form")
-        fill(form, {**FORM_DATA[step], **changes})
-        form.locator("button[type=submit]").click()
+        data = {**FORM_DATA[step], **changes}
+        fill(form, data)
+        submit(form, data)
         expect(page.locator(".flash").first).to_be_visible()
     finally:
         context.close()

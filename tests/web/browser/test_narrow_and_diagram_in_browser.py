@@ -1,0 +1,53 @@
+"""Staff pages on a phone and the case diagram's view tools, in real Chromium (issue 15)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.driver import complete, registration, start_to_verified
+from tests.web.browser.conftest import log_in
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_staff_pages_fit_a_390_px_screen_without_horizontal_scrolling(page: Page, eng):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    for _ in range(3):
+        eng.runtime.start("complaint", registration(channel="phone", product_name="超长的产品名称" * 4), "cs1")
+    page.set_viewport_size(PHONE)
+    log_in(page, "sup1")
+    for path in ("/inbox", f"/cases/{number}", "/board", "/notices", f"/cases?q={number[:8]}"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow} px"
+    page.goto("/inbox")
+    page.screenshot(path="test-output/screenshots/inbox_390px.png", full_page=True)
+    nav_height = page.evaluate("document.querySelector('header nav, header').getBoundingClientRect().height")
+    assert nav_height < 300, "the navigation wraps one character per line"
+
+
+def test_the_case_diagram_zooms_fits_and_goes_to_the_current_step(page: Page, eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    start_to_verified(eng, number)
+    complete(eng, number, "start_handling_general")
+    log_in(page, "cs1")
+    page.goto(f"/cases/{number}")
+    diagram = page.locator("#case-diagram")
+    expect(diagram).to_have_attribute("data-loaded", "true")
+    viewport = diagram.locator("g.viewport")
+
+    def scale() -> float:
+        return float(page.evaluate("""() => document.querySelector('#case-diagram g.viewport')
+                                         .transform.baseVal.consolidate().matrix.a"""))
+
+    before = scale()
+    page.locator("[data-zoom=in]").click()
+    assert scale() > before
+    page.locator("[data-zoom=fit]").click()
+    fitted = scale()
+    page.locator("[data-zoom=current]").click()
+    current = diagram.locator(".cf-current").first
+    box, frame = current.bounding_box(), diagram.bounding_box()
+    assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1
+    assert scale() >= fitted
+    expect(viewport).to_have_count(1)
