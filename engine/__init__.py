@@ -46,6 +46,7 @@ from engine.reports import Reports
 from engine.repository import Repository
 from engine.retention import Retention
 from engine.runtime import Runtime
+from engine.saved_views import SavedViews
 from engine.seals import Seals
 from engine.search import CaseSearch
 from engine.store.db import Database, Timeouts, upgrade
@@ -81,6 +82,7 @@ class Engine:
         self.search = CaseSearch(self.db, self.access, self.repository)
         self.notes = Notes(self.db, self.clock, self.history)
         self.intervention = Intervention(self.db, self.clock)
+        self.saved_views = SavedViews(self.db, self.clock)
         files = Path(attachments_dir) if attachments_dir else _default_attachments_dir(database_url)
         self.attachments = Attachments(self.db, self.clock, files)
         self.retention = Retention(self.db, self.clock, files)

@@ -17,6 +17,7 @@ import tomllib
 
 from lxml import etree
 
+from engine import replies
 from engine.catalogue import CASE_MEANINGS, DEMO_FILE, FIELD_MEANINGS, LABELS_FILE
 from engine.errors import Problem
 
@@ -39,6 +40,7 @@ def check(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:
     for name, schema in sorted(forms.items()):
         problems += _form(f"forms/{name}", schema)
     problems += _labels(files.get(LABELS_FILE))
+    problems += replies.check(files, forms)
     if DEMO_FILE in files:
         try:
             json.loads(files[DEMO_FILE])

@@ -63,6 +63,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "meaning_twice": {"zh": "x-meaning “{value}” 已用在字段 {other} 上：每种含义只能标一个字段",
                       "en": 'x-meaning "{value}" is already on the field {other}: mark one field per meaning'},
     "customer_mark_invalid": {"zh": "x-customer 只能是 true 或 false", "en": "x-customer is true or false"},
+    "reply_needs_words": {"zh": '每条回复模板都需要中文 zh 和英文 en 文本，例如 zh = "您好……"',
+                          "en": 'each reply template needs a "zh" and an "en" text, e.g. en = "Hello…"'},
+    "reply_too_long": {"zh": "回复模板最多 {most} 个字符", "en": "a reply template has at most {most} characters"},
+    "replies_unknown": {"zh": "x-replies（{value}）必须是文本字段上 replies.toml 中的一个分组名：{groups}",
+                        "en": "x-replies ({value}) must name a group of replies.toml, on a text field: {groups}"},
     "decision_field_invalid": {
         "zh": 'x-decision 的 field（{value}）必须是本表单的布尔字段，例如 {{"field": "ok", "reason": "why_not"}}',
         "en": 'x-decision\'s field ({value}) must be a boolean field of this form, e.g. {{"field": "ok", '

@@ -18,7 +18,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import func, select
 
-from engine import catalogue, history, roles, spiff
+from engine import catalogue, history, replies, roles, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.clock import Clock
 from engine.errors import DeployError, NotFound, Problem
@@ -74,6 +74,7 @@ class LoadedDeployment:
         self.id, self.version = row.id, row.version
         self.forms: dict[str, dict] = row.forms
         self.roles: dict[str, dict] = roles.of_files(row.files)
+        self.replies = replies.parse(row.files.get(replies.REPLIES_FILE))
         self.calendar = BusinessCalendar(CalendarConfig.from_dict(row.calendar))
         self.script_engine = spiff.make_script_engine(self.calendar)
         self._specs: dict[str, tuple[Any, dict[str, Any]]] = {}

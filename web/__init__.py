@@ -71,6 +71,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
 
     @app.context_processor
     def globals_for_templates() -> dict:
-        return {"languages": app.config["LANGUAGES"], "locale": i18n.select_locale()}
+        idle = int(app.config["PERMANENT_SESSION_LIFETIME"].total_seconds())
+        return {"languages": app.config["LANGUAGES"], "locale": i18n.select_locale(), "session_idle_seconds": idle}
 
     return app

@@ -310,6 +310,19 @@ class RoleMember(Base):
     rank: Mapped[int] = mapped_column(Integer)
 
 
+class SavedView(Base):
+    """A person's named inbox filters (the query string of the inbox), to come back to in one click."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (UniqueConstraint("username", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("person.username"))
+    name: Mapped[str] = mapped_column(String(60))
+    query: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ComplaintCounter(Base):
     """Daily serial per channel for complaint numbers ``YYYYMMDD-<CHANNEL>-<NNN>``."""
 

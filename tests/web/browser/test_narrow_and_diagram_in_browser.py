@@ -51,3 +51,24 @@ def test_the_case_diagram_zooms_fits_and_goes_to_the_current_step(page: Page, en
     assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1
     assert scale() >= fitted
     expect(viewport).to_have_count(1)
+
+
+def test_the_inbox_is_worked_with_j_k_o_and_c(page: Page, eng):
+    numbers = [eng.runtime.start("complaint", registration(channel="phone"), "cs1") for _ in range(2)]
+    eng.tasks.reassign(eng.tasks.for_case(numbers[1])[0].id, "sup1", None)  # the second: nobody holds it
+    log_in(page, "cs2")
+    page.goto("/inbox")
+    rows = page.locator("#tasks tbody tr[data-task]")
+    expect(rows).to_have_count(2)
+    page.keyboard.press("j")
+    expect(page.locator("#tasks tr.selected")).to_have_count(1)
+    page.keyboard.press("j")
+    selected = page.locator("#tasks tr.selected")
+    task_id = selected.get_attribute("data-task")
+    page.keyboard.press("c")  # claim the selected row
+    expect(page.locator(".flash.ok")).to_be_visible()
+    assert eng.tasks.get(task_id).assignee == "cs2"
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    page.keyboard.press("o")
+    page.wait_for_url("**/tasks/*")
