@@ -51,10 +51,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "link_days_invalid": {"zh": "customerLinkDays 必须是 1 到 {most} 之间的整数天数（现在是“{value}”）",
                           "en": 'customerLinkDays must be a whole number of days from 1 to {most} (it is "{value}")'},
     "customer_answers_invalid": {
-        "zh": "customerAnswers 要写在消息捕获事件上，值是消息内容里表示“接受/拒绝”的字段名，"
-              "例如 accepted（现在是“{value}”）",
-        "en": 'customerAnswers belongs on a message catch event and names the payload field that carries the '
-              'customer\'s yes or no, e.g. accepted (it is "{value}")'},
+        "zh": "{property} 要写在消息捕获事件上，值是消息内容里放客户答复（接受/拒绝或文字）的字段名，"
+              "例如 accepted 或 text（现在是“{value}”）",
+        "en": '{property} belongs on a message catch event and names the payload field that carries the '
+              'customer\'s answer (yes or no, or text), e.g. accepted or text (it is "{value}")'},
     "case_field_invalid": {"zh": "{property} 的值必须是案件数据的字段名，例如 grade（现在是“{value}”）",
                            "en": 'the value of {property} must be a case-data field name, e.g. grade '
                                  '(it is "{value}")'},
@@ -132,6 +132,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "notice_attribute_access": {"zh": "通知模板只能直接使用变量，不能访问其属性或下标（. 或 []）",
                                 "en": "a notice template uses variables as they are: no attributes or "
                                       "subscripts (. or [])"},
+    "notice_option_invalid": {"zh": "通知模板的 {key} 只能是 {allowed} 之一（现在是“{value}”）",
+                              "en": 'the notice template\'s {key} is one of {allowed} (it is "{value}")'},
+    "notice_report_needs_period": {"zh": "通知模板的 report 和 period 要一起写，例如 report = \"compliance\" 与 "
+                                         "period = \"week\"",
+                                   "en": 'a notice template names report and period together, e.g. '
+                                         'report = "compliance" and period = "week"'},
     # delivery of notices (why a channel did not take a notice; shown on the case page)
     "delivery_no_address": {"zh": "收件人没有该渠道的地址（邮箱或手机号）", "en": "the recipient has no address on "
                                                                                   "this channel (e-mail or phone)"},

@@ -1,62 +1,109 @@
-"""Reply templates: the texts handlers start from when they write to a customer, kept in the process
-owners' ``workflows/replies.toml`` (deployed and versioned like the rest), in zh and en.
+"""The customer's answer to a request for more information, from the portal's reply page.
 
-A form's text field offers a group of them with ``"x-replies": "<group>"``; the task page then shows
-a list to insert one into the field, where the handler adapts it. The file::
-
-    [first_contact.received]
-    zh = "您好，我们已收到您的投诉……"
-    en = "Hello, we have received your complaint…"
+The diagram marks the message a customer answers this way (``customerReplies = FIELD`` on its catch
+event); the notice asking for the information carries a single-use link to the page. The answer is
+delivered as that message, ``{FIELD: text, "attachments": [{"id", "filename"}, ...]}``, and in the
+same transaction the link is spent and each photo is recorded on the case (with its history event):
+all of it happens, or none of it.
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
+from dataclasses import dataclass
+from datetime import datetime
 
-from engine.errors import Problem
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-REPLIES_FILE = "replies.toml"
-MAX_REPLY = 2000
+from engine.attachments import ACCEPTED, Attachments, Staged, check
+from engine.casework import CaseRow
+from engine.catalogue import REPLY_ATTACHMENTS, CustomerReply
+from engine.errors import FormInvalid, MessageNotExpected
+from engine.links import Links
+from engine.people import CUSTOMER
+from engine.repository import Repository
+from engine.runtime import Runtime
+from engine.store.db import Database
+from engine.store.models import Case
+
+PURPOSE = "reply"
+MAX_FILES = 5
+MAX_TEXT = 4000
 
 
-def parse(text: str | None) -> dict[str, dict[str, dict[str, str]]]:
-    """group -> key -> {"zh": ..., "en": ...} (empty for no file; deploy refuses a broken one)."""
-    if not text:
-        return {}
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return {}
-    return {group: {key: {lang: str(entry.get(lang) or "") for lang in ("zh", "en")}
-                    for key, entry in entries.items() if isinstance(entry, dict)}
-            for group, entries in table.items() if isinstance(entries, dict)}
+@dataclass(frozen=True)
+class Upload:
+    filename: str | None
+    content_type: str | None
+    data: bytes
 
 
-def check(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:
-    """The file reads as TOML with zh and en words per reply, and every ``x-replies`` names a group of it."""
-    problems: list[Problem] = []
-    text = files.get(REPLIES_FILE)
-    if text is not None:
+class CustomerReplies:
+    def __init__(self, db: Database, repository: Repository, runtime: Runtime, links: Links,
+                 attachments: Attachments) -> None:
+        self._db, self._repository, self._runtime = db, repository, runtime
+        self._links, self._attachments = links, attachments
+
+    def waiting(self, number: str) -> CustomerReply | None:
+        """The message the case now waits for that a customer answers from the reply page, if any."""
+        with self._db.reading() as conn:
+            row = conn.execute(select(Case.waiting_for, Case.deployment_id).where(Case.number == number)).first()
+        if row is None:
+            return None
+        replies = self._repository.load(row.deployment_id).catalogue.customer_replies
+        return next((replies[name] for name in sorted(row.waiting_for or ()) if name in replies), None)
+
+    def open(self, token: str) -> tuple[str, CustomerReply]:
+        """(case number, the reply it waits for) for a link usable now: ``LinkInvalid``, or
+        ``MessageNotExpected`` once the case no longer waits (answered by phone, timed out)."""
+        number = self._links.check(token, PURPOSE)
+        reply = self.waiting(number)
+        if reply is None:
+            raise MessageNotExpected(f"case {number} waits for no reply now", number, PURPOSE)
+        return number, reply
+
+    def answer(self, token: str, text: str, uploads: list[Upload]) -> str:
+        """Deliver the customer's text and photos, spending the link, in one transaction; the case number.
+
+        ``FormInvalid`` (nothing changed, the link still works) for an empty or long text, too many
+        files, or a file that is not a photo.
+        """
+        number, reply = self.open(token)
+        text = (text or "").strip()
+        errors = {}
+        if not text and not uploads:
+            errors["text"] = "write an answer or add a photo"
+        elif len(text) > MAX_TEXT:
+            errors["text"] = f"at most {MAX_TEXT} characters"
+        if len(uploads) > MAX_FILES:
+            errors["file"] = f"at most {MAX_FILES} photos"
+        for upload in uploads:
+            if not errors:
+                try:
+                    kind = check(upload.filename, upload.content_type, upload.data)
+                except FormInvalid as error:
+                    errors.update(error.errors)
+                    continue
+                if ACCEPTED[kind].family != "image":
+                    errors["file"] = "only photos (JPEG, PNG, WebP) are accepted here"
+        if errors:
+            raise FormInvalid(errors)
+        with self._db.reading() as conn:
+            case_id = conn.scalar(select(Case.id).where(Case.number == number))
+        staged = [self._attachments.stage(case_id, u.filename, u.content_type, u.data) for u in uploads]
+
+        def within(session: Session, case: CaseRow, now: datetime) -> dict:
+            self._links.use_in(session, token, PURPOSE)
+            return {REPLY_ATTACHMENTS: [
+                {"id": self._attachments.record(session, case, item, CUSTOMER, now), "filename": item.filename}
+                for item in staged]}
+
         try:
-            table = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            found = re.search(r"line (\d+)", str(exc))
-            return [Problem.of(REPLIES_FILE, None, "toml_invalid", line=found.group(1) if found else "?")]
-        for group, entries in table.items():
-            for key, entry in (entries.items() if isinstance(entries, dict) else []):
-                if not (isinstance(entry, dict) and isinstance(entry.get("zh"), str) and entry.get("zh")
-                        and isinstance(entry.get("en"), str) and entry.get("en")):
-                    problems.append(Problem.of(REPLIES_FILE, f"{group}.{key}", "reply_needs_words"))
-                elif max(len(entry["zh"]), len(entry["en"])) > MAX_REPLY:
-                    problems.append(Problem.of(REPLIES_FILE, f"{group}.{key}", "reply_too_long", most=MAX_REPLY))
-    groups = parse(text)
-    for name, schema in sorted(forms.items()):
-        for field, prop in (schema.get("properties") or {}).items():
-            wanted = prop.get("x-replies") if isinstance(prop, dict) else None
-            if wanted is None:
-                continue
-            if prop.get("type") != "string" or not isinstance(wanted, str) or wanted not in groups:
-                problems.append(Problem.of(f"forms/{name}", field, "replies_unknown", value=str(wanted),
-                                           groups=", ".join(sorted(groups)) or "—"))
-    return problems
+            self._runtime.message(number, reply.name, {reply.text_field: text}, CUSTOMER, within=within)
+        except BaseException:
+            self._attachments.discard(staged)
+            raise
+        return number
+
+
+__all__ = ["MAX_FILES", "CustomerReplies", "Staged", "Upload"]

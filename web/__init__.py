@@ -6,17 +6,20 @@ the CLI pass overrides and may hand in an engine they already opened.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import engine as engine_package
 from engine.clock import ManualClock
-from web import errors, i18n
+from web import errors, i18n, security_headers
 from web.extensions import babel, csrf, limiter, login_manager
+from web.secret_key import instance_secret
 from web.settings import from_environment
 
 
@@ -35,11 +38,19 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     app.config.from_mapping(from_environment())
     app.config.update(overrides or {})
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(Path(app.config["INSTANCE_DIR"]))
+    if app.config.get("TRUSTED_PROXIES"):  # N proxies in front: their X-Forwarded-* headers are believed
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if eng is None:
         clock = ManualClock(datetime.now(UTC)) if app.config["MANUAL_CLOCK"] else None
         eng = engine_package.open(app.config["DATABASE_URL"], app.config["WORKFLOWS_DIR"], clock=clock)
     app.config["MANUAL_CLOCK"] = isinstance(eng.clock, ManualClock)
     app.extensions["complaintflow.engine"] = eng
+    if not eng.notifications.settings.link_secret:  # notices sent from this process link as this app signs
+        eng.notifications.settings = dataclasses.replace(eng.notifications.settings,
+                                                         link_secret=app.config["SECRET_KEY"])
 
     i18n.compile_catalogs()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(i18n.translation_dirs())
@@ -48,6 +59,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     login_manager.init_app(app)
     limiter.init_app(app)
     errors.register(app)
+    security_headers.register(app)
 
     from web import api, audit, auth, board, cases, health, inbox, notices, owner, portal, vendor
 

@@ -190,6 +190,7 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every delivery settled (sent or failed)
     planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its delivery rows exist
+    link_token: Mapped[str | None] = mapped_column(String(64))  # a customer notice's single-use link
 
 
 class Delivery(Base):
@@ -355,6 +356,7 @@ class CustomerContact(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     contact: Mapped[str | None] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(10))  # the language the customer used at intake
 
 
 class Attachment(Base):
@@ -383,6 +385,26 @@ class LinkToken(Base):
     purpose: Mapped[str] = mapped_column(String(40))  # confirm | survey
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LookupCode(Base):
+    """A one-time code sent to a customer's contact to open their case's status page.
+
+    Only a salted hash is kept; it works until ``expires_at``, for a few attempts, once.
+    """
+
+    __tablename__ = "lookup_code"
+    __table_args__ = (Index("ix_lookup_code_case", "case_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    salt: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))  # email | sms
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

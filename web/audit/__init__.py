@@ -6,18 +6,15 @@ here changes anything, so read-only roles are welcome.
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from openpyxl import Workbook
 
 from engine.history import SYSTEM
-from engine.reports import ComplianceReport
+from engine.report_files import to_csv, to_xlsx
 from engine.store.enums import EventKind
 from web.cases.display import grades
 from web.services import engine
@@ -36,12 +33,21 @@ def zone() -> ZoneInfo:
     return engine().repository.active().calendar.zone
 
 
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)  # wider than any case; far dates overflow time zones
+
+
 def day_arg(name: str, default: datetime) -> datetime:
     text = request.args.get(name, "").strip()
+    if not text:
+        return default
     try:
-        return datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time(), tzinfo=zone()) if text else default
+        day = datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         abort(400, description=_("Dates are written YYYY-MM-DD."))
+    if not FIRST_DAY <= day <= LAST_DAY:
+        abort(400, description=_("Dates run from %(first)s to %(last)s.", first=FIRST_DAY.isoformat(),
+                                 last=LAST_DAY.isoformat()))
+    return datetime.combine(day, time(), tzinfo=zone())
 
 
 @bp.get("/")
@@ -100,39 +106,3 @@ def report() -> Response | str:
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-COLUMNS = ["step", "role", "case", "deadline", "due_at", "outcome", "done_at", "margin_minutes"]
-
-
-def outcome_rows(found: ComplianceReport) -> list[list[object]]:
-    """One line per deadline, the figures' cases included: what an auditor re-counts in a spreadsheet."""
-    lines = []
-    for row in found.rows:
-        for o in [*row.met, *row.missed, *row.pending]:
-            lines.append([row.step, row.role or "", o.case_number, o.deadline, o.due_at.isoformat(), o.outcome,
-                          o.done_at.isoformat() if o.done_at else "", round(o.margin.total_seconds() / 60, 1)])
-    return lines
-
-
-def to_csv(found: ComplianceReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerows(outcome_rows(found))
-    return "\ufeff" + out.getvalue()  # a BOM so spreadsheet programs read the Chinese text as UTF-8
-
-
-def to_xlsx(found: ComplianceReport) -> bytes:
-    book = Workbook()
-    summary = book.active
-    summary.title = "summary"
-    summary.append(["step", "title", "role", "met", "missed", "pending", "on_time_rate", "worst_late_minutes"])
-    for row in found.rows:
-        summary.append([row.step, row.step_title, row.role or "", len(row.met), len(row.missed), len(row.pending),
-                        row.on_time_rate, round(row.worst_late.total_seconds() / 60, 1) if row.worst_late else None])
-    detail = book.create_sheet("deadlines")
-    detail.append(COLUMNS)
-    for line in outcome_rows(found):
-        detail.append(line)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
