@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from engine.catalogue import Meaning, form_field
-from engine.repository import Repository
 from engine.store.db import Database
 from engine.store.enums import EventKind
 from engine.store.models import Deployment, Event
+
+if TYPE_CHECKING:  # the repository's module imports the reports, which import this
+    from engine.repository import Repository
 
 
 def defect_types(db: Database, repository: Repository, start: datetime, end: datetime) -> list[tuple[str, int]]:
