@@ -93,7 +93,7 @@ class Engine:
         self.attachments = Attachments(self.db, self.clock, files)
         self.retention = Retention(self.db, self.clock, files)
         self.links = Links(self.db, self.clock)
-        self.reports = Reports(self.db, self.clock)
+        self.reports = Reports(self.db, self.clock, self.repository)
         self.diagrams = Diagrams(self.db, self.repository, self.access)
         self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
         self.replay = Replay(self.db, self.repository)

@@ -1,15 +1,17 @@
 """Who may see and do what, from the active deployed version's ``roles.toml``: the process owners' file.
 
 A person sees a case when they are not involved in it (the people complained about never
-do) and either one of their roles sees every case or one of their roles has or had a task
-on it. Full customer contact details are for the roles that call customers.
+do) and either one of their roles sees every case or one of their roles has or had a
+task on it, or a task on it was given to them (as a role's fallback). Full customer contact
+details are for the roles that call
+customers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import ColumnElement, bindparam, exists, select
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 
 from engine.errors import NotAllowed, NotFound
 from engine.store.db import Database
@@ -73,7 +75,9 @@ class Access:
         with self._db.read() as session:
             row = session.connection().execute(
                 select(~not_involved(_C.c.id, username), exists().where(
-                    _T.c.case_id == _C.c.id, _T.c.role.in_(select(_RM.c.role).where(_RM.c.username == username)),
+                    _T.c.case_id == _C.c.id,
+                    # a task of one of their roles, or one given to them (a fallback role's person holds it)
+                    or_(_T.c.role.in_(select(_RM.c.role).where(_RM.c.username == username)), _T.c.assignee == username),
                 )).where(_C.c.number == number)
             ).first()
         if row is None:

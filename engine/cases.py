@@ -64,6 +64,7 @@ class CaseView:
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
+    involved_staff: tuple[str, ...] = ()  # the people complained about (usernames): they never see the case
 
     @property
     def pending_deadlines(self) -> tuple[Deadline, ...]:
@@ -134,6 +135,7 @@ class Cases:
             notifications=tuple(NotificationView(n.role, tuple(n.recipients or ()), n.subject, n.element_id,
                                                  n.created_at, n.id) for n in notes),
             created_at=row.created_at, updated_at=row.updated_at, archived_at=row.archived_at,
+            involved_staff=tuple(row.involved_staff or ()),
         )
 
     def numbers(self, status: str | None = None, process_id: str | None = None) -> list[str]:

@@ -25,7 +25,7 @@ from engine import decision_tasks, history, sandbox, spiff, workflow_state
 from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import CaseArchived, CaseSuspended, DecisionFailure, NotFound, StaleCase, WorkflowFailure
-from engine.people import CUSTOMER, pick_assignee, role_members
+from engine.people import CUSTOMER, Assignment, assign, notice_recipients, record_fallback
 from engine.repository import LoadedDeployment, Repository
 from engine.store.enums import CaseStatus, EventKind
 from engine.store.models import Case, LinkToken, Notification, StreamHead, Task, Timer
@@ -71,6 +71,7 @@ class OpenCase:
     moment: datetime  # the time this change happens at (a timer's due time when firing late)
     notices: list[spiff.Notice] = field(default_factory=list)
     mirrored: Mirror = field(default_factory=Mirror)  # the tables as the last save left them (a new case: empty)
+    also_told: list[str] = field(default_factory=list)  # fallback holders of tasks whose deadline raised the notices
 
     @property
     def number(self) -> str:
@@ -250,15 +251,18 @@ class CaseWork:
         snap = spiff.snapshot(wf)
         conn = session.connection()
         mirror = Mirror.of(snap)
-        sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task)
+        roles = case.deployment.roles
+        fallbacks = sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task, roles)
         sync_timers(conn, row, wf, snap, case.mirrored, moment)
         links: list[dict[str, Any]] = []
-        if case.notices:
-            INSERT_NOTIFICATION.run_many(conn, [{
-                "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
-                "recipients": [] if notice.role == CUSTOMER else role_members(conn, notice.role, involved),
-                "link_token": self._customer_link(case, snap, notice, links), "created_at": moment}
-                for notice in case.notices])
+        outbox = [{
+            "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
+            "recipients": [] if notice.role == CUSTOMER else _with(
+                notice_recipients(conn, notice.role, involved, roles), case.also_told),
+            "link_token": self._customer_link(case, snap, notice, links), "created_at": moment}
+            for notice in case.notices] + [{**notice, "link_token": None} for notice, _payload in fallbacks]
+        if outbox:
+            INSERT_NOTIFICATION.run_many(conn, outbox)
         numbered = numbering(conn) if numbering is not None else {}
         if links:  # after the numbering: a link names the case by its number
             conn.execute(insert(_LT), [{**link, "case_number": row.number} for link in links])
@@ -292,6 +296,10 @@ class CaseWork:
         payload["status"] = values.get("status", row.status)
         row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(), actor=actor,
                                      kind=kind, payload=payload, deployment_version=case.deployment.version)
+        for _notice, fallback in fallbacks:  # after the step that opened the task, in the same transaction
+            row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(),
+                                         actor="system", kind=EventKind.TASK_TO_FALLBACK, payload=fallback,
+                                         deployment_version=case.deployment.version)
 
 
 # Prebuilt Core statements: save() runs on every step of every case, and building and
@@ -328,8 +336,13 @@ SAVE_NEW_CASE = _save_case((*_SAVED, "number", "summary"))  # a registration's, 
 
 
 def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror, before: Mirror, moment: datetime,
-               involved: set[str], completed_task: tuple[str, str] | None) -> None:
-    """Mirror the ready user tasks into ``task``: close those gone, move due times, open the new ones."""
+               involved: set[str], completed_task: tuple[str, str] | None,
+               roles: dict[str, dict]) -> list[tuple[dict, dict]]:
+    """Mirror the ready user tasks into ``task``: close those gone, move due times, open the new ones.
+
+    Returns, for each new task given to a fallback role's person, the outbox row telling them and
+    the history payload recording it.
+    """
     closed = [{"task_id": task_id, "new_state": "completed", "by": completed_task[1], "at": moment}
               if completed_task and task_id == completed_task[0] else
               {"task_id": task_id, "new_state": "cancelled", "by": None, "at": moment}
@@ -340,20 +353,24 @@ def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror
              if task_id in before.tasks and due is not None and due != before.tasks[task_id]]
     if moved:
         SET_TASK_DUE.run_many(conn, moved)
-    opened = []
+    opened, fallbacks = [], []
     for task in snap.ready_user_tasks:
         task_id = str(task.id)
         if task_id in before.tasks:
             continue
         role = task.task_spec.lane
+        chosen: Assignment = assign(conn, role, involved, roles)
+        if chosen.fallback_role is not None:
+            fallbacks.append(record_fallback(row.id, task.task_spec.bpmn_id, task_id, role, chosen, moment))
         opened.append({
             "id": task_id, "case_id": row.id, "element_id": task.task_spec.bpmn_id,
             "title": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "role": role,
-            "assignee": pick_assignee(conn, role, involved), "claimed": False, "state": "open",
+            "assignee": chosen.assignee, "claimed": False, "state": "open",
             "form": spiff.user_task_form(task), "due_at": now.tasks[task_id], "created_at": moment,
         })
     if opened:
         INSERT_TASK.run_many(conn, opened)
+    return fallbacks
 
 
 def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, before: Mirror,
@@ -379,6 +396,11 @@ def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, b
     } for task_id, t in waiting.items() if task_id not in before.timers or task_id in repeated]
     if opened:
         INSERT_TIMER.run_many(conn, opened)
+
+
+def _with(recipients: list[str], extra: list[str]) -> list[str]:
+    """``recipients`` then those of ``extra`` not among them (the role's order first)."""
+    return recipients + [name for name in extra if name not in recipients]
 
 
 def _describe(exc: SpiffWorkflowException) -> str:

@@ -15,7 +15,9 @@ It asks the active version's catalogue instead:
   ``"x-customer-value"`` is set to that value whenever a customer answers the form;
 - the **meaning** of case-data fields: ``"x-meaning"`` on a form field of the intake form (one of
   ``Meaning``: ``customer-name``, ``customer-contact``, ``intake-channel``, ``involved-staff``,
-  ``product``, ``complaint-type``, ``case-description``) and the intake start
+  ``staff-named-by-customer``, ``product``, ``complaint-type``, ``case-description``, ``order-number``,
+  ``customer-class``, ``defect-type``; ``involved-staff`` may also mark a field of any step's form,
+  whose names are added to the people complained about) and the intake start
   event's ``caseGrade`` / ``caseTier`` / ``caseOutcome`` properties (fields set by scripts or
   decisions, which have no form);
 - **pending matters** (seed 002's 未了事宜): the user tasks marked ``pendingMatter = true`` are the
@@ -57,7 +59,11 @@ class Meaning(StrEnum):
     CUSTOMER_NAME = "customer-name"
     CONTACT = "customer-contact"
     CHANNEL = "intake-channel"
-    INVOLVED_STAFF = "involved-staff"
+    INVOLVED_STAFF = "involved-staff"  # usernames; on the intake form and any step that may add people
+    STAFF_NAMED = "staff-named-by-customer"  # the customer's own words for whom they complain about
+    DEFECT_TYPE = "defect-type"  # a code from the process owner's defect list, counted by the statistics
+    ORDER_NUMBER = "order-number"
+    CUSTOMER_CLASS = "customer-class"
     PRODUCT = "product"
     TYPE = "complaint-type"
     DESCRIPTION = "case-description"
@@ -164,6 +170,13 @@ class Catalogue:
         if not entry:
             return None
         return entry.get(language) or entry.get("en") or entry.get("zh")
+
+
+def form_field(schema: dict | None, meaning: Meaning) -> str | None:
+    """The field of ``schema`` marked ``"x-meaning": meaning`` (any form, not only the intake's), or None."""
+    props = (schema or {}).get("properties") or {}
+    return next((name for name, prop in props.items()
+                 if isinstance(prop, dict) and prop.get("x-meaning") == meaning), None)
 
 
 def customer_constants(schema: dict | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -20,6 +21,18 @@ from engine.store.models import Case, Deployment, Timer
 
 
 @dataclass(frozen=True)
+class StageDiagram:
+    """The called process (a stage) the case is in now, with its own path: what a process owner reads."""
+
+    process_id: str
+    name: str
+    file: str
+    xml: str
+    done: tuple[str, ...]
+    current: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CaseDiagram:
     number: str
     process_id: str
@@ -29,6 +42,7 @@ class CaseDiagram:
     done: tuple[str, ...]  # element ids of steps completed
     current: tuple[str, ...]  # steps ready or waiting now
     overdue: tuple[str, ...]  # steps whose deadline fired (missed)
+    stage: StageDiagram | None = None  # the stage the case is in now, when its process calls stages
 
 
 def process_file(files: dict[str, str], process_id: str) -> str:
@@ -63,4 +77,25 @@ class Diagrams:
                    if t.task_spec.bpmn_id and t.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED)}
         file = process_file(row.files, row.process_id)
         return CaseDiagram(number, row.process_id, row.version, file, row.files[file], tuple(sorted(done)),
-                           tuple(sorted(current)), tuple(sorted(missed)))
+                           tuple(sorted(current)), tuple(sorted(missed)), _stage(workflow, row.files))
+
+
+_NOW = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+def _stage(workflow: Any, files: dict[str, str]) -> StageDiagram | None:
+    """The innermost called process holding a step under way (a person's step first), or None at the top."""
+    under_way = [t for t in workflow.get_tasks(state=_NOW) if t.task_spec.bpmn_id and t.workflow is not workflow]
+    if not under_way:
+        return None
+    chosen = next((t for t in under_way if t.state == TaskState.READY), under_way[0]).workflow
+    process_id = chosen.spec.name
+    try:
+        file = process_file(files, process_id)
+    except NotFound:
+        return None
+    tasks = [t for t in chosen.tasks.values() if t.task_spec.bpmn_id]
+    done = {t.task_spec.bpmn_id for t in tasks if t.state == TaskState.COMPLETED}
+    current = {t.task_spec.bpmn_id for t in tasks if t.state & _NOW}
+    return StageDiagram(process_id, chosen.spec.description or process_id, file, files[file], tuple(sorted(done)),
+                        tuple(sorted(current)))

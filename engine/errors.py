@@ -88,6 +88,17 @@ class FormInvalid(EngineError):
         super().__init__("invalid form data: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
+class StaffUnknown(FormInvalid):
+    """A person complained about who is nobody on the staff: a typo must not slip past the exclusion."""
+
+    code = "staff_unknown"
+
+    def __init__(self, field: str, names: list[str]) -> None:
+        shown = ", ".join(names)
+        super().__init__({field: f"no member of staff is called {shown}: name people by their username"})
+        self._coded(field=field, names=shown)
+
+
 class TaskAlreadyCompleted(EngineError):
     code = "task_already_completed"
 

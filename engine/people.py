@@ -1,7 +1,10 @@
 """People, their roles, absence, and who gets a task.
 
 Every role has a primary (rank 1) and a backup (rank 2, ...). A task goes to the first
-person of its role who is present and is not one of the people complained about.
+person of its role who is present and is not one of the people complained about. When the
+role has nobody such, the task follows the role's ``fallback`` chain in ``roles.toml``
+(e.g. specialist → supervisor → manager): a task nobody can see would stall the case and
+its deadline notices would reach nobody.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import Connection, bindparam, select
@@ -21,7 +25,7 @@ from engine.clock import Clock
 from engine.errors import NotFound
 from engine.store.db import Database
 from engine.store.enums import EventKind
-from engine.store.models import Case, Person, RoleMember, Task
+from engine.store.models import Case, Notification, Person, RoleMember, Task
 from engine.store.prepared import PreparedQuery
 
 DEMO_PASSWORD = "demo"
@@ -82,6 +86,61 @@ def pick_assignee(conn: Connection | Session, role: str | None, excluded: set[st
         return None
     members = role_members(conn, role, excluded)
     return members[0] if members else None
+
+
+FALLBACK_NOTICE = "task_to_fallback"  # the subject of the notice a fallback person gets (labels, template)
+
+
+def fallback_chain(roles: dict[str, dict], role: str) -> list[str]:
+    """The roles after ``role`` in its ``fallback`` chain, in order (deploy refuses cycles; stop at one anyway)."""
+    chain: list[str] = []
+    current = (roles.get(role) or {}).get("fallback")
+    while isinstance(current, str) and current and current != role and current not in chain:
+        chain.append(current)
+        current = (roles.get(current) or {}).get("fallback")
+    return chain
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Who gets a task; ``fallback_role`` is the role that stood in when the task's own had nobody."""
+
+    assignee: str | None
+    fallback_role: str | None = None
+
+
+def assign(conn: Connection | Session, role: str | None, excluded: set[str], roles: dict[str, dict]) -> Assignment:
+    """The task's role's first available member, else the first available member along its fallback chain."""
+    if not role:
+        return Assignment(None)
+    own = pick_assignee(conn, role, excluded)
+    if own is not None:
+        return Assignment(own)
+    for fallback in fallback_chain(roles, role):
+        found = pick_assignee(conn, fallback, excluded)
+        if found is not None:
+            return Assignment(found, fallback)
+    return Assignment(None)
+
+
+def notice_recipients(conn: Connection | Session, role: str, excluded: set[str], roles: dict[str, dict]) -> list[str]:
+    """Who reads a notice to ``role``: its available members, else those of the first fallback role that has any."""
+    members = role_members(conn, role, excluded)
+    for fallback in fallback_chain(roles, role) if not members else ():
+        members = role_members(conn, fallback, excluded)
+        if members:
+            break
+    return members
+
+
+def record_fallback(case_id: int, element: str, task_id: str, role: str, chosen: Assignment,
+                    moment: datetime) -> tuple[dict, dict]:
+    """The outbox row telling the fallback person, and the payload of the history event recording it."""
+    notice = {"case_id": case_id, "role": chosen.fallback_role, "subject": FALLBACK_NOTICE, "element_id": element,
+              "recipients": [chosen.assignee], "created_at": moment}
+    payload = {"task_id": task_id, "element": element, "role": role, "fallback_role": chosen.fallback_role,
+               "to": chosen.assignee}
+    return notice, payload
 
 
 class People:
@@ -177,17 +236,21 @@ class People:
             tasks = session.scalars(
                 select(Task).where(Task.assignee == username, Task.state == "open").order_by(Task.created_at)
             ).all()
+            roles = self._roles()
             for task in tasks:
                 case = session.get(Case, task.case_id)
-                new = pick_assignee(session, task.role, set(case.involved_staff or []))
+                chosen = assign(session, task.role, set(case.involved_staff or []), roles)
+                new = chosen.assignee
                 if new == task.assignee:
                     continue
                 task.assignee, task.claimed = new, False
                 moved += 1
-                history.append(
-                    session, case_number=case.number, at=now, actor="system", kind=EventKind.TASK_REASSIGNED,
-                    payload={"task_id": task.id, "element": task.element_id, "from": username, "to": new,
-                             "reason": "absent"},
-                    deployment_version=None,
-                )
+                payload = {"task_id": task.id, "element": task.element_id, "from": username, "to": new,
+                           "reason": "absent"}
+                if chosen.fallback_role is not None:
+                    notice, recorded = record_fallback(case.id, task.element_id, task.id, task.role, chosen, now)
+                    session.add(Notification(**notice))
+                    payload["fallback_role"] = recorded["fallback_role"]
+                history.append(session, case_number=case.number, at=now, actor="system",
+                               kind=EventKind.TASK_REASSIGNED, payload=payload, deployment_version=None)
         return moved

@@ -20,6 +20,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "form_invalid": {"zh": "表单有误：{fields}", "en": "the form has errors: {fields}"},
     "task_already_completed": {"zh": "该环节已由 {by} 于 {at} 完成", "en": "this step was already completed by {by} "
                                                                            "at {at}"},
+    "staff_unknown": {"zh": "{field}：没有名为 {names} 的员工，请填写员工的用户名（不区分大小写）",
+                      "en": "{field}: no member of staff is called {names}; name people by their username "
+                            "(any case)"},
     "task_not_open": {"zh": "该环节已{state}，不能再完成", "en": "this step is {state} and can no longer be completed"},
     "not_allowed": {"zh": "您无权查看或更改此项", "en": "you may not see or change this"},
     "not_found": {"zh": "没有找到", "en": "not found"},
@@ -106,6 +109,24 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "en": "not valid TOML (line {line}): check the quotes, equals signs and brackets"},
     "role_needs_names": {"zh": '每个角色都需要中文名 zh 和英文名 en，例如 zh = "客服专员"',
                          "en": 'each role needs a "zh" and an "en" name, e.g. en = "CS specialist"'},
+    "fallback_unknown_role": {
+        "zh": "fallback = \"{fallback}\" 不是已定义的角色：请写 roles.toml 中的一个角色，"
+              "例如 fallback = \"cs_supervisor\"；已有角色：{roles}",
+        "en": 'fallback = "{fallback}" is not a role: name one of the roles in roles.toml, e.g. '
+              'fallback = "cs_supervisor"; roles: {roles}'},
+    "fallback_cycle": {"zh": "后备角色形成了循环（{chain}）：请让链条止于一个没有 fallback 的角色，例如总经理",
+                       "en": "the fallbacks go round in a circle ({chain}): end the chain at a role without a "
+                             "fallback, e.g. the general manager"},
+    # option lists (x-options: a list file such as defect_types.toml)
+    "options_unknown": {"zh": "x-options “{value}” 没有对应的列表文件 {list}：请在 workflows/ 中添加该文件，"
+                              "每个选项一个表，例如 [battery_swelling] zh = \"电池鼓包\" en = \"Battery swelling\"",
+                        "en": 'x-options "{value}" names no list: add {list} to workflows/, one table per option, '
+                              'e.g. [battery_swelling] zh = "电池鼓包" en = "Battery swelling"'},
+    "options_empty": {"zh": "选项列表是空的：至少写一个选项，例如 [other] zh = \"其他\" en = \"Other\"",
+                      "en": 'the option list is empty: write at least one option, e.g. [other] zh = "其他" '
+                            'en = "Other"'},
+    "option_needs_words": {"zh": '每个选项都需要中文 zh 和英文 en，例如 zh = "电池鼓包"',
+                           "en": 'each option needs a "zh" and an "en" text, e.g. en = "Battery swelling"'},
     # notice templates (workflows/notifications/<subject>.toml)
     "notice_template_incomplete": {
         "zh": "通知模板缺少 {language} 部分的 title 或 text：每个主题都需要中文（zh-CN）和英文（en）两种文字",

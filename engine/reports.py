@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select
 
+from engine import defect_statistics
 from engine.access import not_involved
 from engine.clock import Clock
 from engine.store.db import Database
@@ -92,8 +93,12 @@ class CaseHit:
 
 
 class Reports:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self._db, self._clock = db, clock
+    def __init__(self, db: Database, clock: Clock, repository: Any = None) -> None:
+        self._db, self._clock, self._repository = db, clock, repository
+
+    def defect_types(self, start: datetime, end: datetime) -> list[tuple[str, int]]:
+        """Cases per defect type recorded in ``[start, end)``, most frequent first (``engine.defect_statistics``)."""
+        return defect_statistics.defect_types(self._db, self._repository, start, end)
 
     def compliance(self, start: datetime, end: datetime, viewer: str | None = None) -> ComplianceReport:
         """Deadlines that fell due in ``[start, end)``, each judged against its guarded step.

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import forms, lockstep, spiff
+from engine import forms, involved, lockstep, spiff
 from engine.casework import CaseRow, CaseWork, OpenCase, lock_case
 from engine.catalogue import Catalogue, Meaning
 from engine.clock import Clock
@@ -110,8 +110,11 @@ class Runtime:
         if not channel.isidentifier():
             raise FormInvalid({facts.field(Meaning.CHANNEL) or Meaning.CHANNEL.value:
                                "a channel is a single word such as phone or web"})
-        masked = mask_registration(clean, facts)
         staff_field = facts.field(Meaning.INVOLVED_STAFF)
+        if staff_field and clean.get(staff_field):  # real staff, whatever the case of the letters typed
+            with self._db.read() as session:
+                clean[staff_field] = involved.resolve(session.connection(), staff_field, clean[staff_field])
+        masked = mask_registration(clean, facts)
         if staff_field:
             masked.setdefault(staff_field, [])
         involved_staff = list(facts.value(masked, Meaning.INVOLVED_STAFF) or [])

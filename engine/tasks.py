@@ -22,10 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from engine import forms, history, lockstep, spiff
+from engine import forms, history, involved, lockstep, spiff
 from engine.access import ROLES_OF, not_involved
 from engine.casework import CaseRow, CaseWork, lock_case
-from engine.catalogue import Meaning
+from engine.catalogue import Meaning, form_field
 from engine.clock import Clock
 from engine.errors import (
     CaseArchived,
@@ -38,7 +38,7 @@ from engine.errors import (
     TaskNotOpen,
     WorkflowFailure,
 )
-from engine.people import pick_assignee
+from engine.people import assign
 from engine.repository import Repository
 from engine.store.db import Database
 from engine.store.enums import CaseStatus, EventKind
@@ -364,7 +364,8 @@ class Tasks:
             if task.assignee != username:
                 raise NotAllowed(f"task {task_id} is assigned to {task.assignee or 'nobody'}, not {username}")
             conn = session.connection()
-            successor = pick_assignee(conn, task.role, set(case.involved_staff or []) | {username})
+            roles = self._repository.load(case.deployment_id).roles
+            successor = assign(conn, task.role, set(case.involved_staff or []) | {username}, roles).assignee
             conn.execute(UNCLAIM, {"task_id": task.id, "username": successor})
             history.append(session, case_number=case.number, at=now, actor=username, kind=EventKind.TASK_UNCLAIMED,
                            payload={"task_id": task.id, "element": task.element_id, "to": successor},
@@ -466,7 +467,18 @@ class Tasks:
                     raise NotAllowed(f"task {task_id} is assigned to {task.assignee or 'nobody'}, not {username}")
             if task.form is None and data:  # a manual or plain task: "done", nothing to fill in
                 raise FormInvalid({name: "this step has no form: mark it done without data" for name in data})
-            clean = forms.validate(self._repository.load(case_row.deployment_id).form(task.form), data)
+            deployment = self._repository.load(case_row.deployment_id)
+            schema = deployment.form(task.form)
+            clean = forms.validate(schema, data)
+            added = None
+            staff_field = form_field(schema, Meaning.INVOLVED_STAFF)
+            if staff_field and staff_field in clean and not customer:
+                # People complained about, added at this step: real staff, kept out of the case from now on;
+                # the case data keeps everyone named so far under the field.
+                names = involved.resolve(session.connection(), staff_field, clean[staff_field])
+                added = involved.add(session.connection(), case_row, names, element=task.element_id,
+                                     roles=deployment.roles)
+                clean[staff_field] = list(case_row.involved_staff)
             case = self._work.open(session, case_row, now, expected_version=expected_version)
             spiff_task = spiff.find_task(case.workflow, task_id)
             if spiff_task is None or spiff_task.state != TaskState.READY:
@@ -479,6 +491,9 @@ class Tasks:
             self._work.save(session, case, actor=username, kind=EventKind.TASK_COMPLETED,
                             payload={"task_id": task_id, "element": task.element_id, "data": clean},
                             completed_task=(task_id, username))
+            if added is not None:
+                involved.record(session.connection(), case_row, added, actor=username, at=self._clock.now(),
+                                deployment_version=deployment.version)
 
     def _locked(self, session: Session, task_id: str, case_id: int) -> tuple[Row, CaseRow]:
         """The task read under its case's lock, so a racing completion is visible by now."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from engine import history, spiff
@@ -22,8 +22,8 @@ from engine.casework import CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import EngineError
 from engine.store.db import Database
-from engine.store.enums import EventKind, TimerStatus
-from engine.store.models import Case, Timer
+from engine.store.enums import EventKind, TaskState, TimerStatus
+from engine.store.models import Case, RoleMember, Task, Timer
 
 log = logging.getLogger(__name__)
 FIRING_LAG = timedelta(microseconds=1)  # SpiffWorkflow fires a timer strictly after its due time
@@ -126,6 +126,7 @@ class Timers:
         with self._work.spiff_step(as_of, row.created_at) as notices:
             spiff.fire_timers(case.workflow)
         case.notices = notices
+        case.also_told = fallback_holders(session, [t.guarded_task_id for t in due if t.guarded_task_id])
         labels = [{"element": t.element_id, "due_at": t.due_at.isoformat()} for t in due]
         self._work.save(session, case, actor="timer", kind=EventKind.TIMER_FIRED,
                         payload={"timers": labels, "as_of": as_of.isoformat()})
@@ -160,3 +161,15 @@ class Timers:
 
         run(self, self._db, self._clock, stop=stop, poll_seconds=poll_seconds, lease_seconds=lease_seconds,
             **options)
+
+
+def fallback_holders(session: Session, task_ids: list[str]) -> list[str]:
+    """Who holds these open tasks without being of the task's role: a fallback role's person (``roles.toml``).
+
+    The deadline notices of such a task reach them too, whichever role the diagram tells.
+    """
+    if not task_ids:
+        return []
+    of_role = exists().where(RoleMember.role == Task.role, RoleMember.username == Task.assignee)
+    return sorted(set(session.scalars(select(Task.assignee).where(
+        Task.id.in_(task_ids), Task.state == TaskState.OPEN, Task.assignee.is_not(None), ~of_role))))

@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, UserTask
 
-from engine import catalogue_checks, decision_checks, decision_tasks, process_checks, sandbox, spiff
+from engine import catalogue_checks, decision_checks, decision_tasks, options, process_checks, sandbox, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import Problem
 from engine.notify import templates as notice_templates
@@ -59,6 +59,7 @@ def check_bundle(files: dict[str, str]) -> Bundle:
     bundle = Bundle(files)
     _check_config(bundle)
     _check_forms(bundle)
+    bundle.problems.extend(options.apply(files, bundle.forms))
     bundle.problems.extend(notice_templates.check(files))
     parser = _parse(bundle)
     if parser is not None:
@@ -89,7 +90,26 @@ def _check_config(bundle: Bundle) -> None:
     for key, role in roles.items():
         if not isinstance(role, dict) or not role.get("zh") or not role.get("en"):
             bundle.problem("roles.toml", key, "role_needs_names")
+    _check_fallbacks(bundle, roles)
     bundle.roles = roles
+
+
+def _check_fallbacks(bundle: Bundle, roles: dict[str, Any]) -> None:
+    """Each ``fallback`` names another role, and following them never comes back: a task must land somewhere."""
+    named = {key: role.get("fallback") for key, role in roles.items() if isinstance(role, dict) and "fallback" in role}
+    for key, fallback in named.items():
+        if not isinstance(fallback, str) or fallback not in roles:
+            bundle.problem("roles.toml", key, "fallback_unknown_role", fallback=fallback,
+                           roles=", ".join(sorted(roles)))
+    for key in named:
+        seen, current = [key], named.get(key)
+        while isinstance(current, str) and current in roles:
+            if current in seen:
+                if current == key:  # reported once, by each role on the loop: name the loop from it
+                    bundle.problem("roles.toml", key, "fallback_cycle", chain=" → ".join([*seen, key]))
+                break
+            seen.append(current)
+            current = named.get(current)
 
 
 def _check_forms(bundle: Bundle) -> None:

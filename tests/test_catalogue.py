@@ -24,7 +24,8 @@ def test_the_shipped_files_say_what_the_web_needs(eng):
     assert facts.value({"escalation_tier": 2}, Meaning.TIER) == 2
     assert facts.label("grades", "urgent", "zh") == "紧急" and facts.label("grades", "urgent", "en") == "Urgent"
     assert set(facts.shown_to_customer("propose_plan")["properties"]) == {
-        "plan_type", "compensation_amount", "plan_details"}
+        "plan_type", "compensation_amount", "plan_details", "refund_amount", "refund_route",
+        "warranty_extension_months", "return_shipping_by_company"}
     assert facts.shown_to_customer("verify") is None  # nothing of the verification is for customers
 
 

@@ -194,3 +194,17 @@ def test_an_append_with_a_head_read_before_another_append_is_refused_and_writes_
                                      deployment_version=None)
     assert [e.kind for e in eng.history.events(number)][-1] == "note_added"
     assert eng.history.verify().ok
+
+
+def test_the_case_diagram_also_draws_the_stage_the_case_is_in_now(eng):
+    from tests.driver import complete as complete_step
+
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    complete_step(eng, number, "first_response")
+    stage = eng.diagrams.for_case(number, "sup1").stage
+    assert stage is not None and f'id="{stage.process_id}"' in stage.xml and stage.file.endswith(".bpmn")
+    assert stage.process_id != "complaint" and "verify" in stage.current and "first_response" in stage.done
+    complete_step(eng, number, "verify")
+    later = eng.diagrams.for_case(number, "sup1").stage
+    assert later is not None and later.process_id != stage.process_id
+    assert set(later.current) & {t.name for t in eng.tasks.for_case(number)}

@@ -347,6 +347,8 @@ _MESSAGES: list[tuple[re.Pattern, Any]] = [
     (re.compile(r"is not of type 'number'|^enter a number$"), _l("Enter a number.")),
     (re.compile(r"^choose yes or no$"), _l("Choose yes or no.")),
     (re.compile(r"has non-unique elements$"), _l("Each entry may appear only once.")),
+    (re.compile(r"^no member of staff is called (.+): name people by their username$"),
+     _l("No member of staff is called %(limit)s: name people by their username (any case).")),
     (re.compile(r"is not valid under any of the given schemas|does not match any|should not be valid"),
      _l("This combination of answers is not complete: see the note above the form.")),
 ]

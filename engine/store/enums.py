@@ -18,6 +18,8 @@ class EventKind(StrEnum):
     TASK_CLAIMED = "task_claimed"
     TASK_UNCLAIMED = "task_unclaimed"
     TASK_REASSIGNED = "task_reassigned"
+    TASK_TO_FALLBACK = "task_to_fallback"  # the task's role had nobody available: its fallback role's person got it
+    STAFF_INVOLVED = "staff_involved"  # people complained about added after registration
     TASK_COMPLETED = "task_completed"
     MESSAGE_RECEIVED = "message_received"
     TIMER_FIRED = "timer_fired"

@@ -34,7 +34,7 @@ from flask_login import current_user, login_required
 from engine.attachments import ACCEPTED, MAX_BYTES, MB, clean_filename
 from engine.attachments import check as check_file
 from engine.cases import CaseView
-from engine.catalogue import Meaning
+from engine.catalogue import Meaning, form_field
 from engine.errors import (
     CaseArchived,
     FormInvalid,
@@ -161,6 +161,14 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             details = [(_("from"), payload.get("from") or "—")] if "from" in payload else []
             if "to" in payload:
                 details.append((_("to"), payload.get("to") or _("nobody")))
+        elif event.kind == EventKind.TASK_TO_FALLBACK:
+            title = step_title(task, payload.get("element"))
+            details = [(_("role"), role_label(payload.get("role"))),
+                       (_("fallback role"), role_label(payload.get("fallback_role"))),
+                       (_("to"), payload.get("to") or "")]
+        elif event.kind == EventKind.STAFF_INVOLVED:
+            title = step_title(task, payload.get("element"))
+            details = [(_("added"), "、".join(payload.get("added") or []))]
         elif event.kind == EventKind.TIMER_FIRED:
             title = "、".join(deadline_names.get(t.get("element"), t.get("element", ""))
                              for t in payload.get("timers") or [])
@@ -257,9 +265,18 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
         contact=eng.cases.contact(case.number, me), summary=summary_rows(case),
         deadlines=[row for row in deadline_rows(case, by_id) if row["deadline"].guards == view.name],
         events=timeline(case, by_id), closed_by=closed_by, closed_at=closed_at, now=eng.clock.now(),
-        shown=shown_fields(view.form, case.number),
+        shown=shown_fields(view.form, case.number), staff_named=staff_named_by_customer(case, view),
     )
     return page, status
+
+
+def staff_named_by_customer(case: CaseView, view: TaskView) -> str | None:
+    """The customer's own words about whom they complain of, on a step whose form adds people complained
+    about (the handler picks the real person there); None elsewhere. The forms' ``x-meaning`` say which."""
+    if not form_field(view.form, Meaning.INVOLVED_STAFF):
+        return None
+    words = engine().repository.active().catalogue.value(case.summary or {}, Meaning.STAFF_NAMED)
+    return (str(words).strip() or None) if words else None
 
 
 @bp.get("/tasks/<task_id>")
@@ -468,8 +485,12 @@ def add_note(number: str):  # noqa: ANN201
 def diagram(number: str) -> Response:
     """The case's diagram and its path (done, current, overdue elements) for the viewer on the case page."""
     found = engine().diagrams.for_case(number, user())
+    stage = found.stage
     return jsonify({"number": found.number, "version": found.version, "file": found.file, "xml": found.xml,
-                    "done": found.done, "current": found.current, "overdue": found.overdue})
+                    "done": found.done, "current": found.current, "overdue": found.overdue,
+                    "stage": None if stage is None else {
+                        "process": stage.process_id, "name": forms.bilingual(stage.name), "file": stage.file,
+                        "xml": stage.xml, "done": stage.done, "current": stage.current, "overdue": found.overdue}})
 
 
 @bp.get("/cases/<number>/replay")

@@ -32,6 +32,7 @@ EVENT_KINDS = {
     "message_received": _l("Message from the customer"), "attachment_added": _l("Attachment added"),
     "incident": _l("Incident"), "note_added": _l("Internal note"),
     "case_suspended": _l("Suspended"), "case_resumed": _l("Resumed"), "case_cancelled": _l("Cancelled"),
+    "task_to_fallback": _l("Passed to the fallback role"), "staff_involved": _l("Staff complained about added"),
 }
 CUSTOMER = "customer"
 ACTORS = {"timer": _l("deadline timer"), "system": _l("system"), CUSTOMER: _l("customer")}

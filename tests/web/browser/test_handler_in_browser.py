@@ -64,3 +64,11 @@ def test_the_case_page_shows_the_diagram_with_the_path_taken(page: Page, eng, we
     expect(page.locator("#case-diagram")).to_have_attribute("data-loaded", "true")
     expect(page.locator("#case-diagram [data-element-id=intake_stage].cf-done")).to_have_count(1)
     expect(page.locator("#case-diagram [data-element-id=dispatch_stage].cf-current")).to_have_count(1)
+    # Below it, the stage the case is in now, its open step marked.
+    expect(page.locator("#case-stage-diagram")).to_have_attribute("data-loaded", "true")
+    open_now = {t.name for t in eng.tasks.for_case(number)}
+    stage = eng.diagrams.for_case(number).stage
+    marked = set(stage.current) & open_now
+    assert marked
+    for element in marked:
+        expect(page.locator(f"#case-stage-diagram [data-element-id={element}].cf-current")).to_have_count(1)
