@@ -36,16 +36,19 @@ from engine.health import Health
 from engine.history import History
 from engine.intervention import Intervention
 from engine.links import Links
+from engine.lookup import LookupCodes
 from engine.migration import Migration
 from engine.notes import Notes
 from engine.notify import Notifications
 from engine.people import People
 from engine.proofs import Proofs
 from engine.replay import Replay
+from engine.replies import CustomerReplies
 from engine.reports import Reports
 from engine.repository import Repository
 from engine.retention import Retention
 from engine.runtime import Runtime
+from engine.saved_views import SavedViews
 from engine.seals import Seals
 from engine.search import CaseSearch
 from engine.store.db import Database, Timeouts, upgrade
@@ -81,6 +84,7 @@ class Engine:
         self.search = CaseSearch(self.db, self.access, self.repository)
         self.notes = Notes(self.db, self.clock, self.history)
         self.intervention = Intervention(self.db, self.clock)
+        self.saved_views = SavedViews(self.db, self.clock)
         files = Path(attachments_dir) if attachments_dir else _default_attachments_dir(database_url)
         self.attachments = Attachments(self.db, self.clock, files)
         self.retention = Retention(self.db, self.clock, files)
@@ -91,6 +95,8 @@ class Engine:
         self.replay = Replay(self.db, self.repository)
         self.health = Health(self.db, self.clock)
         self.notifications = Notifications(self.db, self.clock)
+        self.lookup = LookupCodes(self.db, self.clock, self.notifications)
+        self.replies = CustomerReplies(self.db, self.repository, self.runtime, self.links, self.attachments)
 
     def duties(self) -> list[tuple[Callable[[], object], float]]:
         """What the scheduler's lease holder runs besides the timers, and how often (seconds).

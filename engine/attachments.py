@@ -19,9 +19,10 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import Session
 
 from engine import history
-from engine.casework import lock_case
+from engine.casework import CaseRow, lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, FormInvalid, NotFound
 from engine.store.db import Database
@@ -140,9 +141,56 @@ def _view(row) -> AttachmentView:  # noqa: ANN001
                           row.uploaded_by, row.uploaded_at)
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A checked file already written under the attachments folder, not yet recorded (``Attachments.stage``)."""
+
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    stored_as: str
+    path: Path
+
+
 class Attachments:
     def __init__(self, db: Database, clock: Clock, folder: str | Path) -> None:
         self._db, self._clock, self._folder = db, clock, Path(folder)
+
+    def stage(self, case_id: int, filename: str | None, content_type: str | None, data: bytes) -> Staged:
+        """Check a file and write it beside the case's others, for ``record`` in someone's transaction.
+
+        A caller that records several files with one step (the customer's reply) stages them all
+        first, so a refused file changes nothing; ``discard`` removes them if the step fails.
+        """
+        content_type = check(filename, content_type, data)
+        stored_as = f"{case_id}/{secrets.token_hex(16)}{ACCEPTED[content_type].extension}"
+        path = self._folder / stored_as
+        self._write_file(path, data)
+        return Staged(clean_filename(filename), content_type, len(data), hashlib.sha256(data).hexdigest(),
+                      stored_as, path)
+
+    @staticmethod
+    def record(session: Session, case: CaseRow, staged: Staged, actor: str, now: datetime) -> int:
+        """The staged file's row and its ``attachment_added`` event, in the caller's transaction on the locked
+        case (its history head moves with the event, so the step's own event follows it)."""
+        conn = session.connection()
+        attachment_id = conn.execute(insert(_A).values(
+            case_id=case.id, filename=staged.filename, content_type=staged.content_type, size=staged.size,
+            sha256=staged.sha256, stored_as=staged.stored_as, uploaded_by=actor, uploaded_at=now,
+        ).returning(_A.c.id)).scalar_one()
+        case.head = history.append_at(conn, case.head, case_number=case.number, at=now, actor=actor,
+                                      kind=EventKind.ATTACHMENT_ADDED,
+                                      payload={"attachment_id": attachment_id, "filename": staged.filename,
+                                               "content_type": staged.content_type, "size": staged.size,
+                                               "sha256": staged.sha256}, deployment_version=None)
+        return attachment_id
+
+    @staticmethod
+    def discard(staged: list[Staged]) -> None:
+        for item in staged:
+            with contextlib.suppress(OSError):
+                item.path.unlink()
 
     def add(self, number: str, filename: str | None, content_type: str | None, data: bytes,
             actor: str) -> AttachmentView:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -158,17 +157,9 @@ class Cases:
         last4 = (row.summary or {}).get(forms.CONTACT_LAST4) or (forms.last4(row.contact) if row.contact else "")
         return ContactView(forms.mask_name(row.name) if row.name else "", f"****{last4}" if last4 else "", False)
 
-    def public_status(self, number: str, contact_last4: str) -> PublicStatus:
-        """The customer's view, for the complaint number and the last 4 digits of their contact.
-
-        A wrong pair is ``NotFound`` whichever half is wrong, so numbers cannot be probed.
-        """
-        view = None
-        with contextlib.suppress(NotFound):
-            view = self.get(number)
-        expected = (view.summary.get(forms.CONTACT_LAST4) if view else None) or None
-        if view is None or not contact_last4 or expected != str(contact_last4).strip():
-            raise NotFound("no complaint with this number and contact")
+    def public(self, number: str) -> PublicStatus:
+        """The customer's view of case ``number``, for a customer who proved it is theirs (a one-time code)."""
+        view = self.get(number)
         pending = [d.due_at for d in view.pending_deadlines]
         return PublicStatus(
             number=view.number, status=view.status, stage=tuple(t.title for t in view.open_tasks),

@@ -8,11 +8,12 @@ transaction, and the case's version number guards against stale writers.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -24,10 +25,10 @@ from engine import decision_tasks, history, sandbox, spiff, workflow_state
 from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import CaseArchived, CaseSuspended, DecisionFailure, NotFound, StaleCase, WorkflowFailure
-from engine.people import pick_assignee, role_members
+from engine.people import CUSTOMER, pick_assignee, role_members
 from engine.repository import LoadedDeployment, Repository
 from engine.store.enums import CaseStatus, EventKind
-from engine.store.models import Case, Notification, StreamHead, Task, Timer
+from engine.store.models import Case, LinkToken, Notification, StreamHead, Task, Timer
 from engine.store.prepared import Prepared, PreparedQuery
 
 
@@ -215,6 +216,20 @@ class CaseWork:
         workflow, mirror = cached
         return OpenCase(row, deployment, workflow, moment or self._clock.now(), mirrored=mirror)
 
+    @staticmethod
+    def _customer_link(case: OpenCase, snap: Any, notice: Any, links: list[dict[str, Any]]) -> str | None:
+        """A customer notice whose template names a link gets a single-use one, valid for the days the
+        diagram gives what it answers (the message the case now waits for, or its open step)."""
+        purpose = case.deployment.notice_links.get(notice.subject) if notice.role == CUSTOMER else None
+        if purpose is None:
+            return None
+        days = case.deployment.catalogue.link_days(purpose, snap.messages,
+                                                   [t.task_spec.bpmn_id for t in snap.ready_user_tasks])
+        token = secrets.token_urlsafe(32)
+        links.append({"id": token, "purpose": purpose, "created_at": case.moment,
+                      "expires_at": case.moment + timedelta(days=days), "used_at": None})
+        return token
+
     def save(self, session: Session, case: OpenCase, *, actor: str, kind: str, payload: dict,
              completed_task: tuple[str, str] | None = None,
              numbering: Callable[[Connection], dict[str, Any]] | None = None) -> None:
@@ -234,12 +249,16 @@ class CaseWork:
         mirror = Mirror.of(snap)
         sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task)
         sync_timers(conn, row, wf, snap, case.mirrored, moment)
+        links: list[dict[str, Any]] = []
         if case.notices:
             INSERT_NOTIFICATION.run_many(conn, [{
                 "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
-                "recipients": [] if notice.role == "customer" else role_members(conn, notice.role, involved),
-                "created_at": moment} for notice in case.notices])
+                "recipients": [] if notice.role == CUSTOMER else role_members(conn, notice.role, involved),
+                "link_token": self._customer_link(case, snap, notice, links), "created_at": moment}
+                for notice in case.notices])
         numbered = numbering(conn) if numbering is not None else {}
+        if links:  # after the numbering: a link names the case by its number
+            conn.execute(insert(_LT), [{**link, "case_number": row.number} for link in links])
         data, facts = snap.data, case.deployment.catalogue  # which fields mean grade, tier, outcome
         values = {
             "state": workflow_state.write(conn, row.id, wf),
@@ -289,7 +308,9 @@ CLOSE_TIMER = Prepared(update(_TM).where(
          closed_at=bindparam("at", type_=_TM.c.closed_at.type)))
 INSERT_TIMER = Prepared(insert(_TM), ("case_id", "spiff_task_id", "element_id", "name", "attached_to",
                                       "guarded_task_id", "interrupting", "due_at", "status", "created_at"))
-INSERT_NOTIFICATION = Prepared(insert(_N), ("case_id", "role", "subject", "element_id", "recipients", "created_at"))
+INSERT_NOTIFICATION = Prepared(insert(_N), ("case_id", "role", "subject", "element_id", "recipients", "link_token",
+                                            "created_at"))
+_LT = LinkToken.__table__
 _SAVED = ("state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
           "archived_at")
 

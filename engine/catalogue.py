@@ -8,6 +8,9 @@ It asks the active version's catalogue instead:
   days a customer's link to one lasts (``customerLinkDays``);
 - the **customer messages**: message catch events with ``customerAnswers = FIELD`` (the payload is
   ``{FIELD: true|false}``, the customer's yes or no) and ``customerLinkDays``;
+- the **customer replies**: message catch events with ``customerReplies = FIELD``, answered from the
+  portal's reply page (payload ``{FIELD: text, "attachments": [{"id", "filename"}, ...]}``, the
+  photos the customer uploaded with it) and ``customerLinkDays``;
 - what a **customer is shown** of a form: its fields marked ``"x-customer": true``; a field with
   ``"x-customer-value"`` is set to that value whenever a customer answers the form;
 - the **meaning** of case-data fields: ``"x-meaning"`` on a form field of the intake form (one of
@@ -85,6 +88,20 @@ class CustomerMessage:
 
 
 @dataclass(frozen=True)
+class CustomerReply:
+    """A message a customer answers with text and photos from the reply page: ``{text_field: text, ...}``."""
+
+    name: str
+    element: str
+    title: str
+    text_field: str
+    link_days: int
+
+
+REPLY_ATTACHMENTS = "attachments"  # the reply payload's list of the photos uploaded with it
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """The process facts of one deployed version (see the module docstring for where each comes from)."""
 
@@ -97,6 +114,16 @@ class Catalogue:
     step_forms: dict[str, str] = field(repr=False)
     labels: dict[str, dict[str, dict[str, str]]] = field(repr=False)
     demo: dict[str, Any] = field(repr=False)
+    customer_replies: dict[str, CustomerReply] = field(default_factory=dict)
+
+    def link_days(self, purpose: str, waiting: Any = (), open_steps: Any = ()) -> int:
+        """How long a customer's link of ``purpose`` works: the ``customerLinkDays`` of the message the case
+        waits for (confirm, reply) or of its open step (survey); the shortest of them all when none is."""
+        pool: dict[str, Any] = {"confirm": self.customer_messages, "reply": self.customer_replies,
+                                "survey": self.customer_steps}.get(purpose, {})
+        keys = open_steps if purpose == "survey" else waiting
+        found = [pool[key] for key in keys if key in pool] or list(pool.values())
+        return min((f.link_days for f in found), default=DEFAULT_LINK_DAYS)
 
     def field(self, meaning: Meaning) -> str | None:
         """The case-data field that means ``meaning`` (e.g. ``grade``) in this version, or None."""
@@ -167,15 +194,18 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
                 steps.setdefault(task_spec.bpmn_id, CustomerStep(
                     task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, props.get(FORM_PROPERTY),
                     _days(props.get("customerLinkDays"))))
-    messages, titles = {}, {}
+    messages, titles, replies = {}, {}, {}
     for name, element in _message_catchers(all_specs):
         titles.setdefault(name, element.bpmn_name or name)
         props = _properties(element)
         if props.get("customerAnswers"):
             messages.setdefault(name, CustomerMessage(name, element.bpmn_id, element.bpmn_name or name,
                                                       props["customerAnswers"], _days(props.get("customerLinkDays"))))
+        if props.get("customerReplies"):
+            replies.setdefault(name, CustomerReply(name, element.bpmn_id, element.bpmn_name or name,
+                                                   props["customerReplies"], _days(props.get("customerLinkDays"))))
     return Catalogue(intake, steps, messages, titles, meanings, forms, step_forms,
-                     _labels(files.get(LABELS_FILE)), _demo(files.get(DEMO_FILE)))
+                     _labels(files.get(LABELS_FILE)), _demo(files.get(DEMO_FILE)), replies)
 
 
 def _properties(task_spec: Any) -> dict[str, str]:

@@ -2,11 +2,11 @@
 the element or field, when a property the web relies on is wrong, instead of a customer's link failing.
 
 Checked: ``customerLinkDays`` (a whole number of days, 1 to 365), ``customerMayAnswer`` (on a user
-task), ``customerAnswers`` (on a message catch event), ``intake`` and ``caseGrade`` / ``caseTier`` /
-``caseOutcome`` (on a start event), ``x-meaning`` (a known meaning, once per form), ``x-customer``
-(true or false), ``x-decision`` (a boolean field, an optional text field for the reason and
-optional button words), ``x-show`` (a list of field names), ``labels.toml`` (TOML with ``zh`` and ``en``
-per code) and ``demo.json`` (JSON).
+task), ``customerAnswers`` and ``customerReplies`` (on a message catch event), ``intake`` and
+``caseGrade`` / ``caseTier`` / ``caseOutcome`` (on a start event), ``x-meaning`` (a known meaning, once
+per form), ``x-customer`` (true or false), ``x-decision`` (a boolean field, an optional text field for
+the reason and optional button words), ``x-show`` (a list of field names), ``labels.toml`` (TOML with
+``zh`` and ``en`` per code) and ``demo.json`` (JSON).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tomllib
 
 from lxml import etree
 
+from engine import reply_templates
 from engine.catalogue import CASE_MEANINGS, DEMO_FILE, FIELD_MEANINGS, LABELS_FILE
 from engine.errors import Problem
 
@@ -25,6 +26,7 @@ SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _ON = {  # property -> the element kinds it belongs on
     "customerMayAnswer": ("userTask",),
     "customerAnswers": ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"),
+    "customerReplies": ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"),
     "intake": ("startEvent",),
     **{name: ("startEvent",) for name in CASE_MEANINGS},
 }
@@ -39,6 +41,7 @@ def check(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:
     for name, schema in sorted(forms.items()):
         problems += _form(f"forms/{name}", schema)
     problems += _labels(files.get(LABELS_FILE))
+    problems += reply_templates.check(files, forms)
     if DEMO_FILE in files:
         try:
             json.loads(files[DEMO_FILE])
@@ -68,9 +71,9 @@ def _diagram(file: str, text: str) -> list[Problem]:
                                        allowed=", ".join(_ON[name])))
         elif name == "customerLinkDays" and not (value.isdigit() and 1 <= int(value) <= MAX_LINK_DAYS):
             problems.append(Problem.of(file, element, "link_days_invalid", value=value, most=MAX_LINK_DAYS))
-        elif name == "customerAnswers" and not (re.fullmatch(r"[A-Za-z_]\w*", value) and
+        elif name in ("customerAnswers", "customerReplies") and not (re.fullmatch(r"[A-Za-z_]\w*", value) and
                                                  any(_local(c) == "messageEventDefinition" for c in owner)):
-            problems.append(Problem.of(file, element, "customer_answers_invalid", value=value))
+            problems.append(Problem.of(file, element, "customer_answers_invalid", property=name, value=value))
         elif name in CASE_MEANINGS and not re.fullmatch(r"[A-Za-z_]\w*", value):
             problems.append(Problem.of(file, element, "case_field_invalid", property=name, value=value))
     return problems

@@ -10,16 +10,43 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.clock import Clock
 from engine.errors import EngineError, NotFound
 from engine.store.db import Database
 from engine.store.models import Case, LinkToken
 
-# confirm: answer yes or no to a message the case waits for; survey: answer a step customers may answer.
-PURPOSES = ("confirm", "survey")
+# confirm: answer yes or no to a message the case waits for; survey: answer a step customers may answer;
+# reply: answer a request for more information (text and photos) the case waits for.
+PURPOSES = ("confirm", "survey", "reply")
+# Where each link leads on the customers' pages (the web serves these paths).
+PATHS = {"confirm": "/c/confirm/", "survey": "/c/survey/", "reply": "/c/reply/"}
 REASONS = ("unknown", "used", "expired", "wrong_purpose")
+
+
+def sign(secret: str, purpose: str, token: str) -> str:
+    """The token as it goes into a link: signed, so a guessed or altered link is refused unread.
+
+    The web app and the delivery workers sign with the same secret (``COMPLAINTFLOW_SECRET_KEY``).
+    """
+    return URLSafeSerializer(secret, salt=f"complaintflow-link-{purpose}").dumps(token)
+
+
+def unsign(secret: str, purpose: str, signed: str) -> str | None:
+    """The token inside a signed link, or None when the signature does not hold (tampered)."""
+    try:
+        value = URLSafeSerializer(secret, salt=f"complaintflow-link-{purpose}").loads(signed)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def path(secret: str, purpose: str, token: str) -> str:
+    """The link's path on the customers' pages, e.g. ``/c/confirm/<signed>``."""
+    return PATHS[purpose] + sign(secret, purpose, token)
 
 
 class LinkInvalid(EngineError):
@@ -62,10 +89,14 @@ class Links:
         SQLite takes at ``BEGIN IMMEDIATE``), so a double submit finds it already used.
         """
         with self._db.write() as session:
-            row = session.get(LinkToken, token_id, with_for_update=True)
-            number = self._valid(row, purpose)
-            row.used_at = self._clock.now()
-            return number
+            return self.use_in(session, token_id, purpose)
+
+    def use_in(self, session: Session, token_id: str, purpose: str) -> str:
+        """``use`` inside the caller's transaction: the link is spent only if everything else commits."""
+        row = session.get(LinkToken, token_id, with_for_update=True)
+        number = self._valid(row, purpose)
+        row.used_at = self._clock.now()
+        return number
 
     def _valid(self, row: LinkToken | None, purpose: str) -> str:
         if row is None:

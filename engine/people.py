@@ -26,6 +26,7 @@ from engine.store.prepared import PreparedQuery
 
 DEMO_PASSWORD = "demo"
 DEMO_MAIL_DOMAIN = "demo.complaintflow.test"
+CUSTOMER = "customer"  # notify("customer", ...): the case's own customer, at the contact given at intake
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 

@@ -48,10 +48,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "link_days_invalid": {"zh": "customerLinkDays 必须是 1 到 {most} 之间的整数天数（现在是“{value}”）",
                           "en": 'customerLinkDays must be a whole number of days from 1 to {most} (it is "{value}")'},
     "customer_answers_invalid": {
-        "zh": "customerAnswers 要写在消息捕获事件上，值是消息内容里表示“接受/拒绝”的字段名，"
-              "例如 accepted（现在是“{value}”）",
-        "en": 'customerAnswers belongs on a message catch event and names the payload field that carries the '
-              'customer\'s yes or no, e.g. accepted (it is "{value}")'},
+        "zh": "{property} 要写在消息捕获事件上，值是消息内容里放客户答复（接受/拒绝或文字）的字段名，"
+              "例如 accepted 或 text（现在是“{value}”）",
+        "en": '{property} belongs on a message catch event and names the payload field that carries the '
+              'customer\'s answer (yes or no, or text), e.g. accepted or text (it is "{value}")'},
     "case_field_invalid": {"zh": "{property} 的值必须是案件数据的字段名，例如 grade（现在是“{value}”）",
                            "en": 'the value of {property} must be a case-data field name, e.g. grade '
                                  '(it is "{value}")'},
@@ -60,6 +60,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "meaning_twice": {"zh": "x-meaning “{value}” 已用在字段 {other} 上：每种含义只能标一个字段",
                       "en": 'x-meaning "{value}" is already on the field {other}: mark one field per meaning'},
     "customer_mark_invalid": {"zh": "x-customer 只能是 true 或 false", "en": "x-customer is true or false"},
+    "reply_needs_words": {"zh": '每条回复模板都需要中文 zh 和英文 en 文本，例如 zh = "您好……"',
+                          "en": 'each reply template needs a "zh" and an "en" text, e.g. en = "Hello…"'},
+    "reply_too_long": {"zh": "回复模板最多 {most} 个字符", "en": "a reply template has at most {most} characters"},
+    "replies_unknown": {"zh": "x-replies（{value}）必须是文本字段上 replies.toml 中的一个分组名：{groups}",
+                        "en": "x-replies ({value}) must name a group of replies.toml, on a text field: {groups}"},
     "decision_field_invalid": {
         "zh": 'x-decision 的 field（{value}）必须是本表单的布尔字段，例如 {{"field": "ok", "reason": "why_not"}}',
         "en": 'x-decision\'s field ({value}) must be a boolean field of this form, e.g. {{"field": "ok", '
@@ -106,6 +111,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "notice_attribute_access": {"zh": "通知模板只能直接使用变量，不能访问其属性或下标（. 或 []）",
                                 "en": "a notice template uses variables as they are: no attributes or "
                                       "subscripts (. or [])"},
+    "notice_option_invalid": {"zh": "通知模板的 {key} 只能是 {allowed} 之一（现在是“{value}”）",
+                              "en": 'the notice template\'s {key} is one of {allowed} (it is "{value}")'},
+    "notice_report_needs_period": {"zh": "通知模板的 report 和 period 要一起写，例如 report = \"compliance\" 与 "
+                                         "period = \"week\"",
+                                   "en": 'a notice template names report and period together, e.g. '
+                                         'report = "compliance" and period = "week"'},
     # delivery of notices (why a channel did not take a notice; shown on the case page)
     "delivery_no_address": {"zh": "收件人没有该渠道的地址（邮箱或手机号）", "en": "the recipient has no address on "
                                                                                   "this channel (e-mail or phone)"},

@@ -18,10 +18,11 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import func, select
 
-from engine import catalogue, history, roles, spiff
+from engine import catalogue, history, reply_templates, roles, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.clock import Clock
 from engine.errors import DeployError, NotFound, Problem
+from engine.notify import templates
 from engine.store.db import Database
 from engine.store.enums import EventKind
 from engine.store.models import Deployment, Person, RoleMember
@@ -74,6 +75,7 @@ class LoadedDeployment:
         self.id, self.version = row.id, row.version
         self.forms: dict[str, dict] = row.forms
         self.roles: dict[str, dict] = roles.of_files(row.files)
+        self.replies = reply_templates.parse(row.files.get(reply_templates.REPLIES_FILE))
         self.calendar = BusinessCalendar(CalendarConfig.from_dict(row.calendar))
         self.script_engine = spiff.make_script_engine(self.calendar)
         self._specs: dict[str, tuple[Any, dict[str, Any]]] = {}
@@ -82,6 +84,7 @@ class LoadedDeployment:
             subs = {k: spiff.spec_from_dict(v) for k, v in stored["subprocess_specs"].items()}
             self._specs[process_id] = (spec, subs)
         self.catalogue = catalogue.build(self._specs, self.forms, row.files)
+        self.notice_links: dict[str, str] = templates.link_purposes(row.files)  # subject -> customer link kind
 
     def specs(self, process_id: str) -> tuple[Any, dict[str, Any]]:
         try:

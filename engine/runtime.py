@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from engine import forms, lockstep, spiff
 from engine.casework import CaseRow, CaseWork, OpenCase, lock_case
@@ -62,12 +64,13 @@ class Runtime:
         """
         return self._start(process_id, data, actor, None, channel).number
 
-    def start_once(self, process_id: str, data: dict, actor: str, key: str) -> Started:
+    def start_once(self, process_id: str, data: dict, actor: str, key: str, locale: str | None = None) -> Started:
         """``start`` under the caller's idempotency key: a retry gets the case the key made, never a second one.
 
         The key (per ``actor``) and a hash of ``data`` are written in the registration's own
         transaction. The same key with other data is refused (``IdempotencyKeyReused``); a
-        duplicate racing the first waits for it and answers with its case.
+        duplicate racing the first waits for it and answers with its case. ``locale`` is the language the
+        customer filed in (the public form's): their notices are written in it.
         """
         if not key or len(key) > 255:
             raise FormInvalid({"idempotency_key": "an idempotency key is 1 to 255 characters"})
@@ -76,7 +79,7 @@ class Runtime:
         if earlier is not None:
             return earlier
         try:
-            return self._start(process_id, data, actor, (key, request_hash))
+            return self._start(process_id, data, actor, (key, request_hash), locale=locale)
         except IntegrityError:
             # A duplicate committed first (PostgreSQL made this insert wait for it): answer with its case.
             earlier = self._earlier(actor, key, request_hash)
@@ -99,7 +102,7 @@ class Runtime:
         return Started(found.number, replayed=True)
 
     def _start(self, process_id: str, data: dict, actor: str, key: tuple[str, str] | None,
-               channel: str | None = None) -> Started:
+               channel: str | None = None, locale: str | None = None) -> Started:
         deployment = self._repository.active()
         clean = forms.validate(deployment.start_form(process_id), data)
         facts = deployment.catalogue
@@ -145,7 +148,8 @@ class Runtime:
                             for name in dict.fromkeys(map(str, row.involved_staff)))
             name, contact = facts.value(clean, Meaning.CUSTOMER_NAME), facts.value(clean, Meaning.CONTACT)
             if name or contact:
-                session.add(CustomerContact(case_id=row.id, name=name, contact=contact))
+                session.add(CustomerContact(case_id=row.id, name=name, contact=contact,
+                                            locale=(locale or "")[:10] or None))
             session.flush()
             case = OpenCase(CaseRow.of(row), deployment, workflow, now)
             case.row.head = None  # a new case's history stream has no event yet: nothing to read
@@ -187,18 +191,25 @@ class Runtime:
                 started.append(self.start(process_id, {}, actor, channel=STANDING_CHANNEL))
         return started
 
-    def message(self, number: str, name: str, payload: dict, actor: str) -> None:
-        """Deliver a message (e.g. the customer's reply) to a case waiting for it."""
+    def message(self, number: str, name: str, payload: dict, actor: str,
+                within: Callable[[Session, CaseRow, datetime], dict] | None = None) -> None:
+        """Deliver a message (e.g. the customer's reply) to a case waiting for it.
+
+        ``within(session, case_row, now)`` runs in the delivery's own transaction once the case is held
+        and known to wait for the message (spend a link, record attachments); what it returns is added
+        to the payload. It may run again if a deadline falls due meanwhile (the first try rolled back).
+        """
         if not isinstance(payload, dict) or any(str(k).startswith("_") for k in payload):
             raise FormInvalid({"payload": "a message payload is an object whose keys do not start with '_'"})
         try:
             lockstep.after_due_timers(lambda: self._timers.fire_due_for_case(number=number),
-                                      lambda: self._deliver(number, name, payload, actor))
+                                      lambda: self._deliver(number, name, payload, actor, within))
         except WorkflowFailure as failure:  # the diagram failed on it: rolled back, kept on the case's history
             self._work.record_incident(self._db, actor, failure, number=number)
             raise
 
-    def _deliver(self, number: str, name: str, payload: dict, actor: str) -> None:
+    def _deliver(self, number: str, name: str, payload: dict, actor: str,
+                 within: Callable[[Session, CaseRow, datetime], dict] | None = None) -> None:
         with self._db.write() as session:
             row = lock_case(session, number=number)
             now = self._clock.now()  # once the case is held: a deadline passed while waiting fires first
@@ -206,6 +217,8 @@ class Runtime:
             case = self._work.open(session, row, now)
             if name not in spiff.waiting_messages(case.workflow):
                 raise MessageNotExpected(f"case {number} is not waiting for message {name!r} now", number, name)
+            if within is not None:
+                payload = {**payload, **within(session, row, now)}
             with self._work.spiff_step(now) as notices:
                 spiff.deliver_message(case.workflow, name, payload)
             case.notices = notices

@@ -73,14 +73,17 @@ def collecting_notices() -> Iterator[list[Notice]]:
         _notices.reset(token)
 
 
-def _notify(role: str, subject: str) -> None:
+def _notify(role: str | list[str] | tuple[str, ...], subject: str) -> None:
+    """``notify("role", "subject")``, or ``notify(["role", "other"], "subject")``: one notice per role."""
     notices = _notices.get()
     if notices is None:
         raise RuntimeError("notify() called outside an engine step")
-    role, subject = str(role), str(subject)
-    if len(role) > 200 or len(subject) > 2000:
-        raise ValueError("notify() takes a role name and a subject of at most 2,000 characters")
-    notices.append(Notice(role, subject, _running_element.get()))
+    roles = [str(r) for r in role] if isinstance(role, list | tuple) else [str(role)]
+    subject = str(subject)
+    if not 1 <= len(roles) <= 20 or any(len(r) > 200 for r in roles) or len(subject) > 2000:
+        raise ValueError("notify() takes a role name (or a list of up to 20) and a subject of at most 2,000 "
+                         "characters")
+    notices.extend(Notice(r, subject, _running_element.get()) for r in roles)
 
 
 class RestrictedEnvironment(TaskDataEnvironment):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine.errors import NotAllowed, NotFound
+from engine.notify import ChannelSettings
 from tests.driver import complete, registration
+from tests.notify_peers import WebhookPeer
 
 
 def test_an_engineer_cannot_open_a_case_only_customer_service_worked_on(eng):
@@ -44,18 +48,29 @@ def test_the_auditor_is_read_only(eng):
         eng.access.require_write("auditor1")
 
 
-def test_a_customer_sees_the_status_with_the_number_and_the_last_4_digits(eng):
+def test_a_customer_sees_the_status_of_their_case_after_a_code_sent_to_their_phone(eng):
     number = eng.runtime.start("complaint", registration(contact="138-0013-5678"), "customer")
-    status = eng.cases.public_status(number, "5678")
+    with WebhookPeer("sms") as gateway:
+        eng.notifications.settings = ChannelSettings(sms_url=gateway.url, timeout=5)
+        issued = eng.lookup.request(number, "13800135678")
+        issued.thread.join(10)
+        [sms] = gateway.bodies
+    assert sms["to"] == "138-0013-5678" and number in sms["text"]
+    code = re.search(r"\b(\d{6})\b", sms["text"]).group(1)
+    assert eng.lookup.verify(number, code) is True
+    status = eng.cases.public(number)
     assert status.status == "open"
     assert status.stage == ("首次响应 First response",)
     assert status.next_due is not None
 
 
-def test_a_wrong_last_4_digits_is_the_same_not_found_as_a_wrong_number(eng):
+def test_a_wrong_contact_or_a_wrong_number_gets_no_code_and_a_guess_opens_nothing(eng):
     number = eng.runtime.start("complaint", registration(contact="138-0013-5678"), "customer")
-    with pytest.raises(NotFound) as wrong_digits:
-        eng.cases.public_status(number, "0000")
-    with pytest.raises(NotFound) as wrong_number:
-        eng.cases.public_status("20990101-WEB-999", "5678")
-    assert str(wrong_digits.value) == str(wrong_number.value)
+    with WebhookPeer("sms") as gateway:
+        eng.notifications.settings = ChannelSettings(sms_url=gateway.url, timeout=5)
+        assert eng.lookup.request(number, "13800130000") is None
+        assert eng.lookup.request("20990101-WEB-999", "13800135678") is None
+        assert gateway.bodies == []
+    assert eng.lookup.verify(number, "123456") is False
+    with pytest.raises(NotFound):
+        eng.cases.public("20990101-WEB-999")

@@ -28,7 +28,8 @@ def test_the_weekly_report_is_due_every_tuesday_and_the_ledger_on_the_4th(eng, c
     [number] = eng.runtime.start_standing()
     assert advance_to(eng, clock, datetime(2026, 3, 3, 8, 59, tzinfo=SHANGHAI)) == 0
     assert advance_to(eng, clock, datetime(2026, 3, 3, 9, 1, tzinfo=SHANGHAI)) == 1
-    assert subjects(eng, number) == [("management", "weekly_statistics_report")]
+    assert subjects(eng, number) == [("management", "weekly_statistics_report"),
+                                     ("general_manager", "weekly_statistics_report")]
     advance_to(eng, clock, datetime(2026, 3, 4, 9, 1, tzinfo=SHANGHAI))
     assert subjects(eng, number)[-1] == ("cs_manager", "pending_matters_ledger")
 
@@ -36,8 +37,9 @@ def test_the_weekly_report_is_due_every_tuesday_and_the_ledger_on_the_4th(eng, c
 def test_a_month_of_reminders_comes_in_the_right_numbers(eng, clock):
     [number] = eng.runtime.start_standing()
     advance_to(eng, clock, datetime(2026, 4, 4, 9, 1, tzinfo=SHANGHAI))
-    sent = Counter(subject for _, subject in subjects(eng, number))
-    # Tuesdays 3, 10, 17, 24, 31 March; the 4th of March and of April; the 2nd of April.
+    sent = Counter(subject for role, subject in subjects(eng, number) if role != "general_manager")
+    # Tuesdays 3, 10, 17, 24, 31 March; the 4th of March and of April; the 2nd of April (the reports go to
+    # management and to the general manager, one notice each).
     assert sent == {"weekly_statistics_report": 5, "pending_matters_ledger": 2, "monthly_statistics_report": 1}
     assert eng.cases.get(number).status == "open"
     assert {d.element_id for d in eng.cases.get(number).pending_deadlines} == {

@@ -6,6 +6,7 @@ the CLI pass overrides and may hand in an engine they already opened.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
         eng = engine_package.open(app.config["DATABASE_URL"], app.config["WORKFLOWS_DIR"], clock=clock)
     app.config["MANUAL_CLOCK"] = isinstance(eng.clock, ManualClock)
     app.extensions["complaintflow.engine"] = eng
+    if not eng.notifications.settings.link_secret:  # notices sent from this process link as this app signs
+        eng.notifications.settings = dataclasses.replace(eng.notifications.settings,
+                                                         link_secret=app.config["SECRET_KEY"])
 
     i18n.compile_catalogs()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(i18n.translation_dirs())
@@ -79,6 +83,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
 
     @app.context_processor
     def globals_for_templates() -> dict:
-        return {"languages": app.config["LANGUAGES"], "locale": i18n.select_locale()}
+        idle = int(app.config["PERMANENT_SESSION_LIFETIME"].total_seconds())
+        return {"languages": app.config["LANGUAGES"], "locale": i18n.select_locale(), "session_idle_seconds": idle}
 
     return app

@@ -9,9 +9,12 @@ No stack trace ever reaches a client: anything unexpected is logged and answered
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
@@ -36,6 +39,7 @@ from engine.errors import (
 )
 from engine.migration import MigrationRefused
 from web import i18n
+from web.services import local_path
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +148,22 @@ def register(app: Flask) -> None:
         if wants_json():
             return jsonify(error_body(error)), code
         return error_page(code, page_message(error), detail=person_text(error, i18n.current_language()))
+
+    @app.errorhandler(CSRFError)
+    def stale_form(error: CSRFError):  # noqa: ANN202
+        """A form sent after its session ended (idle timeout, restart, logout elsewhere): sign in again and
+        come back to the page, where the browser refills what was typed; never a bare English 400."""
+        if wants_json():
+            return jsonify({"error": "Bad Request", "message": _("The form was too old; reload the page.")}), 400
+        came_from = urlsplit(request.referrer or "")
+        back = came_from.path + (f"?{came_from.query}" if came_from.query else "") \
+            if came_from.netloc == request.host else request.path
+        back = local_path(back, url_for("inbox.index"))
+        if not current_user.is_authenticated and request.blueprint not in ("auth", "portal"):
+            flash(_("Your session had ended, so nothing was saved. Sign in again: what you typed is kept."), "error")
+            return redirect(url_for("auth.login", next=back), code=303)
+        return error_page(400, _("This page was open too long to be sent. Go back and send it again: what you "
+                                 "typed is kept in the form."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202

@@ -37,6 +37,7 @@ class Field:
     maximum: float | None = None
     step: str | None = None  # "1" for integers, "any" for numbers
     max_length: int | None = None
+    replies: list[tuple[str, str]] = field(default_factory=list)  # (short label, text) to insert (x-replies)
 
     @property
     def input_id(self) -> str:
@@ -209,8 +210,15 @@ def _get(raw: Any, name: str, many: bool = False) -> Any:
     return value[0] if isinstance(value, list | tuple) and value else (value if value is not None else "")
 
 
+def reply_choices(group: Any, replies: Mapping | None, locale: Any = None) -> list[tuple[str, str]]:
+    """A field's reply templates (``x-replies``) in the person's language, each with a short label."""
+    language = "zh" if locale_key(locale).startswith("zh") else "en"
+    texts = [str(entry.get(language) or "") for entry in ((replies or {}).get(group) or {}).values()]
+    return [(text if len(text) <= 36 else text[:36] + "…", text) for text in texts if text]
+
+
 def build(schema: Mapping | None, raw: Any = None, errors: Mapping[str, str] | None = None,
-          skip: Iterable[str] = (), locale: str | None = None) -> FormView:
+          skip: Iterable[str] = (), locale: str | None = None, replies: Mapping | None = None) -> FormView:
     """The fields to render: labels for the locale, the values typed so far, each field's error.
 
     ``raw`` is what was posted (a ``MultiDict``) or ``raw_values(schema, data)``; with
@@ -252,6 +260,8 @@ def build(schema: Mapping | None, raw: Any = None, errors: Mapping[str, str] | N
             item.minimum = prop.get("minimum")
             item.maximum = prop.get("maximum")
         item.max_length = prop.get("maxLength")
+        if prop.get("x-replies") and widget in ("textarea", "text"):
+            item.replies = reply_choices(prop["x-replies"], replies, locale)
         fields.append(item)
     decision = next((f for f in fields if f.widget == "decision"), None)
     description = (_labels(schema, locale).get("description") or schema.get("description")) or None

@@ -24,21 +24,26 @@ import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine import refusals
+from engine import links, refusals, report_files
 from engine.clock import Clock
 from engine.errors import NotFound
 from engine.notify import templates
 from engine.notify.channels import SENDERS, ChannelFailed, Outgoing
 from engine.notify.settings import APP, DEFAULT_WANTED, EMAIL, GROUP_CHANNELS, SMS, ChannelSettings
+from engine.people import CUSTOMER
+from engine.reports import Reports
 from engine.store.db import Database
-from engine.store.models import Case, Delivery, Deployment, Notification, Person
+from engine.store.models import Case, CustomerContact, Delivery, Deployment, LinkToken, Notification, Person
 
 log = logging.getLogger(__name__)
 _D, _N, _C, _P = Delivery.__table__, Notification.__table__, Case.__table__, Person.__table__
+_CC, _LT = CustomerContact.__table__, LinkToken.__table__
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CASE_COLUMNS = (_C.c.number, _C.c.deployment_id, _C.c.grade, _C.c.escalation_tier, _C.c.status, _C.c.channel,
                 _C.c.complaint_type, _C.c.product_name)
 GROUP = "group"  # the recipient of a robot message: the group the webhook posts to
@@ -99,6 +104,15 @@ class AppNotice:
 
 
 @dataclass(frozen=True)
+class SentToCustomer:
+    """A message the customer was sent, as the status page lists it."""
+
+    title: str
+    text: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
 class _Claimed:
     id: int
     key: str
@@ -110,6 +124,7 @@ class _Claimed:
     role: str
     created_at: datetime
     case_id: int
+    link_token: str | None  # a customer notice's single-use link
     case: dict  # the case columns a template may show, read with the claim
     person: dict  # the recipient's name, addresses and language ({} for a group)
 
@@ -181,14 +196,18 @@ class Notifications:
         channels = self.settings.channels
         with self._db.write() as session:
             notices = session.execute(
-                select(_N.c.id, _N.c.case_id, _N.c.recipients).where(_N.c.planned_at.is_(None))
+                select(_N.c.id, _N.c.case_id, _N.c.recipients, _N.c.role).where(_N.c.planned_at.is_(None))
                 .order_by(_N.c.id).limit(limit).with_for_update(skip_locked=True)).all()
             if not notices:
                 return 0
             people = _people(session, {u for n in notices for u in n.recipients or ()})
+            customers = _customers(session, {n.case_id for n in notices if n.role == CUSTOMER})
             rows = []
             for notice in notices:
-                rows.extend(self._fan_out(notice, people, channels, now))
+                if notice.role == CUSTOMER:
+                    rows.extend(self._fan_out_customer(notice, customers.get(notice.case_id, {}), channels, now))
+                else:
+                    rows.extend(self._fan_out(notice, people, channels, now))
             if rows:
                 session.execute(insert(_D), rows)
             ids = [n.id for n in notices]
@@ -223,6 +242,17 @@ class Notifications:
                     and channel in wanted_by_anyone)
         return rows
 
+    @staticmethod
+    def _fan_out_customer(notice, customer: dict, channels: tuple[str, ...], now: datetime) -> list[dict]:  # noqa: ANN001
+        """The case's customer, at the contact given at intake: e-mail to an address, SMS to a phone number
+        (where a gateway is configured); never the group robots or the app, which are the staff's."""
+        channel = EMAIL if customer.get("email") else SMS if customer.get("phone") else None
+        if channel is None or channel not in channels:
+            return []
+        return [{"notice_id": notice.id, "case_id": notice.case_id, "recipient": CUSTOMER, "channel": channel,
+                 "key": f"cf-{notice.id}-{channel}-{CUSTOMER}", "status": "pending", "attempts": 0, "next_at": now,
+                 "sent_at": None, "created_at": now}]
+
     def _claim(self, batch: int) -> list[_Claimed]:
         now = self._clock.now()
         with self._db.write() as session:
@@ -236,13 +266,15 @@ class Notifications:
                 next_at=now + timedelta(seconds=self.policy.claim_seconds)))
             rows = session.execute(
                 select(_D.c.id, _D.c.key, _D.c.channel, _D.c.recipient, _D.c.attempts, _D.c.notice_id,
-                       _N.c.subject, _N.c.role, _N.c.created_at, _D.c.case_id, *CASE_COLUMNS)
+                       _N.c.subject, _N.c.role, _N.c.created_at, _D.c.case_id, _N.c.link_token, *CASE_COLUMNS)
                 .join(_N, _N.c.id == _D.c.notice_id).join(_C, _C.c.id == _D.c.case_id)
                 .where(_D.c.id.in_(ids)).order_by(_D.c.id)).all()
             people = _people(session, {r.recipient for r in rows})
+            customers = _customers(session, {r.case_id for r in rows if r.recipient == CUSTOMER})
         width = len(_Claimed.__dataclass_fields__) - 2
         return [_Claimed(*r[:width], dict(zip([c.name for c in CASE_COLUMNS], r[width:], strict=True)),
-                         people.get(r.recipient, {})) for r in rows]
+                         customers.get(r.case_id, {}) if r.recipient == CUSTOMER else people.get(r.recipient, {}))
+                for r in rows]
 
     def _send(self, claimed: _Claimed) -> None:
         try:
@@ -264,16 +296,69 @@ class Notifications:
         case, person = claimed.case, claimed.person
         files = self._deployment_files(case["deployment_id"])
         language = person.get("locale") or "zh-CN"
-        # The case's own columns a template may name (templates.VARIABLES), then what the notice adds.
-        values = {name: "" if value is None else str(value) for name, value in case.items()
-                  if name in templates.VARIABLES}
-        values.update(case_number=case["number"], subject=_subject_label(files, claimed.subject, language),
-                      role=claimed.role, recipient=person.get("display_name", ""),
-                      link=f"{self.settings.base_url}/cases/{case['number']}",
-                      created_at=claimed.created_at.isoformat())
+        values = self._values(case, files, claimed.subject, claimed.role, person, claimed.created_at, language)
+        attachments: tuple = ()
+        if claimed.recipient == CUSTOMER:
+            values.update(self.customer_link(claimed.link_token, case["deployment_id"]))
+        options = templates.options(files, claimed.subject)
+        if options.get("report"):
+            report, extra = self._report(options, claimed, case["deployment_id"], claimed.channel == EMAIL)
+            values.update(extra)
+            attachments = (report,) if report else ()
         rendered = templates.render(files, claimed.subject, language, values)
         address = person.get("email") if claimed.channel == EMAIL else person.get("phone")
-        return Outgoing(claimed.key, rendered.title, rendered.text, rendered.html, address, claimed.subject, values)
+        return Outgoing(claimed.key, rendered.title, rendered.text, rendered.html, address, claimed.subject, values,
+                        attachments)
+
+    def _values(self, case: dict, files: dict[str, str], subject: str, role: str, person: dict,
+                created_at: datetime, language: str) -> dict[str, str]:
+        """The case's own columns a template may name (templates.VARIABLES), then what the notice adds."""
+        values = {name: "" if value is None else str(value) for name, value in case.items()
+                  if name in templates.VARIABLES}
+        values.update(case_number=case["number"], subject=_subject_label(files, subject, language),
+                      role=role, recipient=person.get("display_name", ""),
+                      link=f"{self.settings.base_url}/cases/{case['number']}", created_at=created_at.isoformat())
+        return values
+
+    def customer_link(self, token: str | None, deployment_id: int) -> dict[str, str]:
+        """``link`` (and ``link_expires``) of a customer notice: its signed single-use link when it has one
+        and this process knows the secret the web app checks it with, else the status page."""
+        status_page = {"link": f"{self.settings.base_url}/c/status", "link_expires": ""}
+        if not token:
+            return status_page
+        with self._db.reading() as conn:
+            row = conn.execute(select(_LT.c.purpose, _LT.c.expires_at).where(_LT.c.id == token)).first()
+        if row is None or not self.settings.link_secret:
+            if row is not None:
+                log.warning("no COMPLAINTFLOW_SECRET_KEY: a customer notice links to the status page instead")
+            return status_page
+        expires = row.expires_at.astimezone(self._zone(deployment_id)).strftime("%Y-%m-%d %H:%M")
+        return {"link": self.settings.base_url + links.path(self.settings.link_secret, row.purpose, token),
+                "link_expires": expires}
+
+    def _report(self, options: dict[str, str], claimed: _Claimed, deployment_id: int, as_file: bool
+                ) -> tuple[tuple[str, str, bytes] | None, dict[str, str]]:
+        """The report a notice carries: its period's compliance figures as XLSX (e-mail only), and the page's link.
+
+        Each recipient's figures leave out the cases they are involved in, as the page does for them.
+        """
+        zone = self._zone(deployment_id)
+        start, end = report_files.last_period(options["period"], claimed.created_at, zone)
+        last_day = end - timedelta(days=1)
+        report = None
+        if as_file:
+            viewer = None if claimed.recipient in (CUSTOMER, GROUP) else claimed.recipient
+            found = Reports(self._db, self._clock).compliance(start, end, viewer=viewer)
+            report = (f"deadline-compliance-{start:%Y%m%d}-{last_day:%Y%m%d}.xlsx", XLSX, report_files.to_xlsx(found))
+        return report, {
+            "link": f"{self.settings.base_url}/audit/report?from={start:%Y-%m-%d}&to={last_day:%Y-%m-%d}",
+            "period_start": f"{start:%Y-%m-%d}", "period_end": f"{last_day:%Y-%m-%d}"}
+
+    def _zone(self, deployment_id: int) -> ZoneInfo:
+        with self._db.reading() as conn:
+            calendar = conn.scalar(select(Deployment.__table__.c.calendar).where(
+                Deployment.__table__.c.id == deployment_id)) or {}
+        return ZoneInfo(calendar.get("timezone") or "Asia/Shanghai")
 
     def _deployment_files(self, deployment_id: int) -> dict[str, str]:
         """A deployment's files (its notice templates); deployments never change, so they are kept."""
@@ -331,6 +416,32 @@ class Notifications:
             session.execute(update(_D).where(_D.c.id == notice_id, _D.c.read_at.is_(None)).values(read_at=now))
         return number
 
+    def to_customer(self, case_number: str, language: str) -> list[SentToCustomer]:
+        """What the case's customer was sent (title, text, when), oldest first: the status page shows it.
+
+        Only notices that went out on some channel; rendered as the customer read them, links included
+        (the page is shown to the customer alone, after the one-time code).
+        """
+        with self._db.read() as session:
+            rows = session.execute(
+                select(_N.c.id, _N.c.subject, _N.c.link_token, _N.c.created_at, func.min(_D.c.sent_at).label("sent_at"),
+                       *CASE_COLUMNS)
+                .join(_C, _C.c.id == _N.c.case_id).join(_D, _D.c.notice_id == _N.c.id)
+                .where(_C.c.number == case_number, _N.c.role == CUSTOMER, _D.c.status == "sent")
+                .group_by(_N.c.id, _N.c.subject, _N.c.link_token, _N.c.created_at, *CASE_COLUMNS)
+                .order_by(_N.c.id)).all()
+            case_id = session.scalar(select(_C.c.id).where(_C.c.number == case_number))
+            customer = _customers(session, {case_id} if case_id is not None else set()).get(case_id, {})
+        found = []
+        for r in rows:
+            case = {c.name: getattr(r, c.name) for c in CASE_COLUMNS}
+            files = self._deployment_files(case["deployment_id"])
+            values = self._values(case, files, r.subject, CUSTOMER, customer, r.created_at, language)
+            values.update(self.customer_link(r.link_token, case["deployment_id"]))
+            rendered = templates.render(files, r.subject, language, values)
+            found.append(SentToCustomer(rendered.title, rendered.text.strip(), r.sent_at))
+        return found
+
     def for_case(self, case_number: str) -> dict[int, list[DeliveryStatus]]:
         """Every delivery of the case's notices, by notice id (a notice not yet planned has none)."""
         with self._db.read() as session:
@@ -354,6 +465,27 @@ def _people(session: Session, usernames: set[str]) -> dict[str, dict]:
     rows = session.execute(select(_P.c.username, _P.c.display_name, _P.c.email, _P.c.phone, _P.c.channels,
                                   _P.c.locale).where(_P.c.username.in_(sorted(usernames)))).all()
     return {r.username: r._asdict() for r in rows}
+
+
+def _customers(session: Session, case_ids: set[int]) -> dict[int, dict]:
+    """Each case's customer as a recipient: name, the contact as e-mail or phone, and their language."""
+    if not case_ids:
+        return {}
+    rows = session.execute(select(_CC.c.case_id, _CC.c.name, _CC.c.contact, _CC.c.locale)
+                           .where(_CC.c.case_id.in_(sorted(case_ids)))).all()
+    found = {}
+    for r in rows:
+        contact = (r.contact or "").strip()
+        email = contact if "@" in contact else None
+        phone = contact if email is None and is_phone(contact) else None
+        found[r.case_id] = {"display_name": r.name or "", "email": email, "phone": phone, "locale": r.locale}
+    return found
+
+
+def is_phone(contact: str) -> bool:
+    """A contact an SMS can reach: digits (7 to 15) with at most a leading + and spaces or dashes."""
+    digits = contact.removeprefix("+").replace(" ", "").replace("-", "")
+    return digits.isdigit() and 7 <= len(digits) <= 15
 
 
 def _subject_label(files: dict[str, str], subject: str, language: str) -> str:
@@ -386,4 +518,4 @@ def _parse_error(text: str | None) -> tuple[str | None, dict[str, str]]:
         return None, {}
 
 
-__all__ = ["AppNotice", "ChannelSettings", "DeliveryStatus", "Notifications", "RetryPolicy"]
+__all__ = ["AppNotice", "SentToCustomer", "ChannelSettings", "DeliveryStatus", "Notifications", "RetryPolicy"]

@@ -46,6 +46,7 @@ class Outgoing:
     address: str | None  # e-mail address or phone number; None for group robots and the app
     subject: str  # the notice's subject code (SMS gateways pick their template by it)
     values: dict[str, str]  # the template variables (SMS gateways fill their own templates)
+    attachments: tuple[tuple[str, str, bytes], ...] = ()  # (file name, content type, bytes): e-mail only
 
 
 def message_id(key: str) -> str:
@@ -65,6 +66,9 @@ def send_email(settings: ChannelSettings, out: Outgoing) -> None:
     mail.set_content(out.text)
     if out.html:
         mail.add_alternative(out.html, subtype="html")
+    for filename, content_type, data in out.attachments:
+        maintype, _, subtype = content_type.partition("/")
+        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     try:
         context = _tls_context(smtp.cafile) if smtp.ssl or smtp.starttls else None
         with (smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=settings.timeout, context=context) if smtp.ssl

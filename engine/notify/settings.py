@@ -54,6 +54,7 @@ class ChannelSettings:
     sms_url: str | None = None
     base_url: str = "http://127.0.0.1:5000"  # links in notices point here
     timeout: float = 10.0  # seconds one send may take (the claim lasts longer than this)
+    link_secret: str | None = None  # COMPLAINTFLOW_SECRET_KEY: signs customers' links as the web app checks them
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> ChannelSettings:
@@ -66,7 +67,8 @@ class ChannelSettings:
         smtp_url = get("SMTP_URL")
         return cls(SmtpSettings.parse(smtp_url) if smtp_url else None,
                    get("MAIL_FROM") or cls.mail_from, get("DINGTALK_WEBHOOK"), get("DINGTALK_SECRET"),
-                   get("WECOM_WEBHOOK"), get("SMS_URL"), (get("BASE_URL") or cls.base_url).rstrip("/"))
+                   get("WECOM_WEBHOOK"), get("SMS_URL"), (get("BASE_URL") or cls.base_url).rstrip("/"),
+                   link_secret=get("SECRET_KEY"))
 
     @property
     def channels(self) -> tuple[str, ...]:

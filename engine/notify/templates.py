@@ -5,6 +5,17 @@ One file per subject, with a table per language (``zh-CN`` and ``en``) holding `
 they render in Jinja2's ``SandboxedEnvironment`` with autoescaping for HTML, and deploy refuses
 a template naming a variable a notice does not have (``VARIABLES``) or that does not parse.
 A subject without a template still goes out, in the built-in wording.
+
+Two optional top-level keys say what a notice carries besides its words:
+
+- ``link = "confirm" | "reply" | "survey"``: a customer notice (``notify("customer", ...)``) carries a
+  signed, single-use link of that kind (answer yes or no to the plan, answer a request for more
+  information with text and photos, answer the survey), issued in the step's own transaction and
+  valid for the ``customerLinkDays`` of what it answers; ``{{ link }}`` is that link, and
+  ``{{ link_expires }}`` its end. Without it a customer's ``{{ link }}`` is the status page.
+- ``report = "compliance"`` with ``period = "week" | "month"``: the notice carries the deadline
+  compliance figures of the last full week or month: ``{{ link }}`` is the audit report page of that
+  period and e-mails get the figures as an XLSX attachment.
 """
 
 from __future__ import annotations
@@ -23,7 +34,11 @@ LANGUAGES = ("zh-CN", "en")
 PARTS = ("title", "text", "html")
 # What every notice knows: columns of its case row that are not personal data, and the notice's own facts.
 VARIABLES = frozenset({"case_number", "subject", "role", "recipient", "link", "grade", "escalation_tier", "status",
-                       "channel", "complaint_type", "product_name", "created_at"})
+                       "channel", "complaint_type", "product_name", "created_at", "link_expires", "period_start",
+                       "period_end"})
+LINKS = ("confirm", "reply", "survey")  # what ``link = ...`` may name (engine.links.PURPOSES)
+REPORTS = ("compliance",)
+PERIODS = ("week", "month")
 BUILTIN = {
     "zh-CN": {"title": "[{{ case_number }}] {{ subject }}",
               "text": "案件 {{ case_number }}：{{ subject }}（{{ role }}）。\n{{ link }}"},
@@ -59,6 +74,7 @@ def check(files: dict[str, str]) -> list[Problem]:
         except tomllib.TOMLDecodeError as exc:
             problems.append(Problem.of(name, None, "toml_invalid", line=getattr(exc, "lineno", "?")))
             continue
+        problems.extend(_check_options(name, table))
         for language in LANGUAGES:
             parts = table.get(language)
             if not isinstance(parts, dict) or not parts.get("title") or not parts.get("text"):
@@ -68,6 +84,39 @@ def check(files: dict[str, str]) -> list[Problem]:
                 if part in parts:
                     problems.extend(_check_part(name, f"{language}.{part}", str(parts[part])))
     return problems
+
+
+def _check_options(name: str, table: dict) -> list[Problem]:
+    problems = []
+    for key, allowed in (("link", LINKS), ("report", REPORTS), ("period", PERIODS)):
+        if key in table and table[key] not in allowed:
+            problems.append(Problem.of(name, key, "notice_option_invalid", key=key, value=str(table[key]),
+                                       allowed=", ".join(allowed)))
+    if ("report" in table) != ("period" in table):
+        problems.append(Problem.of(name, "report", "notice_report_needs_period"))
+    return problems
+
+
+def options(files: dict[str, str], subject: str) -> dict[str, str]:
+    """The subject's ``link``, ``report`` and ``period`` (those set), from its deployed template."""
+    text = files.get(f"{FOLDER}{subject}.toml")
+    if not text:
+        return {}
+    try:
+        table = parse_toml(text)
+    except ValueError:
+        return {}
+    return {key: str(table[key]) for key in ("link", "report", "period") if isinstance(table.get(key), str)}
+
+
+def link_purposes(files: dict[str, str]) -> dict[str, str]:
+    """subject -> the link its customer notices carry, for every template that names one."""
+    found = {}
+    for name in files:
+        subject = subject_of(name)
+        if subject is not None and options(files, subject).get("link"):
+            found[subject] = options(files, subject)["link"]
+    return found
 
 
 def _check_part(name: str, where: str, source: str) -> list[Problem]:

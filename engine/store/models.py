@@ -190,6 +190,7 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every delivery settled (sent or failed)
     planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its delivery rows exist
+    link_token: Mapped[str | None] = mapped_column(String(64))  # a customer notice's single-use link
 
 
 class Delivery(Base):
@@ -310,6 +311,19 @@ class RoleMember(Base):
     rank: Mapped[int] = mapped_column(Integer)
 
 
+class SavedView(Base):
+    """A person's named inbox filters (the query string of the inbox), to come back to in one click."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (UniqueConstraint("username", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("person.username"))
+    name: Mapped[str] = mapped_column(String(60))
+    query: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ComplaintCounter(Base):
     """Daily serial per channel for complaint numbers ``YYYYMMDD-<CHANNEL>-<NNN>``."""
 
@@ -342,6 +356,7 @@ class CustomerContact(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     contact: Mapped[str | None] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(10))  # the language the customer used at intake
 
 
 class Attachment(Base):
@@ -370,6 +385,26 @@ class LinkToken(Base):
     purpose: Mapped[str] = mapped_column(String(40))  # confirm | survey
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LookupCode(Base):
+    """A one-time code sent to a customer's contact to open their case's status page.
+
+    Only a salted hash is kept; it works until ``expires_at``, for a few attempts, once.
+    """
+
+    __tablename__ = "lookup_code"
+    __table_args__ = (Index("ix_lookup_code_case", "case_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    salt: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))  # email | sms
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -110,3 +110,25 @@ def test_margins_read_in_days_and_hours_not_minutes(client, eng, web_clock):
     minutes, text = margins[0]
     assert int(minutes) > 1440
     assert "天" in text and "小时" in text and minutes not in text
+
+
+def test_a_form_sent_after_the_session_ended_leads_to_sign_in_and_back(client, eng):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    first = task(eng, number, "first_response")
+    response = client.post(f"/tasks/{first.id}", data={"csrf_token": "stale", "note": "x"},
+                           headers={"Referer": f"http://localhost/tasks/{first.id}"})
+    assert response.status_code == 303
+    assert "/login" in response.location and f"next=/tasks/{first.id}" in response.location.replace("%2F", "/")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "您的登录已结束" in page
+    assert eng.tasks.get(first.id).state == "open"
+
+
+def test_a_stale_token_of_a_signed_in_person_gets_a_page_in_their_language(client, eng):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    first = task(eng, number, "first_response")
+    login(client, "cs1")
+    response = client.post(f"/tasks/{first.id}", data={"csrf_token": "stale"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "此页面打开时间过长" in page and "CSRF" not in page

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from engine.notify import ChannelSettings
 from tests.driver import plan_through_review, registration, task, to_callback, to_plan
+from tests.notify_peers import WebhookPeer
 from tests.web.conftest import csrf_token
 from web.portal import link_url
 
@@ -34,9 +39,29 @@ def link(app: Flask, number: str, purpose: str) -> str:
         return link_url(number, purpose)
 
 
-def post_status(client: FlaskClient, number: str, last4: str):  # noqa: ANN201
-    return client.post("/c/status", data={"number": number, "last4": last4,
+def post_status(client: FlaskClient, number: str, contact: str):  # noqa: ANN201
+    return client.post("/c/status", data={"number": number, "address": contact,
                                           "csrf_token": csrf_token(client, "/c/status")})
+
+
+@pytest.fixture
+def sms(eng) -> Iterator[WebhookPeer]:  # noqa: ANN001
+    """An SMS gateway on loopback: look-up codes for the sample registration's phone contact go there."""
+    with WebhookPeer("sms") as peer:
+        eng.notifications.settings = ChannelSettings(sms_url=peer.url, timeout=5)
+        yield peer
+
+
+def open_status(client: FlaskClient, sms: WebhookPeer, number: str, contact: str = "138 0013 5678"):  # noqa: ANN201
+    """Number and contact, then the one-time code the gateway got: the status page of the case."""
+    asked = post_status(client, number, contact)
+    assert asked.status_code == 200
+    deadline = time.monotonic() + 10
+    while not sms.bodies and time.monotonic() < deadline:
+        time.sleep(0.05)
+    code = re.search(r"\b(\d{6})\b", sms.bodies.pop()["text"]).group(1)
+    return client.post("/c/status/code", data={"code": code, "csrf_token": csrf_token(client, "/c/status")},
+                       follow_redirects=True)
 
 
 def ready_for_confirmation(eng) -> str:  # noqa: ANN001
@@ -83,14 +108,14 @@ def test_intake_is_rate_limited(app, client):
 
 # ---------------------------------------------------------------- status
 
-def test_status_shows_stage_and_next_deadline_and_nothing_internal(client, eng):
+def test_status_shows_stage_and_next_deadline_and_nothing_internal(client, eng, sms):
     data = registration(involved_staff=["cs2"], description="<script>alert(1)</script>")
     number = eng.runtime.start("complaint", data, "cs1")
     assert client.get(f"/c/status?number={number}").status_code == 200
-    response = post_status(client, number, "5678")
+    response = open_status(client, sms, number)
     assert response.status_code == 200
     page = text(response)
-    due = eng.cases.public_status(number, "5678").next_due
+    due = eng.cases.public(number).next_due
     assert number in page and "首次响应" in page and "First response" not in page
     assert due.astimezone(eng.repository.active().calendar.zone).strftime("%Y-%m-%d %H:%M") in page
     for internal in ("cs1", "cs2", "involved", "cs_specialist", "张三", "138"):
@@ -98,20 +123,24 @@ def test_status_shows_stage_and_next_deadline_and_nothing_internal(client, eng):
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_wrong_digits_and_wrong_number_get_the_same_neutral_message(client, eng):
+def test_a_wrong_contact_and_a_wrong_number_get_the_same_answer_and_no_code(client, eng, sms):
     number = eng.runtime.start("complaint", registration(), "cs1")
-    wrong_digits, wrong_number = post_status(client, number, "0000"), post_status(client, "20990101-WEB-001", "5678")
-    assert wrong_digits.status_code == wrong_number.status_code == 404
-    message = re.compile(r'<p class="flash error"[^>]*>(.*?)</p>')
-    assert message.search(text(wrong_digits)).group(1) == message.search(text(wrong_number)).group(1)
-    assert number not in text(wrong_digits).replace(f'value="{number}"', "")
+    wrong_contact = post_status(client, number, "13900000000")
+    wrong_number = post_status(client, "20990101-WEB-001", "13800135678")
+    assert wrong_contact.status_code == wrong_number.status_code == 200
+    message = re.compile(r'<p class="flash"[^>]*>(.*?)</p>')
+    assert message.search(text(wrong_contact)).group(1) == message.search(text(wrong_number)).group(1)
+    time.sleep(0.2)
+    assert sms.bodies == []
+    guessed = client.post("/c/status/code", data={"code": "123456", "csrf_token": csrf_token(client, "/c/status")})
+    assert guessed.status_code == 422 and "dl class=\"status\"" not in text(guessed)
 
 
 def test_status_lookups_are_rate_limited(app, client, eng):
     app.config["STATUS_LIMIT"] = "2 per hour"
     number = eng.runtime.start("complaint", registration(), "cs1")
-    codes = [post_status(client, number, digits).status_code for digits in ("0000", "1111", "5678")]
-    assert codes == [404, 404, 429]
+    codes = [post_status(client, number, contact).status_code for contact in ("0000", "1111", "13800135678")]
+    assert codes == [200, 200, 429]
 
 
 def test_pages_speak_chinese_by_default(client):
@@ -119,10 +148,10 @@ def test_pages_speak_chinese_by_default(client):
     assert "投诉登记" in page and "提交投诉" in page and "Send complaint" not in page
 
 
-def test_the_status_page_speaks_english_after_the_switch(client, eng):
+def test_the_status_page_speaks_english_after_the_switch(client, eng, sms):
     number = eng.runtime.start("complaint", registration(), "cs1")
     client.get("/lang/en")
-    page = text(post_status(client, number, "5678"))
+    page = text(open_status(client, sms, number))
     assert "Complaint status" in page and "First response" in page and "首次响应" not in page
     intake = text(client.get("/c/complaint"))
     assert "Register a complaint" in intake and "Send complaint" in intake and "Complaint type" in intake

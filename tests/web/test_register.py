@@ -36,13 +36,15 @@ def test_the_intake_form_has_every_field_of_step_1(client):
     assert "投诉渠道" in page and '<option value="store">门店</option>' in page and "客户期望" in page
 
 
-def test_a_phone_complaint_is_registered_and_opens_its_case(client, eng):
+def test_a_phone_complaint_is_registered_and_opens_its_first_step(client, eng):
     login(client, "cs1")
     response = post(client, channel="phone", involved_staff="eng2\nmgr2",
                     files=[(io.BytesIO(JPEG), "壶底.jpg", "image/jpeg")])
     assert response.status_code == 303
-    number = response.location.rsplit("/", 1)[-1]
+    [number] = eng.cases.numbers()
     assert re.fullmatch(r"20260302-PHONE-\d{3}", number)
+    [first] = eng.tasks.for_case(number)
+    assert first.assignee == "cs1" and response.location.endswith(f"/tasks/{first.id}")
     case = eng.cases.get(number)
     assert case.channel == "phone" and case.summary["customer_name"] == "李*"
     assert case.summary["contact_last4"] == "8765" and case.summary["involved_staff"] == ["eng2", "mgr2"]

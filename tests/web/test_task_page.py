@@ -44,17 +44,27 @@ def test_the_form_is_rendered_from_the_schema_beside_the_case_and_its_timeline(c
     assert f'data-due="{first.due_at.isoformat()}"' in page
 
 
-def test_a_valid_submission_completes_the_task_and_returns_to_the_inbox(client, eng):
+def test_a_valid_submission_completes_the_task_and_goes_on_to_my_next_step_of_the_case(client, eng):
     number = eng.runtime.start("complaint", registration(), "cs1")
     first = task(eng, number, "first_response")
     login(client, "cs1")
     response = post(client, first.id, page_of(client, first.id), expected_handling_time="2 个工作日内",
                     message_to_customer="您好，已收到")
-    assert response.status_code == 303 and response.location.endswith("/inbox")
     assert eng.tasks.get(first.id).state == "completed"
     assert task(eng, number, "verify").assignee == "cs1"
+    assert response.status_code == 303 and response.location.endswith(f"/tasks/{task(eng, number, 'verify').id}")
     event = eng.history.events(number)[-1]
     assert event.payload["data"] == {"expected_handling_time": "2 个工作日内", "message_to_customer": "您好，已收到"}
+
+
+def test_a_submission_asked_to_return_to_the_inbox_does_so(client, eng):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    first = task(eng, number, "first_response")
+    login(client, "cs1")
+    response = post(client, first.id, page_of(client, first.id), expected_handling_time="2 个工作日内",
+                    message_to_customer="您好，已收到", then="inbox")
+    assert response.status_code == 303 and response.location.endswith("/inbox")
+    assert eng.tasks.get(first.id).state == "completed"
 
 
 def test_checkboxes_become_booleans_and_an_unchecked_box_is_false(client, eng):

@@ -14,9 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.history import SYSTEM
-from engine.reports import ComplianceReport
+from engine.report_files import to_csv, to_xlsx
 from engine.store.enums import EventKind
-from web import spreadsheets
 from web.cases.display import grades
 from web.services import engine
 
@@ -107,30 +106,3 @@ def report() -> Response | str:
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-COLUMNS = ["step", "role", "case", "deadline", "due_at", "outcome", "done_at", "margin_minutes", "title"]
-
-
-def outcome_rows(found: ComplianceReport) -> list[list[object]]:
-    """One line per deadline, the figures' cases included: what an auditor re-counts in a spreadsheet."""
-    lines = []
-    for row in found.rows:
-        for o in [*row.met, *row.missed, *row.pending]:
-            lines.append([row.step, row.role or "", o.case_number, o.deadline, o.due_at.isoformat(), o.outcome,
-                          o.done_at.isoformat() if o.done_at else "", round(o.margin.total_seconds() / 60, 1),
-                          row.step_title])
-    return lines
-
-
-def to_csv(found: ComplianceReport) -> str:
-    return spreadsheets.to_csv(COLUMNS, outcome_rows(found))
-
-
-def to_xlsx(found: ComplianceReport) -> bytes:
-    summary = [[row.step, row.step_title, row.role or "", len(row.met), len(row.missed), len(row.pending),
-                row.on_time_rate, round(row.worst_late.total_seconds() / 60, 1) if row.worst_late else None]
-               for row in found.rows]
-    return spreadsheets.to_xlsx([
-        ("summary", ["step", "title", "role", "met", "missed", "pending", "on_time_rate", "worst_late_minutes"],
-         summary),
-        ("deadlines", COLUMNS, outcome_rows(found)),
-    ])

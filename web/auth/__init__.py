@@ -150,3 +150,10 @@ def writer_required(view):  # noqa: ANN001, ANN201
         return view(*args, **kwargs)
 
     return wrapped
+
+
+@bp.get("/session/alive")
+@login_required
+def alive():  # noqa: ANN201
+    """"Stay signed in": an ordinary request, so the idle timeout starts again (the page's warning calls it)."""
+    return "", 204

@@ -251,7 +251,7 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
     closed_by, closed_at = completed_by(case.number, view.id) if view.state == "completed" else (None, None)
     page = render_template(
         "cases/task.html", task=view, case=case, step=step_title(view),
-        form=forms.build(view.form, raw if raw is not None else None, errors),
+        form=forms.build(view.form, raw if raw is not None else None, errors, replies=eng.repository.active().replies),
         can_submit=is_open and mine and not read_only, can_claim=is_open and not mine and holds_role and not read_only,
         can_unclaim=is_open and mine and not read_only, read_only=read_only, notice=notice,
         contact=eng.cases.contact(case.number, me), summary=summary_rows(case),
@@ -305,7 +305,16 @@ def complete(task_id: str):  # noqa: ANN201
     except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
         return task_closed(eng.tasks.get(task_id), open_case(view.case_number), gone)
     flash(what_comes_next(view), "ok")
+    following = my_next_task(view.case_number) if request.form.get("then") != "inbox" else None
+    if following is not None:  # the case's next step is mine: straight to it, not back through the inbox
+        return redirect(url_for("cases.task", task_id=following.id), code=303)
     return redirect(url_for("inbox.index"), code=303)
+
+
+def my_next_task(number: str) -> TaskView | None:
+    """The case's open step this person holds now (the first, if several), for going on without the inbox."""
+    me = user()
+    return next((t for t in engine().tasks.for_case(number, "open") if t.assignee == me), None)
 
 
 def what_comes_next(done: TaskView) -> dict:
@@ -591,6 +600,9 @@ def register():  # noqa: ANN201
         for filename, content_type, content in uploads:
             engine().attachments.add(number, filename, content_type, content, user())
     flash(_("Complaint registered as %(number)s.", number=number), "ok")
+    first = my_next_task(number)
+    if first is not None:  # the first step is the registering person's own: open it at once
+        return redirect(url_for("cases.task", task_id=first.id), code=303)
     if engine().access.may_view(user(), number):
         return redirect(url_for("cases.case", number=number), code=303)
     return redirect(url_for("inbox.index"), code=303)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.catalogue import Meaning
-from engine.errors import CaseArchived, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
+from engine.errors import CaseArchived, FormInvalid, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
 from engine.tasks import UNSET, CaseBrief, InboxQuery, TaskView
 from web.auth import writer_required
 from web.cases.display import grades
@@ -27,6 +28,7 @@ SCOPES = ("all", "mine", "group")
 PAGE_SIZE = 50  # rows per page: a handler works the top of the list; thousands of rows help nobody
 SORTS = ("due", "due_desc", "newest")
 MAX_PAGE = 100_000
+VIEW_KEYS = ("scope", "grade", "channel", "step", "overdue", "sort")  # what a saved view keeps
 
 
 @bp.app_context_processor
@@ -145,7 +147,29 @@ def index():  # noqa: ANN201
     if request.args.get("partial") == "1":
         return render_template("inbox/_table.html", **context)
     todos = [n for n in eng.notifications.for_user(current_user.username) if n.must_act and not n.read_at]
-    return render_template("inbox/index.html", steps=steps, channels=channels, grades=grades(), todos=todos, **context)
+    return render_template("inbox/index.html", steps=steps, channels=channels, grades=grades(), todos=todos,
+                           views=eng.saved_views.of(current_user.username), **context)
+
+
+@bp.post("/inbox/views")
+@login_required
+def save_view():  # noqa: ANN201
+    """Save the inbox's current filters under a name (only the inbox's own parameters are kept)."""
+    query = urlencode({k: v for k, v in parse_qsl(request.form.get("query", "")) if k in VIEW_KEYS})
+    try:
+        engine().saved_views.save(current_user.username, request.form.get("name", ""), query)
+    except FormInvalid:
+        flash(_("A view needs a name of at most 60 characters; at most 20 views."), "error")
+    else:
+        flash(_("View saved."), "ok")
+    return redirect(url_for("inbox.index") + (f"?{query}" if query else ""), code=303)
+
+
+@bp.post("/inbox/views/<int:view_id>/delete")
+@login_required
+def delete_view(view_id: int):  # noqa: ANN201
+    engine().saved_views.delete(current_user.username, view_id)
+    return redirect(url_for("inbox.index"), code=303)
 
 
 def _back() -> str:

@@ -22,9 +22,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from engine import forms as engine_forms
+from engine import links
 from engine.catalogue import DEFAULT_LINK_DAYS, Catalogue, CustomerMessage, Meaning, customer_constants, customer_view
 from engine.errors import (
     CaseArchived,
@@ -36,6 +36,7 @@ from engine.errors import (
     TaskNotOpen,
 )
 from engine.links import LinkInvalid
+from engine.replies import MAX_FILES, Upload
 from engine.store.enums import EventKind
 from engine.tasks import TaskView
 from web import forms as web_forms
@@ -49,7 +50,8 @@ bp = Blueprint("portal", __name__, template_folder="templates", url_prefix="/c")
 CUSTOMER = "customer"
 # ``confirm``: a yes or no to a message the diagram marks ``customerAnswers``; ``survey``: a step it
 # marks ``customerMayAnswer``. Which message or step, and for how long, the deployed version says.
-LINK_PATHS = {"confirm": ("portal.confirm", "confirm"), "survey": ("portal.survey", "survey")}
+LINK_PATHS = {"confirm": ("portal.confirm", "confirm"), "survey": ("portal.survey", "survey"),
+              "reply": ("portal.reply", "reply")}
 
 
 def _catalogue() -> Catalogue:
@@ -82,8 +84,6 @@ def _link_days(number: str, purpose: str) -> int:
 
 # ---------------------------------------------------------------- signed links
 
-def _serializer(purpose: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"complaintflow-link-{purpose}")
 
 
 def link_url(number: str, purpose: str, valid_for: timedelta | None = None) -> str:
@@ -94,7 +94,7 @@ def link_url(number: str, purpose: str, valid_for: timedelta | None = None) -> s
     if purpose not in LINK_PATHS:
         raise ValueError(f"unknown link purpose {purpose!r}")
     token = engine().links.issue(number, purpose, valid_for or timedelta(days=_link_days(number, purpose)))
-    signed = _serializer(purpose).dumps(token)
+    signed = links.sign(current_app.config["SECRET_KEY"], purpose, token)
     endpoint, segment = LINK_PATHS[purpose]
     if has_request_context():
         return url_for(endpoint, signed=signed)
@@ -103,11 +103,7 @@ def link_url(number: str, purpose: str, valid_for: timedelta | None = None) -> s
 
 def _token(signed: str, purpose: str) -> str | None:
     """The token id inside a signed link, or None when the signature does not hold (tampered)."""
-    try:
-        value = _serializer(purpose).loads(signed)
-    except BadSignature:
-        return None
-    return value if isinstance(value, str) else None
+    return links.unsign(current_app.config["SECRET_KEY"], purpose, signed)
 
 
 def _link_problem(reason: str):  # noqa: ANN202
@@ -188,7 +184,8 @@ def intake():  # noqa: ANN201
     token = registration_token()
     try:
         process = engine().repository.active().intake_process()
-        number = engine().runtime.start_once(process, data, CUSTOMER, token).number
+        locale = "en" if _locale().startswith("en") else "zh-CN"  # the customer's notices speak it
+        number = engine().runtime.start_once(process, data, CUSTOMER, token, locale=locale).number
     except FormInvalid as error:
         return _intake_page(schema, data, error.errors, token), 422
     except IdempotencyKeyReused:  # the page was sent before with other content: a fresh form keeps both apart
@@ -230,26 +227,73 @@ def registered():  # noqa: ANN201
 
 # ---------------------------------------------------------------- status
 
+VIEWING = "portal_case"  # the session's one case, opened with a one-time code
+ASKED = "portal_lookup"  # the number a code was asked for in this session
+
+
 @bp.route("/status", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config.get("STATUS_LIMIT", "30 per hour"), methods=["POST"])
 def status():  # noqa: ANN201
-    """Posted, not a query string: the contact's digits stay out of URLs, logs and browser history."""
-    number = (request.values.get("number") or "").strip()
+    """Number and contact in, a one-time code out to that contact; the same answer whether or not they match.
+
+    Posted, not a query string: the contact stays out of URLs, logs and browser history.
+    """
     if request.method == "GET":
-        return render_template("portal/status.html", number=number, found=None, not_found=False)
+        number = session.get(VIEWING)
+        if number:
+            return _status_view(number)
+        return render_template("portal/status.html", number=(request.args.get("number") or "").strip(), step="ask")
+    number = (request.form.get("number") or "").strip().upper()
+    contact = (request.form.get("address") or "").strip()
+    if not number or not contact:
+        return render_template("portal/status.html", number=number, step="ask", missing=True), 422
+    engine().lookup.request(number, contact)
+    session.pop(VIEWING, None)
+    session[ASKED] = number
+    return render_template("portal/status.html", number=number, step="code")
+
+
+@bp.post("/status/code")
+@limiter.limit(lambda: current_app.config.get("CODE_LIMIT", "30 per hour"))
+def status_code():  # noqa: ANN201
+    number = session.get(ASKED)
+    if not number:
+        return redirect(url_for("portal.status"))
+    if not engine().lookup.verify(number, request.form.get("code") or ""):
+        return render_template("portal/status.html", number=number, step="code", wrong=True), 422
+    session.pop(ASKED, None)
+    session[VIEWING] = number
+    return redirect(url_for("portal.status"))
+
+
+@bp.post("/status/leave")
+def status_leave():  # noqa: ANN201
+    session.pop(VIEWING, None)
+    session.pop(ASKED, None)
+    return redirect(url_for("portal.status"))
+
+
+def _status_view(number: str):  # noqa: ANN202
+    """What the customer needs of their case: status in their words, what we sent them, the plan to confirm;
+    never internal notes or the people complained about."""
     try:
-        found = engine().cases.public_status(number, (request.form.get("last4") or "").strip())
+        found = engine().cases.public(number)
     except NotFound:
-        return render_template("portal/status.html", number=number, found=None, not_found=True), 404
+        session.pop(VIEWING, None)
+        return redirect(url_for("portal.status"))
     summary = engine().cases.get(found.number).summary
+    language = "en" if _locale().startswith("en") else "zh-CN"
     return render_template(
-        "portal/status.html", number=number, not_found=False, found=found,
+        "portal/status.html", number=number, step="view", found=found,
         stage=[_step_title(title) for title in found.stage],
         waiting=[_waiting_text(name) for name in found.waiting_for_customer],
         next_due=_local_time(found.next_due), registered_at=_local_time(found.registered_at),
         outcome=_outcome_text(found.outcome),
         product=_catalogue().value(summary, Meaning.PRODUCT) or "",
         description=_catalogue().value(summary, Meaning.DESCRIPTION) or "",
+        messages=[(m.title, m.text, _local_time(m.sent_at)) for m in engine().notifications.to_customer(number,
+                                                                                                       language)],
+        plan=_shown(number) if customer_message(number) else None,
     )
 
 
@@ -317,3 +361,39 @@ def survey(signed: str):  # noqa: ANN201
     except (NotFound, TaskNotOpen, TaskAlreadyCompleted, CaseArchived):
         return _link_problem("closed")
     return render_template("portal/done.html", number=number, text=_("Thank you for your feedback."))
+
+
+# ---------------------------------------------------------------- reply to a request for more information
+
+@bp.route("/reply/<signed>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config.get("REPLY_LIMIT", "20 per hour"), methods=["POST"])
+def reply(signed: str):  # noqa: ANN201
+    """The customer's answer (text and photos) to the request the notice carried this link for.
+
+    Delivered as the message the diagram marks ``customerReplies``, with the photos and the spent link,
+    in one transaction; a refused photo or an empty answer changes nothing and the link still works.
+    """
+    token = links.unsign(current_app.config["SECRET_KEY"], "reply", signed)
+    try:
+        if token is None:
+            raise LinkInvalid("unknown")
+        number, _message = engine().replies.open(token)
+    except LinkInvalid as error:
+        return _link_problem(error.reason)
+    except MessageNotExpected:
+        return _link_problem("closed")
+    if request.method == "GET":
+        return render_template("portal/reply.html", number=number, max_files=MAX_FILES, errors={}, text="")
+    text = request.form.get("answer") or ""
+    uploads = [Upload(f.filename, f.mimetype, f.read()) for f in request.files.getlist("files") if f and f.filename]
+    try:
+        engine().replies.answer(token, text, uploads)
+    except FormInvalid as error:
+        return render_template("portal/reply.html", number=number, max_files=MAX_FILES, errors=error.errors,
+                               text=text), 422
+    except LinkInvalid as error:
+        return _link_problem(error.reason)
+    except (MessageNotExpected, CaseArchived):
+        return _link_problem("closed")
+    return render_template("portal/done.html", number=number,
+                           text=_("Thank you: we received your answer and will continue with your complaint."))

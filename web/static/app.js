@@ -58,6 +58,99 @@
     }
   });
 
+  // The session: a warning two minutes before the idle timeout ends it (with "stay signed in"), and a
+  // clear word once it has ended, instead of a refresh that silently stops.
+  var sessionTimer = null;
+  function banner(id, text, action, onAction) {
+    var old = document.getElementById(id);
+    if (old) { old.remove(); }
+    var box = document.createElement("p");
+    box.id = id;
+    box.className = "flash session-banner";
+    box.setAttribute("role", "alert");
+    box.textContent = text + " ";
+    if (action) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = action;
+      button.addEventListener("click", onAction);
+      box.appendChild(button);
+    }
+    var main = document.getElementById("main") || document.body;
+    main.insertBefore(box, main.firstChild);
+    return box;
+  }
+  function signedOut() {
+    if (document.getElementById("session-ended")) { return; }
+    banner("session-ended", t("ended", "You were signed out."), t("signin", "Sign in"), function () {
+      window.location.href = body.getAttribute("data-login-url") + "?next=" +
+        encodeURIComponent(window.location.pathname + window.location.search);
+    });
+  }
+  function watchSession() {
+    var seconds = parseInt(body.getAttribute("data-session-seconds") || "0", 10);
+    if (!seconds) { return; }
+    if (sessionTimer) { clearTimeout(sessionTimer); }
+    sessionTimer = setTimeout(function () {
+      banner("session-ending", t("ending", "Your session ends in 2 minutes."), t("stay", "Stay signed in"), function () {
+        fetch(body.getAttribute("data-alive-url"), { credentials: "same-origin" }).then(function (response) {
+          var box = document.getElementById("session-ending");
+          if (box) { box.remove(); }
+          if (!response.ok || response.redirected) { signedOut(); } else { watchSession(); }
+        });
+      });
+      sessionTimer = setTimeout(signedOut, 120000);
+    }, Math.max(0, seconds - 120) * 1000);
+  }
+  window.complaintflowSignedOut = signedOut;
+
+  // What a person types in a form is kept in this tab until the step is done, so a session that ended
+  // (or a server restart) loses nothing: back on the page after signing in, the form is filled again.
+  function keepTyping(form) {
+    var key = "cf-form:" + window.location.pathname;
+    var saved = null;
+    try { saved = JSON.parse(window.sessionStorage.getItem(key) || "null"); } catch (e) { saved = null; }
+    var restored = false;
+    if (saved && !form.querySelector(".field-error")) {
+      Object.keys(saved).forEach(function (name) {
+        form.querySelectorAll("[name='" + name.replace(/'/g, "") + "']").forEach(function (input) {
+          if (input.type === "checkbox" || input.type === "radio") {
+            var values = [].concat(saved[name]);
+            if (values.indexOf(input.value) >= 0 && !input.checked) { input.checked = true; restored = true; }
+          } else if (input.type !== "hidden" && !input.value && saved[name]) {
+            input.value = saved[name]; restored = true;
+          }
+        });
+      });
+      if (restored) { banner("form-restored", t("restored", "What you typed before is back in the form.")); }
+    }
+    function save() {
+      var values = {};
+      form.querySelectorAll("input[name], textarea[name], select[name]").forEach(function (input) {
+        if (input.type === "hidden" || input.type === "password" || input.type === "file") { return; }
+        if (input.type === "checkbox" || input.type === "radio") {
+          if (input.checked) { values[input.name] = [].concat(values[input.name] || [], [input.value]); }
+        } else if (input.value) { values[input.name] = input.value; }
+      });
+      try { window.sessionStorage.setItem(key, JSON.stringify(values)); } catch (e) { /* storage full or off */ }
+    }
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+  }
+
+  // A reply template chosen above a text field goes into it (after what is there), to be adapted.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.classList || !select.classList.contains("reply-templates") || !select.value) { return; }
+    var field = document.getElementById(select.getAttribute("data-insert-into"));
+    if (field) {
+      field.value = field.value ? field.value.replace(/\s+$/, "") + "\n" + select.value : select.value;
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+      field.focus();
+    }
+    select.value = "";
+  });
+
   // A button with data-confirm asks first (cancelling a case is for good).
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-confirm]");
@@ -76,6 +169,7 @@
     if (active && box.contains(active)) { return; }  // someone is using the table right now
     fetch(url, { credentials: "same-origin", headers: { "X-Auto-Refresh": "1" } })
       .then(function (response) {
+        if (response.redirected || response.status === 401) { signedOut(); }
         if (!response.ok || response.redirected) { throw new Error("refresh " + response.status); }
         return response.text();
       })
@@ -100,6 +194,12 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     body = document.body;
+    watchSession();
+    document.querySelectorAll("form.task-form, form.register-form").forEach(keepTyping);
+    // A form no longer on the page (its step done): forget what was typed for it.
+    if (!document.querySelector("form.task-form, form.register-form")) {
+      try { window.sessionStorage.removeItem("cf-form:" + window.location.pathname); } catch (e) { /* off */ }
+    }
     var notices = document.getElementById("notices-link");
     if (notices) {
       var every = parseInt(notices.getAttribute("data-refresh-seconds") || "15", 10);

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Browser, Page, expect
 
 from tests.driver import complete, registration, task, to_plan
@@ -35,3 +37,16 @@ def test_an_approver_rejects_with_a_reason_and_the_planner_sees_the_reason(page:
         expect(other.locator("#shown")).to_contain_text("金额过高，请改为维修")
     finally:
         context.close()
+
+
+def test_a_reply_template_goes_into_the_message_to_adapt(page: Page, eng):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    first = task(eng, number, "first_response")
+    log_in(page, "cs1")
+    page.goto(f"/tasks/{first.id}")
+    field = page.locator("#field-message_to_customer")
+    field.fill("张先生：")
+    chooser = page.locator("select.reply-templates[data-insert-into=field-message_to_customer]")
+    chooser.select_option(index=1)
+    expect(field).to_have_value(re.compile(r"^张先生：\n您好，"))
+    expect(chooser).to_have_value("")

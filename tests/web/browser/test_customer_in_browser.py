@@ -1,13 +1,34 @@
-"""A customer, in real Chromium: files a complaint on the public page and finds it on the status page."""
+"""A customer, in real Chromium: files a complaint on the public page and finds it on the status page
+with the one-time code the SMS gateway (a real HTTP peer on loopback) got for the contact."""
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
 
+import pytest
 from playwright.sync_api import Page, expect
 
+from engine.notify import ChannelSettings
+from tests.notify_peers import WebhookPeer
 
-def test_a_customer_files_a_complaint_and_finds_it_on_the_status_page(page: Page):
+
+@pytest.fixture
+def sms(eng) -> Iterator[WebhookPeer]:  # noqa: ANN001
+    with WebhookPeer("sms") as peer:
+        eng.notifications.settings = ChannelSettings(sms_url=peer.url, timeout=5)
+        yield peer
+
+
+def sent_code(sms: WebhookPeer) -> str:
+    deadline = time.monotonic() + 10
+    while not sms.bodies and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return re.search(r"\b(\d{6})\b", sms.bodies[-1]["text"]).group(1)
+
+
+def test_a_customer_files_a_complaint_and_finds_it_on_the_status_page(page: Page, sms: WebhookPeer):
     page.goto("/c/complaint")
     page.select_option("select[name=complaint_type]", "product_quality")
     page.fill("input[name=customer_name]", "王小明")
@@ -23,19 +44,25 @@ def test_a_customer_files_a_complaint_and_finds_it_on_the_status_page(page: Page
 
     page.goto("/c/status")
     page.fill("input[name=number]", number)
-    page.fill("input[name=last4]", "8765")
+    page.fill("input[name=address]", "139 1234 8765")
+    page.click("button[type=submit]")
+    page.fill("input[name=code]", sent_code(sms))
     page.click("button[type=submit]")
     expect(page.locator("dl.status")).to_contain_text(number)
     expect(page.locator("dd.description")).to_contain_text("<script>alert(1)</script>")  # shown as text
     assert page.locator("script:has-text('alert(1)')").count() == 0
 
 
-def test_a_wrong_last_4_digits_shows_the_neutral_message(page: Page):
+def test_a_wrong_contact_gets_the_neutral_answer_and_a_guessed_code_is_refused(page: Page, sms: WebhookPeer):
     page.goto("/c/status")
     page.fill("input[name=number]", "20260302-WEB-001")
-    page.fill("input[name=last4]", "0000")
+    page.fill("input[name=address]", "13900000000")
+    page.click("button[type=submit]")
+    expect(page.locator("p.flash[role=status]")).to_be_visible()
+    page.fill("input[name=code]", "123456")
     page.click("button[type=submit]")
     expect(page.locator(".flash.error")).to_be_visible()
+    assert sms.bodies == []
 
 
 def test_the_language_switch_turns_the_page_into_english_and_back(page: Page):
