@@ -51,6 +51,7 @@ from engine.runtime import Runtime
 from engine.saved_views import SavedViews
 from engine.seals import Seals
 from engine.search import CaseSearch
+from engine.sessions import Sessions
 from engine.store.db import Database, Timeouts, upgrade
 from engine.tasks import Tasks
 from engine.timers import Timers
@@ -80,6 +81,7 @@ class Engine:
         self.runtime = Runtime(self.db, self.clock, self.repository, work, self.timers)
         self.tasks = Tasks(self.db, self.clock, self.repository, work, self.timers)
         self.access = Access(self.db, self.repository.active_roles)
+        self.sessions = Sessions(self.db, self.clock, self.access.is_admin)
         self.cases = Cases(self.db, self.access)
         self.search = CaseSearch(self.db, self.access, self.repository)
         self.notes = Notes(self.db, self.clock, self.history)
@@ -102,9 +104,11 @@ class Engine:
         """What the scheduler's lease holder runs besides the timers, and how often (seconds).
 
         Sequencing links committed history events into the Merkle log soon after they are written,
-        so the window in which an event is protected by its case chain alone stays short.
+        so the window in which an event is protected by its case chain alone stays short. Rows of
+        long-ended sessions and dead API tokens (addresses, browsers) are deleted once an hour.
         """
-        return [(self.history.sequence, float(os.environ.get("COMPLAINTFLOW_SEQUENCE_SECONDS", "5")))]
+        return [(self.history.sequence, float(os.environ.get("COMPLAINTFLOW_SEQUENCE_SECONDS", "5"))),
+                (self.sessions.forget_old, 3600.0)]
 
     def close(self) -> None:
         self.db.dispose()

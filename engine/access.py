@@ -56,6 +56,10 @@ class Access:
     def may_deploy(self, username: str) -> bool:
         return self._any(username, "deploy", True)
 
+    def is_admin(self, username: str) -> bool:
+        """``admin = true``: may list and end anyone's sessions and API tokens."""
+        return self._any(username, "admin", True)
+
     def is_read_only(self, username: str) -> bool:
         roles, defined = self.roles_of(username), self._active_roles()
         return bool(roles) and all(defined.get(role, {}).get("read_only") is True for role in roles)

@@ -134,6 +134,13 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "en": "not a valid JSON Schema (at {where}): the value of {keyword} breaks the standard"},
     "form_not_object": {"zh": '表单的 schema 必须写 "type": "object"',
                         "en": 'a form schema must have "type": "object"'},
+    "form_text_needs_max_length": {
+        "zh": '文本字段 {field} 没有长度上限：请加上 "maxLength"（如姓名 100，说明 5000）',
+        "en": 'the text field {field} has no length limit: add "maxLength" (e.g. 100 for a name, 5000 for a '
+              'description)'},
+    "form_list_needs_max_items": {
+        "zh": '列表字段 {field} 没有条数上限：请加上 "maxItems"（如 20）',
+        "en": 'the list field {field} has no limit on its items: add "maxItems" (e.g. 20)'},
     # BPMN and DMN parsing
     "xml_malformed": {"zh": "XML 格式不正确（第 {line} 行）：请用建模工具重新导出该文件",
                       "en": "not well-formed XML (line {line}): export the file again from the modeler"},

@@ -110,7 +110,48 @@ def _check_forms(bundle: Bundle) -> None:
         if schema.get("type") != "object":
             bundle.problem(name, None, "form_not_object")
             continue
+        for where, code in unbounded_fields(schema):
+            bundle.problem(name, where, code, field=where)
         bundle.forms[name.removeprefix("forms/")] = schema
+
+
+# Where a form defines its fields. Conditions (if/then, anyOf, ...) only narrow a field defined here, so a
+# bounded field stays bounded whatever they add.
+SUBSCHEMA_KEYS = ("items", "additionalProperties")
+SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
+SUBSCHEMA_LISTS = ("prefixItems",)
+
+
+def unbounded_fields(schema: object, where: str = "") -> list[tuple[str, str]]:
+    """Every free-text string without ``maxLength`` and list without ``maxItems``, by path, with its code.
+
+    Whoever can reach a form (customers on the public page, any API caller) could otherwise store
+    megabytes per field; a value from a fixed list (``enum``, ``const``) is bounded already.
+    """
+    if not isinstance(schema, dict):
+        return []
+    found: list[tuple[str, str]] = []
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    label = where or "(root)"
+    if "string" in kinds and "enum" not in schema and "const" not in schema and "maxLength" not in schema:
+        found.append((label, "form_text_needs_max_length"))
+    if "array" in kinds and "maxItems" not in schema and "enum" not in schema and "const" not in schema:
+        found.append((label, "form_list_needs_max_items"))
+    for key in SUBSCHEMA_KEYS:
+        found += unbounded_fields(schema.get(key), f"{where}/{key}" if where else key)
+    for key in SUBSCHEMA_MAPS:
+        children = schema.get(key)
+        if isinstance(children, dict):
+            for child, sub in children.items():
+                path = f"{child}" if key == "properties" else f"{key}/{child}"
+                found += unbounded_fields(sub, f"{where}/{path}" if where else path)
+    for key in SUBSCHEMA_LISTS:
+        children = schema.get(key)
+        if isinstance(children, list):
+            for index, sub in enumerate(children):
+                found += unbounded_fields(sub, f"{where}/{key}/{index}".lstrip("/"))
+    return found
 
 
 # ---------------------------------------------------------------- BPMN and DMN parsing

@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import engine as engine_package
 from engine.clock import ManualClock
-from web import errors, i18n, security_headers
+from web import errors, i18n, request_limits, security_headers
 from web.extensions import babel, csrf, limiter, login_manager
 from web.secret_key import instance_secret
 from web.settings import from_environment
@@ -61,7 +61,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     errors.register(app)
     security_headers.register(app)
 
-    from web import api, audit, auth, board, cases, health, inbox, notices, owner, portal, vendor
+    from web import account, api, audit, auth, board, cases, health, inbox, notices, owner, portal, vendor
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(i18n.bp)
@@ -74,6 +74,8 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     app.register_blueprint(vendor.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(owner.bp)
+    app.register_blueprint(account.bp)
+    request_limits.register(app)
     health.register(app)  # /healthz, /readyz, /metrics: no login, no CSRF
     csrf.exempt(api.bp)  # the API authenticates each call with a bearer token, not a cookie
 

@@ -31,6 +31,8 @@ def from_environment() -> dict:
         # Idle timeout: the session cookie is renewed on each request and expires after this much quiet.
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(os.environ.get("COMPLAINTFLOW_IDLE_MINUTES", "30"))),
         "SESSION_REFRESH_EACH_REQUEST": True,
+        # Absolute lifetime of a login, enforced on the server whatever the activity (web.auth, engine.sessions).
+        "SESSION_MAX_HOURS": float(os.environ.get("COMPLAINTFLOW_SESSION_MAX_HOURS", "12")),
         "API_TOKEN_HOURS": int(os.environ.get("COMPLAINTFLOW_API_TOKEN_HOURS", "12")),
         "RATELIMIT_STORAGE_URI": os.environ.get("COMPLAINTFLOW_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,

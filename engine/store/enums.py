@@ -29,6 +29,8 @@ class EventKind(StrEnum):
     CASE_SUSPENDED = "case_suspended"
     CASE_RESUMED = "case_resumed"
     CASE_CANCELLED = "case_cancelled"
+    SESSION_ENDED = "session_ended"
+    TOKEN_REVOKED = "token_revoked"
 
 
 class CaseStatus(StrEnum):
@@ -53,3 +55,12 @@ class TimerStatus(StrEnum):
     CANCELLED = "cancelled"
     FAILED = "failed"
     HELD = "held"  # its case is suspended: not due until the case is resumed
+
+
+class EndReason(StrEnum):
+    """Why a login session ended: the person logged out, someone ended it, or a limit ran out."""
+
+    LOGOUT = "logout"
+    ENDED = "ended"  # by an administrator or by the person from another device
+    IDLE = "idle"
+    LIFETIME = "lifetime"

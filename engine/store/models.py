@@ -422,3 +422,41 @@ class RegistrationKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """One login to the pages. The cookie carries a random token; only its SHA-256 (the id) is kept here.
+
+    A row that is ended (logout, an administrator, the idle or absolute limit) refuses every copy of the
+    cookie, including one taken before the end.
+    """
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_username", "username", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    end_reason: Mapped[str | None] = mapped_column(String(16))  # an EndReason
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    """A bearer token of the API, kept hashed; revoked or expired, it is refused at once."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (Index("ix_api_token_username", "username", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, shown to its owner and admins
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))

@@ -10,6 +10,12 @@ from flask import Blueprint, abort, g, request
 from web.services import engine
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+VERSION_MAX = 2**31 - 1  # version numbers are 32-bit integer columns: a larger one names no version
+
+
+def version_number(value: object) -> bool:
+    """Whether ``value`` can be a deployed version's number (a bigger integer must not reach the database)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= VERSION_MAX
 
 
 def body() -> dict:

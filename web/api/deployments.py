@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Response, abort, g, jsonify, request
 
 from engine.errors import FormInvalid, NotFound
-from web.api.common import body, bp, jsonable, require_writer
+from web.api.common import body, bp, jsonable, require_writer, version_number
 from web.auth import token_required
 from web.services import engine
 
@@ -30,6 +30,9 @@ def list_deployments() -> Response:
 def deployment_diff(version: int) -> Response:
     """What a version changed (``?against=N``, default the version before): files, elements, deadlines."""
     against = request.args.get("against", type=int)
+    for number in (version, against):
+        if number is not None and not version_number(number):
+            raise NotFound(f"no version {number}")
     return jsonify(jsonable(engine().repository.diff(version, against)))
 
 
@@ -81,6 +84,6 @@ def migrate_case(number: str) -> Response:
         abort(403, description="only a process owner may move cases between versions")
     request_body = body()
     to_version = request_body.get("to_version")
-    if to_version is not None and (isinstance(to_version, bool) or not isinstance(to_version, int)):
+    if to_version is not None and not version_number(to_version):
         raise FormInvalid({"to_version": "to_version is a deployed version number"})
     return jsonify(jsonable(eng.migration.migrate(number, g.user.username, to_version)))

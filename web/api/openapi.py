@@ -66,6 +66,8 @@ def _op(summary: str, responses: dict, *, body: dict | None = None, public: bool
         operation["tags"] = list(tags)
     if body is not None:
         operation["requestBody"] = {"required": body_required, **body}
+        operation["responses"]["413"] = _error("The body is larger than the API takes (1 MB; deployments 8 MB): "
+                                               "nothing was read or stored (code request_too_large).")
     if public:
         operation["security"] = []
     return operation
@@ -75,6 +77,7 @@ _NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": 
            "description": "complaint number YYYYMMDD-<CHANNEL>-<NNN>", "example": "20260302-PHONE-001"}
 _TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"},
             "description": "the task's id (from GET /tasks or a case's open_tasks)"}
+_VERSION = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "description": "a deployed version's number"}
 _TIME = {"type": "string", "format": "date-time"}
 _TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _TEXT_OR_NULL = {"type": ["string", "null"]}
@@ -147,6 +150,12 @@ SCHEMAS: dict = {
     "Refusal": {"type": "object", "required": ["error", "message"], "properties": {
         "error": {"type": "string"}, "message": {"type": "string"},
         "reasons": {"type": "array", "items": {"type": "string"}}}},
+    "ApiToken": {"type": "object", "required": ["id", "name", "created_at", "expires_at", "active", "current"],
+                 "properties": {
+        "id": {"type": "string"}, "username": {"type": "string"}, "name": {"type": "string"},
+        "created_at": _TIME, "last_used_at": _TIME_OR_NULL, "expires_at": _TIME, "revoked_at": _TIME_OR_NULL,
+        "revoked_by": _TEXT_OR_NULL, "active": {"type": "boolean", "description": "neither revoked nor expired"},
+        "current": {"type": "boolean", "description": "the token this call was made with"}}},
     "HistoryEvent": {"type": "object", "properties": {
         "seq": {"type": "integer"}, "case_number": _TEXT_OR_NULL, "at": _TIME, "actor": {"type": "string"},
         "kind": {"type": "string", "examples": ["case_started", "task_completed", "message_received"]},
@@ -157,12 +166,32 @@ SCHEMAS: dict = {
 PATHS: dict = {
     "/api/v1/session": {"post": _op(
         "Log in: a bearer token for the other calls", public=True, tags=("session",),
+        description="The token is stored hashed under its name; GET /tokens lists a person's tokens and "
+                    "DELETE /tokens/{token_id} revokes one at once.",
         body=_json({"type": "object", "required": ["username", "password"], "properties": {
-            "username": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
-            {"username": "cs1", "password": "demo"}),
-        responses={"200": _ok("The token; it expires after API_TOKEN_HOURS.", {
-            "type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}),
-            **_errors(400, 401, 429)})},
+            "username": {"type": "string"}, "password": {"type": "string", "format": "password"},
+            "name": {"type": "string", "maxLength": 100, "description": "what the token is for (default api)"}}},
+            {"username": "cs1", "password": "demo", "name": "crm sync"}),
+        responses={"200": _ok("The token; it expires after API_TOKEN_HOURS or when revoked.", {
+            "type": "object", "required": ["token", "id", "expires_at"], "properties": {
+                "token": {"type": "string", "description": "shown this once: only its hash is kept"},
+                "id": {"type": "string", "description": "the token's id in GET /tokens and DELETE /tokens/{token_id}"},
+                "expires_at": _TIME}}),
+            **_errors(400, 401, 422, 429)})},
+    "/api/v1/tokens": {"parameters": [
+        {"name": "username", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "whose tokens (administrators only; default: mine)"}], "get": _op(
+        "My API tokens (an administrator: anyone's), newest first; revoked and expired ones for a week",
+        tags=("session",),
+        responses={"200": _ok("The tokens; never their secret.", {"type": "array", "items": _ref("ApiToken")}),
+                   **_errors(401, 404)})},
+    "/api/v1/tokens/{token_id}": {"parameters": [
+        {"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"},
+         "description": "the token's id (from GET /tokens)"}], "delete": _op(
+        "Revoke a token: refused (401) from the next call on", tags=("session",),
+        description="Mine, or anyone's for an administrator (admin = true in roles.toml); revoking twice "
+                    "answers the same. Recorded in the history (token_revoked).",
+        responses={"200": _ok("The token, revoked.", _ref("ApiToken")), **_errors(401, 404)})},
     "/api/v1/complaints": {"post": _op(
         "Register a complaint", tags=("cases",),
         description="The body is the deployed intake form (the intake process's start event names it). "
@@ -260,8 +289,8 @@ PATHS: dict = {
                 "422": _error("Refused: problems name the file, the element and what to change.", "DeployProblems"),
                 **_errors(400, 401, 403)})},
     "/api/v1/deployments/{version}/diff": {"parameters": [
-        {"name": "version", "in": "path", "required": True, "schema": {"type": "integer"}},
-        {"name": "against", "in": "query", "required": False, "schema": {"type": "integer"},
+        {"name": "version", "in": "path", "required": True, "schema": _VERSION},
+        {"name": "against", "in": "query", "required": False, "schema": _VERSION,
          "description": "the version to compare with (default: the one before)"}], "get": _op(
         "What a version changed: files, diagram elements and deadlines (layout ignored)", tags=("deployments",),
         responses={"200": _ok("The changes.", {"type": "object", "properties": {
@@ -275,7 +304,7 @@ PATHS: dict = {
     "/api/v1/cases/{number}/migration": {"parameters": [_NUMBER], "post": _op(
         "Move a waiting case to a newer deployed version (process owners)", tags=("deployments",),
         description="Safe only when no step that is done or under way changed; otherwise 409 with the reasons.",
-        body=_json({"type": "object", "properties": {"to_version": {"type": "integer"}}}, {"to_version": 2}),
+        body=_json({"type": "object", "properties": {"to_version": _VERSION}}, {"to_version": 2}),
         responses={"200": _ok("Migrated.", {"type": "object", "properties": {
             "number": {"type": "string"}, "migrated": {"type": "boolean"}, "from_version": {"type": "integer"},
             "to_version": {"type": "integer"}, "reasons": {"type": "array", "items": {"type": "string"}}}}),

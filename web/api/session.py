@@ -1,10 +1,12 @@
-"""``POST /session``: a bearer token for a username and password."""
+"""``POST /session``: a bearer token for a username and password, stored hashed under an optional name."""
 
 from __future__ import annotations
 
 from flask import Response, abort, jsonify
 from werkzeug.exceptions import TooManyRequests
 
+from engine.errors import FormInvalid
+from engine.sessions import TOKEN_NAME_MAX
 from web import login_throttle
 from web.api.common import body, bp
 from web.auth import issue_token
@@ -24,4 +26,9 @@ def create_session() -> Response:
     if person is None:
         login_throttle.failed(typed)
         abort(401, description="wrong username or password")
-    return login_throttle.succeeded(typed, jsonify({"token": issue_token(person.username)}))
+    name = data.get("name", "api")
+    if not isinstance(name, str) or len(name) > TOKEN_NAME_MAX:
+        raise FormInvalid({"name": f"name is a text of at most {TOKEN_NAME_MAX} characters that names the token"})
+    issued = issue_token(person.username, name)
+    return login_throttle.succeeded(typed, jsonify({"token": issued.token, "id": issued.view.id,
+                                                   "expires_at": issued.view.expires_at.isoformat()}))

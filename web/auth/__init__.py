@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from engine.errors import NotFound
+from engine.sessions import IssuedToken
 from web import login_throttle
 from web.extensions import login_manager
 from web.services import engine, local_path
@@ -65,7 +66,45 @@ def load_user(username: str) -> User | None:
     return User(person.username, person.display_name, person.roles)
 
 
-login_manager.user_loader(load_user)
+# ---------------------------------------------------------------- server-side page sessions
+
+SESSION_TOKEN = "sid"  # the only proof of login the signed cookie carries: a session row's token
+
+
+def start_session(username: str) -> None:
+    """A new session row for this login (the old cookie's is forgotten: login rotates)."""
+    session[SESSION_TOKEN] = engine().sessions.start(
+        username, user_agent=request.headers.get("User-Agent"), address=request.remote_addr)
+
+
+def end_session() -> None:
+    """Logout: the row ends, so every copy of this cookie, even one taken before, is refused from now on."""
+    token = session.get(SESSION_TOKEN)
+    if isinstance(token, str) and current_user.is_authenticated:
+        engine().sessions.end_current(token, current_user.username)
+
+
+def current_session_token() -> str | None:
+    token = session.get(SESSION_TOKEN)
+    return token if isinstance(token, str) else None
+
+
+def session_user(username: str) -> User | None:
+    """Flask-Login's loader: the person only while their session row is live (not ended, idle or too old).
+
+    The inbox's background refresh (``X-Auto-Refresh``) is not activity: it does not push the idle limit back.
+    """
+    token = current_session_token()
+    if token is None:
+        return None
+    config = current_app.config
+    alive = engine().sessions.check(
+        token, idle=config["PERMANENT_SESSION_LIFETIME"], lifetime=timedelta(hours=config["SESSION_MAX_HOURS"]),
+        activity=not request.headers.get("X-Auto-Refresh"))
+    return load_user(username) if alive == username else None
+
+
+login_manager.user_loader(session_user)
 login_manager.login_view = "auth.login"
 login_manager.login_message = None
 
@@ -89,6 +128,7 @@ def login():  # noqa: ANN201
         return render_template("auth/login.html", next=request.form.get("next", ""), username=username), 401
     session.clear()
     session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME of inactivity
+    start_session(person.username)
     login_user(User(person.username, person.display_name, person.roles))
     return login_throttle.succeeded(typed, redirect(local_path(request.form.get("next"), url_for("inbox.index"))))
 
@@ -96,6 +136,7 @@ def login():  # noqa: ANN201
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():  # noqa: ANN201
+    end_session()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -103,20 +144,19 @@ def logout():  # noqa: ANN201
 
 # ---------------------------------------------------------------- API bearer tokens
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="complaintflow-api-token")
-
-
-def issue_token(username: str) -> str:
-    return _serializer().dumps({"u": username})
+def issue_token(username: str, name: str = "api") -> IssuedToken:
+    """A new bearer token, stored hashed with its name; it expires after ``API_TOKEN_HOURS``."""
+    valid_for = timedelta(hours=current_app.config["API_TOKEN_HOURS"])
+    return engine().sessions.issue_token(username, name, valid_for)
 
 
 def user_from_token(token: str) -> User | None:
-    try:
-        data = _serializer().loads(token, max_age=current_app.config["API_TOKEN_HOURS"] * 3600)
-    except (BadSignature, SignatureExpired):
+    """The token's person while the token is neither revoked nor expired; ``g.token_id`` names the token."""
+    found = engine().sessions.token_user(token)
+    if found is None:
         return None
-    return load_user(data.get("u", "")) if isinstance(data, dict) else None
+    g.token_id = found.id
+    return load_user(found.username)
 
 
 def api_user() -> User | None:

@@ -27,8 +27,8 @@ bp = Blueprint("inbox", __name__, template_folder="templates")
 SCOPES = ("all", "mine", "group")
 PAGE_SIZE = 50  # rows per page: a handler works the top of the list; thousands of rows help nobody
 SORTS = ("due", "due_desc", "newest")
-MAX_PAGE = 100_000
 VIEW_KEYS = ("scope", "grade", "channel", "step", "overdue", "sort")  # what a saved view keeps
+MAX_PAGE = 100_000
 
 
 @bp.app_context_processor
