@@ -3,7 +3,7 @@ to management by the diagram's weekly and monthly timers are the same file.
 
 Numbers are written as numbers; text is always text, even when it looks like a formula (a step title
 or a case field starting with ``=``, ``+``, ``-`` or ``@`` would otherwise run in the reader's
-spreadsheet program).
+spreadsheet program): ``engine.spreadsheets`` writes every cell.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every CSV and XLSX the app writes goes through here, so no cell can become a formula.
+"""Every CSV and XLSX written (downloads and e-mailed reports) goes through here, so no cell can become a formula.
 
 Exports carry text that others typed or deployed (task names from the process owners' files,
 case fields): a cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read
