@@ -8,8 +8,9 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 .PHONY: run test lint bench bench-web clean system-tools browser-tools
 
 # What the machine itself must have: npm for the served JavaScript (both commands); Chromium and a
-# CJK font for the browser tests (make test). As root they are installed with apt-get; otherwise
-# the make stops at once with the command to run. A missing tool fails, it never skips.
+# CJK font for the browser tests, Redis for the several-workers test (make test). As root they are
+# installed with apt-get; otherwise the make stops at once with the command to run. A missing tool
+# fails, it never skips.
 define need_packages
 	@missing=""; for check in $(1); do \
 	  pkg=$${check%%:*}; test=$${check#*:}; sh -c "$$test" >/dev/null 2>&1 || missing="$$missing $$pkg"; \
@@ -25,7 +26,7 @@ system-tools:
 	$(call need_packages,npm:'command -v npm')
 
 browser-tools:
-	$(call need_packages,chromium:'test -x /usr/bin/chromium' fonts-noto-cjk:'fc-list | grep -qi "Noto Sans CJK"')
+	$(call need_packages,chromium:'test -x /usr/bin/chromium' fonts-noto-cjk:'fc-list | grep -qi "Noto Sans CJK"' redis-server:'test -x /usr/bin/redis-server')
 
 $(STAMP): pyproject.toml web/assets/package-lock.json | system-tools
 	$(PYTHON) -m venv $(VENV)

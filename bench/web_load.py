@@ -95,7 +95,8 @@ def free_port() -> int:
 def start_server(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = dict(os.environ, COMPLAINTFLOW_DATABASE_URL=url, COMPLAINTFLOW_WORKFLOWS=str(WORKFLOWS),
-               COMPLAINTFLOW_SECRET_KEY="bench-secret", COMPLAINTFLOW_LOGIN_LIMIT="10000 per minute",
+               COMPLAINTFLOW_SECRET_KEY="bench-secret", COMPLAINTFLOW_INSECURE_COOKIES="1",
+               COMPLAINTFLOW_LOGIN_LIMIT="10000 per minute",
                COMPLAINTFLOW_INTAKE_LIMIT="100000 per minute")
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(

@@ -8,16 +8,13 @@ spreadsheet program).
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
-
+from engine import spreadsheets
 from engine.reports import ComplianceReport
 
-COLUMNS = ["step", "role", "case", "deadline", "due_at", "outcome", "done_at", "margin_minutes"]
+COLUMNS = ["step", "role", "case", "deadline", "due_at", "outcome", "done_at", "margin_minutes", "title"]
 SUMMARY_COLUMNS = ["step", "title", "role", "met", "missed", "pending", "on_time_rate", "worst_late_minutes"]
 
 
@@ -27,34 +24,20 @@ def outcome_rows(found: ComplianceReport) -> list[list[object]]:
     for row in found.rows:
         for o in [*row.met, *row.missed, *row.pending]:
             lines.append([row.step, row.role or "", o.case_number, o.deadline, o.due_at.isoformat(), o.outcome,
-                          o.done_at.isoformat() if o.done_at else "", round(o.margin.total_seconds() / 60, 1)])
+                          o.done_at.isoformat() if o.done_at else "", round(o.margin.total_seconds() / 60, 1),
+                          row.step_title])
     return lines
 
 
-def _append(sheet: Worksheet, values: list[object]) -> None:
-    """A row whose strings stay strings: openpyxl would store ``=...`` as a formula."""
-    sheet.append(values)
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
-            cell.data_type = "s"
+def to_csv(found: ComplianceReport) -> str:
+    return spreadsheets.to_csv(COLUMNS, outcome_rows(found))
 
 
 def to_xlsx(found: ComplianceReport) -> bytes:
-    book = Workbook()
-    summary = book.active
-    summary.title = "summary"
-    _append(summary, SUMMARY_COLUMNS)
-    for row in found.rows:
-        _append(summary, [row.step, row.step_title, row.role or "", len(row.met), len(row.missed), len(row.pending),
-                          row.on_time_rate,
-                          round(row.worst_late.total_seconds() / 60, 1) if row.worst_late else None])
-    detail = book.create_sheet("deadlines")
-    _append(detail, COLUMNS)
-    for line in outcome_rows(found):
-        _append(detail, line)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    summary = [[row.step, row.step_title, row.role or "", len(row.met), len(row.missed), len(row.pending),
+                row.on_time_rate, round(row.worst_late.total_seconds() / 60, 1) if row.worst_late else None]
+               for row in found.rows]
+    return spreadsheets.to_xlsx([("summary", SUMMARY_COLUMNS, summary), ("deadlines", COLUMNS, outcome_rows(found))])
 
 
 def last_period(kind: str, moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:

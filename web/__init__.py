@@ -13,11 +13,13 @@ from pathlib import Path
 from flask import Flask, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import engine as engine_package
 from engine.clock import ManualClock
-from web import errors, i18n, request_limits
+from web import errors, i18n, request_limits, security_headers
 from web.extensions import babel, csrf, limiter, login_manager
+from web.secret_key import instance_secret
 from web.settings import from_environment
 
 
@@ -36,6 +38,11 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     app.config.from_mapping(from_environment())
     app.config.update(overrides or {})
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(Path(app.config["INSTANCE_DIR"]))
+    if app.config.get("TRUSTED_PROXIES"):  # N proxies in front: their X-Forwarded-* headers are believed
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if eng is None:
         clock = ManualClock(datetime.now(UTC)) if app.config["MANUAL_CLOCK"] else None
         eng = engine_package.open(app.config["DATABASE_URL"], app.config["WORKFLOWS_DIR"], clock=clock)
@@ -52,6 +59,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     login_manager.init_app(app)
     limiter.init_app(app)
     errors.register(app)
+    security_headers.register(app)
 
     from web import account, api, audit, auth, board, cases, health, inbox, notices, owner, portal, vendor
 

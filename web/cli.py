@@ -2,7 +2,8 @@
 
 Settings come from environment variables: ``COMPLAINTFLOW_DATABASE_URL`` (default a SQLite
 file under ``instance/``), ``COMPLAINTFLOW_WORKFLOWS``, ``COMPLAINTFLOW_CLOCK=manual``,
-``COMPLAINTFLOW_SECRET_KEY`` (set it in production: sessions and links survive restarts).
+``COMPLAINTFLOW_SECRET_KEY`` (without it one is made once in the instance folder). On a loopback
+address ``serve`` and ``run`` speak plain http://, so their cookies are not Secure-only.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from engine import cli as engine_cli
 from engine.people import DEMO_PASSWORD
 from web import create_app
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 
 def cmd_serve(eng: engine.Engine, args: argparse.Namespace) -> int:
     """The web app on a threaded development-grade server (production: gunicorn, see README)."""
-    app = create_app(eng=eng)
+    # Plain http:// on this machine only: a browser would never send a Secure cookie back over it.
+    local = args.host in LOOPBACK
+    app = create_app({"SESSION_COOKIE_SECURE": False} if local else None, eng=eng)
     print(f"complaintflow at http://{args.host}:{args.port}/  (customers: http://{args.host}:{args.port}/c/complaint)",
           flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)

@@ -15,6 +15,7 @@ from flask import Flask, current_app, flash, jsonify, redirect, render_template,
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
@@ -166,9 +167,22 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202
+        # The exception's own headers stay: Allow on 405, Retry-After on 429 and 503, WWW-Authenticate.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         if wants_json():
-            return jsonify({"error": error.name, "message": error.description}), error.code
-        return error_page(error.code, error.description)
+            return jsonify({"error": error.name, "message": error.description}), error.code, headers
+        answer = error_page(error.code, error.description)
+        return (*answer, headers) if len(answer) == 2 else answer  # the 503 page brings its own
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(error: Exception):  # noqa: ANN202
+        """A number or date past what Python or the database can hold: the request was wrong, not the server."""
+        log.info("out-of-range value on %s %s: %s", request.method, request.path, error)
+        message = _("A number or date in the request is out of range.")
+        if wants_json():
+            return jsonify({"error": "Bad Request", "message": message}), 400
+        return error_page(400, message)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # noqa: ANN202

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -14,7 +13,3 @@ babel = Babel()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
-
-def client_and_username() -> str:
-    """Throttle key for logins: repeated failures for one name from one address."""
-    return f"{get_remote_address()}|{request.form.get('username', '')}"

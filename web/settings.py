@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import timedelta
 
 from engine import instance
+
+
+def insecure_cookies() -> bool:
+    """``COMPLAINTFLOW_INSECURE_COOKIES=1``: local development over http://, where Secure cookies are never sent."""
+    return os.environ.get("COMPLAINTFLOW_INSECURE_COOKIES", "").lower() in ("1", "true", "yes")
 
 
 def from_environment() -> dict:
@@ -17,11 +21,13 @@ def from_environment() -> dict:
         "WORKFLOWS_DIR": os.environ.get("COMPLAINTFLOW_WORKFLOWS", "workflows"),
         "MANUAL_CLOCK": os.environ.get("COMPLAINTFLOW_CLOCK") == "manual",
         "INSTANCE_DIR": str(where.folder),
-        # Without a configured key each start makes a new one: sessions and links then end at restart.
-        "SECRET_KEY": os.environ.get("COMPLAINTFLOW_SECRET_KEY") or secrets.token_hex(32),
+        # Without a configured key the app makes one once in the instance folder (web.secret_key).
+        "SECRET_KEY": os.environ.get("COMPLAINTFLOW_SECRET_KEY") or None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("COMPLAINTFLOW_SECURE_COOKIES") == "1",
+        # Secure (HTTPS-only) cookies unless told this is local development over plain HTTP.
+        "SESSION_COOKIE_SECURE": not insecure_cookies(),
+        "TRUSTED_PROXIES": int(os.environ.get("COMPLAINTFLOW_TRUSTED_PROXIES", "0") or 0),
         # Idle timeout: the session cookie is renewed on each request and expires after this much quiet.
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(os.environ.get("COMPLAINTFLOW_IDLE_MINUTES", "30"))),
         "SESSION_REFRESH_EACH_REQUEST": True,
@@ -30,7 +36,11 @@ def from_environment() -> dict:
         "API_TOKEN_HOURS": int(os.environ.get("COMPLAINTFLOW_API_TOKEN_HOURS", "12")),
         "RATELIMIT_STORAGE_URI": os.environ.get("COMPLAINTFLOW_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Login failures (web.login_throttle): per address and account, per account (known devices exempt),
+        # per address over all accounts.
         "LOGIN_FAILURES_LIMIT": os.environ.get("COMPLAINTFLOW_LOGIN_LIMIT", "5 per 5 minutes"),
+        "LOGIN_ACCOUNT_LIMIT": os.environ.get("COMPLAINTFLOW_LOGIN_ACCOUNT_LIMIT", "20 per hour"),
+        "LOGIN_ADDRESS_LIMIT": os.environ.get("COMPLAINTFLOW_LOGIN_ADDRESS_LIMIT", "50 per hour"),
         "INTAKE_LIMIT": os.environ.get("COMPLAINTFLOW_INTAKE_LIMIT", "10 per hour"),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "LANGUAGES": {"zh_CN": "中文", "en": "English"},

@@ -3,6 +3,7 @@ same app served over real HTTP on a loopback port (for API and browser tests).""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,10 @@ import engine
 from engine.clock import ManualClock
 from tests.conftest import SHANGHAI
 from web import create_app
+
+# The tests speak plain http:// on loopback, where a Secure cookie would never come back: local
+# development, as far as the app knows (tests of the production default remove this).
+os.environ.setdefault("COMPLAINTFLOW_INSECURE_COOKIES", "1")
 
 
 @pytest.fixture

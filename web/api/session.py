@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, jsonify, request
-from flask_limiter.util import get_remote_address
+from flask import Response, abort, jsonify
+from werkzeug.exceptions import TooManyRequests
 
 from engine.errors import FormInvalid
 from engine.sessions import TOKEN_NAME_MAX
+from web import login_throttle
 from web.api.common import body, bp
 from web.auth import issue_token
-from web.extensions import limiter
 from web.services import engine
 
 
-def _client_and_username() -> str:
-    """Throttle key: repeated failures for one name from one address, as on the login page."""
-    data = request.get_json(silent=True)
-    username = data.get("username", "") if isinstance(data, dict) else ""
-    return f"{get_remote_address()}|api|{username}"
-
-
 @bp.post("/session")
-@limiter.limit(lambda: current_app.config["LOGIN_FAILURES_LIMIT"], key_func=_client_and_username,
-               deduct_when=lambda response: response.status_code == 401)
 def create_session() -> Response:
+    """Throttled with the login page's budgets (``web.login_throttle``): one budget, not two."""
     data = body()
-    person = engine().people.authenticate(str(data.get("username", "")), str(data.get("password", "")))
-    if person is None:
-        abort(401, description="wrong username or password")
     name = data.get("name", "api")
     if not isinstance(name, str) or len(name) > TOKEN_NAME_MAX:
         raise FormInvalid({"name": f"name is a text of at most {TOKEN_NAME_MAX} characters that names the token"})
+    typed = str(data.get("username", ""))
+    refusal = login_throttle.check(typed)
+    if refusal is not None:
+        raise TooManyRequests(description="too many failed logins: try again after Retry-After seconds",
+                              retry_after=refusal.retry_after)
+    person = engine().people.authenticate(typed.strip(), str(data.get("password", "")))
+    if person is None:
+        login_throttle.failed(typed)
+        abort(401, description="wrong username or password")
     issued = issue_token(person.username, name)
-    return jsonify({"token": issued.token, "id": issued.view.id, "expires_at": issued.view.expires_at.isoformat()})
+    return login_throttle.succeeded(typed, jsonify({"token": issued.token, "id": issued.view.id,
+                                                    "expires_at": issued.view.expires_at.isoformat()}))

@@ -6,9 +6,7 @@ here changes anything, so read-only roles are welcome.
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -16,8 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.history import SYSTEM
-from engine.report_files import COLUMNS, outcome_rows, to_xlsx
-from engine.reports import ComplianceReport
+from engine.report_files import to_csv, to_xlsx
 from engine.store.enums import EventKind
 from web.cases.display import grades
 from web.services import engine
@@ -36,12 +33,21 @@ def zone() -> ZoneInfo:
     return engine().repository.active().calendar.zone
 
 
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)  # wider than any case; far dates overflow time zones
+
+
 def day_arg(name: str, default: datetime) -> datetime:
     text = request.args.get(name, "").strip()
+    if not text:
+        return default
     try:
-        return datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time(), tzinfo=zone()) if text else default
+        day = datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         abort(400, description=_("Dates are written YYYY-MM-DD."))
+    if not FIRST_DAY <= day <= LAST_DAY:
+        abort(400, description=_("Dates run from %(first)s to %(last)s.", first=FIRST_DAY.isoformat(),
+                                 last=LAST_DAY.isoformat()))
+    return datetime.combine(day, time(), tzinfo=zone())
 
 
 @bp.get("/")
@@ -100,9 +106,3 @@ def report() -> Response | str:
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def to_csv(found: ComplianceReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerows(outcome_rows(found))
-    return "\ufeff" + out.getvalue()  # a BOM so spreadsheet programs read the Chinese text as UTF-8

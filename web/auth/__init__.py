@@ -12,7 +12,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from engine.errors import NotFound
 from engine.sessions import IssuedToken
-from web.extensions import client_and_username, limiter, login_manager
+from web import login_throttle
+from web.extensions import login_manager
 from web.services import engine, local_path
 
 bp = Blueprint("auth", __name__, template_folder="../templates")
@@ -109,21 +110,27 @@ login_manager.login_message = None
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_FAILURES_LIMIT"], key_func=client_and_username,
-               methods=["POST"], deduct_when=lambda response: response.status_code == 401)
 def login():  # noqa: ANN201
     if request.method == "GET":
         return render_template("auth/login.html", next=request.args.get("next", ""))
-    username = request.form.get("username", "").strip()
+    typed = request.form.get("username", "")
+    username = typed.strip()
+    refusal = login_throttle.check(typed)
+    if refusal is not None:  # even the right password waits: the answer must not confirm a guess
+        flash(_("Too many failed logins. Try again in %(minutes)s minute(s).",
+                minutes=-(-refusal.retry_after // 60)), "error")
+        return (render_template("auth/login.html", next=request.form.get("next", ""), username=username), 429,
+                {"Retry-After": str(refusal.retry_after)})
     person = engine().people.authenticate(username, request.form.get("password", ""))
     if person is None:
+        login_throttle.failed(typed)
         flash(_("Wrong username or password."), "error")
         return render_template("auth/login.html", next=request.form.get("next", ""), username=username), 401
     session.clear()
     session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME of inactivity
     start_session(person.username)
     login_user(User(person.username, person.display_name, person.roles))
-    return redirect(local_path(request.form.get("next"), url_for("inbox.index")))
+    return login_throttle.succeeded(typed, redirect(local_path(request.form.get("next"), url_for("inbox.index"))))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -28,6 +28,7 @@ SCOPES = ("all", "mine", "group")
 PAGE_SIZE = 50  # rows per page: a handler works the top of the list; thousands of rows help nobody
 SORTS = ("due", "due_desc", "newest")
 VIEW_KEYS = ("scope", "grade", "channel", "step", "overdue", "sort")  # what a saved view keeps
+MAX_PAGE = 100_000
 
 
 @bp.app_context_processor
@@ -68,7 +69,7 @@ class Filters:
         return cls(scope=scope if scope in SCOPES else "all", grade=args.get("grade", "").strip(),
                    channel=args.get("channel", "").strip(), step=args.get("step", "").strip(),
                    overdue=args.get("overdue") in ("1", "on", "true"), sort=sort if sort in SORTS else "due",
-                   page=max(1, int(page)) if page.isdigit() else 1)
+                   page=page_number(page))
 
     @property
     def active(self) -> bool:
@@ -84,6 +85,13 @@ class Filters:
     def at_page(self, page: int) -> dict:
         return {**self.query(), "page": str(page)} if page > 1 else {k: v for k, v in self.query().items()
                                                                      if k != "page"}
+
+
+def page_number(text: str) -> int:
+    """``?page=``: a whole number from 1 to MAX_PAGE, else 400 (a huge one would overflow the database's offset)."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
+        abort(400, description=_("The page number must be a whole number from 1 to %(most)s.", most=MAX_PAGE))
+    return int(text)
 
 
 def step_title(task: TaskView) -> str:

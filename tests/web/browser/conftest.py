@@ -34,10 +34,14 @@ def page(browser: Browser, served: str, request: pytest.FixtureRequest) -> Itera
     context = browser.new_context(base_url=served, locale="zh-CN", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     tab = context.new_page()
+    violations: list[str] = []  # the page's Content Security Policy refused a script, style or frame
+    tab.on("console", lambda message: violations.append(message.text)
+           if "Content Security Policy" in message.text else None)
     yield tab
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert not violations, f"Content Security Policy violations: {violations}"
 
 
 def log_in(page: Page, username: str, password: str = "demo") -> None:

@@ -123,7 +123,7 @@ def test_an_owner_edits_a_decision_table_as_a_table_and_deploys_it(page: Page, e
     annotation.click()
     annotation.press("End")
     page.keyboard.type(" 安全隐患优先")
-    page.wait_for_function("window.complaintflowOwner.dirty === true")  # the table took the edit
+    page.wait_for_function("() => window.complaintflowOwner.dirty === true")  # the table took the edit
     page.fill("#deploy textarea[name=note]", "annotate the urgent rule")
     page.locator("#deploy button[type=submit]").click()
     expect(page.locator("#deploy")).to_contain_text("2")

@@ -19,8 +19,9 @@ def fill(form: Locator, data: dict) -> None:
         field = form.locator(f"[data-field={name}]")
         if not field.count():  # a decision field: its buttons submit the form (see submit())
             continue
-        if field.locator("select").count():
-            field.locator("select").select_option(str(value))
+        choice = field.locator("select:not(.reply-templates)")
+        if choice.count():
+            choice.select_option(str(value))
         elif field.locator("input[type=radio]").count():
             choice = str(value).lower() if isinstance(value, bool) else value
             field.locator(f"input[type=radio][value='{choice}']").check()
