@@ -40,6 +40,7 @@ from engine.lookup import LookupCodes
 from engine.migration import Migration
 from engine.notes import Notes
 from engine.notify import Notifications
+from engine.pending import PendingMatters
 from engine.people import People
 from engine.proofs import Proofs
 from engine.replay import Replay
@@ -87,6 +88,7 @@ class Engine:
         self.notes = Notes(self.db, self.clock, self.history)
         self.intervention = Intervention(self.db, self.clock)
         self.saved_views = SavedViews(self.db, self.clock)
+        self.pending = PendingMatters(self.db, self.repository, self.access)
         files = Path(attachments_dir) if attachments_dir else _default_attachments_dir(database_url)
         self.attachments = Attachments(self.db, self.clock, files)
         self.retention = Retention(self.db, self.clock, files)

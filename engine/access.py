@@ -53,6 +53,10 @@ class Access:
     def may_intervene(self, username: str) -> bool:
         return self._any(username, "intervene", True)
 
+    def has_right(self, username: str, key: str) -> bool:
+        """Whether one of ``username``'s roles sets ``key = true`` in the active roles.toml."""
+        return self._any(username, key, True)
+
     def may_deploy(self, username: str) -> bool:
         return self._any(username, "deploy", True)
 

@@ -101,6 +101,7 @@ class CaseRow:
     outcome: str | None
     involved_staff: list
     archived_at: datetime | None
+    created_at: datetime  # the registration: what ``case_started()`` gives deployed expressions
     # The case's history stream head as read with the lock ((seq, hash); None: no event yet), which only
     # writers holding the lock move: the step's append needs not read it again.
     head: tuple[int, str] | None | history.Unread = history.UNREAD
@@ -172,9 +173,11 @@ class CaseWork:
         self._cache = WorkflowCache()
 
     @contextlib.contextmanager
-    def spiff_step(self, moment: datetime) -> Iterator[list[spiff.Notice]]:
-        """SpiffWorkflow sees ``moment`` as now; its errors become ``WorkflowFailure``."""
-        with clock_module.using(FrozenClock(moment)), spiff.collecting_notices() as notices:
+    def spiff_step(self, moment: datetime, started: datetime | None = None) -> Iterator[list[spiff.Notice]]:
+        """SpiffWorkflow sees ``moment`` as now and ``started`` as the case's registration; its errors become
+        ``WorkflowFailure``."""
+        with clock_module.using(FrozenClock(moment)), spiff.case_started_at(started), \
+                spiff.collecting_notices() as notices:
             try:
                 yield notices
             except SpiffWorkflowException as exc:

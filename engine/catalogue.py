@@ -18,6 +18,10 @@ It asks the active version's catalogue instead:
   ``product``, ``complaint-type``, ``case-description``) and the intake start
   event's ``caseGrade`` / ``caseTier`` / ``caseOutcome`` properties (fields set by scripts or
   decisions, which have no form);
+- **pending matters** (seed 002's 未了事宜): the user tasks marked ``pendingMatter = true`` are the
+  waits of open pending matters, those marked ``pendingReminder = true`` the monthly reminders; fields
+  of any form marked ``"x-meaning"`` ``pending-reason``, ``next-action`` or ``expected-return`` give
+  the ledger's columns (``engine.pending``);
 - **labels** for codes the process writes (grades, outcomes, notification subjects):
   ``labels.toml``, ``[section.code] zh = ... en = ...`` (sections ``grades``, ``outcomes``,
   ``customer_outcomes``, ``notifications``, ``messages``, ``customer_waiting``);
@@ -60,10 +64,17 @@ class Meaning(StrEnum):
     GRADE = "case-grade"
     TIER = "escalation-tier"
     OUTCOME = "case-outcome"
+    PENDING_REASON = "pending-reason"
+    NEXT_ACTION = "next-action"
+    EXPECTED_RETURN = "expected-return"
 
 
 CASE_MEANINGS = {"caseGrade": Meaning.GRADE, "caseTier": Meaning.TIER, "caseOutcome": Meaning.OUTCOME}
+# Read from any form (the ledger's columns, set along the way), not only from the intake form.
+PENDING_MEANINGS = frozenset([Meaning.PENDING_REASON, Meaning.NEXT_ACTION, Meaning.EXPECTED_RETURN])
 FIELD_MEANINGS = frozenset(Meaning) - set(CASE_MEANINGS.values())
+PENDING_MATTER = "pendingMatter"  # on a user task: while it is open, the case is a pending matter
+PENDING_REMINDER = "pendingReminder"  # on a user task: a pending matter's reminder (the ledger's "last reminder")
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,8 @@ class Catalogue:
     labels: dict[str, dict[str, dict[str, str]]] = field(repr=False)
     demo: dict[str, Any] = field(repr=False)
     customer_replies: dict[str, CustomerReply] = field(default_factory=dict)
+    pending_steps: frozenset[str] = frozenset()  # element ids marked pendingMatter = true
+    reminder_steps: frozenset[str] = frozenset()  # element ids marked pendingReminder = true
 
     def link_days(self, purpose: str, waiting: Any = (), open_steps: Any = ()) -> int:
         """How long a customer's link of ``purpose`` works: the ``customerLinkDays`` of the message the case
@@ -184,10 +197,20 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
             intake = process_id
             meanings.update({meaning: props[key] for key, meaning in CASE_MEANINGS.items() if props.get(key)})
             meanings.update(_field_meanings(forms.get(props.get(FORM_PROPERTY) or "") or {}))
+    for form_name in sorted(forms):
+        for meaning, name in _field_meanings(forms[form_name]).items():
+            if meaning in PENDING_MEANINGS:
+                meanings.setdefault(meaning, name)
     steps, step_forms = {}, {}
+    pending, reminders = set(), set()
     for spec in all_specs:
         for task_spec in spec.task_specs.values():
             props = _properties(task_spec)
+            if spiff.is_inbox_task(task_spec) and task_spec.bpmn_id:
+                if props.get(PENDING_MATTER) == "true":
+                    pending.add(task_spec.bpmn_id)
+                if props.get(PENDING_REMINDER) == "true":
+                    reminders.add(task_spec.bpmn_id)
             if props.get(FORM_PROPERTY) and task_spec.bpmn_id:
                 step_forms.setdefault(task_spec.bpmn_id, props[FORM_PROPERTY])
             if spiff.is_inbox_task(task_spec) and props.get("customerMayAnswer") == "true":
@@ -205,7 +228,8 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
             replies.setdefault(name, CustomerReply(name, element.bpmn_id, element.bpmn_name or name,
                                                    props["customerReplies"], _days(props.get("customerLinkDays"))))
     return Catalogue(intake, steps, messages, titles, meanings, forms, step_forms,
-                     _labels(files.get(LABELS_FILE)), _demo(files.get(DEMO_FILE)), replies)
+                     _labels(files.get(LABELS_FILE)), _demo(files.get(DEMO_FILE)), replies,
+                     frozenset(pending), frozenset(reminders))
 
 
 def _properties(task_spec: Any) -> dict[str, str]:

@@ -3,10 +3,11 @@ the element or field, when a property the web relies on is wrong, instead of a c
 
 Checked: ``customerLinkDays`` (a whole number of days, 1 to 365), ``customerMayAnswer`` (on a user
 task), ``customerAnswers`` and ``customerReplies`` (on a message catch event), ``intake`` and
-``caseGrade`` / ``caseTier`` / ``caseOutcome`` (on a start event), ``x-meaning`` (a known meaning, once
-per form), ``x-customer`` (true or false), ``x-decision`` (a boolean field, an optional text field for
-the reason and optional button words), ``x-show`` (a list of field names), ``labels.toml`` (TOML with
-``zh`` and ``en`` per code) and ``demo.json`` (JSON).
+``caseGrade`` / ``caseTier`` / ``caseOutcome`` (on a start event), ``pendingMatter`` / ``pendingReminder``
+(on a user task, true or false), ``x-meaning`` (a known meaning, once per form), ``x-customer`` (true or
+false), ``x-decision`` (a boolean field, an optional text field for the reason and optional button
+words), ``x-show`` (a list of field names), ``labels.toml`` (TOML with ``zh`` and ``en`` per code) and
+``demo.json`` (JSON).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import tomllib
 from lxml import etree
 
 from engine import reply_templates
-from engine.catalogue import CASE_MEANINGS, DEMO_FILE, FIELD_MEANINGS, LABELS_FILE
+from engine.catalogue import CASE_MEANINGS, DEMO_FILE, FIELD_MEANINGS, LABELS_FILE, PENDING_MATTER, PENDING_REMINDER
 from engine.errors import Problem
 
 MAX_LINK_DAYS = 365
@@ -29,7 +30,10 @@ _ON = {  # property -> the element kinds it belongs on
     "customerReplies": ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"),
     "intake": ("startEvent",),
     **{name: ("startEvent",) for name in CASE_MEANINGS},
+    PENDING_MATTER: ("userTask",),
+    PENDING_REMINDER: ("userTask",),
 }
+_FLAGS = (PENDING_MATTER, PENDING_REMINDER)  # true or false, nothing else
 
 
 def check(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:
@@ -66,9 +70,13 @@ def _diagram(file: str, text: str) -> list[Problem]:
         if owner is None:
             continue
         kind, element = _local(owner), owner.get("id")
-        if name in _ON and kind not in _ON[name]:
+        if name in _FLAGS and kind not in _ON[name]:
+            problems.append(Problem.of(file, element, "pending_property_not_user_task", property=name, kind=kind))
+        elif name in _ON and kind not in _ON[name]:
             problems.append(Problem.of(file, element, "property_misplaced", property=name, kind=kind,
                                        allowed=", ".join(_ON[name])))
+        elif name in _FLAGS and value not in ("true", "false"):
+            problems.append(Problem.of(file, element, "pending_property_not_flag", property=name, value=value))
         elif name == "customerLinkDays" and not (value.isdigit() and 1 <= int(value) <= MAX_LINK_DAYS):
             problems.append(Problem.of(file, element, "link_days_invalid", value=value, most=MAX_LINK_DAYS))
         elif name in ("customerAnswers", "customerReplies") and not (re.fullmatch(r"[A-Za-z_]\w*", value) and

@@ -125,7 +125,7 @@ class Migration:
             if problems or actor is None:
                 return MigrationResult(number, not problems, current, version, tuple(problems))
             case.workflow.script_engine = target.script_engine
-            with self._work.spiff_step(now) as notices:
+            with self._work.spiff_step(now, row.created_at) as notices:
                 spiff.migrate(case.workflow, spec, subprocess_specs, diffs)
             case.notices = notices
             case.deployment = target

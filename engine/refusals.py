@@ -45,6 +45,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     # the catalogue's properties (engine/catalogue_checks.py)
     "property_misplaced": {"zh": "属性 {property} 不能用在 {kind} 上：请放在 {allowed} 上",
                            "en": "the property {property} does nothing on a {kind}: put it on a {allowed}"},
+    "pending_property_not_user_task": {
+        "zh": "属性 {property} 只能用在用户任务（userTask）上，不能用在 {kind} 上："
+              "请把它放在客户经理等待或提醒的用户任务上",
+        "en": "the property {property} belongs on a user task, not a {kind}: put it on the account manager's "
+              "waiting or reminder user task"},
+    "pending_property_not_flag": {
+        "zh": "属性 {property} 的值只能是 true 或 false（现在是“{value}”）",
+        "en": 'the property {property} is "true" or "false" (it is "{value}")'},
     "link_days_invalid": {"zh": "customerLinkDays 必须是 1 到 {most} 之间的整数天数（现在是“{value}”）",
                           "en": 'customerLinkDays must be a whole number of days from 1 to {most} (it is "{value}")'},
     "customer_answers_invalid": {
@@ -465,8 +473,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "timer_bad_duration": {"zh": '定时器表达式 {text} 不是 ISO 8601 时长，例如 "PT2H"',
                            "en": 'timer expression {text} is not an ISO 8601 duration such as "PT2H"'},
     "timer_bad_date": {
-        "zh": "定时器表达式 {text} 不是日期时间、working_days(n)、next_day_of_month(d) 或 next_weekday(w)",
-        "en": "timer expression {text} is not a date-time, working_days(n), next_day_of_month(d) or next_weekday(w)"},
+        "zh": "定时器表达式 {text} 不是日期时间、working_days(n)、next_day_of_month(d)、next_weekday(w) "
+              '或 after(case_started(), "PT24H")',
+        "en": "timer expression {text} is not a date-time, working_days(n), next_day_of_month(d), "
+              'next_weekday(w) or after(case_started(), "PT24H")'},
     "timer_bad_cycle": {"zh": '定时器表达式 {text} 不是 ISO 8601 重复区间，例如 "R3/PT4H"',
                         "en": 'timer expression {text} is not an ISO 8601 repeating interval such as "R3/PT4H"'},
 }

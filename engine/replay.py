@@ -87,6 +87,7 @@ class _Case:
     deployment: LoadedDeployment
     workflow: BpmnWorkflow
     status: str = "open"
+    started: datetime | None = None  # the registration (case_started()): the case_started event's time
     incidents: int = 0  # timers that could not fire leave due timers behind legitimately
 
 
@@ -160,7 +161,7 @@ class Replay:
                 expected["timers"] = sorted(str(t.get("element")) for t in payload.get("timers") or [])
                 moment, due = _due_timers(case.workflow, payload.get("timers") or [], moment)
                 extra["timers"] = due
-            with _frozen(moment) as notices:
+            with _frozen(moment, case.started if case else None) as notices:
                 _apply(self, case, event)
             spiff.compact(case.workflow)  # as every save does: a long case's history is cut off alike
         except _Differs as differs:
@@ -181,7 +182,9 @@ class Replay:
         except NotFound as exc:
             raise _Differs(str(exc)) from None
         workflow = BpmnWorkflow(spec, subs, script_engine=deployment.script_engine)
-        return _Case(process_id, deployment, workflow)
+        with self._db.read() as session:  # the registration as the case row keeps it (the event is written later)
+            registered = session.scalar(select(Case.created_at).where(Case.number == event.case_number))
+        return _Case(process_id, deployment, workflow, started=registered or event.at)
 
     def _version(self, version: int | None) -> LoadedDeployment:
         with self._db.read() as session:
@@ -263,9 +266,11 @@ def _apply(replay: Replay, case: _Case, event: HistoryEvent) -> None:
 # ---------------------------------------------------------------- the clock, timers
 
 @contextlib.contextmanager
-def _frozen(moment: datetime) -> Iterator[list[spiff.Notice]]:
-    """SpiffWorkflow sees ``moment`` as now (as ``CaseWork.spiff_step`` does); the notices are collected."""
-    with clock_module.using(FrozenClock(moment)), spiff.collecting_notices() as notices:
+def _frozen(moment: datetime, started: datetime | None) -> Iterator[list[spiff.Notice]]:
+    """SpiffWorkflow sees ``moment`` as now and ``started`` as the registration (as ``CaseWork.spiff_step``
+    does); the notices are collected."""
+    with clock_module.using(FrozenClock(moment)), spiff.case_started_at(started), \
+            spiff.collecting_notices() as notices:
         yield notices
 
 

@@ -169,7 +169,7 @@ class Runtime:
         """A new workflow run from its start event with the registration's data, up to its first wait."""
         spec, subs = deployment.specs(process_id)
         workflow = BpmnWorkflow(spec, subs, script_engine=deployment.script_engine)
-        with self._work.spiff_step(now) as notices:
+        with self._work.spiff_step(now, now) as notices:
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(data)
             spiff.run_engine_steps(workflow)
@@ -219,7 +219,7 @@ class Runtime:
                 raise MessageNotExpected(f"case {number} is not waiting for message {name!r} now", number, name)
             if within is not None:
                 payload = {**payload, **within(session, row, now)}
-            with self._work.spiff_step(now) as notices:
+            with self._work.spiff_step(now, row.created_at) as notices:
                 spiff.deliver_message(case.workflow, name, payload)
             case.notices = notices
             self._work.save(session, case, actor=actor, kind=EventKind.MESSAGE_RECEIVED,

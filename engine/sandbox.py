@@ -847,7 +847,7 @@ def _plain(value: Any) -> bool:
             elif type(item) not in PLAIN:
                 return False
     return True
-PURE_FUNCTIONS = frozenset(["working_days", "next_day_of_month", "next_weekday"])
+PURE_FUNCTIONS = frozenset(["working_days", "next_day_of_month", "next_weekday", "after"])
 
 
 def _run(action: Callable[[], Any]) -> Any:

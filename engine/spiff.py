@@ -60,6 +60,17 @@ class Notice:
 
 _notices: ContextVar[list[Notice] | None] = ContextVar("complaintflow_notices", default=None)
 _running_element: ContextVar[str | None] = ContextVar("complaintflow_element", default=None)
+_case_started: ContextVar[datetime | None] = ContextVar("complaintflow_case_started", default=None)
+
+
+@contextlib.contextmanager
+def case_started_at(moment: datetime | None) -> Iterator[None]:
+    """While a case's step runs, ``case_started()`` in its expressions is ``moment`` (its registration)."""
+    token = _case_started.set(moment)
+    try:
+        yield
+    finally:
+        _case_started.reset(token)
 
 
 @contextlib.contextmanager
@@ -122,8 +133,30 @@ def engine_functions(calendar: BusinessCalendar) -> dict[str, Any]:
         """ISO datetime of the next ISO ``weekday`` (1 = Monday) at ``hour``:00."""
         return calendar.next_weekday(clock_module.current().now(), int(weekday), int(hour)).isoformat()
 
+    def case_started() -> str:
+        """ISO datetime the case was registered: deadlines that count from the complaint, not from a step."""
+        moment = _case_started.get()
+        if moment is None:
+            raise ValueError("case_started() is known only while a case's step runs")
+        return moment.isoformat()
+
+    def now() -> str:
+        """ISO datetime of the step (the engine's clock; a late timer's own due time)."""
+        return clock_module.current().now().isoformat()
+
+    def after(moment: Any, duration: str) -> str:
+        """ISO datetime ``duration`` (ISO 8601, e.g. ``"PT24H"``, ``"P1M"``) after ``moment`` (an ISO datetime,
+        e.g. ``case_started()``; without a zone, in the calendar's): a time-date timer counting from it."""
+        parsed = TimerEventDefinition.parse_iso_duration(str(duration))  # a bad duration fails at deploy too
+        if isinstance(moment, sandbox.Probe):
+            return moment  # deploy's trial: the moment belongs to a case
+        start = datetime.fromisoformat(str(moment))
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=calendar.zone)
+        return (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
+
     return {"working_days": working_days, "next_day_of_month": next_day_of_month, "next_weekday": next_weekday,
-            "notify": _notify}
+            "case_started": case_started, "now": now, "after": after, "notify": _notify}
 
 
 def make_script_engine(calendar: BusinessCalendar) -> PythonScriptEngine:

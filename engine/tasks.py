@@ -473,7 +473,7 @@ class Tasks:
                 raise TaskNotOpen(task_id, "no longer waiting")
             if customer and spiff.task_property(spiff_task, "customerMayAnswer") != "true":
                 raise NotAllowed(f"step {task.element_id} is not one a customer may answer")
-            with self._work.spiff_step(now) as notices:
+            with self._work.spiff_step(now, case_row.created_at) as notices:
                 spiff.complete_user_task(case.workflow, spiff_task, clean)
             case.notices = notices
             self._work.save(session, case, actor=username, kind=EventKind.TASK_COMPLETED,

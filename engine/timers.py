@@ -123,7 +123,7 @@ class Timers:
         if not due:
             return []  # another scheduler fired it meanwhile
         case = self._work.open(session, row, as_of)
-        with self._work.spiff_step(as_of) as notices:
+        with self._work.spiff_step(as_of, row.created_at) as notices:
             spiff.fire_timers(case.workflow)
         case.notices = notices
         labels = [{"element": t.element_id, "due_at": t.due_at.isoformat()} for t in due]

@@ -180,6 +180,32 @@ def test_responsibility_is_due_in_48_hours_when_the_customer_cannot_be_reached(e
     assert ("management", "responsibility_overdue") in subjects(eng, number)
 
 
+def test_the_responsibility_clock_counts_from_registration_not_from_the_step(eng, clock):
+    number = eng.runtime.start("complaint", registration(), "cs1")  # Monday 09:00
+    advance(eng, clock, hours=10)
+    to_responsibility(eng, number)  # the step starts at 19:00
+    assert task(eng, number, "determine_responsibility").due_at == datetime(2026, 3, 3, 9, 0, tzinfo=SHANGHAI)
+    advance(eng, clock, hours=14, minutes=1)
+    assert ("management", "responsibility_overdue") in subjects(eng, number)
+    assert eng.replay.run(number).ok
+
+
+def test_customer_unreachable_declared_at_responsibility_gives_48_hours_from_registration(eng, clock):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    advance(eng, clock, hours=5)
+    to_responsibility(eng, number)
+    advance(eng, clock, hours=3)
+    complete(eng, number, "determine_responsibility", responsibility="customer_unreachable")
+    assert task(eng, number, "determine_responsibility").due_at == datetime(2026, 3, 4, 9, 0, tzinfo=SHANGHAI)
+    advance(eng, clock, hours=17)  # past 24 h from registration: the 48 h hold
+    assert ("management", "responsibility_overdue") not in subjects(eng, number)
+    advance(eng, clock, hours=24)
+    assert ("management", "responsibility_overdue") in subjects(eng, number)
+    complete(eng, number, "determine_responsibility", responsibility="company")
+    assert names(eng, number) == ["root_cause_analysis"]
+    assert eng.replay.run(number).ok
+
+
 def test_root_cause_analysis_is_due_in_three_working_days(eng, clock):
     number = eng.runtime.start("complaint", registration(), "cs1")
     to_responsibility(eng, number)

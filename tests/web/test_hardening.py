@@ -279,7 +279,7 @@ def workflows_dir(tmp_path: Path) -> Path:
     form = json.loads(form_path.read_text(encoding="utf-8"))
     name = f"x{SCRIPT}"
     form["properties"][name] = {"type": "string", "minLength": 1, "maxLength": 200, "title": SCRIPT,
-                                "description": SCRIPT}
+                               "description": SCRIPT}
     form["required"].append(name)
     form["x-ui"]["order"].append(name)
     for language in form["x-ui"]["labels"].values():

@@ -46,6 +46,10 @@ class User:
         return engine().access.sees_all(self.username)
 
     @property
+    def sees_pending_ledger(self) -> bool:
+        return engine().pending.may_see(self.username)
+
+    @property
     def may_deploy(self) -> bool:
         return engine().access.may_deploy(self.username)
 
