@@ -17,6 +17,9 @@ from web.services import engine
 def create_session() -> Response:
     """Throttled with the login page's budgets (``web.login_throttle``): one budget, not two."""
     data = body()
+    name = data.get("name", "api")
+    if not isinstance(name, str) or len(name) > TOKEN_NAME_MAX:
+        raise FormInvalid({"name": f"name is a text of at most {TOKEN_NAME_MAX} characters that names the token"})
     typed = str(data.get("username", ""))
     refusal = login_throttle.check(typed)
     if refusal is not None:
@@ -26,9 +29,6 @@ def create_session() -> Response:
     if person is None:
         login_throttle.failed(typed)
         abort(401, description="wrong username or password")
-    name = data.get("name", "api")
-    if not isinstance(name, str) or len(name) > TOKEN_NAME_MAX:
-        raise FormInvalid({"name": f"name is a text of at most {TOKEN_NAME_MAX} characters that names the token"})
     issued = issue_token(person.username, name)
     return login_throttle.succeeded(typed, jsonify({"token": issued.token, "id": issued.view.id,
-                                                   "expires_at": issued.view.expires_at.isoformat()}))
+                                                    "expires_at": issued.view.expires_at.isoformat()}))
