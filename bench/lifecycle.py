@@ -22,7 +22,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import decision_checks, decision_tasks
+from engine import decision_checks, decision_tasks, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.clock import ManualClock, using
 from engine.demo import from_folder
@@ -79,14 +79,12 @@ def run_bare(spec: Any, subprocess_specs: dict, calendar: BusinessCalendar) -> d
     clock = ManualClock(START)
     notices: list[tuple[str, str]] = []
 
-    def working_days(days: int) -> str:
-        return calendar.add_working_days(clock.now(), int(days)).isoformat()
-
     def notify(role: str, subject: str) -> None:
         notices.append((role, subject))
 
-    environment = TaskDataEnvironment({"working_days": working_days, "notify": notify})
-    with using(clock):
+    # The engine's own functions (calendar dates, case_started, after ...), run unguarded here.
+    environment = TaskDataEnvironment({**spiff.engine_functions(calendar), "notify": notify})
+    with using(clock), spiff.case_started_at(START):
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=PythonScriptEngine(environment=environment))
         workflow.get_tasks(state=TaskState.READY)[0].data.update(INTAKE)
         workflow.do_engine_steps()

@@ -97,7 +97,7 @@ def step_complaint(eng, work: CaseWork, clock, number: str):  # noqa: ANN001, AN
         wf = case.workflow
         ready = spiff.ready_user_tasks(wf)
         completed = None
-        with work.spiff_step(case.moment) as notices:
+        with work.spiff_step(case.moment, case.row.created_at) as notices:
             if ready:
                 completed = (str(ready[0].id), "cs1")
                 spiff.complete_user_task(wf, ready[0], dict(FORM_DATA[ready[0].task_spec.bpmn_id]))

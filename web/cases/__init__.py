@@ -432,9 +432,19 @@ def case(number: str):  # noqa: ANN201
         attachments=eng.attachments.list(number), events=timeline(view, by_id), now=eng.clock.now(),
         may_upload=view.status == "open" and not current_user.read_only, accept=",".join(ACCEPTED),
         step_title=step_title, link_purposes=customer_link_purposes(view),
-        deliveries=eng.notifications.for_case(number), same_customer=eng.search.same_customer(user(), number),
+        deliveries=eng.notifications.for_case(number),
         notes=eng.notes.for_case(number),
     )
+
+
+@bp.get("/cases/<number>/same-customer")
+@login_required
+def same_customer(number: str):  # noqa: ANN201
+    """The customer's other complaints (same contact) that this person may open. A page of its own: the
+    case page itself reads only its own case by index, whatever the number of cases."""
+    open_case(number)
+    return render_template("cases/search.html", text=number, hits=engine().search.same_customer(user(), number),
+                           same_customer_of=number)
 
 
 @bp.post("/cases/<number>/intervene")
