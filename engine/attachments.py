@@ -26,7 +26,7 @@ from engine.casework import CaseRow, lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, FormInvalid, NotFound
 from engine.store.db import Database
-from engine.store.enums import EventKind
+from engine.store.enums import CaseStatus, EventKind
 from engine.store.models import Attachment, Case
 
 MB = 1024 * 1024
@@ -213,7 +213,7 @@ class Attachments:
             now = self._clock.now()
             with self._db.write() as session:
                 case = lock_case(session, case_id=case_id)
-                if case.status == "archived":
+                if case.status == CaseStatus.ARCHIVED:
                     raise CaseArchived(case.number)
                 attachment_id = session.connection().execute(insert(_A).values(
                     case_id=case_id, filename=name, content_type=content_type, size=len(data), sha256=digest,

@@ -205,7 +205,7 @@ class CaseWork:
 
     def open(self, session: Session, row: CaseRow, moment: datetime | None = None,
              expected_version: int | None = None, allow_archived: bool = False) -> OpenCase:
-        if row.status == "archived" and not allow_archived:
+        if row.status == CaseStatus.ARCHIVED and not allow_archived:
             raise CaseArchived(row.number)
         if row.status == CaseStatus.SUSPENDED:
             raise CaseSuspended(row.number)
@@ -279,7 +279,7 @@ class CaseWork:
             "archived_at": row.archived_at,
         }
         if wf.completed:
-            values.update(status="archived", archived_at=moment)
+            values.update(status=CaseStatus.ARCHIVED, archived_at=moment)
         params = {f"new_{key}": value for key, value in (values | numbered).items()}
         if (SAVE_NEW_CASE if numbered else SAVE_CASE).run(conn, {"case_id": row.id, "expected": row.version,
                                                                   **params}) != 1:
@@ -288,7 +288,7 @@ class CaseWork:
             if key in CaseRow.__dataclass_fields__:
                 setattr(row, key, value)
         case_id, version = row.id, values["version"]
-        if values["status"] != "archived":  # an archived case takes no more steps: keep the cache for live ones
+        if values["status"] != CaseStatus.ARCHIVED:  # archived: no more steps, keep no cache
             session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf, mirror))
         payload = dict(payload)
         payload["notified"] = [{"role": n.role, "subject": n.subject} for n in case.notices]

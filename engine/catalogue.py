@@ -241,7 +241,7 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
             replies.setdefault(name, CustomerReply(name, element.bpmn_id, element.bpmn_name or name,
                                                    props["customerReplies"], _days(props.get("customerLinkDays"))))
     return Catalogue(intake, steps, messages, titles, meanings, forms, step_forms,
-                     _labels(files.get(LABELS_FILE)), _demo(files.get(DEMO_FILE)), replies,
+                     toml_sections(files.get(LABELS_FILE)), _demo(files.get(DEMO_FILE)), replies,
                      frozenset(pending), frozenset(reminders))
 
 
@@ -288,7 +288,9 @@ def _days(text: str | None) -> int:
         return DEFAULT_LINK_DAYS
 
 
-def _labels(text: str | None) -> dict[str, dict[str, dict[str, str]]]:
+def toml_sections(text: str | None) -> dict[str, dict[str, dict[str, str]]]:
+    """``[section.code]`` tables of a TOML file (labels, reply templates); empty for none or a broken one
+    (deploy refuses a broken file)."""
     if not text:
         return {}
     try:

@@ -17,7 +17,7 @@ from engine.clock import Clock
 from engine.errors import CaseArchived, EngineError, NotFound
 from engine.repository import Repository
 from engine.store.db import Database
-from engine.store.enums import EventKind
+from engine.store.enums import CaseStatus, EventKind
 from engine.store.models import Case, Deployment
 
 _C = Case.__table__
@@ -114,7 +114,7 @@ class Migration:
             row = lock_case(session, number=number)
             now = self._clock.now()
             lockstep.raise_if_timers_due(session, row.id, now)
-            if row.status == "archived":
+            if row.status == CaseStatus.ARCHIVED:
                 raise CaseArchived(number)
             case = self._work.open(session, row, now)
             current = case.deployment.version

@@ -21,7 +21,7 @@ from engine.clock import Clock
 from engine.errors import CaseArchived, FormInvalid, NotAllowed
 from engine.history import History
 from engine.store.db import Database
-from engine.store.enums import EventKind
+from engine.store.enums import CaseStatus, EventKind
 from engine.store.models import Notification, Person
 
 MAX_NOTE = 2000
@@ -55,7 +55,7 @@ class Notes:
             involved = {str(name).casefold() for name in case.involved_staff or []}
             if author.casefold() in involved:
                 raise NotAllowed(f"{author} is involved in case {number}")
-            if case.status == "archived":
+            if case.status == CaseStatus.ARCHIVED:
                 raise CaseArchived(number)
             named = {m.casefold() for m in MENTION.findall(text)} - involved
             people = session.scalars(select(Person.username).where(func.lower(Person.username).in_(named))).all() \

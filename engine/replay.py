@@ -38,12 +38,12 @@ from engine.errors import FormInvalid, NotFound
 from engine.history import History, HistoryEvent, canonical
 from engine.repository import LoadedDeployment, Repository
 from engine.store.db import Database
-from engine.store.enums import EventKind
+from engine.store.enums import CaseStatus, EventKind
 from engine.store.models import Case, Deployment
 from engine.timers import FIRING_LAG
 
-_STATUS_AFTER = {EventKind.CASE_SUSPENDED: "suspended", EventKind.CASE_RESUMED: "open",
-                 EventKind.CASE_CANCELLED: "archived"}
+_STATUS_AFTER = {EventKind.CASE_SUSPENDED: CaseStatus.SUSPENDED, EventKind.CASE_RESUMED: CaseStatus.OPEN,
+                 EventKind.CASE_CANCELLED: CaseStatus.ARCHIVED}
 WORKFLOW_INPUTS = ("case_started", "task_completed", "message_received", "timer_fired", "migrated")
 DRIFT = timedelta(seconds=60)
 FINAL = "final_state"
@@ -260,7 +260,7 @@ def _apply(replay: Replay, case: _Case, event: HistoryEvent) -> None:
         spiff.migrate(wf, spec, subs, diffs)
         case.deployment = target
     if wf.completed:
-        case.status = "archived"
+        case.status = CaseStatus.ARCHIVED
 
 
 # ---------------------------------------------------------------- the clock, timers

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import tomllib
 
+from engine.catalogue import toml_sections
 from engine.errors import Problem
 
 REPLIES_FILE = "replies.toml"
@@ -22,15 +23,7 @@ MAX_REPLY = 2000
 
 def parse(text: str | None) -> dict[str, dict[str, dict[str, str]]]:
     """group -> key -> {"zh": ..., "en": ...} (empty for no file; deploy refuses a broken one)."""
-    if not text:
-        return {}
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return {}
-    return {group: {key: {lang: str(entry.get(lang) or "") for lang in ("zh", "en")}
-                    for key, entry in entries.items() if isinstance(entry, dict)}
-            for group, entries in table.items() if isinstance(entries, dict)}
+    return toml_sections(text)
 
 
 def check(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:

@@ -19,7 +19,7 @@ from engine import history, workflow_state
 from engine.casework import lock_case
 from engine.clock import Clock
 from engine.store.db import Database
-from engine.store.enums import EventKind
+from engine.store.enums import CaseStatus, EventKind
 from engine.store.models import (
     Attachment,
     Case,
@@ -77,7 +77,7 @@ class Retention:
         cutoff = retention_cutoff(self._clock.now(), days)
         with self._db.read() as session:
             return list(session.scalars(select(Case.number).where(
-                Case.status == "archived", Case.archived_at <= cutoff).order_by(Case.id)))
+                Case.status == CaseStatus.ARCHIVED, Case.archived_at <= cutoff).order_by(Case.id)))
 
     def purge(self, actor: str, days: int | None = None) -> list[PurgeResult]:
         """Purge every case past retention, one transaction each."""
@@ -91,7 +91,7 @@ class Retention:
             row = lock_case(session, number=number)
             conn = session.connection()
             archived_at = session.scalar(select(Case.archived_at).where(Case.id == row.id))
-            if row.status != "archived" or archived_at is None or archived_at > cutoff:
+            if row.status != CaseStatus.ARCHIVED or archived_at is None or archived_at > cutoff:
                 return PurgeResult(number, 0, 0)  # reopened or not yet due: nothing to do
             events = conn.execute(EVENTS_TO_PURGE, {"number": number}).all()
             for seq, payload in events:

@@ -26,7 +26,6 @@ def test_only_roles_that_may_intervene_see_and_use_it(client, eng):
 def test_without_a_reason_nothing_changes_and_a_task_of_a_suspended_case_cannot_be_done(client, eng):
     number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
     login(client, "sup1")
-    page = client.get(f"/cases/{number}", follow_redirects=True)
     response = act(client, number, "suspend", reason="")
     assert response.status_code == 303 and eng.cases.get(number).status == "open"
     act(client, number, "suspend")

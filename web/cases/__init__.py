@@ -321,20 +321,22 @@ def complete(task_id: str):  # noqa: ANN201
                            notice=held_by_message(held), status=409)
     except (TaskAlreadyCompleted, TaskNotOpen, CaseArchived) as gone:
         return task_closed(eng.tasks.get(task_id), open_case(view.case_number), gone)
-    flash(what_comes_next(view), "ok")
-    following = my_next_task(view.case_number) if request.form.get("then") != "inbox" else None
+    following_steps = engine().tasks.for_case(view.case_number, "open")  # read once for the message and the way on
+    flash(what_comes_next(view, following_steps), "ok")
+    following = my_next_task(view.case_number, following_steps) if request.form.get("then") != "inbox" else None
     if following is not None:  # the case's next step is mine: straight to it, not back through the inbox
         return redirect(url_for("cases.task", task_id=following.id), code=303)
     return redirect(url_for("inbox.index"), code=303)
 
 
-def my_next_task(number: str) -> TaskView | None:
+def my_next_task(number: str, open_steps: list[TaskView] | None = None) -> TaskView | None:
     """The case's open step this person holds now (the first, if several), for going on without the inbox."""
     me = user()
-    return next((t for t in engine().tasks.for_case(number, "open") if t.assignee == me), None)
+    steps = engine().tasks.for_case(number, "open") if open_steps is None else open_steps
+    return next((t for t in steps if t.assignee == me), None)
 
 
-def what_comes_next(done: TaskView) -> dict:
+def what_comes_next(done: TaskView, open_steps: list[TaskView]) -> dict:
     """The message after a submit: what was done, then what the case does now (the next steps and who
     holds them, what it waits for), with links, so nobody has to open the case page to learn who has it."""
     number, me = done.case_number, user()
@@ -347,7 +349,7 @@ def what_comes_next(done: TaskView) -> dict:
     if case.status == "archived":
         lines.append(_("The case is archived."))
     else:
-        for task in engine().tasks.for_case(number, "open"):
+        for task in open_steps:
             if task.assignee == me:
                 who = _("you")
                 links.append((_("Open “%(step)s”", step=step_title(task)), url_for("cases.task", task_id=task.id)))

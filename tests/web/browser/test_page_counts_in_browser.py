@@ -68,14 +68,12 @@ class Handler:
     def work(self, step: str, task_id: str, data: dict) -> None:
         self.open_task(task_id)
         form = self.page.locator("form.task-form")
-        before = form.locator("[data-field]").count()
         fill(form, data)
         self.counts.fields += sum(1 for name, value in data.items() if value not in (None, "", [], False)
                                   and form.locator(f"[data-field={name}]").count())
         self.counts.clicks += 1
         submit(form, data)
         self.page.wait_for_load_state()
-        assert before >= 0
 
 
 def test_a_general_phone_complaint_from_registration_to_archive_takes_half_the_loads_and_clicks(
