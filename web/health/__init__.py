@@ -6,10 +6,11 @@ nothing about any case, only counts and the names of the checks.
 
 from __future__ import annotations
 
+import os
 import time
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
 
 from engine.metrics import DatabaseCollector
 from web.extensions import csrf, limiter
@@ -19,12 +20,27 @@ bp = Blueprint("health", __name__)
 REGISTRY_KEY = "complaintflow.metrics"
 
 
+def multiprocess_folder() -> str:
+    """prometheus-client's own switch: the folder its multiprocess mode writes to ("" when off)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
 def register(app: Flask) -> None:
-    """The blueprint and this app's own registry (the database gauges are read at scrape time)."""
+    """The blueprint and this app's own registry (the database gauges are read at scrape time).
+
+    Under gunicorn with ``PROMETHEUS_MULTIPROC_DIR`` set (``web/gunicorn_conf.py``), every worker
+    writes its request latencies to that folder and a scrape, answered by whichever worker, sums
+    them all; otherwise the figures are this process's own.
+    """
     registry = CollectorRegistry()
-    registry.register(DatabaseCollector(app.extensions["complaintflow.engine"].health))
+    health = app.extensions["complaintflow.engine"].health
+    registry.register(DatabaseCollector(health))
     latency = Histogram("complaintflow_http_request_seconds", "Time to answer a request",
                         ["method", "endpoint", "status"], registry=registry)
+    if multiprocess_folder():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(DatabaseCollector(health))
     app.extensions[REGISTRY_KEY] = (registry, latency)
     app.register_blueprint(bp)
     csrf.exempt(bp)
