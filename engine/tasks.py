@@ -180,15 +180,16 @@ def _orders(sort: str) -> list[tuple[ColumnElement[bool], list[tuple[str, bool]]
 
     Tasks without a due time come last in the due sorts, as a part of their own, so no ``NULLS LAST``
     (which SQLite cannot read from an index) is needed; ties go by case (registration order), and
-    ``id`` makes the order total for paging.
+    ``id`` makes the order total for paging. The part without a due time is still ordered by
+    ``due_at`` first (all NULL there, so the order is the same): that lets the database seek the
+    NULL range of the due index instead of filtering a role's whole created-order range, which
+    grows with the queue.
     """
     if sort == "newest":
         return [(true(), [("created_at", True), ("case_id", True), ("id", True)])]
-    if sort == "due_desc":
-        return [(_T.c.due_at.is_not(None), [("due_at", True), ("created_at", True), ("case_id", True), ("id", True)]),
-                (_T.c.due_at.is_(None), [("created_at", True), ("case_id", True), ("id", True)])]
-    return [(_T.c.due_at.is_not(None), [("due_at", False), ("created_at", False), ("case_id", False), ("id", False)]),
-            (_T.c.due_at.is_(None), [("created_at", False), ("case_id", False), ("id", False)])]
+    descending = sort == "due_desc"
+    order = [(name, descending) for name in ("due_at", "created_at", "case_id", "id")]
+    return [(_T.c.due_at.is_not(None), order), (_T.c.due_at.is_(None), order)]
 
 
 def _ordered(columns, order: list[tuple[str, bool]]) -> list:  # noqa: ANN001

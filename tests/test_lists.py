@@ -145,6 +145,10 @@ def test_the_inbox_reads_the_task_index_in_page_order_never_the_whole_table(eng,
     if query.scope == "mine":  # seeks the tasks the person holds, or nobody does, in each role
         index = index.replace("role_", "role_assignee_")
     assert index in found[0], found[0]  # the page walks an inbox index
+    if query.sort != "newest" and query.scope == "all":  # tasks without a deadline too: the NULL range of the
+        # due index, not a role's whole created-order range filtered (100 ms at 100,000 cases). In "mine" the
+        # planner rightly takes either index for the few tasks nobody holds yet.
+        assert index.replace("_due", "_created") not in found[0], found[0]
     for plan in found:
         assert "ix_task_" in plan and "task" not in full_scans(plan, eng.db.dialect), plan
     page_plan = found[0]
