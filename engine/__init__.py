@@ -41,6 +41,7 @@ from engine.migration import Migration
 from engine.notes import Notes
 from engine.notify import Notifications
 from engine.pending import PendingMatters
+from engine.identities import Identities
 from engine.people import People
 from engine.proofs import Proofs
 from engine.replay import Replay
@@ -74,6 +75,7 @@ class Engine:
         upgrade(self.db.engine)
         self.repository = Repository(self.db, self.clock, self.workflows_dir)
         self.people = People(self.db, self.clock, self.repository.active_roles)
+        self.identities = Identities(self.db, self.clock, self.repository.active_roles)
         self.history = History(self.db, self.clock)
         self.seals = Seals(self.db, self.clock)
         self.proofs = Proofs(self.db)
