@@ -34,6 +34,7 @@ from engine.errors import (
 )
 from engine.health import Health
 from engine.history import History
+from engine.identities import Identities
 from engine.intervention import Intervention
 from engine.links import Links
 from engine.lookup import LookupCodes
@@ -41,7 +42,6 @@ from engine.migration import Migration
 from engine.notes import Notes
 from engine.notify import Notifications
 from engine.pending import PendingMatters
-from engine.identities import Identities
 from engine.people import People
 from engine.proofs import Proofs
 from engine.replay import Replay

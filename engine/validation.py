@@ -31,8 +31,8 @@ from SpiffWorkflow.spiff.specs.defaults import ScriptTask, UserTask
 from engine import catalogue_checks, decision_checks, decision_tasks, options, process_checks, sandbox, spiff
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import Problem
-from engine.roles import GROUP_NAME_MAX, GROUPS, GROUPS_MAX, groups_problem
 from engine.notify import templates as notice_templates
+from engine.roles import GROUP_NAME_MAX, GROUPS, GROUPS_MAX, groups_problem
 
 ISO_DURATION_NAME = re.compile(r"^P(\d|T\d)", re.IGNORECASE)
 

@@ -61,7 +61,22 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     errors.register(app)
     security_headers.register(app)
 
-    from web import account, api, audit, auth, board, cases, health, inbox, notices, oidc, owner, pending, portal, vendor
+    from web import (
+        account,
+        api,
+        audit,
+        auth,
+        board,
+        cases,
+        health,
+        inbox,
+        notices,
+        oidc,
+        owner,
+        pending,
+        portal,
+        vendor,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(oidc.bp)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from authlib.common.errors import AuthlibBaseError
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
