@@ -153,7 +153,7 @@ def test_an_id_token_with_another_nonce_is_refused(served, app, eng, company_dir
     # the nonce this browser's sign-in expects is not the one the provider put in the token (a replayed token)
     serializer = app.session_interface.get_signing_serializer(app)
     kept = serializer.loads(http.cookies.get("session", domain="127.0.0.1"))
-    [key] = [key for key in kept if key.startswith("_state_oidc_")]
+    [key] = [key for key in kept if key.startswith("_state_idp_")]
     kept[key]["data"]["nonce"] = "not-the-nonce-sent"
     http.cookies.set("session", serializer.dumps(kept), domain="127.0.0.1", path="/")
     response = http.get(callback)
@@ -196,3 +196,13 @@ def test_the_next_page_after_signing_in_is_only_one_of_this_site(served, company
         while response.is_redirect and not str(response.next_request.url).startswith(served):
             response = http.get(str(response.next_request.url))
         assert http.get(str(response.next_request.url)).headers["location"] == expected
+
+
+def test_abandoned_starts_do_not_grow_the_cookie(served, company_directory, browsers):
+    http = new_browser(browsers)
+    for _ in range(30):
+        assert http.get(f"{served}/login/oidc").status_code == 302
+    assert len(http.cookies.get("session", domain="127.0.0.1")) < 1500, "a browser drops cookies over 4 kB"
+    callback = to_callback(http, served, company_directory, "alice")  # the latest start still finishes
+    assert http.get(callback).headers["location"] == "/inbox"
+

@@ -39,6 +39,8 @@ CLIENT = "complaintflow.oidc"  # app.extensions: the Authlib client and the sett
 NEXT = "oidc_next"  # the session key keeping where to go after the provider sends the person back
 TIMEOUT_SECONDS = 10
 SHOWN_MAX = 300  # the provider's error words shown at most this long
+AUTHLIB_NAME = "idp"  # not "oidc": Authlib would also read OIDC_* keys of the app's config as its own settings
+PENDING_KEPT = 3  # sign-ins started and not finished kept in the cookie (a few tabs); older ones are dropped
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def client() -> Any:  # noqa: ANN401  (Authlib's FlaskOAuth2App)
     if made is None or made[0] != settings:
         oauth = OAuth(current_app._get_current_object())  # noqa: SLF001
         made = (settings, oauth.register(
-            name="oidc", client_id=settings.client_id, client_secret=settings.client_secret or None,
+            name=AUTHLIB_NAME, client_id=settings.client_id, client_secret=settings.client_secret or None,
             server_metadata_url=f"{settings.issuer}/.well-known/openid-configuration",
             client_kwargs={"scope": settings.scopes, "code_challenge_method": "S256",
                            "default_timeout": TIMEOUT_SECONDS}))
@@ -101,11 +103,22 @@ def unreachable(error: Exception) -> ResponseReturnValue:
 def start() -> ResponseReturnValue:
     """Off to the provider's sign-in page, with a new state, nonce and PKCE verifier kept in the session."""
     oidc = client()
+    forget_old_starts()
     session[NEXT] = same_site_path(request.args.get("next")) or ""
     try:
         return oidc.authorize_redirect(redirect_uri())
     except (requests.RequestException, ValueError, KeyError, OAuthError) as error:
         return unreachable(error)
+
+
+def forget_old_starts() -> None:
+    """Each start keeps its state, nonce and PKCE verifier in the signed cookie for an hour: keep the newest
+    few, so abandoned starts cannot grow the cookie past what a browser stores."""
+    prefix = f"_state_{AUTHLIB_NAME}_"
+    pending = sorted((key for key in session if key.startswith(prefix)),
+                     key=lambda key: session[key].get("exp", 0) if isinstance(session[key], dict) else 0)
+    for key in pending[:max(0, len(pending) - (PENDING_KEPT - 1))]:
+        session.pop(key)
 
 
 @bp.get("/login/oidc/callback")
