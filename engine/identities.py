@@ -78,8 +78,11 @@ def groups_of(value: Any) -> frozenset[str]:
 
 
 def disabled(person: Person) -> bool:
-    """Whether the account is disabled: the hook for people administration's disabling (an attribute it adds)."""
-    return bool(getattr(person, "disabled", False))
+    """Whether the account is disabled: the hook for people administration's disabling.
+
+    That work adds the column (``disabled`` or ``disabled_at``) to ``person``; until then no account is.
+    """
+    return bool(getattr(person, "disabled", False) or getattr(person, "disabled_at", None))
 
 
 def username_base(claims: ProviderClaims) -> str:

@@ -45,6 +45,13 @@ class Directory:
     issuer: str
     config: Path
     users: list[dict] = field(default_factory=list)
+    process: subprocess.Popen | None = None
+
+    def stop(self) -> None:
+        """The provider goes down (as when the company's identity provider is unreachable)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
 
     def set_groups(self, username: str, groups: list[str]) -> None:
         """Move a user to other groups at the provider, as the company's directory administrator would."""
@@ -89,10 +96,10 @@ def start_provider(tmp_path: Path, redirect_uri: str) -> Iterator[Directory]:
         if not line:
             process.kill()
             pytest.fail(f"the OpenID Connect provider did not start: {(tmp_path / 'oidc_peer.log').read_text()}")
-        yield Directory(json.loads(line)["issuer"], config, users)
+        directory = Directory(json.loads(line)["issuer"], config, users, process)
+        yield directory
     finally:
-        process.terminate()
-        process.wait(10)
+        Directory("", config, process=process).stop()
         log.close()
 
 

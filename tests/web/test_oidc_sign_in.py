@@ -185,6 +185,16 @@ def test_an_unreachable_provider_is_a_clear_page(served, app, browsers):
     assert zh.status_code == 502 and "无法连接身份提供方" in zh.text
 
 
+def test_a_provider_gone_before_the_code_is_exchanged_is_a_clear_page(served, eng, company_directory, browsers):
+    http = new_browser(browsers)
+    callback = to_callback(http, served, company_directory, "alice")
+    company_directory.stop()
+    response = http.get(callback)
+    assert response.status_code == 502 and "cannot be reached" in response.text
+    with pytest.raises(NotFound):
+        eng.people.get("alice")
+
+
 def test_the_next_page_after_signing_in_is_only_one_of_this_site(served, company_directory, browsers):
     for target, expected in (("/inbox?page=2", "/inbox?page=2"), ("/%09/evil.example/", "/inbox")):
         http = new_browser(browsers)
