@@ -195,6 +195,14 @@ def test_a_provider_gone_before_the_code_is_exchanged_is_a_clear_page(served, en
         eng.people.get("alice")
 
 
+def test_a_discovery_document_of_another_issuer_is_not_believed(served, app, company_directory, browsers, caplog):
+    # the provider answers at localhost too, with its document naming http://127.0.0.1:<port>
+    app.config.update(OIDC_ISSUER=company_directory.issuer.replace("127.0.0.1", "localhost"))
+    response = new_browser(browsers).get(f"{served}/login/oidc")
+    assert response.status_code == 502 and "cannot be reached" in response.text
+    assert f"names the issuer '{company_directory.issuer}'" in caplog.text
+
+
 def test_the_next_page_after_signing_in_is_only_one_of_this_site(served, company_directory, browsers):
     for target, expected in (("/inbox?page=2", "/inbox?page=2"), ("/%09/evil.example/", "/inbox")):
         http = new_browser(browsers)

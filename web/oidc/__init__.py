@@ -106,9 +106,21 @@ def start() -> ResponseReturnValue:
     forget_old_starts()
     session[NEXT] = same_site_path(request.args.get("next")) or ""
     try:
+        discovered(oidc)
         return oidc.authorize_redirect(redirect_uri())
     except (requests.RequestException, ValueError, KeyError, OAuthError) as error:
         return unreachable(error)
+
+
+def discovered(oidc: Any) -> dict:  # noqa: ANN401
+    """The provider's discovery document, refused (ValueError) unless it names the configured issuer exactly
+    (OpenID Connect Discovery 4.3): a document served for another issuer must not be believed."""
+    metadata = oidc.load_server_metadata()
+    named, configured = metadata.get("issuer"), Settings.of_app().issuer
+    if str(named or "").rstrip("/") != configured:
+        metadata.clear()  # read it again next time: the provider may be fixed meanwhile
+        raise ValueError(f"the discovery document names the issuer {named!r}, not {configured!r}")
+    return metadata
 
 
 def forget_old_starts() -> None:
