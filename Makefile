@@ -39,8 +39,14 @@ $(STAMP): pyproject.toml web/assets/package-lock.json | system-tools
 run: $(STAMP)
 	$(BIN)/complaintflow run
 
+# The real OpenID Connect provider the sign-in tests run on loopback (npm's oidc-provider, tests/oidc_peer).
+OIDC_PEER := tests/oidc_peer/node_modules/.installed
+$(OIDC_PEER): tests/oidc_peer/package-lock.json | system-tools
+	npm ci --prefix tests/oidc_peer --no-audit --no-fund --loglevel=error
+	touch $(OIDC_PEER)
+
 ## make test: lint, then the whole suite on SQLite and on PostgreSQL
-test: browser-tools $(STAMP)
+test: browser-tools $(STAMP) $(OIDC_PEER)
 	$(BIN)/ruff check .
 	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest
 	@echo "mechanism tests again, with every shipped deadline lengthened as a process owner might (tests/deadline_shift.py):"

@@ -34,6 +34,7 @@ from engine.errors import (
 )
 from engine.health import Health
 from engine.history import History
+from engine.identities import Identities
 from engine.intervention import Intervention
 from engine.links import Links
 from engine.lookup import LookupCodes
@@ -74,6 +75,7 @@ class Engine:
         upgrade(self.db.engine)
         self.repository = Repository(self.db, self.clock, self.workflows_dir)
         self.people = People(self.db, self.clock, self.repository.active_roles)
+        self.identities = Identities(self.db, self.clock, self.repository.active_roles)
         self.history = History(self.db, self.clock)
         self.seals = Seals(self.db, self.clock)
         self.proofs = Proofs(self.db)

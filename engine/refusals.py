@@ -117,6 +117,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fallback_cycle": {"zh": "后备角色形成了循环（{chain}）：请让链条止于一个没有 fallback 的角色，例如总经理",
                        "en": "the fallbacks go round in a circle ({chain}): end the chain at a role without a "
                              "fallback, e.g. the general manager"},
+    "role_groups_invalid": {
+        "zh": "groups = {value} 无效：请写身份提供方（OpenID Connect）组名的列表，1 至 {most} 个、每个不超过 "
+              "{longest} 个字符，例如 groups = [\"cs-team\"]",
+        "en": "groups = {value} is not valid: write a list of the identity provider's (OpenID Connect) group "
+              "names, 1 to {most}, each at most {longest} characters, e.g. groups = [\"cs-team\"]"},
+    # sign-in through the identity provider (engine.identities)
+    "sign_in_no_role": {
+        "zh": "您在身份提供方的组（{groups}）在当前部署的 roles.toml 中不对应任何角色，因此无法登录。"
+              "请联系管理员把您加入相应的组，或请流程负责人在 roles.toml 的角色中写上 groups",
+        "en": "Your groups at the identity provider ({groups}) give no role in the deployed roles.toml, so you "
+              "cannot sign in. Ask an administrator to add you to a group, or the process owner to name it "
+              "in a role's groups in roles.toml"},
+    "account_disabled": {"zh": "账户 {username} 已停用：请联系管理员",
+                         "en": "The account {username} is disabled: ask an administrator"},
     # option lists (x-options: a list file such as defect_types.toml)
     "options_unknown": {"zh": "x-options “{value}” 没有对应的列表文件 {list}：请在 workflows/ 中添加该文件，"
                               "每个选项一个表，例如 [battery_swelling] zh = \"电池鼓包\" en = \"Battery swelling\"",

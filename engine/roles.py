@@ -48,3 +48,19 @@ def changes(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]])
     if not (added or removed or changed):
         return None
     return {"added": {role: after[role] for role in added}, "removed": removed, "changed": changed}
+
+
+GROUPS = "groups"  # a role's setting: the identity provider's groups whose members hold the role
+GROUPS_MAX, GROUP_NAME_MAX = 100, 200
+
+
+def groups_problem(value: Any) -> bool:
+    """True when a role's ``groups`` is not a list of 1 to 100 non-empty names of at most 200 characters."""
+    return not (isinstance(value, list) and 0 < len(value) <= GROUPS_MAX
+                and all(isinstance(name, str) and name.strip() and len(name) <= GROUP_NAME_MAX for name in value))
+
+
+def for_groups(roles: dict[str, dict[str, Any]], groups: set[str]) -> set[str]:
+    """The roles whose ``groups`` name one of ``groups`` (a malformed setting grants nothing)."""
+    return {role for role, info in roles.items()
+            if not groups_problem(info.get(GROUPS)) and groups & set(info[GROUPS])}

@@ -32,6 +32,7 @@ from engine import catalogue_checks, decision_checks, decision_tasks, options, p
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import Problem
 from engine.notify import templates as notice_templates
+from engine.roles import GROUP_NAME_MAX, GROUPS, GROUPS_MAX, groups_problem
 
 ISO_DURATION_NAME = re.compile(r"^P(\d|T\d)", re.IGNORECASE)
 
@@ -91,7 +92,16 @@ def _check_config(bundle: Bundle) -> None:
         if not isinstance(role, dict) or not role.get("zh") or not role.get("en"):
             bundle.problem("roles.toml", key, "role_needs_names")
     _check_fallbacks(bundle, roles)
+    _check_groups(bundle, roles)
     bundle.roles = roles
+
+
+def _check_groups(bundle: Bundle, roles: dict[str, Any]) -> None:
+    """``groups`` (the identity provider's groups that give the role) is a short list of names."""
+    for key, role in roles.items():
+        if isinstance(role, dict) and GROUPS in role and groups_problem(role[GROUPS]):
+            bundle.problem("roles.toml", key, "role_groups_invalid", value=role[GROUPS], most=GROUPS_MAX,
+                           longest=GROUP_NAME_MAX)
 
 
 def _check_fallbacks(bundle: Bundle, roles: dict[str, Any]) -> None:

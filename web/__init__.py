@@ -62,8 +62,10 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     security_headers.register(app)
 
     from web import account, api, audit, auth, board, cases, health, inbox, notices, owner, pending, portal, vendor
+    from web.oidc import bp as oidc_blueprint
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(oidc_blueprint)
     app.register_blueprint(i18n.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(board.bp)

@@ -42,6 +42,14 @@ def from_environment() -> dict:
         "LOGIN_ACCOUNT_LIMIT": os.environ.get("COMPLAINTFLOW_LOGIN_ACCOUNT_LIMIT", "20 per hour"),
         "LOGIN_ADDRESS_LIMIT": os.environ.get("COMPLAINTFLOW_LOGIN_ADDRESS_LIMIT", "50 per hour"),
         "INTAKE_LIMIT": os.environ.get("COMPLAINTFLOW_INTAKE_LIMIT", "10 per hour"),
+        # Sign-in through the company's identity provider (web.oidc): on when an issuer and a client id are set.
+        "OIDC_ISSUER": os.environ.get("COMPLAINTFLOW_OIDC_ISSUER", "").strip(),
+        "OIDC_CLIENT_ID": os.environ.get("COMPLAINTFLOW_OIDC_CLIENT_ID", "").strip(),
+        "OIDC_CLIENT_SECRET": os.environ.get("COMPLAINTFLOW_OIDC_CLIENT_SECRET", ""),
+        "OIDC_GROUPS_CLAIM": os.environ.get("COMPLAINTFLOW_OIDC_GROUPS_CLAIM", "").strip() or "groups",
+        "OIDC_SCOPES": os.environ.get("COMPLAINTFLOW_OIDC_SCOPES", "").strip() or "openid profile email",
+        "OIDC_NAME": os.environ.get("COMPLAINTFLOW_OIDC_NAME", "").strip(),  # the button's "Sign in with ..."
+        "OIDC_REDIRECT_URI": os.environ.get("COMPLAINTFLOW_OIDC_REDIRECT_URI", "").strip(),  # else from the request
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "LANGUAGES": {"zh_CN": "中文", "en": "English"},
         "WTF_CSRF_TIME_LIMIT": None,

@@ -33,6 +33,7 @@ class EventKind(StrEnum):
     CASE_CANCELLED = "case_cancelled"
     SESSION_ENDED = "session_ended"
     TOKEN_REVOKED = "token_revoked"
+    SIGN_IN_ROLES_SET = "sign_in_roles_set"  # an identity provider's groups gave an account other roles (or it)
 
 
 class CaseStatus(StrEnum):

@@ -300,6 +300,22 @@ class Person(Base):
     locale: Mapped[str | None] = mapped_column(String(10))  # zh-CN (default) or en
 
 
+class ExternalIdentity(Base):
+    """An account signed in through an identity provider (OpenID Connect): the provider's issuer and subject.
+
+    The subject, not the username, is who the person is at the provider: a renamed or reused
+    ``preferred_username`` never hands one person's account to another.
+    """
+
+    __tablename__ = "external_identity"
+
+    issuer: Mapped[str] = mapped_column(String(500), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("person.username"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class RoleMember(Base):
     """Who holds a role; rank 1 is the primary, 2 the backup, and so on."""
 

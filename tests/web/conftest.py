@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 import engine
 from engine.clock import ManualClock
 from tests.conftest import SHANGHAI
+from tests.web.oidc_peer import company_directory  # noqa: F401  (the OpenID Connect provider, for those who ask)
 from web import create_app
 
 # The tests speak plain http:// on loopback, where a Secure cookie would never come back: local
