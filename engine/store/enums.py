@@ -33,6 +33,7 @@ class EventKind(StrEnum):
     CASE_CANCELLED = "case_cancelled"
     SESSION_ENDED = "session_ended"
     TOKEN_REVOKED = "token_revoked"
+    IMPROVEMENT_LINKED = "improvement_linked"  # an improvement item and the complaints it answers (seed 003)
 
 
 class CaseStatus(StrEnum):
