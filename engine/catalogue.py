@@ -209,15 +209,18 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
     """The catalogue of a deployment from its parsed specs, its forms and its other files."""
     all_specs = [s for spec, subs in specs.values() for s in (spec, *subs.values())]
     intake, improvement, meanings = None, None, {}
+    other_start_forms = set()  # what starts other processes (an improvement item) is not what a complaint recorded
     for process_id in sorted(specs):
         props = _start_properties(specs[process_id][0])
         if props.get(IMPROVEMENT) == "true" and improvement is None:
             improvement = process_id
+        if props.get("intake") != "true" and props.get(FORM_PROPERTY):
+            other_start_forms.add(props[FORM_PROPERTY])
         if props.get("intake") == "true" and intake is None:
             intake = process_id
             meanings.update({meaning: props[key] for key, meaning in CASE_MEANINGS.items() if props.get(key)})
             meanings.update(_field_meanings(forms.get(props.get(FORM_PROPERTY) or "") or {}))
-    for form_name in sorted(forms):
+    for form_name in sorted(set(forms) - other_start_forms):
         for meaning, name in _field_meanings(forms[form_name]).items():
             if meaning in ANY_FORM_MEANINGS:
                 meanings.setdefault(meaning, name)
