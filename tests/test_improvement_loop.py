@@ -62,6 +62,7 @@ def test_seven_complaints_about_the_same_product_and_defect_open_one_improvement
         "recurrence", KETTLE, "shell_crack")
     kinds = [e.kind for e in eng.history.events(sixth)]
     assert kinds[-1] == "improvement_linked"  # the complaint's own history says so
+    assert eng.replay.run(sixth).ok and eng.replay.run(item).ok
 
 
 def test_complaints_of_another_calendar_month_count_again(eng, clock):
@@ -91,6 +92,7 @@ def test_a_registered_suggestion_skips_the_complaint_flow_and_reaches_the_produc
     assert [t.id for t in eng.tasks.inbox("pm1", InboxQuery()).tasks] == [task(eng, item, "analyse_and_plan").id]
     assert [c.number for c in eng.improvements.links(item).cases] == [number]
     assert eng.cases.get(item).summary["description"] == "希望增加多语言支持"
+    assert eng.replay.run(number).ok
 
 
 def test_an_improvement_item_walks_analysis_joint_review_and_verification_with_its_deadlines(eng, clock):
