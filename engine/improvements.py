@@ -33,11 +33,12 @@ from engine import history, spiff
 from engine.casework import OpenCase
 from engine.catalogue import Meaning, form_field
 from engine.errors import WorkflowFailure
+from engine.people import CUSTOMER
 from engine.repository import Repository
 from engine.runtime import Runtime
 from engine.store.db import Database
 from engine.store.enums import EventKind
-from engine.store.models import Case
+from engine.store.models import Case, Notification
 from engine.store.models_improvement import ImprovementLink, RecurrenceGroup, RecurrenceMember
 from engine.store.prepared import PreparedValue
 
@@ -45,8 +46,8 @@ ITEM_CHANNEL = "improve"  # improvement items are numbered YYYYMMDD-IMPROVE-NNN
 RECURRENCE = "recurrence"  # the source of an item a recurring problem opened (its links say so)
 SYSTEM_ACTOR = "system"
 
-_L, _G, _M, _C = (ImprovementLink.__table__, RecurrenceGroup.__table__, RecurrenceMember.__table__,
-                  Case.__table__)
+_L, _G, _M, _C, _N = (ImprovementLink.__table__, RecurrenceGroup.__table__, RecurrenceMember.__table__,
+                      Case.__table__, Notification.__table__)
 
 
 def _raise_group(insert_of: Any) -> PreparedValue:
@@ -85,12 +86,29 @@ class Improvements:
     # ------------------------------------------------------------ in the step's transaction
 
     def after_save(self, session: Session, case: OpenCase, snap: spiff.Snapshot) -> None:
-        """Carry out the ``open_improvement`` and ``count_recurrence`` calls of the step just saved."""
+        """Carry out the ``open_improvement`` and ``count_recurrence`` calls of the step just saved.
+
+        An item has no customer of its own: its ``notify("customer", ...)`` goes to the customers of the
+        complaints linked to it (their verification), each on their own case, so each reads it on their channel,
+        in their language and on their status page.
+        """
+        if case.row.process_id == case.deployment.catalogue.improvement_process:
+            self._tell_linked_customers(session, case)
         for asked in list(case.notices):
             if isinstance(asked, spiff.Opening):
                 self._open(session, case, asked.source, asked.data, [case.row.id], asked.element_id)
             elif isinstance(asked, spiff.Recurrence):
                 self._count(session, case, snap.data, asked)
+
+    def _tell_linked_customers(self, session: Session, case: OpenCase) -> None:
+        told = [n for n in spiff.notices_only(case.notices) if n.role == CUSTOMER]
+        if not told:
+            return
+        linked = list(session.scalars(select(_L.c.case_id).where(_L.c.item_case_id == case.row.id).order_by(_L.c.id)))
+        rows = [{"case_id": case_id, "role": CUSTOMER, "subject": n.subject, "element_id": n.element_id,
+                 "recipients": [], "link_token": None, "created_at": case.moment} for n in told for case_id in linked]
+        if rows:
+            session.connection().execute(insert(_N), rows)
 
     def _open(self, session: Session, case: OpenCase, source: str, data: dict, members: list[int],
               element: str | None) -> str:

@@ -96,7 +96,7 @@ def test_a_registered_suggestion_skips_the_complaint_flow_and_reaches_the_produc
 
 
 def test_an_improvement_item_walks_analysis_joint_review_and_verification_with_its_deadlines(eng, clock):
-    _number, item = suggestion(eng)
+    number, item = suggestion(eng)
     complete(eng, item, "analyse_and_plan", implementation_days=10)
     assert names(eng, item) == ["review_by_product", "review_by_quality", "review_by_rd"]
     assert [task(eng, item, t).assignee for t in ("review_by_product", "review_by_rd", "review_by_quality")] == [
@@ -117,8 +117,10 @@ def test_an_improvement_item_walks_analysis_joint_review_and_verification_with_i
     clock.advance(timedelta(days=8))  # 5 more working days: the general manager is told
     eng.timers.fire_due()
     assert ("general_manager", "improvement_escalated") in subjects(eng, item)
+    assert ("customer", "improvement_verification") not in subjects(eng, number)
     complete(eng, item, "carry_out_improvement")
     assert names(eng, item) == ["customer_verification", "verify_internally"]
+    assert ("customer", "improvement_verification") in subjects(eng, number)  # the suggestion's customer is asked
     complete(eng, item, "verify_internally")
     clock.advance(timedelta(days=8))  # the customers were not asked in 5 working days
     eng.timers.fire_due()
