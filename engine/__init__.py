@@ -35,6 +35,7 @@ from engine.errors import (
 from engine.health import Health
 from engine.history import History
 from engine.identities import Identities
+from engine.improvements import Improvements
 from engine.intervention import Intervention
 from engine.links import Links
 from engine.lookup import LookupCodes
@@ -102,6 +103,8 @@ class Engine:
         self.health = Health(self.db, self.clock)
         self.notifications = Notifications(self.db, self.clock)
         self.lookup = LookupCodes(self.db, self.clock, self.notifications)
+        self.improvements = Improvements(self.db, self.repository, self.runtime)
+        work.after_save.append(self.improvements.after_save)
         self.replies = CustomerReplies(self.db, self.repository, self.runtime, self.links, self.attachments)
 
     def duties(self) -> list[tuple[Callable[[], object], float]]:

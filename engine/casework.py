@@ -172,6 +172,8 @@ class CaseWork:
     def __init__(self, repository: Repository, clock: Clock) -> None:
         self._repository, self._clock = repository, clock
         self._cache = WorkflowCache()
+        # Run at the end of every save, in its transaction: (session, case, snapshot) -> None.
+        self.after_save: list[Callable[[Session, OpenCase, spiff.Snapshot], None]] = []
 
     @contextlib.contextmanager
     def spiff_step(self, moment: datetime, started: datetime | None = None) -> Iterator[list[spiff.Notice]]:
@@ -260,7 +262,8 @@ class CaseWork:
             "recipients": [] if notice.role == CUSTOMER else _with(
                 notice_recipients(conn, notice.role, involved, roles), case.also_told),
             "link_token": self._customer_link(case, snap, notice, links), "created_at": moment}
-            for notice in case.notices] + [{**notice, "link_token": None} for notice, _payload in fallbacks]
+            for notice in spiff.notices_only(case.notices)] + [
+            {**notice, "link_token": None} for notice, _payload in fallbacks]
         if outbox:
             INSERT_NOTIFICATION.run_many(conn, outbox)
         numbered = numbering(conn) if numbering is not None else {}
@@ -291,7 +294,7 @@ class CaseWork:
         if values["status"] != CaseStatus.ARCHIVED:  # archived: no more steps, keep no cache
             session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf, mirror))
         payload = dict(payload)
-        payload["notified"] = [{"role": n.role, "subject": n.subject} for n in case.notices]
+        payload["notified"] = [{"role": n.role, "subject": n.subject} for n in spiff.notices_only(case.notices)]
         payload["open_tasks"] = sorted(t.task_spec.bpmn_id for t in snap.ready_user_tasks)
         payload["status"] = values.get("status", row.status)
         row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(), actor=actor,
@@ -300,6 +303,8 @@ class CaseWork:
             row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(),
                                          actor="system", kind=EventKind.TASK_TO_FALLBACK, payload=fallback,
                                          deployment_version=case.deployment.version)
+        for after_step in self.after_save:  # what the step asked besides notices (improvement items), same transaction
+            after_step(session, case, snap)
 
 
 # Prebuilt Core statements: save() runs on every step of every case, and building and

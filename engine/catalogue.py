@@ -73,12 +73,16 @@ class Meaning(StrEnum):
     PENDING_REASON = "pending-reason"
     NEXT_ACTION = "next-action"
     EXPECTED_RETURN = "expected-return"
+    IMPROVEMENT_SOURCE = "improvement-source"  # why an improvement item was opened (suggestion, recurrence, capa)
 
 
 CASE_MEANINGS = {"caseGrade": Meaning.GRADE, "caseTier": Meaning.TIER, "caseOutcome": Meaning.OUTCOME}
 # Read from any form (the ledger's columns, set along the way), not only from the intake form.
 PENDING_MEANINGS = frozenset([Meaning.PENDING_REASON, Meaning.NEXT_ACTION, Meaning.EXPECTED_RETURN])
 FIELD_MEANINGS = frozenset(Meaning) - set(CASE_MEANINGS.values())
+# Read from any form too: the defect type is recorded at the root-cause analysis, not at the intake.
+ANY_FORM_MEANINGS = PENDING_MEANINGS | {Meaning.DEFECT_TYPE}
+IMPROVEMENT = "improvement"  # on a start event: ``true`` makes its process the one improvement items run
 PENDING_MATTER = "pendingMatter"  # on a user task: while it is open, the case is a pending matter
 PENDING_REMINDER = "pendingReminder"  # on a user task: a pending matter's reminder (the ledger's "last reminder")
 
@@ -134,6 +138,7 @@ class Catalogue:
     customer_replies: dict[str, CustomerReply] = field(default_factory=dict)
     pending_steps: frozenset[str] = frozenset()  # element ids marked pendingMatter = true
     reminder_steps: frozenset[str] = frozenset()  # element ids marked pendingReminder = true
+    improvement_process: str | None = None  # the process whose start event has ``improvement = true``
 
     def link_days(self, purpose: str, waiting: Any = (), open_steps: Any = ()) -> int:
         """How long a customer's link of ``purpose`` works: the ``customerLinkDays`` of the message the case
@@ -203,16 +208,21 @@ def customer_view(schema: dict) -> dict | None:
 def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], files: dict[str, str]) -> Catalogue:
     """The catalogue of a deployment from its parsed specs, its forms and its other files."""
     all_specs = [s for spec, subs in specs.values() for s in (spec, *subs.values())]
-    intake, meanings = None, {}
+    intake, improvement, meanings = None, None, {}
+    other_start_forms = set()  # what starts other processes (an improvement item) is not what a complaint recorded
     for process_id in sorted(specs):
         props = _start_properties(specs[process_id][0])
+        if props.get(IMPROVEMENT) == "true" and improvement is None:
+            improvement = process_id
+        if props.get("intake") != "true" and props.get(FORM_PROPERTY):
+            other_start_forms.add(props[FORM_PROPERTY])
         if props.get("intake") == "true" and intake is None:
             intake = process_id
             meanings.update({meaning: props[key] for key, meaning in CASE_MEANINGS.items() if props.get(key)})
             meanings.update(_field_meanings(forms.get(props.get(FORM_PROPERTY) or "") or {}))
-    for form_name in sorted(forms):
+    for form_name in sorted(set(forms) - other_start_forms):
         for meaning, name in _field_meanings(forms[form_name]).items():
-            if meaning in PENDING_MEANINGS:
+            if meaning in ANY_FORM_MEANINGS:
                 meanings.setdefault(meaning, name)
     steps, step_forms = {}, {}
     pending, reminders = set(), set()
@@ -242,7 +252,7 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
                                                    props["customerReplies"], _days(props.get("customerLinkDays"))))
     return Catalogue(intake, steps, messages, titles, meanings, forms, step_forms,
                      toml_sections(files.get(LABELS_FILE)), _demo(files.get(DEMO_FILE)), replies,
-                     frozenset(pending), frozenset(reminders))
+                     frozenset(pending), frozenset(reminders), improvement)
 
 
 def _properties(task_spec: Any) -> dict[str, str]:

@@ -335,7 +335,7 @@ def _observed(case: _Case, notices: list[spiff.Notice]) -> dict:
     return {
         "open_tasks": sorted(t.task_spec.bpmn_id for t in spiff.ready_user_tasks(case.workflow)),
         "status": case.status,
-        "notified": [{"role": n.role, "subject": n.subject} for n in notices],
+        "notified": [{"role": n.role, "subject": n.subject} for n in spiff.notices_only(notices)],
         "version": case.deployment.version,
     }
 

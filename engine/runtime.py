@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import uuid
@@ -101,8 +102,13 @@ class Runtime:
             raise IdempotencyKeyReused(key, found.number)
         return Started(found.number, replayed=True)
 
+    def start_within(self, session: Session, process_id: str, data: dict, actor: str, channel: str) -> str:
+        """``start`` inside the caller's transaction: a step that opens another case (an improvement item)
+        commits or fails with it."""
+        return self._start(process_id, data, actor, None, channel, within=session).number
+
     def _start(self, process_id: str, data: dict, actor: str, key: tuple[str, str] | None,
-               channel: str | None = None, locale: str | None = None) -> Started:
+               channel: str | None = None, locale: str | None = None, within: Session | None = None) -> Started:
         deployment = self._repository.active()
         clean = forms.validate(deployment.start_form(process_id), data)
         facts = deployment.catalogue
@@ -127,7 +133,7 @@ class Runtime:
         workflow, notices = self._run_start(deployment, process_id, {**masked, "case_number": stand_in}, now)
         late = not _derives_from(workflow, notices, stand_in)
         zone = deployment.calendar.zone
-        with self._db.write() as session:
+        with contextlib.nullcontext(within) if within is not None else self._db.write() as session:
             if key is not None:
                 session.add(RegistrationKey(caller=actor, key=key[0], request_hash=key[1], created_at=now))
                 session.flush()  # a racing duplicate's insert waits here (PostgreSQL) or was serialised (SQLite)

@@ -97,6 +97,66 @@ def _notify(role: str | list[str] | tuple[str, ...], subject: str) -> None:
     notices.extend(Notice(r, subject, _running_element.get()) for r in roles)
 
 
+@dataclass
+class Opening:
+    """``open_improvement(source, data)``: the step opens an improvement item linked to its case.
+
+    Collected with the notices and carried out by the save, in the step's transaction (``engine.improvements``).
+    """
+
+    source: str
+    data: dict
+    element_id: str | None
+
+
+@dataclass
+class Recurrence:
+    """``count_recurrence(group_by, threshold)``: count the case in its group of the calendar month.
+
+    ``group_by`` names the fields by their meaning (``"x-meaning"`` of the forms, e.g. ``["product",
+    "defect-type"]``), never by name; more than ``threshold`` cases in a group open one improvement item.
+    """
+
+    group_by: tuple[str, ...]
+    threshold: int
+    element_id: str | None
+
+
+def _step_list(name: str) -> list:
+    found = _notices.get()
+    if found is None:
+        raise RuntimeError(f"{name}() called outside an engine step")
+    return found
+
+
+def _open_improvement(source: str, data: dict | None = None) -> None:
+    """``open_improvement("suggestion", {"product": product_name, ...})``: open an improvement item.
+
+    ``data`` is the item's start form's data (checked against that form when the item opens)."""
+    openings = _step_list("open_improvement")
+    source = str(source)
+    if not 1 <= len(source) <= 100 or not (data is None or isinstance(data, dict)):
+        raise ValueError("open_improvement() takes a source of 1 to 100 characters and a dict of the item's data")
+    openings.append(Opening(source, dict(data or {}), _running_element.get()))
+
+
+def _count_recurrence(group_by: str | list[str] | tuple[str, ...] | None, threshold: int | None) -> None:
+    """``count_recurrence(["product", "defect-type"], 5)``: nothing when the decision gave no group."""
+    found = _step_list("count_recurrence")
+    if group_by is None or threshold is None:
+        return
+    meanings = tuple(str(m).strip() for m in (group_by.replace(",", " ").split() if isinstance(group_by, str)
+                                               else group_by) if str(m).strip())
+    if not 1 <= len(meanings) <= 5 or not 0 <= int(threshold) <= 100_000:
+        raise ValueError("count_recurrence() takes 1 to 5 meanings and a threshold of 0 to 100,000")
+    found.append(Recurrence(meanings, int(threshold), _running_element.get()))
+
+
+def notices_only(items: list) -> list[Notice]:
+    """The ``notify`` calls among what a step collected (the rest are openings and recurrence counts)."""
+    return [item for item in items if isinstance(item, Notice)]
+
+
 class RestrictedEnvironment(TaskDataEnvironment):
     """SpiffWorkflow's script environment, running every expression and script in ``engine.sandbox``."""
 
@@ -156,7 +216,8 @@ def engine_functions(calendar: BusinessCalendar) -> dict[str, Any]:
         return (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
 
     return {"working_days": working_days, "next_day_of_month": next_day_of_month, "next_weekday": next_weekday,
-            "case_started": case_started, "now": now, "after": after, "notify": _notify}
+            "case_started": case_started, "now": now, "after": after, "notify": _notify,
+            "open_improvement": _open_improvement, "count_recurrence": _count_recurrence}
 
 
 def make_script_engine(calendar: BusinessCalendar) -> PythonScriptEngine:

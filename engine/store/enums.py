@@ -34,6 +34,7 @@ class EventKind(StrEnum):
     SESSION_ENDED = "session_ended"
     TOKEN_REVOKED = "token_revoked"
     SIGN_IN_ROLES_SET = "sign_in_roles_set"  # an identity provider's groups gave an account other roles (or it)
+    IMPROVEMENT_LINKED = "improvement_linked"  # an improvement item and the complaints it answers (seed 003)
 
 
 class CaseStatus(StrEnum):

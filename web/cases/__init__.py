@@ -181,11 +181,24 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             details = [(_("reason"), str(payload.get("reason") or ""))]
         elif event.kind == EventKind.NOTE_ADDED:
             details = [(_("note"), str(payload.get("text") or ""))]
+        elif event.kind == EventKind.IMPROVEMENT_LINKED:
+            title = improvement_source(payload.get("source"))
+            details = [(_("improvement item"), str(payload["item"]))] if payload.get("item") else [
+                (_("complaints linked"), "、".join(payload.get("cases") or []))]
         elif event.kind in (EventKind.CASE_SUSPENDED, EventKind.CASE_RESUMED, EventKind.CASE_CANCELLED):
             details = [(_("reason"), str(payload.get("reason") or ""))]
         notified = [(n.get("role", ""), n.get("subject", "")) for n in payload.get("notified") or []]
         entries.append(TimelineEntry(event.at, event.actor, event.kind, title, details, notified))
     return list(reversed(entries))
+
+
+def improvement_source(code: Any) -> str:
+    """Why an improvement item was opened, in the words of the item's start form (its ``improvement-source``)."""
+    deployment = engine().repository.active()
+    process = deployment.catalogue.improvement_process
+    form = deployment.start_form(process) if process else None
+    field = form_field(form, Meaning.IMPROVEMENT_SOURCE)
+    return str(forms.display_value(form, field, code)) if field and code is not None else str(code or "")
 
 
 def deadline_rows(case: CaseView, by_id: dict[str, TaskView]) -> list[dict]:
@@ -436,6 +449,7 @@ def case(number: str):  # noqa: ANN201
         step_title=step_title, link_purposes=customer_link_purposes(view),
         deliveries=eng.notifications.for_case(number),
         notes=eng.notes.for_case(number),
+        improvement=eng.improvements.links(number), improvement_source=improvement_source,
     )
 
 
