@@ -33,6 +33,9 @@ class EventKind(StrEnum):
     CASE_CANCELLED = "case_cancelled"
     SESSION_ENDED = "session_ended"
     TOKEN_REVOKED = "token_revoked"
+    KNOWLEDGE_ADDED = "knowledge_added"  # a step whose form has x-knowledge fields made a knowledge-base entry
+    KNOWLEDGE_CORRECTED = "knowledge_corrected"  # its problem, cause or solution corrected (on the source case)
+    KNOWLEDGE_RETIRED = "knowledge_retired"  # no longer shown as a known issue (on the source case)
 
 
 class CaseStatus(StrEnum):
@@ -66,3 +69,10 @@ class EndReason(StrEnum):
     ENDED = "ended"  # by an administrator or by the person from another device
     IDLE = "idle"
     LIFETIME = "lifetime"
+
+
+class KnowledgeStatus(StrEnum):
+    """A knowledge-base entry is shown as a known issue while active; a retired one stays, for the record."""
+
+    ACTIVE = "active"
+    RETIRED = "retired"
