@@ -45,6 +45,7 @@ EDIT_RIGHT, EDIT_VALUE = "knowledge", "edit"  # roles.toml: who corrects and ret
 SEARCH_TABLE = "knowledge_fts"  # SQLite's FTS5 mirror (and its shadow tables), made by migration 0022
 SEARCH_INDEX = "ix_knowledge_entry_trgm"  # PostgreSQL's trigram index, made by migration 0022
 MAX_TERMS = 6
+MAX_QUERY = 200  # characters of a search, a product or a defect type asked for
 TRIGRAM = 3  # characters an index entry holds: shorter search terms cannot be looked up, only scanned for
 MAX_PART = 20_000  # characters of one part of an entry (the forms allow 5,000 per field)
 JOINER = "\n\n"
@@ -167,6 +168,16 @@ def defect_words(catalogue: Catalogue, code: str | None) -> list[str]:
     return words
 
 
+def defect_list(catalogue: Catalogue) -> tuple[dict, str] | None:
+    """The form and field the defect types are picked in (the first field marked ``defect-type``), for their
+    codes (``enum``) and words (``x-ui`` labels); None when no form marks one."""
+    for _name, schema in sorted(catalogue.forms.items()):
+        fields = _fields_meaning(schema, Meaning.DEFECT_TYPE)
+        if fields:
+            return schema, fields[0]
+    return None
+
+
 _FTS = table(SEARCH_TABLE, column("rowid"), column("search_text"))
 
 
@@ -202,6 +213,8 @@ class Knowledge:
                include_retired: bool = False, limit: int = 50) -> list[Entry]:
         """Entries whose text holds every word of ``text`` (any case), for ``product`` and ``defect_type``
         when given, newest first; each says whether ``viewer`` may open its source case."""
+        text, product, defect_type = (_query_text(value, name) for value, name in (
+            (text, "q"), (product, "product"), (defect_type, "defect_type")))
         query = select(KnowledgeEntry)
         if not include_retired:
             query = query.where(KnowledgeEntry.status == KnowledgeStatus.ACTIVE)
@@ -317,6 +330,14 @@ class Knowledge:
             query = query.where(exists().where(Task.case_id == Case.id,
                                                or_(Task.role.in_(mine), Task.assignee == viewer)))
         return set(session.scalars(query).all())
+
+
+def _query_text(value: str | None, name: str) -> str:
+    """What was asked, as the database can take it: NUL characters dropped, at most ``MAX_QUERY`` characters."""
+    text = str(value or "").replace("\x00", "")
+    if len(text) > MAX_QUERY:
+        raise FormInvalid({name: f"at most {MAX_QUERY} characters"})
+    return text
 
 
 def _payload(text: Any) -> dict:

@@ -48,6 +48,7 @@ from engine.errors import (
 )
 from engine.forms import CONTACT_LAST4
 from engine.forms import validate as validate_form
+from engine.knowledge import shows_known_issues
 from engine.store.enums import EventKind
 from engine.tasks import TaskView
 from web import forms
@@ -266,6 +267,7 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
         deadlines=[row for row in deadline_rows(case, by_id) if row["deadline"].guards == view.name],
         events=timeline(case, by_id), closed_by=closed_by, closed_at=closed_at, now=eng.clock.now(),
         shown=shown_fields(view.form, case.number), staff_named=staff_named_by_customer(case, view),
+        known_issues=eng.knowledge.known_issues(me, case.number) if shows_known_issues(view.form) else None,
     )
     return page, status
 
