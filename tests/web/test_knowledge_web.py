@@ -39,6 +39,7 @@ def test_the_knowledge_page_finds_entries_by_chinese_and_english_words(client, e
     found = client.get("/knowledge/?defect_type=shell_crack").get_data(as_text=True)
     assert found.count('data-entry="') == 1 and "外壳破损/裂纹" in found
     assert 'id="no-knowledge"' in client.get("/knowledge/?q=不存在的问题").get_data(as_text=True)
+    assert "已加入知识库" in client.get(f"/cases/{chinese}").get_data(as_text=True)  # the case's history says so
     client.get("/lang/en")
     english_page = client.get("/knowledge/").get_data(as_text=True)
     assert "Knowledge base" in english_page and "Defect type" in english_page and "Shell crack" in english_page

@@ -182,6 +182,9 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             details = [(_("reason"), str(payload.get("reason") or ""))]
         elif event.kind == EventKind.NOTE_ADDED:
             details = [(_("note"), str(payload.get("text") or ""))]
+        elif event.kind in (EventKind.KNOWLEDGE_ADDED, EventKind.KNOWLEDGE_CORRECTED, EventKind.KNOWLEDGE_RETIRED):
+            title = f"#{payload.get('entry')}"
+            details = [(_("reason"), str(payload["reason"]))] if payload.get("reason") else []
         elif event.kind in (EventKind.CASE_SUSPENDED, EventKind.CASE_RESUMED, EventKind.CASE_CANCELLED):
             details = [(_("reason"), str(payload.get("reason") or ""))]
         notified = [(n.get("role", ""), n.get("subject", "")) for n in payload.get("notified") or []]

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.errors import FormInvalid
-from engine.knowledge import MAX_PART, Entry, defect_list
+from engine.knowledge import MAX_PART, Entry, Part, defect_list
 from web.auth import writer_required
 from web.forms import enum_label
 from web.services import engine
@@ -83,8 +83,9 @@ def _expected_version() -> int | None:
 def correct(entry_id: int) -> ResponseReturnValue:
     form = request.form
     try:
-        engine().knowledge.correct(entry_id, current_user.username, form.get("problem", ""), form.get("cause", ""),
-                                   form.get("solution", ""), expected_version=_expected_version())
+        engine().knowledge.correct(entry_id, current_user.username, form.get(Part.PROBLEM, ""),
+                                   form.get(Part.CAUSE, ""), form.get(Part.SOLUTION, ""),
+                                   expected_version=_expected_version())
     except FormInvalid as invalid:
         return render_entry(engine().knowledge.get(current_user.username, entry_id), invalid.errors, 422)
     flash(_("The entry was corrected."), "ok")
