@@ -19,12 +19,12 @@ a new version, recorded on the source case's history with what it was before.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, column, exists, or_, select, table
@@ -32,16 +32,15 @@ from sqlalchemy.orm import Session
 
 from engine import history
 from engine.access import Access, not_involved
+from engine.casework import lock_case
 from engine.catalogue import Catalogue, Meaning
 from engine.clock import Clock
 from engine.errors import FormInvalid, NotAllowed, NotFound
+from engine.knowledge_marks import EDIT_RIGHT, EDIT_VALUE, Part, marked_fields
 from engine.store.db import Database
 from engine.store.enums import EventKind, KnowledgeStatus
 from engine.store.models import Case, Event, KnowledgeEntry, RoleMember, Task
 
-KNOWLEDGE_MARK = "x-knowledge"  # on a form field: which part of an entry it gives
-KNOWN_ISSUES_MARK = "x-known-issues"  # on a form: its step shows the known issues of the case's product
-EDIT_RIGHT, EDIT_VALUE = "knowledge", "edit"  # roles.toml: who corrects and retires entries
 SEARCH_TABLE = "knowledge_fts"  # SQLite's FTS5 mirror (and its shadow tables), made by migration 0022
 SEARCH_INDEX = "ix_knowledge_entry_trgm"  # PostgreSQL's trigram index, made by migration 0022
 MAX_TERMS = 6
@@ -49,14 +48,6 @@ MAX_QUERY = 200  # characters of a search, a product or a defect type asked for
 TRIGRAM = 3  # characters an index entry holds: shorter search terms cannot be looked up, only scanned for
 MAX_PART = 20_000  # characters of one part of an entry (the forms allow 5,000 per field)
 JOINER = "\n\n"
-
-
-class Part(StrEnum):
-    """The parts of an entry a form field may give."""
-
-    PROBLEM = "problem"
-    CAUSE = "cause"
-    SOLUTION = "solution"
 
 
 @dataclass(frozen=True)
@@ -77,20 +68,6 @@ class Entry:
     updated_by: str
     updated_at: datetime
     case_visible: bool = False  # whether the viewer may open the source case (never one they are involved in)
-
-
-def marked_fields(schema: dict | None) -> dict[Part, list[str]]:
-    """The form's fields per part (``x-knowledge``), in the form's order; empty when the form makes no entry."""
-    found: dict[Part, list[str]] = {}
-    for name, prop in ((schema or {}).get("properties") or {}).items():
-        mark = prop.get(KNOWLEDGE_MARK) if isinstance(prop, dict) else None
-        if mark in set(Part):
-            found.setdefault(Part(mark), []).append(name)
-    return found
-
-
-def shows_known_issues(schema: dict | None) -> bool:
-    return (schema or {}).get(KNOWN_ISSUES_MARK) is True
 
 
 def product_key(product: str) -> str:
@@ -241,7 +218,7 @@ class Knowledge:
     def products(self) -> list[str]:
         """The products entries exist for (one spelling per product), for the filter."""
         with self._db.read() as session:
-            rows = session.execute(select(KnowledgeEntry.product_key, KnowledgeEntry.product)
+            rows = session.execute(select(KnowledgeEntry.product_key, KnowledgeEntry.product).distinct()
                                    .order_by(KnowledgeEntry.product)).all()
         return list({key: name for key, name in rows if key}.values())
 
@@ -300,6 +277,8 @@ class Knowledge:
                 raise FormInvalid({"_form": "the entry changed meanwhile: read it again"})
             if row.status == KnowledgeStatus.RETIRED:
                 raise FormInvalid({"_form": "the entry is retired"})
+            with contextlib.suppress(NotFound):  # its history is the case's: no step of it may append meanwhile
+                lock_case(session, number=row.source_case)
             now = self._clock.now()
             before = {"problem": row.problem, "cause": row.cause, "solution": row.solution, "status": row.status}
             if words is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from engine import roles
 from engine.errors import Problem
-from engine.knowledge import EDIT_RIGHT, EDIT_VALUE, KNOWLEDGE_MARK, KNOWN_ISSUES_MARK, Part
+from engine.knowledge_marks import EDIT_RIGHT, EDIT_VALUE, KNOWLEDGE_MARK, KNOWN_ISSUES_MARK, Part
 
 
 def check(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:

@@ -12,7 +12,7 @@ import pytest
 
 from engine.catalogue import Meaning, form_field
 from engine.errors import DeployError, FormInvalid, NotAllowed
-from engine.knowledge import KNOWLEDGE_MARK, KNOWN_ISSUES_MARK, Part, marked_fields
+from engine.knowledge_marks import KNOWLEDGE_MARK, KNOWN_ISSUES_MARK, Part, marked_fields
 from engine.store.enums import EventKind, KnowledgeStatus
 from tests.driver import complete, registration, task, to_responsibility
 

@@ -48,7 +48,7 @@ from engine.errors import (
 )
 from engine.forms import CONTACT_LAST4
 from engine.forms import validate as validate_form
-from engine.knowledge import shows_known_issues
+from engine.knowledge_marks import shows_known_issues
 from engine.store.enums import EventKind
 from engine.tasks import TaskView
 from web import forms

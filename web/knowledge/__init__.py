@@ -15,7 +15,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.errors import FormInvalid
-from engine.knowledge import MAX_PART, Entry, Part, defect_list
+from engine.knowledge import MAX_PART, Entry, defect_list
+from engine.knowledge_marks import Part
 from web.auth import writer_required
 from web.forms import enum_label
 from web.services import engine
