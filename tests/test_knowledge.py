@@ -20,18 +20,20 @@ KETTLE, WATCH = "智能电水壶", "智能手表 W3"
 RCA = "root_cause_analysis"
 
 
-def analysed(eng, product: str = KETTLE, *, description: str = "热水壶底座漏电", cause: str = "搓轮材质耐磨性不足",
+def analysed(eng, product: str = KETTLE, *, problem: str = "热水壶底座漏电", cause: str = "搓轮材质耐磨性不足",
              corrective: str = "更换模具", preventive: str = "加强出厂检验", defect: str = "shell_crack",
              **registered: object) -> str:
     """A product-quality complaint walked through its root-cause analysis (the step that makes an entry)."""
-    number = eng.runtime.start("complaint", registration(product_name=product, description=description,
-                                                         **registered), "cs1")
+    number = eng.runtime.start("complaint", registration(product_name=product, **registered), "cs1")
     to_responsibility(eng, number)
     complete(eng, number, "determine_responsibility")
     form = eng.repository.active().form(task(eng, number, RCA).form_file)
     marks = marked_fields(form)
-    complete(eng, number, RCA, **{marks[Part.CAUSE][0]: cause, marks[Part.SOLUTION][0]: corrective,
-                                  marks[Part.SOLUTION][1]: preventive, form_field(form, Meaning.DEFECT_TYPE): defect})
+    answers = {marks[Part.CAUSE][0]: cause, marks[Part.SOLUTION][0]: corrective, marks[Part.SOLUTION][1]: preventive,
+               form_field(form, Meaning.DEFECT_TYPE): defect}
+    if Part.PROBLEM in marks:
+        answers[marks[Part.PROBLEM][0]] = problem
+    complete(eng, number, RCA, **answers)
     return number
 
 
@@ -40,7 +42,7 @@ def test_completing_the_root_cause_analysis_adds_one_entry_recorded_in_the_case_
     entries = eng.knowledge.search("sup1")
     assert len(entries) == 1
     entry = entries[0]
-    assert (entry.problem, entry.cause) == ("热水壶底座漏电", "搓轮材质耐磨性不足")  # no problem field: the description
+    assert (entry.problem, entry.cause) == ("热水壶底座漏电", "搓轮材质耐磨性不足")
     assert entry.solution == "更换模具\n\n加强出厂检验"  # both fields marked solution, in the form's order
     assert (entry.product, entry.defect_type, entry.source_case, entry.source_element) == (
         KETTLE, "shell_crack", number, RCA)
@@ -56,6 +58,17 @@ def test_completing_the_root_cause_analysis_adds_one_entry_recorded_in_the_case_
     assert eng.replay.run(number).ok  # the entry's event is no step: replay reaches the recorded state
 
 
+def test_a_form_marking_no_problem_takes_the_case_description(eng, workflows_dir):
+    path = workflows_dir / "forms" / "root_cause_analysis.json"
+    text = path.read_text(encoding="utf-8")
+    marked = '"title": "Problem as found",\n      "x-knowledge": "problem"'
+    assert marked in text
+    path.write_text(text.replace(marked, '"title": "Problem as found"'), encoding="utf-8")
+    eng.repository.deploy(actor="owner1", note="the problem is the customer's description")
+    analysed(eng, description="热水壶烧水时跳闸")
+    assert eng.knowledge.search("sup1")[0].problem == "热水壶烧水时跳闸"
+
+
 def test_a_refused_analysis_makes_no_entry(eng):
     number = eng.runtime.start("complaint", registration(), "cs1")
     to_responsibility(eng, number)
@@ -67,9 +80,9 @@ def test_a_refused_analysis_makes_no_entry(eng):
 
 
 def test_search_finds_two_character_chinese_words_and_english_words(eng):
-    rollers = analysed(eng, description="连续打印50页后卡纸", cause="搓轮材质耐磨性不足",
+    rollers = analysed(eng, problem="连续打印50页后卡纸", cause="搓轮材质耐磨性不足",
                        corrective="更换高耐磨搓轮批次", preventive="改用硅胶材质搓轮")
-    english = analysed(eng, product=WATCH, description="Screen flickers after the OTA update",
+    english = analysed(eng, product=WATCH, problem="Screen flickers after the OTA update",
                        cause="Display driver timing bug in firmware 2.1", corrective="Roll out firmware 2.2",
                        preventive="Add a flicker test to the release checklist", defect="software_fault")
 
@@ -152,8 +165,8 @@ def test_the_quality_lead_corrects_and_retires_an_entry_each_change_recorded(eng
 def test_the_shipped_forms_mark_the_analysis_and_the_defect_check(eng):
     active = eng.repository.active()
     rca = marked_fields(active.form("root_cause_analysis.json"))
-    assert set(rca) == {Part.CAUSE, Part.SOLUTION}
-    assert set(marked_fields(active.form("department_action.json"))) == {Part.CAUSE, Part.SOLUTION}
+    assert set(rca) == set(Part) and len(rca[Part.SOLUTION]) == 2  # corrective and preventive actions
+    assert set(marked_fields(active.form("department_action.json"))) == set(Part)
     assert active.form("verify.json")[KNOWN_ISSUES_MARK] is True
     assert active.form("check_validity.json")[KNOWN_ISSUES_MARK] is True
 

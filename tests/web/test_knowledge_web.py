@@ -23,8 +23,8 @@ def web_database_url(database_url: str) -> str:
 
 
 def test_the_knowledge_page_finds_entries_by_chinese_and_english_words(client, eng):
-    chinese = analysed(eng, description="连续打印50页后卡纸", cause=CAUSE)
-    english = analysed(eng, product=WATCH, description="Screen flickers after the update",
+    chinese = analysed(eng, problem="连续打印50页后卡纸", cause=CAUSE)
+    english = analysed(eng, product=WATCH, problem="Screen flickers after the update",
                        cause="Display driver timing bug", defect="software_fault")
     login(client, "sup1")
     page = client.get("/knowledge/").get_data(as_text=True)
@@ -90,7 +90,7 @@ def test_the_quality_lead_corrects_and_retires_an_entry_from_its_page(client, en
 
 
 def test_the_api_searches_the_knowledge_base(served, eng):
-    number = analysed(eng, description="连续打印50页后卡纸", cause=CAUSE, involved_staff=["mgr1"])
+    number = analysed(eng, problem="连续打印50页后卡纸", cause=CAUSE, involved_staff=["mgr1"])
     http = httpx.Client(base_url=f"{served}/api/v1", timeout=30)
 
     def token(user: str) -> dict:
