@@ -131,7 +131,7 @@ def record(conn: Connection, head: Any, *, catalogue: Catalogue, number: str, ta
 
 def defect_words(catalogue: Catalogue, code: str | None) -> list[str]:
     """The defect type's words in both languages (from the option list the deployed form was given), so a
-    search for 外壳裂纹 or "shell crack" finds entries filed under the code."""
+    search for 裂纹 or "shell crack" finds entries filed under the code."""
     if not code:
         return []
     words: list[str] = []
