@@ -37,6 +37,7 @@ from engine.history import History
 from engine.identities import Identities
 from engine.improvements import Improvements
 from engine.intervention import Intervention
+from engine.knowledge import Knowledge
 from engine.links import Links
 from engine.lookup import LookupCodes
 from engine.migration import Migration
@@ -92,6 +93,7 @@ class Engine:
         self.intervention = Intervention(self.db, self.clock)
         self.saved_views = SavedViews(self.db, self.clock)
         self.pending = PendingMatters(self.db, self.repository, self.access)
+        self.knowledge = Knowledge(self.db, self.clock, self.access, lambda: self.repository.active().catalogue)
         files = Path(attachments_dir) if attachments_dir else _default_attachments_dir(database_url)
         self.attachments = Attachments(self.db, self.clock, files)
         self.retention = Retention(self.db, self.clock, files)

@@ -55,6 +55,10 @@ class Access:
     def may_intervene(self, username: str) -> bool:
         return self._any(username, "intervene", True)
 
+    def has_setting(self, username: str, key: str, value: object) -> bool:
+        """Whether one of ``username``'s roles sets ``key = value`` in the active roles.toml."""
+        return self._any(username, key, value)
+
     def has_right(self, username: str, key: str) -> bool:
         """Whether one of ``username``'s roles sets ``key = true`` in the active roles.toml."""
         return self._any(username, key, True)

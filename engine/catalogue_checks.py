@@ -6,7 +6,8 @@ task), ``customerAnswers`` and ``customerReplies`` (on a message catch event), `
 ``caseGrade`` / ``caseTier`` / ``caseOutcome`` (on a start event), ``pendingMatter`` / ``pendingReminder``
 (on a user task, true or false), ``x-meaning`` (a known meaning, once per form), ``x-customer`` (true or
 false), ``x-decision`` (a boolean field, an optional text field for the reason and optional button
-words), ``x-show`` (a list of field names), ``labels.toml`` (TOML with ``zh`` and ``en`` per code) and
+words), ``x-show`` (a list of field names), ``x-knowledge`` / ``x-known-issues`` (``engine.knowledge_checks``),
+``labels.toml`` (TOML with ``zh`` and ``en`` per code) and
 ``demo.json`` (JSON).
 """
 
@@ -18,7 +19,7 @@ import tomllib
 
 from lxml import etree
 
-from engine import reply_templates
+from engine import knowledge_checks, reply_templates
 from engine.catalogue import CASE_MEANINGS, DEMO_FILE, FIELD_MEANINGS, LABELS_FILE, PENDING_MATTER, PENDING_REMINDER
 from engine.errors import Problem
 
@@ -46,6 +47,7 @@ def check(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:
         problems += _form(f"forms/{name}", schema)
     problems += _labels(files.get(LABELS_FILE))
     problems += reply_templates.check(files, forms)
+    problems += knowledge_checks.check(files, forms)
     if DEMO_FILE in files:
         try:
             json.loads(files[DEMO_FILE])

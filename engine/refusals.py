@@ -514,6 +514,16 @@ MESSAGES: dict[str, dict[str, str]] = {
               'next_weekday(w) or after(case_started(), "PT24H")'},
     "timer_bad_cycle": {"zh": '定时器表达式 {text} 不是 ISO 8601 重复区间，例如 "R3/PT4H"',
                         "en": 'timer expression {text} is not an ISO 8601 repeating interval such as "R3/PT4H"'},
+    # the knowledge base (engine.knowledge)
+    "knowledge_mark_unknown": {"zh": "x-knowledge “{value}” 未知：可用的有 {parts}（问题、原因、解决方案）",
+                               "en": 'x-knowledge "{value}" is unknown: use one of {parts}'},
+    "knowledge_mark_not_text": {"zh": "x-knowledge 只能标在文本字段上（\"type\": \"string\"）",
+                                "en": 'x-knowledge marks a text field ("type": "string") only'},
+    "known_issues_mark_invalid": {"zh": "x-known-issues 只能是 true 或 false", "en": "x-known-issues is true or false"},
+    "knowledge_right_invalid": {"zh": "knowledge = “{value}” 未知：要让该角色更正和停用知识库条目，请写 "
+                                      'knowledge = "edit"',
+                                "en": 'knowledge = "{value}" is unknown: write knowledge = "edit" to let the role '
+                                      "correct and retire knowledge-base entries"},
 }
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from engine import forms, history, involved, lockstep, spiff
+from engine import forms, history, involved, knowledge, lockstep, spiff
 from engine.access import ROLES_OF, not_involved
 from engine.casework import CaseRow, CaseWork, lock_case
 from engine.catalogue import Meaning, form_field
@@ -495,6 +495,12 @@ class Tasks:
             if added is not None:
                 involved.record(session.connection(), case_row, added, actor=username, at=self._clock.now(),
                                 deployment_version=deployment.version)
+            if knowledge.marked_fields(schema):  # the form makes a knowledge-base entry (x-knowledge)
+                case_row.head = knowledge.record(
+                    session.connection(), case_row.head, catalogue=deployment.catalogue, number=case_row.number,
+                    task_id=task_id, element=task.element_id, schema=schema, submitted=clean,
+                    data=spiff.snapshot(case.workflow).data, actor=username, at=self._clock.now(),
+                    deployment_version=deployment.version)
 
     def _locked(self, session: Session, task_id: str, case_id: int) -> tuple[Row, CaseRow]:
         """The task read under its case's lock, so a racing completion is visible by now."""

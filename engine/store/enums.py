@@ -35,6 +35,9 @@ class EventKind(StrEnum):
     TOKEN_REVOKED = "token_revoked"
     SIGN_IN_ROLES_SET = "sign_in_roles_set"  # an identity provider's groups gave an account other roles (or it)
     IMPROVEMENT_LINKED = "improvement_linked"  # an improvement item and the complaints it answers (seed 003)
+    KNOWLEDGE_ADDED = "knowledge_added"  # a step whose form has x-knowledge fields made a knowledge-base entry
+    KNOWLEDGE_CORRECTED = "knowledge_corrected"  # its problem, cause or solution corrected (on the source case)
+    KNOWLEDGE_RETIRED = "knowledge_retired"  # no longer shown as a known issue (on the source case)
 
 
 class CaseStatus(StrEnum):
@@ -68,3 +71,10 @@ class EndReason(StrEnum):
     ENDED = "ended"  # by an administrator or by the person from another device
     IDLE = "idle"
     LIFETIME = "lifetime"
+
+
+class KnowledgeStatus(StrEnum):
+    """A knowledge-base entry is shown as a known issue while active; a retired one stays, for the record."""
+
+    ACTIVE = "active"
+    RETIRED = "retired"

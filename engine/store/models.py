@@ -476,3 +476,32 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class KnowledgeEntry(Base):
+    """A "problem – cause – solution" entry of the knowledge base, made by a step whose form marks fields
+    ``x-knowledge`` (``engine.knowledge``). ``search_text`` is what the trigram search reads (casefolded; on
+    SQLite mirrored into the FTS5 table ``knowledge_fts`` by triggers, on PostgreSQL a ``pg_trgm`` GIN index
+    the migration makes). The source case is named by its number, not a key: a purged case leaves its lesson."""
+
+    __tablename__ = "knowledge_entry"
+    __table_args__ = (Index("ix_knowledge_entry_product", "product_key", "defect_type", "status"),
+                      UniqueConstraint("source_task"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem: Mapped[str] = mapped_column(Text)
+    cause: Mapped[str] = mapped_column(Text)
+    solution: Mapped[str] = mapped_column(Text)
+    product: Mapped[str] = mapped_column(String(200))
+    product_key: Mapped[str] = mapped_column(String(200))  # casefolded, spaces removed: what "same product" compares
+    defect_type: Mapped[str | None] = mapped_column(String(200))
+    source_case: Mapped[str] = mapped_column(String(40))
+    source_task: Mapped[str] = mapped_column(String(64))
+    source_element: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # a KnowledgeStatus
+    version: Mapped[int] = mapped_column(Integer)  # 1 when made, +1 per correction or retirement
+    search_text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -156,6 +156,16 @@ SCHEMAS: dict = {
         "created_at": _TIME, "last_used_at": _TIME_OR_NULL, "expires_at": _TIME, "revoked_at": _TIME_OR_NULL,
         "revoked_by": _TEXT_OR_NULL, "active": {"type": "boolean", "description": "neither revoked nor expired"},
         "current": {"type": "boolean", "description": "the token this call was made with"}}},
+    "KnowledgeEntry": {"type": "object", "required": ["id", "problem", "cause", "solution", "product", "status",
+                                                      "version", "source_case"], "properties": {
+        "id": {"type": "integer"}, "problem": {"type": "string"}, "cause": {"type": "string"},
+        "solution": {"type": "string"}, "product": {"type": "string"},
+        "defect_type": {**_TEXT_OR_NULL, "description": "a code of the process owner's defect list"},
+        "status": {"type": "string", "enum": ["active", "retired"]},
+        "version": {"type": "integer", "minimum": 1, "description": "1 when made, +1 per correction or retirement"},
+        "source_case": {**_TEXT_OR_NULL, "description": "the case the lesson comes from; null for a caller who "
+                                                         "may not open it (e.g. a person it complains about)"},
+        "created_at": _TIME, "updated_at": _TIME}},
     "HistoryEvent": {"type": "object", "properties": {
         "seq": {"type": "integer"}, "case_number": _TEXT_OR_NULL, "at": _TIME, "actor": {"type": "string"},
         "kind": {"type": "string", "examples": ["case_started", "task_completed", "message_received"]},
@@ -310,6 +320,20 @@ PATHS: dict = {
             "to_version": {"type": "integer"}, "reasons": {"type": "array", "items": {"type": "string"}}}}),
             "409": _error("Refused: reasons says which step done or under way changed.", "Refusal"),
             **_errors(400, 401, 403, 404, 422)})},
+    "/api/v1/knowledge": {"parameters": [
+        {"name": "q", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200},
+         "description": "words (Chinese or English) every entry must contain, e.g. 卡纸 or paper jam"},
+        {"name": "product", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200},
+         "description": "only this product (case and spaces ignored)"},
+        {"name": "defect_type", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200},
+         "description": "only this defect type code"},
+        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1,
+                                                                        "maximum": 200, "default": 50}}], "get": _op(
+        "Search the knowledge base: problem, cause and solution of closed analyses, newest first",
+        tags=("knowledge",), description="Retired entries are left out. Chinese words of two characters and "
+                                         "English words alike are found anywhere in the entry.",
+        responses={"200": _ok("The entries found.", {"type": "object", "required": ["entries"], "properties": {
+            "entries": {"type": "array", "items": _ref("KnowledgeEntry")}}}), **_errors(401, 422)})},
     "/api/v1/openapi.json": {"get": _op(
         "This document", public=True, tags=("meta",),
         responses={"200": _ok("OpenAPI 3.1 document.", {"type": "object"})})},

@@ -48,6 +48,7 @@ from engine.errors import (
 )
 from engine.forms import CONTACT_LAST4
 from engine.forms import validate as validate_form
+from engine.knowledge_marks import shows_known_issues
 from engine.store.enums import EventKind
 from engine.tasks import TaskView
 from web import forms
@@ -185,6 +186,9 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             title = improvement_source(payload.get("source"))
             details = [(_("improvement item"), str(payload["item"]))] if payload.get("item") else [
                 (_("complaints linked"), "、".join(payload.get("cases") or []))]
+        elif event.kind in (EventKind.KNOWLEDGE_ADDED, EventKind.KNOWLEDGE_CORRECTED, EventKind.KNOWLEDGE_RETIRED):
+            title = f"#{payload.get('entry')}"
+            details = [(_("reason"), str(payload["reason"]))] if payload.get("reason") else []
         elif event.kind in (EventKind.CASE_SUSPENDED, EventKind.CASE_RESUMED, EventKind.CASE_CANCELLED):
             details = [(_("reason"), str(payload.get("reason") or ""))]
         notified = [(n.get("role", ""), n.get("subject", "")) for n in payload.get("notified") or []]
@@ -279,6 +283,7 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
         deadlines=[row for row in deadline_rows(case, by_id) if row["deadline"].guards == view.name],
         events=timeline(case, by_id), closed_by=closed_by, closed_at=closed_at, now=eng.clock.now(),
         shown=shown_fields(view.form, case.number), staff_named=staff_named_by_customer(case, view),
+        known_issues=eng.knowledge.known_issues(me, case.number) if shows_known_issues(view.form) else None,
     )
     return page, status
 

@@ -34,6 +34,8 @@ EVENT_KINDS = {
     "case_suspended": _l("Suspended"), "case_resumed": _l("Resumed"), "case_cancelled": _l("Cancelled"),
     "task_to_fallback": _l("Passed to the fallback role"), "staff_involved": _l("Staff complained about added"),
     "improvement_linked": _l("Improvement item linked"),
+    "knowledge_added": _l("Knowledge-base entry added"), "knowledge_corrected": _l("Knowledge-base entry corrected"),
+    "knowledge_retired": _l("Knowledge-base entry retired"),
 }
 CUSTOMER = "customer"
 ACTORS = {"timer": _l("deadline timer"), "system": _l("system"), CUSTOMER: _l("customer")}
