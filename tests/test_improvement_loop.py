@@ -61,7 +61,10 @@ def test_seven_complaints_about_the_same_product_and_defect_open_one_improvement
     assert (summary["improvement_source"], summary["product_name"], summary["defect_type"]) == (
         "recurrence", KETTLE, "shell_crack")
     kinds = [e.kind for e in eng.history.events(sixth)]
-    assert kinds[-1] == "improvement_linked"  # the complaint's own history says so
+    # the complaint's own history says so, with the step that linked it (and its knowledge-base entry)
+    assert kinds[kinds.index("task_completed", len(kinds) - 3):] in (
+        ["task_completed", "improvement_linked", "knowledge_added"],
+        ["task_completed", "knowledge_added", "improvement_linked"])
     assert eng.replay.run(sixth).ok and eng.replay.run(item).ok
 
 
@@ -155,3 +158,20 @@ def test_a_suggestion_the_product_manager_declines_closes_with_the_reason(eng):
     _number, item = suggestion(eng)
     complete(eng, item, "analyse_and_plan", plan_decision="no_action", problem_analysis="与产品定位不符")
     assert names(eng, item) == ["close_improvement"]
+
+
+def test_a_closed_improvement_item_adds_a_knowledge_entry_for_its_product_and_defect(eng):
+    for _ in range(6):
+        sixth = analysed(eng)
+    [item] = items_of(eng, sixth)
+    before = {entry.id for entry in eng.knowledge.search("ql1", product=KETTLE)}
+    complete(eng, item, "analyse_and_plan", implementation_days=10)
+    for step in ("review_by_product", "review_by_quality", "review_by_rd", "carry_out_improvement",
+                 "verify_internally", "customer_verification"):
+        complete(eng, item, step)
+    complete(eng, item, "close_improvement", problem_summary="壶身开裂", cause_summary="注塑温度过低",
+             solution_summary="提高模温并全检外壳")
+    [entry] = [e for e in eng.knowledge.search("ql1", product=KETTLE) if e.id not in before]
+    assert (entry.problem, entry.cause, entry.solution) == ("壶身开裂", "注塑温度过低", "提高模温并全检外壳")
+    assert (entry.product, entry.defect_type, entry.source_case) == (KETTLE, "shell_crack", item)
+    assert [e.id for e in eng.knowledge.search("ql1", "模温")] == [entry.id]
