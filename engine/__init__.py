@@ -73,7 +73,7 @@ class Engine:
         self.db = Database(database_url, timeouts)
         upgrade(self.db.engine)
         self.repository = Repository(self.db, self.clock, self.workflows_dir)
-        self.people = People(self.db, self.clock, self.repository.active_roles)
+        self.people = People(self.db, self.clock, self.repository.active_roles, self.repository.zone)
         self.history = History(self.db, self.clock)
         self.seals = Seals(self.db, self.clock)
         self.proofs = Proofs(self.db)

@@ -33,6 +33,15 @@ class EventKind(StrEnum):
     CASE_CANCELLED = "case_cancelled"
     SESSION_ENDED = "session_ended"
     TOKEN_REVOKED = "token_revoked"
+    # people administration (system stream): who did what to whose account
+    PERSON_CREATED = "person_created"
+    PERSON_CHANGED = "person_changed"  # display name or contact addresses
+    PERSON_ROLES_CHANGED = "person_roles_changed"
+    ROLE_RANKS_SET = "role_ranks_set"  # a role's primary and backup
+    ABSENCE_ADDED = "absence_added"
+    ABSENCE_REMOVED = "absence_removed"
+    PERSON_DISABLED = "person_disabled"
+    PERSON_ENABLED = "person_enabled"
 
 
 class CaseStatus(StrEnum):
