@@ -42,6 +42,7 @@ from engine.notes import Notes
 from engine.notify import Notifications
 from engine.pending import PendingMatters
 from engine.people import People
+from engine.people_admin import PeopleAdmin
 from engine.proofs import Proofs
 from engine.replay import Replay
 from engine.replies import CustomerReplies
@@ -83,6 +84,8 @@ class Engine:
         self.tasks = Tasks(self.db, self.clock, self.repository, work, self.timers)
         self.access = Access(self.db, self.repository.active_roles)
         self.sessions = Sessions(self.db, self.clock, self.access.is_admin)
+        self.people_admin = PeopleAdmin(self.db, self.clock, self.repository.active_roles, self.repository.zone,
+                                        self.access.is_admin)
         self.cases = Cases(self.db, self.access)
         self.search = CaseSearch(self.db, self.access, self.repository)
         self.notes = Notes(self.db, self.clock, self.history)

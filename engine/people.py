@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -172,7 +172,7 @@ def record_fallback(case_id: int, element: str, task_id: str, role: str, chosen:
 
 
 def hand_on(session: Session, username: str, roles: dict[str, dict], moment: datetime, day: date, *,
-            reason: str, actor: str, to_group: bool = False) -> int:
+            reason: str, actor: str, to_group: bool = False, only_roles: set[str] | None = None) -> int:
     """Move ``username``'s open tasks on: to the next person of the role available on ``day`` (or its
     fallback), or back to the role's group, nobody holding them (``to_group``: a disabled account).
 
@@ -181,7 +181,9 @@ def hand_on(session: Session, username: str, roles: dict[str, dict], moment: dat
     """
     moved = 0
     tasks = session.scalars(
-        select(Task).where(Task.assignee == username, Task.state == TaskState.OPEN).order_by(Task.created_at)
+        select(Task).where(Task.assignee == username, Task.state == TaskState.OPEN,
+                           *([Task.role.in_(only_roles)] if only_roles is not None else []))
+        .order_by(Task.created_at)
     ).all()
     for task in tasks:
         case = session.get(Case, task.case_id)
@@ -200,6 +202,17 @@ def hand_on(session: Session, username: str, roles: dict[str, dict], moment: dat
         history.append(session, case_number=case.number, at=moment, actor=actor,
                        kind=EventKind.TASK_REASSIGNED, payload=payload, deployment_version=None)
     return moved
+
+
+@dataclass(frozen=True)
+class Away:
+    """One absence period as the board's calendar shows it."""
+
+    username: str
+    display_name: str
+    first_day: date
+    last_day: date | None  # None: until further notice
+    note: str
 
 
 def away_today(session: Session, username: str, day: date) -> bool:
@@ -288,6 +301,19 @@ class People:
             if person is None:
                 raise NotFound(f"no person {username!r}")
             person.email, person.phone, person.channels, person.locale = email, phone, channels, locale
+
+    def away_between(self, usernames: Iterable[str], first: date, last: date) -> list[Away]:
+        """The absence periods of ``usernames`` that touch the days ``first`` to ``last``, soonest first."""
+        names = sorted(set(usernames))
+        if not names:
+            return []
+        with self._db.read() as session:
+            rows = session.execute(
+                select(Absence, Person.display_name).join(Person, Person.username == Absence.username)
+                .where(Absence.username.in_(names), Absence.first_day <= last,
+                       or_(Absence.last_day.is_(None), Absence.last_day >= first))
+                .order_by(Absence.first_day, Absence.username).limit(500)).all()
+            return [Away(row.username, name, row.first_day, row.last_day, row.note) for row, name in rows]
 
     def set_absent(self, username: str, absent: bool, actor: str = "system") -> int:
         """Mark someone away from today until further notice (or back from today); their open tasks move

@@ -75,3 +75,4 @@ class EndReason(StrEnum):
     ENDED = "ended"  # by an administrator or by the person from another device
     IDLE = "idle"
     LIFETIME = "lifetime"
+    DISABLED = "disabled"  # the account was disabled by an administrator
