@@ -85,7 +85,7 @@ class Engine:
         self.access = Access(self.db, self.repository.active_roles)
         self.sessions = Sessions(self.db, self.clock, self.access.is_admin)
         self.people_admin = PeopleAdmin(self.db, self.clock, self.repository.active_roles, self.repository.zone,
-                                        self.access.is_admin)
+                                        self.access.is_admin, self.sessions)
         self.cases = Cases(self.db, self.access)
         self.search = CaseSearch(self.db, self.access, self.repository)
         self.notes = Notes(self.db, self.clock, self.history)

@@ -15,16 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import history
 from engine.clock import Clock
 from engine.errors import EngineError, NotAllowed, NotFound
 from engine.people import hand_on, hash_password, local_day
+from engine.sessions import Sessions
 from engine.store.db import Database
-from engine.store.enums import EndReason, EventKind
-from engine.store.models import Absence, ApiToken, Person, RoleMember, UserSession
+from engine.store.enums import EventKind
+from engine.store.models import Absence, Person, RoleMember
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 PHONE = re.compile(r"\+?[0-9][0-9 -]{2,38}")
@@ -91,8 +92,9 @@ def parse_day(value: str | date | None, field: str) -> date | None:
 
 class PeopleAdmin:
     def __init__(self, db: Database, clock: Clock, roles: Callable[[], dict[str, dict]],
-                 zone: Callable[[], tzinfo], is_admin: Callable[[str], bool]) -> None:
+                 zone: Callable[[], tzinfo], is_admin: Callable[[str], bool], sessions: Sessions) -> None:
         self._db, self._clock, self._roles, self._zone, self._is_admin = db, clock, roles, zone, is_admin
+        self._sessions = sessions
 
     def today(self) -> date:
         return local_day(self._clock.now(), self._zone())
@@ -237,7 +239,7 @@ class PeopleAdmin:
             raise PeopleRefused("people_date_missing", field="first_day")
         if last_day is not None and last_day < first_day:
             raise PeopleRefused("people_dates_inverted", first=first_day, last=last_day)
-        if last_day is not None and (last_day - first_day).days >= ABSENCE_DAYS_MAX:
+        if last_day is not None and (last_day - first_day).days + 1 > ABSENCE_DAYS_MAX:
             raise PeopleRefused("people_absence_too_long", most=ABSENCE_DAYS_MAX)
         note = note.strip()
         if len(note) > NOTE_MAX:
@@ -292,12 +294,7 @@ class PeopleAdmin:
             person.disabled_at = now
             session.flush()
             self._keep_an_admin(session)
-            ended = session.execute(update(UserSession).where(UserSession.username == username,
-                                                              UserSession.ended_at.is_(None))
-                                    .values(ended_at=now, ended_by=actor, end_reason=EndReason.DISABLED)).rowcount
-            revoked = session.execute(update(ApiToken).where(ApiToken.username == username,
-                                                             ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
-                                      .values(revoked_at=now, revoked_by=actor)).rowcount
+            ended, revoked = self._sessions.close_account(session, username, actor)
             returned = hand_on(session, username, self._roles(), now, self.today(), reason="disabled", actor=actor,
                                to_group=True)
             counts = {"sessions": ended, "tokens": revoked, "tasks": returned}

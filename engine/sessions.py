@@ -243,6 +243,18 @@ class Sessions:
                              {"username": row.username, "token": row.id, "name": row.name})
             return _token_view(row)
 
+    def close_account(self, session: Session, username: str, actor: str) -> tuple[int, int]:
+        """In the caller's transaction (a disabled account): end ``username``'s open sessions and revoke their
+        live tokens, at the sessions' own time; how many of each. The caller records the whole change."""
+        now = self.clock.now()
+        ended = session.execute(update(UserSession).where(UserSession.username == username,
+                                                          UserSession.ended_at.is_(None))
+                                .values(ended_at=now, ended_by=actor, end_reason=EndReason.DISABLED)).rowcount
+        revoked = session.execute(update(ApiToken).where(ApiToken.username == username, ApiToken.revoked_at.is_(None),
+                                                         ApiToken.expires_at > now)
+                                  .values(revoked_at=now, revoked_by=actor)).rowcount
+        return ended, revoked
+
     # ------------------------------------------------------------ housekeeping
 
     def forget_old(self, kept: timedelta = KEPT) -> int:
