@@ -110,10 +110,11 @@ class Engine:
 
         Sequencing links committed history events into the Merkle log soon after they are written,
         so the window in which an event is protected by its case chain alone stays short. Rows of
-        long-ended sessions and dead API tokens (addresses, browsers) are deleted once an hour.
+        long-ended sessions and dead API tokens (addresses, browsers) are deleted once an hour. Tasks
+        held by someone whose absence period has begun move on every five minutes.
         """
         return [(self.history.sequence, float(os.environ.get("COMPLAINTFLOW_SEQUENCE_SECONDS", "5"))),
-                (self.sessions.forget_old, 3600.0)]
+                (self.sessions.forget_old, 3600.0), (self.people.hand_on_from_absent, 300.0)]
 
     def close(self) -> None:
         self.db.dispose()

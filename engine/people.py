@@ -315,6 +315,19 @@ class People:
                 .order_by(Absence.first_day, Absence.username).limit(500)).all()
             return [Away(row.username, name, row.first_day, row.last_day, row.note) for row, name in rows]
 
+    def hand_on_from_absent(self) -> int:
+        """Open tasks held by someone away today (a period that began after they got the task) move to the
+        next present person of the role; the scheduler's lease holder runs it. How many moved."""
+        now, today = self._clock.now(), self.today()
+        with self._db.write() as session:
+            holders = session.scalars(
+                select(Task.assignee).distinct()
+                .where(Task.state == TaskState.OPEN, Task.assignee.is_not(None), away_on(Task.assignee)),
+                {"day": today, "day_too": today}).all()
+            roles = self._roles() if holders else {}
+            return sum(hand_on(session, username, roles, now, today, reason="absent", actor="system")
+                       for username in holders)
+
     def set_absent(self, username: str, absent: bool, actor: str = "system") -> int:
         """Mark someone away from today until further notice (or back from today); their open tasks move
         to the next present person of the role.

@@ -194,3 +194,19 @@ def test_a_dropped_role_hands_its_open_tasks_on(eng):
     assert [(e.payload["added"], e.payload["removed"]) for e in events] == [
         (["auditor"], []), ([], ["cs_specialist"])]
     assert eng.people.get("cs1").roles == ("auditor",)
+
+
+def test_tasks_held_when_an_absence_begins_move_to_the_backup_that_day(eng, clock):
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    first = task(eng, number, "first_response")
+    eng.tasks.claim(first.id, "cs1")
+    eng.people_admin.add_absence("owner1", "cs1", NEXT_MONDAY, NEXT_SUNDAY)
+    assert eng.people.hand_on_from_absent() == 0, "not away yet"
+    assert task(eng, number, "first_response").assignee == "cs1"
+    clock.advance(timedelta(days=7))
+    assert eng.people.hand_on_from_absent() == 1
+    assert task(eng, number, "first_response").assignee == "cs2"
+    assert eng.people.hand_on_from_absent() == 0
+    [moved] = [e for e in eng.history.events(number) if e.kind == EventKind.TASK_REASSIGNED]
+    assert (moved.actor, moved.payload["from"], moved.payload["to"], moved.payload["reason"]) == (
+        "system", "cs1", "cs2", "absent")
