@@ -53,15 +53,15 @@ def upgrade() -> None:
         today, now = _today(conn), datetime.now(UTC)
         op.bulk_insert(absence, [{"username": name, "first_day": today, "last_day": None, "note": "",
                                   "created_by": "migration", "created_at": now} for name in away])
-    with op.batch_alter_table("person") as batch:
-        batch.add_column(sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True))
-        batch.drop_column("absent")
+    # Plain ALTERs, no batch copy: SQLite (3.35+) drops a column in place, while copying ``person`` would
+    # trip the foreign keys of role_member, saved_view and absence that point at it.
+    op.add_column("person", sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True))
+    op.drop_column("person", "absent")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("person") as batch:
-        batch.add_column(sa.Column("absent", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.drop_column("disabled_at")
+    op.add_column("person", sa.Column("absent", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.drop_column("person", "disabled_at")
     conn = op.get_bind()
     today = _today(conn)
     conn.execute(sa.text(
