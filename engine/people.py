@@ -176,7 +176,8 @@ def hand_on(session: Session, username: str, roles: dict[str, dict], moment: dat
     """Move ``username``'s open tasks on: to the next person of the role available on ``day`` (or its
     fallback), or back to the role's group, nobody holding them (``to_group``: a disabled account).
 
-    Each move is a ``task_reassigned`` event in its case's history, by ``actor``, in the caller's
+    ``only_roles`` limits the move to tasks of those roles (roles the person no longer holds). Each move
+    is a ``task_reassigned`` event in its case's history, by ``actor``, with ``reason``, in the caller's
     transaction. Returns how many tasks moved.
     """
     moved = 0
