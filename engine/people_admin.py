@@ -11,7 +11,7 @@ Contact addresses and password hashes never enter the history: an event says whi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
@@ -102,14 +102,14 @@ class PeopleAdmin:
     # ------------------------------------------------------------ reading
 
     def accounts(self) -> list[Account]:
-        """Every account by username, with its roles and the absence periods not over yet."""
+        """Every account by username, with its roles and the absence periods not over yet (three queries)."""
         with self._db.read() as session:
-            people = session.scalars(select(Person).order_by(Person.username)).all()
-            return [self._account(session, person) for person in people]
+            return self._accounts(session, session.scalars(select(Person).order_by(Person.username)).all())
 
     def account(self, username: str) -> Account:
         with self._db.read() as session:
-            return self._account(session, self._person(session, username))
+            [found] = self._accounts(session, [self._person(session, username)])
+            return found
 
     def members(self) -> dict[str, list[str]]:
         """Each deployed role's members by rank (primary first)."""
@@ -120,15 +120,21 @@ class PeopleAdmin:
                 found.setdefault(role, []).append(username)
         return found
 
-    def _account(self, session: Session, person: Person) -> Account:
-        roles = session.execute(select(RoleMember.role, RoleMember.rank)
-                                .where(RoleMember.username == person.username).order_by(RoleMember.role)).all()
-        periods = session.scalars(select(Absence).where(
-            Absence.username == person.username,
-            or_(Absence.last_day.is_(None), Absence.last_day >= self.today())).order_by(Absence.first_day)).all()
-        return Account(person.username, person.display_name, person.email, person.phone,
-                       tuple((role, rank) for role, rank in roles), person.disabled_at,
-                       tuple(_absence_view(row) for row in periods))
+    def _accounts(self, session: Session, people: Sequence[Person]) -> list[Account]:
+        names = [person.username for person in people]
+        roles: dict[str, list[tuple[str, int]]] = {}
+        for username, role, rank in session.execute(
+                select(RoleMember.username, RoleMember.role, RoleMember.rank)
+                .where(RoleMember.username.in_(names)).order_by(RoleMember.role)):
+            roles.setdefault(username, []).append((role, rank))
+        periods: dict[str, list[AbsenceView]] = {}
+        for row in session.scalars(select(Absence).where(
+                Absence.username.in_(names), or_(Absence.last_day.is_(None), Absence.last_day >= self.today()))
+                .order_by(Absence.first_day)):
+            periods.setdefault(row.username, []).append(_absence_view(row))
+        return [Account(person.username, person.display_name, person.email, person.phone,
+                        tuple(roles.get(person.username, ())), person.disabled_at,
+                        tuple(periods.get(person.username, ()))) for person in people]
 
     # ------------------------------------------------------------ accounts
 
@@ -184,7 +190,7 @@ class PeopleAdmin:
             removed = sorted(set(held) - set(wanted))
             added = [role for role in wanted if role not in held]
             if not (removed or added):
-                return self._account(session, person)
+                return self._accounts(session, [person])[0]
             for role in removed:
                 session.delete(held[role])
             session.flush()
