@@ -10,6 +10,7 @@ Contact addresses and password hashes never enter the history: an event says whi
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from engine.people import hand_on, hash_password, local_day
 from engine.sessions import Sessions
 from engine.store.db import Database
 from engine.store.enums import EventKind
-from engine.store.models import Absence, Person, RoleMember
+from engine.store.models import Absence, Event, Person, RoleMember
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 PHONE = re.compile(r"\+?[0-9][0-9 -]{2,38}")
@@ -54,6 +55,22 @@ class AbsenceView:
 
     def covers(self, day: date) -> bool:
         return self.first_day <= day and (self.last_day is None or day <= self.last_day)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One administration event about an account, as its page lists it."""
+
+    at: datetime
+    actor: str
+    kind: str
+    payload: dict
+
+
+ACCOUNT_KINDS = (EventKind.PERSON_CREATED, EventKind.PERSON_CHANGED, EventKind.PERSON_ROLES_CHANGED,
+                 EventKind.ABSENCE_ADDED, EventKind.ABSENCE_REMOVED, EventKind.PERSON_DISABLED,
+                 EventKind.PERSON_ENABLED)
+SCANNED = 2000  # an account page reads at most this many of the latest administration events
 
 
 @dataclass(frozen=True)
@@ -110,6 +127,20 @@ class PeopleAdmin:
         with self._db.read() as session:
             [found] = self._accounts(session, [self._person(session, username)])
             return found
+
+    def changes(self, username: str, limit: int = 50) -> list[Change]:
+        """The administration events about ``username``, newest first (from the last ``SCANNED`` of them)."""
+        with self._db.read() as session:
+            rows = session.execute(
+                select(Event.at, Event.actor, Event.kind, Event.payload)
+                .where(Event.stream == history.SYSTEM, Event.kind.in_(list(ACCOUNT_KINDS)))
+                .order_by(Event.seq.desc()).limit(SCANNED)).all()
+        found = []
+        for at, actor, kind, payload in rows:
+            data = json.loads(payload)
+            if data.get("username") == username:
+                found.append(Change(at, actor, kind, data))
+        return found[:limit]
 
     def members(self) -> dict[str, list[str]]:
         """Each deployed role's members by rank (primary first)."""

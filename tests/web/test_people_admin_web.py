@@ -105,8 +105,11 @@ def test_absence_dates_are_added_checked_and_removed_through_the_pages(client, e
     assert "日期“next monday”无效" in bad.get_data(as_text=True)
     [period] = eng.people_admin.account("cs1").absences
     assert [e.actor for e in system_events(eng, EventKind.ABSENCE_ADDED)] == ["owner1"]
-    post(client, f"{here}/absences/{period.id}/remove", here)
+    removed = post(client, f"{here}/absences/{period.id}/remove", here).get_data(as_text=True)
     assert eng.people_admin.account("cs1").absences == ()
+    changes = removed[removed.index('id="changes"'):]  # the account's own history, newest first
+    assert changes.index('data-kind="absence_removed"') < changes.index('data-kind="absence_added"')
+    assert "删除缺勤" in changes and "添加缺勤: 2026-03-09 – 2026-03-15" in changes and "owner1" in changes
     assert client.post(f"{here}/absences/999999/remove",
                        data={"csrf_token": csrf_token(client, here)}).status_code == 404
     assert client.get("/people/accounts/nobody").status_code == 404

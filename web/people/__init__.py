@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 
 from engine.errors import NotFound
 from engine.people_admin import PeopleRefused
+from engine.store.enums import EventKind
 from web import i18n
 from web.services import engine
 
@@ -83,7 +84,16 @@ def new() -> ResponseReturnValue:
 def person(username: str) -> ResponseReturnValue:
     admin = engine().people_admin
     return render_template("people/person.html", account=_account_or_404(username),
-                           roles=list(engine().repository.active_roles()), today=admin.today())
+                           roles=list(engine().repository.active_roles()), today=admin.today(),
+                           changes=admin.changes(username), kinds=_kind_labels())
+
+
+def _kind_labels() -> dict[str, str]:
+    """What each administration event is called on the account page."""
+    return {EventKind.PERSON_CREATED: _("account created"), EventKind.PERSON_CHANGED: _("name or contact changed"),
+            EventKind.PERSON_ROLES_CHANGED: _("roles changed"), EventKind.ABSENCE_ADDED: _("absence added"),
+            EventKind.ABSENCE_REMOVED: _("absence removed"), EventKind.PERSON_DISABLED: _("account disabled"),
+            EventKind.PERSON_ENABLED: _("account enabled")}
 
 
 @bp.post("/accounts/<username>/details")
