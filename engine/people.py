@@ -27,7 +27,7 @@ from engine.calendar import CalendarConfig
 from engine.clock import Clock
 from engine.errors import NotFound
 from engine.store.db import Database
-from engine.store.enums import EventKind, TaskState
+from engine.store.enums import EventKind, HandOnReason, TaskState
 from engine.store.models import Absence, Case, Notification, Person, RoleMember, Task
 from engine.store.prepared import PreparedQuery
 
@@ -172,7 +172,7 @@ def record_fallback(case_id: int, element: str, task_id: str, role: str, chosen:
 
 
 def hand_on(session: Session, username: str, roles: dict[str, dict], moment: datetime, day: date, *,
-            reason: str, actor: str, to_group: bool = False, only_roles: set[str] | None = None) -> int:
+            reason: HandOnReason, actor: str, to_group: bool = False, only_roles: set[str] | None = None) -> int:
     """Move ``username``'s open tasks on: to the next person of the role available on ``day`` (or its
     fallback), or back to the role's group, nobody holding them (``to_group``: a disabled account).
 
@@ -326,7 +326,7 @@ class People:
                 .where(Task.state == TaskState.OPEN, Task.assignee.is_not(None), away_on(Task.assignee)),
                 {"day": today, "day_too": today}).all()
             roles = self._roles() if holders else {}
-            return sum(hand_on(session, username, roles, now, today, reason="absent", actor="system")
+            return sum(hand_on(session, username, roles, now, today, reason=HandOnReason.ABSENT, actor="system")
                        for username in holders)
 
     def set_absent(self, username: str, absent: bool, actor: str = "system") -> int:
@@ -355,4 +355,4 @@ class People:
                 session.add(Absence(username=username, first_day=today, last_day=None, note="",
                                     created_by=actor, created_at=now))
                 session.flush()
-            return hand_on(session, username, self._roles(), now, today, reason="absent", actor="system")
+            return hand_on(session, username, self._roles(), now, today, reason=HandOnReason.ABSENT, actor="system")

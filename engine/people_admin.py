@@ -25,7 +25,7 @@ from engine.errors import EngineError, NotAllowed, NotFound
 from engine.people import hand_on, hash_password, local_day
 from engine.sessions import Sessions
 from engine.store.db import Database
-from engine.store.enums import EventKind
+from engine.store.enums import EventKind, HandOnReason
 from engine.store.models import Absence, Event, Person, RoleMember
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -232,8 +232,8 @@ class PeopleAdmin:
             self._record(session, actor, EventKind.PERSON_ROLES_CHANGED,
                          {"username": username, "added": added, "removed": removed})
             if removed:  # tasks of a role they no longer hold go to the role's next present person
-                hand_on(session, username, self._roles(), self._clock.now(), self.today(), reason="role_removed",
-                        actor=actor, only_roles=set(removed))
+                hand_on(session, username, self._roles(), self._clock.now(), self.today(),
+                        reason=HandOnReason.ROLE_REMOVED, actor=actor, only_roles=set(removed))
         return self.account(username)
 
     def set_ranks(self, actor: str, role: str, primary: str, backup: str = "") -> list[str]:
@@ -298,7 +298,7 @@ class PeopleAdmin:
             view = _absence_view(row)
             moved = 0
             if view.covers(today):
-                moved = hand_on(session, username, self._roles(), now, today, reason="absent", actor=actor)
+                moved = hand_on(session, username, self._roles(), now, today, reason=HandOnReason.ABSENT, actor=actor)
             self._record(session, actor, EventKind.ABSENCE_ADDED,
                          {"username": username, "absence": row.id, "first_day": first_day.isoformat(),
                           "last_day": last_day.isoformat() if last_day else None, "tasks_moved": moved})
@@ -332,8 +332,8 @@ class PeopleAdmin:
             session.flush()
             self._keep_an_admin(session)
             ended, revoked = self._sessions.close_account(session, username, actor)
-            returned = hand_on(session, username, self._roles(), now, self.today(), reason="disabled", actor=actor,
-                               to_group=True)
+            returned = hand_on(session, username, self._roles(), now, self.today(), reason=HandOnReason.DISABLED,
+                               actor=actor, to_group=True)
             counts = {"sessions": ended, "tokens": revoked, "tasks": returned}
             self._record(session, actor, EventKind.PERSON_DISABLED, {"username": username, **counts})
         return counts

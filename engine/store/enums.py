@@ -68,6 +68,14 @@ class TimerStatus(StrEnum):
     HELD = "held"  # its case is suspended: not due until the case is resumed
 
 
+class HandOnReason(StrEnum):
+    """Why the engine moved someone's open task on (the ``reason`` of its ``task_reassigned`` event)."""
+
+    ABSENT = "absent"  # an absence period of theirs covers the day
+    DISABLED = "disabled"  # their account was disabled: back to the role's group
+    ROLE_REMOVED = "role_removed"  # they no longer hold the task's role
+
+
 class EndReason(StrEnum):
     """Why a login session ended: the person logged out, someone ended it, or a limit ran out."""
 
