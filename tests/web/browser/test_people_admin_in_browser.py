@@ -63,3 +63,20 @@ def signed_in(browser: Browser, served: str, username: str) -> Iterator[Page]:
         yield other
     finally:
         context.close()
+
+
+def test_the_administration_and_the_absence_calendar_fit_a_390_px_screen(page: Page, browser: Browser, served: str,
+                                                                         eng):
+    eng.people_admin.add_absence("owner1", "cs1", "2026-03-09", "2026-03-15", note="年假，回老家探亲" * 3)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "owner1")
+    for path in ("/people/", "/people/accounts/cs1", "/people/roles", "/people/new"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow} px"
+    with signed_in(browser, served, "sup1") as other:
+        other.set_viewport_size({"width": 390, "height": 844})
+        other.goto("/board")
+        expect(other.locator("#absence-calendar tr[data-username='cs1']")).to_be_visible()
+        overflow = other.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"/board scrolls sideways by {overflow} px"
