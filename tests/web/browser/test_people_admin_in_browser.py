@@ -30,9 +30,9 @@ def test_an_administrator_marks_cs1_absent_next_week_and_the_next_case_goes_to_c
     row = page.locator("#absences tr[data-absence]")
     expect(row).to_contain_text("2026-03-09")
     expect(row).to_contain_text("2026-03-15")
+    page.screenshot(path="test-output/screenshots/people_absence_added.png", full_page=True)
     page.goto("/people/")
     expect(page.locator("#accounts tr[data-username='cs1']")).to_contain_text("2026-03-09 – 2026-03-15")
-    page.screenshot(path="test-output/screenshots/people_absence_added.png", full_page=True)
 
     this_week = eng.runtime.start("complaint", registration(channel="phone"), "sup1")
     assert task(eng, this_week, "first_response").assignee == "cs1", "cs1 is still here this week"
