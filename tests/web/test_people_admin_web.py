@@ -127,6 +127,7 @@ def test_disabling_through_the_page_ends_the_login_and_gives_tasks_back(client, 
     assert refused.status_code == 302 and "/login" in refused.headers["location"]
     denied = user.post("/login", data={"username": "cs1", "password": "demo", "csrf_token": csrf_token(user)})
     assert denied.status_code == 401
+    assert user.post("/api/v1/session", json={"username": "cs1", "password": "demo"}).status_code == 401
     assert task(eng, number, "first_response").assignee is None
     themselves = post(client, "/people/accounts/owner1/disable", "/people/accounts/owner1")
     assert "不能停用自己的账户" in themselves.get_data(as_text=True)
