@@ -129,6 +129,10 @@ def test_disabling_through_the_page_ends_the_login_and_gives_tasks_back(client, 
     assert denied.status_code == 401
     assert user.post("/api/v1/session", json={"username": "cs1", "password": "demo"}).status_code == 401
     assert task(eng, number, "first_response").assignee is None
+    supervisor = client.application.test_client()
+    login(supervisor, "sup1")
+    timeline = supervisor.get(f"/cases/{number}").get_data(as_text=True)
+    assert "原因" in timeline and "停用账户" in timeline, "the case history says why the task moved"
     themselves = post(client, "/people/accounts/owner1/disable", "/people/accounts/owner1")
     assert "不能停用自己的账户" in themselves.get_data(as_text=True)
     assert not eng.people.get("owner1").disabled

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 
 from engine.errors import NotFound
 from engine.people_admin import PeopleRefused
-from engine.store.enums import EventKind
+from engine.store.enums import EventKind, HandOnReason
 from web import i18n
 from web.services import engine
 
@@ -86,6 +86,13 @@ def person(username: str) -> ResponseReturnValue:
     return render_template("people/person.html", account=_account_or_404(username),
                            roles=list(engine().repository.active_roles()), today=admin.today(),
                            changes=admin.changes(username), kinds=_kind_labels())
+
+
+def hand_on_label(reason: str) -> str:
+    """Why the engine moved a task on, in the reader's language (the case history shows it)."""
+    labels = {HandOnReason.ABSENT: _("away (absence)"), HandOnReason.DISABLED: _("account disabled"),
+              HandOnReason.ROLE_REMOVED: _("no longer holds the role")}
+    return labels.get(reason, reason)
 
 
 def _kind_labels() -> dict[str, str]:
