@@ -45,6 +45,7 @@ from engine.notes import Notes
 from engine.notify import Notifications
 from engine.pending import PendingMatters
 from engine.people import People
+from engine.people_admin import PeopleAdmin
 from engine.proofs import Proofs
 from engine.replay import Replay
 from engine.replies import CustomerReplies
@@ -76,7 +77,7 @@ class Engine:
         self.db = Database(database_url, timeouts)
         upgrade(self.db.engine)
         self.repository = Repository(self.db, self.clock, self.workflows_dir)
-        self.people = People(self.db, self.clock, self.repository.active_roles)
+        self.people = People(self.db, self.clock, self.repository.active_roles, self.repository.zone)
         self.identities = Identities(self.db, self.clock, self.repository.active_roles)
         self.history = History(self.db, self.clock)
         self.seals = Seals(self.db, self.clock)
@@ -87,6 +88,8 @@ class Engine:
         self.tasks = Tasks(self.db, self.clock, self.repository, work, self.timers)
         self.access = Access(self.db, self.repository.active_roles)
         self.sessions = Sessions(self.db, self.clock, self.access.is_admin)
+        self.people_admin = PeopleAdmin(self.db, self.clock, self.repository.active_roles, self.repository.zone,
+                                        self.access.is_admin, self.sessions)
         self.cases = Cases(self.db, self.access)
         self.search = CaseSearch(self.db, self.access, self.repository)
         self.notes = Notes(self.db, self.clock, self.history)
@@ -114,10 +117,11 @@ class Engine:
 
         Sequencing links committed history events into the Merkle log soon after they are written,
         so the window in which an event is protected by its case chain alone stays short. Rows of
-        long-ended sessions and dead API tokens (addresses, browsers) are deleted once an hour.
+        long-ended sessions and dead API tokens (addresses, browsers) are deleted once an hour. Tasks
+        held by someone whose absence period has begun move on every five minutes.
         """
         return [(self.history.sequence, float(os.environ.get("COMPLAINTFLOW_SEQUENCE_SECONDS", "5"))),
-                (self.sessions.forget_old, 3600.0)]
+                (self.sessions.forget_old, 3600.0), (self.people.hand_on_from_absent, 300.0)]
 
     def close(self) -> None:
         self.db.dispose()

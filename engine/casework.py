@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -25,7 +25,7 @@ from engine import decision_tasks, history, sandbox, spiff, workflow_state
 from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import CaseArchived, CaseSuspended, DecisionFailure, NotFound, StaleCase, WorkflowFailure
-from engine.people import CUSTOMER, Assignment, assign, notice_recipients, record_fallback
+from engine.people import CUSTOMER, Assignment, assign, local_day, notice_recipients, record_fallback
 from engine.repository import LoadedDeployment, Repository
 from engine.store.enums import CaseStatus, EventKind
 from engine.store.models import Case, LinkToken, Notification, StreamHead, Task, Timer
@@ -253,14 +253,14 @@ class CaseWork:
         snap = spiff.snapshot(wf)
         conn = session.connection()
         mirror = Mirror.of(snap)
-        roles = case.deployment.roles
-        fallbacks = sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task, roles)
+        roles, day = case.deployment.roles, local_day(moment, case.deployment.calendar.zone)
+        fallbacks = sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task, roles, day)
         sync_timers(conn, row, wf, snap, case.mirrored, moment)
         links: list[dict[str, Any]] = []
         outbox = [{
             "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
             "recipients": [] if notice.role == CUSTOMER else _with(
-                notice_recipients(conn, notice.role, involved, roles), case.also_told),
+                notice_recipients(conn, notice.role, involved, roles, day), case.also_told),
             "link_token": self._customer_link(case, snap, notice, links), "created_at": moment}
             for notice in spiff.notices_only(case.notices)] + [
             {**notice, "link_token": None} for notice, _payload in fallbacks]
@@ -342,7 +342,7 @@ SAVE_NEW_CASE = _save_case((*_SAVED, "number", "summary"))  # a registration's, 
 
 def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror, before: Mirror, moment: datetime,
                involved: set[str], completed_task: tuple[str, str] | None,
-               roles: dict[str, dict]) -> list[tuple[dict, dict]]:
+               roles: dict[str, dict], day: date) -> list[tuple[dict, dict]]:
     """Mirror the ready user tasks into ``task``: close those gone, move due times, open the new ones.
 
     Returns, for each new task given to a fallback role's person, the outbox row telling them and
@@ -364,7 +364,7 @@ def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror
         if task_id in before.tasks:
             continue
         role = task.task_spec.lane
-        chosen: Assignment = assign(conn, role, involved, roles)
+        chosen: Assignment = assign(conn, role, involved, roles, day)
         if chosen.fallback_role is not None:
             fallbacks.append(record_fallback(row.id, task.task_spec.bpmn_id, task_id, role, chosen, moment))
         opened.append({

@@ -10,7 +10,7 @@ move to the next available person.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection, func, select, update
 
@@ -37,7 +37,7 @@ def resolve(conn: Connection, field: str, names: object) -> list[str]:
 
 
 def add(conn: Connection, row: CaseRow, names: list[str], *, element: str | None,
-        roles: dict[str, dict]) -> dict | None:
+        roles: dict[str, dict], day: date) -> dict | None:
     """Add ``names`` to the case's people complained about; returns the history payload (None: nobody new).
 
     The case row and ``row`` get the whole list, so the step's own save already leaves them out of
@@ -55,7 +55,7 @@ def add(conn: Connection, row: CaseRow, names: list[str], *, element: str | None
     held = conn.execute(select(Task.id, Task.element_id, Task.role, Task.assignee).where(
         Task.case_id == row.id, Task.state == TaskState.OPEN, Task.assignee.in_(added))).all()
     for task_id, task_element, role, holder in held:
-        successor = assign(conn, role, set(everyone), roles).assignee
+        successor = assign(conn, role, set(everyone), roles, day).assignee
         conn.execute(update(Task).where(Task.id == task_id).values(assignee=successor, claimed=False))
         moved.append({"task_id": task_id, "element": task_element, "from": holder, "to": successor})
     return {"added": added, "element": element, "moved": moved}

@@ -11,9 +11,10 @@ import hashlib
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import func, select
@@ -228,6 +229,13 @@ class Repository:
             return self.active().roles
         except NotFound:
             return {}
+
+    def zone(self) -> tzinfo:
+        """The active version's calendar zone (the default zone before the first deploy): the days of absences."""
+        try:
+            return self.active().calendar.zone
+        except NotFound:
+            return ZoneInfo(CalendarConfig.timezone)
 
     def load(self, deployment_id: int) -> LoadedDeployment:
         loaded = self._loaded.get(deployment_id)

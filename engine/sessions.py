@@ -6,8 +6,8 @@ or expired token are refused at once, whatever copy of the cookie or token is se
 and ``last_used_at`` are written at most once a minute, so a busy person costs no write per request.
 
 Ending someone else's session or token needs the ``admin = true`` right of the deployed roles.toml;
-every end by a person (logout, an end from the account page, an administrator) and every revocation
-is an event in the history's system stream.
+every end by a person (logout, an end from the account page, an administrator), every session found
+run out (idle or too old, by ``system``) and every revocation is an event in the history's system stream.
 """
 
 from __future__ import annotations
@@ -133,8 +133,12 @@ class Sessions:
         reason = EndReason.LIFETIME if now - created > lifetime else EndReason.IDLE if now - seen > idle else None
         if reason is not None:
             with self._db.write() as session:
-                session.execute(update(UserSession).where(UserSession.id == key, UserSession.ended_at.is_(None))
-                                .values(ended_at=now, end_reason=reason))
+                ended = session.execute(update(UserSession)
+                                        .where(UserSession.id == key, UserSession.ended_at.is_(None))
+                                        .values(ended_at=now, end_reason=reason)).rowcount
+                if ended:  # the request that found it run out records it; a racing one finds it ended
+                    self._record(session, "system", EventKind.SESSION_ENDED,
+                                 {"username": username, "session": key[:16], "reason": str(reason)})
             return None
         if activity and now - seen >= TOUCH_EVERY:
             with self._db.write() as session:
@@ -238,6 +242,18 @@ class Sessions:
                 self._record(session, actor, EventKind.TOKEN_REVOKED,
                              {"username": row.username, "token": row.id, "name": row.name})
             return _token_view(row)
+
+    def close_account(self, session: Session, username: str, actor: str) -> tuple[int, int]:
+        """In the caller's transaction (a disabled account): end ``username``'s open sessions and revoke their
+        live tokens, at the sessions' own time; how many of each. The caller records the whole change."""
+        now = self.clock.now()
+        ended = session.execute(update(UserSession).where(UserSession.username == username,
+                                                          UserSession.ended_at.is_(None))
+                                .values(ended_at=now, ended_by=actor, end_reason=EndReason.DISABLED)).rowcount
+        revoked = session.execute(update(ApiToken).where(ApiToken.username == username, ApiToken.revoked_at.is_(None),
+                                                         ApiToken.expires_at > now)
+                                  .values(revoked_at=now, revoked_by=actor)).rowcount
+        return ended, revoked
 
     # ------------------------------------------------------------ housekeeping
 

@@ -38,7 +38,7 @@ from engine.errors import (
     TaskNotOpen,
     WorkflowFailure,
 )
-from engine.people import assign
+from engine.people import assign, local_day
 from engine.repository import Repository
 from engine.store.db import Database
 from engine.store.enums import CaseStatus, EventKind
@@ -365,8 +365,9 @@ class Tasks:
             if task.assignee != username:
                 raise NotAllowed(f"task {task_id} is assigned to {task.assignee or 'nobody'}, not {username}")
             conn = session.connection()
-            roles = self._repository.load(case.deployment_id).roles
-            successor = assign(conn, task.role, set(case.involved_staff or []) | {username}, roles).assignee
+            deployment = self._repository.load(case.deployment_id)
+            successor = assign(conn, task.role, set(case.involved_staff or []) | {username}, deployment.roles,
+                               local_day(now, deployment.calendar.zone)).assignee
             conn.execute(UNCLAIM, {"task_id": task.id, "username": successor})
             history.append(session, case_number=case.number, at=now, actor=username, kind=EventKind.TASK_UNCLAIMED,
                            payload={"task_id": task.id, "element": task.element_id, "to": successor},
@@ -478,7 +479,7 @@ class Tasks:
                 # the case data keeps everyone named so far under the field.
                 names = involved.resolve(session.connection(), staff_field, clean[staff_field])
                 added = involved.add(session.connection(), case_row, names, element=task.element_id,
-                                     roles=deployment.roles)
+                                     roles=deployment.roles, day=local_day(now, deployment.calendar.zone))
                 clean[staff_field] = list(case_row.involved_staff)
             case = self._work.open(session, case_row, now, expected_version=expected_version)
             spiff_task = spiff.find_task(case.workflow, task_id)

@@ -25,3 +25,37 @@ def test_the_migrations_match_the_models(database_url):
             assert compare_metadata(context, Base.metadata) == []
     finally:
         db.dispose()
+
+
+def test_someone_marked_absent_before_dated_absences_stays_away_until_further_notice(database_url):
+    """Migration 0018 turns the old on/off flag into an open period from today, and back on downgrade."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.store.db import MIGRATIONS
+
+    db = make_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+
+    def to(revision: str, up: bool = True) -> None:
+        with db.begin() as conn:
+            config.attributes["connection"] = conn
+            (command.upgrade if up else command.downgrade)(config, revision)
+
+    try:
+        to("0015")
+        with db.begin() as conn:
+            conn.execute(sa.text("INSERT INTO person (username, display_name, password_hash, absent) VALUES "
+                                 "('away1', 'A', 'x', :yes), ('here1', 'H', 'x', :no)"), {"yes": True, "no": False})
+        to("0018")
+        with db.connect() as conn:
+            rows = conn.execute(sa.text("SELECT username, last_day, created_by FROM absence")).all()
+            assert [(r[0], r[1], r[2]) for r in rows] == [("away1", None, "migration")]
+        to("0015", up=False)
+        with db.connect() as conn:
+            flags = dict(conn.execute(sa.text("SELECT username, absent FROM person ORDER BY username")).all())
+            assert {name: bool(flag) for name, flag in flags.items()} == {"away1": True, "here1": False}
+    finally:
+        db.dispose()

@@ -92,6 +92,9 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     app.register_blueprint(audit.bp)
     app.register_blueprint(owner.bp)
     app.register_blueprint(account.bp)
+    from web import people  # noqa: I001  (people administration, issue 13)
+
+    app.register_blueprint(people.bp)
     request_limits.register(app)
     app.register_blueprint(pending.bp)
     app.register_blueprint(knowledge.bp)

@@ -38,6 +38,15 @@ class EventKind(StrEnum):
     KNOWLEDGE_ADDED = "knowledge_added"  # a step whose form has x-knowledge fields made a knowledge-base entry
     KNOWLEDGE_CORRECTED = "knowledge_corrected"  # its problem, cause or solution corrected (on the source case)
     KNOWLEDGE_RETIRED = "knowledge_retired"  # no longer shown as a known issue (on the source case)
+    # people administration (system stream): who did what to whose account
+    PERSON_CREATED = "person_created"
+    PERSON_CHANGED = "person_changed"  # display name or contact addresses
+    PERSON_ROLES_CHANGED = "person_roles_changed"
+    ROLE_RANKS_SET = "role_ranks_set"  # a role's primary and backup
+    ABSENCE_ADDED = "absence_added"
+    ABSENCE_REMOVED = "absence_removed"
+    PERSON_DISABLED = "person_disabled"
+    PERSON_ENABLED = "person_enabled"
 
 
 class CaseStatus(StrEnum):
@@ -64,6 +73,14 @@ class TimerStatus(StrEnum):
     HELD = "held"  # its case is suspended: not due until the case is resumed
 
 
+class HandOnReason(StrEnum):
+    """Why the engine moved someone's open task on (the ``reason`` of its ``task_reassigned`` event)."""
+
+    ABSENT = "absent"  # an absence period of theirs covers the day
+    DISABLED = "disabled"  # their account was disabled: back to the role's group
+    ROLE_REMOVED = "role_removed"  # they no longer hold the task's role
+
+
 class EndReason(StrEnum):
     """Why a login session ended: the person logged out, someone ended it, or a limit ran out."""
 
@@ -71,6 +88,7 @@ class EndReason(StrEnum):
     ENDED = "ended"  # by an administrator or by the person from another device
     IDLE = "idle"
     LIFETIME = "lifetime"
+    DISABLED = "disabled"  # the account was disabled by an administrator
 
 
 class KnowledgeStatus(StrEnum):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -293,7 +294,7 @@ class Person(Base):
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))
-    absent: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set: no login, no task, no notice
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
     channels: Mapped[list | None] = mapped_column(JSON)  # wanted channels; None: every configured one but SMS
@@ -314,6 +315,24 @@ class ExternalIdentity(Base):
     username: Mapped[str] = mapped_column(ForeignKey("person.username"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Absence(Base):
+    """A period someone is away: whole days of the calendar's zone, the first and the last included.
+
+    ``last_day`` None means "until further notice" (the old on/off flag, and ``People.set_absent``).
+    """
+
+    __tablename__ = "absence"
+    __table_args__ = (Index("ix_absence_username_days", "username", "first_day", "last_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("person.username"))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RoleMember(Base):

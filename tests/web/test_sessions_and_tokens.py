@@ -94,7 +94,7 @@ def test_login_rotates_the_session(served, browsers):
     assert logged_in(first.http.get("/inbox"))
 
 
-def test_a_session_older_than_the_absolute_lifetime_is_refused(app: Flask, served, browsers, session_clock):
+def test_a_session_older_than_the_absolute_lifetime_is_refused(app: Flask, served, browsers, session_clock, eng):
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=2)  # the idle limit out of the way
     app.config["SESSION_MAX_HOURS"] = 12
     page = browser(browsers, served).login("cs1")
@@ -106,11 +106,15 @@ def test_a_session_older_than_the_absolute_lifetime_is_refused(app: Flask, serve
     session_clock.advance(timedelta(minutes=2))
     refused = page.http.get("/inbox")
     assert refused.status_code == 302 and "/login" in refused.headers["location"]
+    [ended] = system_events(eng, EventKind.SESSION_ENDED)  # found run out: written to the history once
+    assert (ended.actor, ended.payload["username"], ended.payload["reason"]) == ("system", "cs1", "lifetime")
     page.login("cs1")  # a new login starts a new lifetime
     assert logged_in(page.http.get("/inbox"))
+    assert len(system_events(eng, EventKind.SESSION_ENDED)) == 1
 
 
-def test_the_server_ends_an_idle_session_though_the_inbox_refreshes_itself(app: Flask, served, browsers, session_clock):
+def test_the_server_ends_an_idle_session_though_the_inbox_refreshes_itself(app: Flask, served, browsers, session_clock,
+                                                                         eng):
     page = browser(browsers, served).login("cs1")
     session_clock.advance(timedelta(minutes=20))
     assert logged_in(page.http.get("/inbox"))  # activity: idle time starts again
@@ -118,6 +122,10 @@ def test_the_server_ends_an_idle_session_though_the_inbox_refreshes_itself(app: 
     assert page.http.get("/inbox?partial=1", headers={"X-Auto-Refresh": "1"}).status_code == 200
     session_clock.advance(timedelta(minutes=15))  # 35 minutes since the person last did something
     assert page.http.get("/inbox").status_code == 302
+    assert page.http.get("/inbox").status_code == 302
+    [ended] = system_events(eng, EventKind.SESSION_ENDED)
+    assert (ended.actor, ended.payload["username"], ended.payload["reason"]) == ("system", "cs1", "idle")
+    assert eng.history.verify()
 
 
 def test_an_admin_ends_a_users_session(served, browsers, eng):

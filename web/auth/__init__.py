@@ -61,11 +61,17 @@ class User:
     def may_intervene(self) -> bool:
         return engine().access.may_intervene(self.username)
 
+    @property
+    def is_admin(self) -> bool:
+        return engine().access.is_admin(self.username)
+
 
 def load_user(username: str) -> User | None:
     try:
         person = engine().people.get(username)
     except NotFound:
+        return None
+    if person.disabled:  # its sessions ended when it was disabled; a disabled account is nobody
         return None
     return User(person.username, person.display_name, person.roles)
 

@@ -8,17 +8,21 @@ step counts come from one grouped query.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.errors import CaseArchived, NotAllowed, NotFound, TaskAlreadyCompleted, TaskHeldByOther, TaskNotOpen
+from engine.people import Away
 from web.auth import writer_required
 from web.inbox import step_title
 from web.services import engine, local_path
 
 bp = Blueprint("board", __name__, template_folder="templates")
 PAGE = 100
+ABSENCE_WEEKS = 4  # how far ahead the board's absence calendar looks
 BULK_LIMIT = 200  # tasks one submit may change: a page and then some, never the whole queue by accident
 
 
@@ -39,10 +43,26 @@ def index():  # noqa: ANN201
                             holder=holder, offset=(page - 1) * PAGE, limit=PAGE)
     briefs = eng.tasks.briefs(t.case_number for t in found.tasks)
     filters = {k: v for k, v in (("role", role), ("step", step), ("holder", holder)) if v}
+    away, first, last = _absences(found.people)
     return render_template("board/index.html", found=found, briefs=briefs, page=page, filters=filters,
+                           away=away, away_first=first, away_last=last, is_admin=current_user.is_admin,
                            role=role, step=step, holder=holder, step_title=step_title, now=eng.clock.now(),
                            may_reassign=current_user.may_reassign and not current_user.read_only,
                            here=url_for("board.index", **filters, **({"page": page} if page > 1 else {})))
+
+
+def _absences(members: dict[str, list[str]]) -> tuple[list[tuple[Away, list[str]]], date, date]:
+    """The absence calendar: who of the roles the viewer sees is away in the coming weeks, with their roles."""
+    eng = engine()
+    seen = set(members) if current_user.sees_all else eng.access.roles_of(current_user.username) & set(members)
+    roles_of: dict[str, list[str]] = {}
+    for role in sorted(seen):
+        for name in members[role]:
+            roles_of.setdefault(name, []).append(role)
+    first = eng.people.today()
+    last = first + timedelta(weeks=ABSENCE_WEEKS, days=-1)
+    return [(period, roles_of[period.username]) for period in eng.people.away_between(roles_of, first, last)], \
+        first, last
 
 
 @bp.post("/board/reassign")

@@ -55,6 +55,7 @@ from web import forms
 from web.auth import writer_required
 from web.cases.display import local_time, message_label, register_filters, role_label
 from web.errors import held_by_message
+from web.people import hand_on_label
 from web.services import engine
 
 bp = Blueprint("cases", __name__, template_folder="templates")
@@ -162,6 +163,8 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             details = [(_("from"), payload.get("from") or "—")] if "from" in payload else []
             if "to" in payload:
                 details.append((_("to"), payload.get("to") or _("nobody")))
+            if payload.get("reason"):  # the engine moved it: the person was away, disabled, ...
+                details.append((_("reason"), hand_on_label(str(payload["reason"]))))
         elif event.kind == EventKind.TASK_TO_FALLBACK:
             title = step_title(task, payload.get("element"))
             details = [(_("role"), role_label(payload.get("role"))),
