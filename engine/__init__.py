@@ -78,7 +78,7 @@ class Engine:
         upgrade(self.db.engine)
         self.repository = Repository(self.db, self.clock, self.workflows_dir)
         self.people = People(self.db, self.clock, self.repository.active_roles, self.repository.zone)
-        self.identities = Identities(self.db, self.clock, self.repository.active_roles)
+        self.identities = Identities(self.db, self.clock, self.repository.active_roles, self.people.today)
         self.history = History(self.db, self.clock)
         self.seals = Seals(self.db, self.clock)
         self.proofs = Proofs(self.db)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 from engine import history, roles
 from engine.clock import Clock
 from engine.errors import NotAllowed
-from engine.people import PersonView
+from engine.people import PersonView, away_today
 from engine.store.db import Database
 from engine.store.enums import EventKind
 from engine.store.models import ExternalIdentity, Person, RoleMember
@@ -78,11 +79,9 @@ def groups_of(value: Any) -> frozenset[str]:
 
 
 def disabled(person: Person) -> bool:
-    """Whether the account is disabled: the hook for people administration's disabling.
-
-    That work adds the column (``disabled`` or ``disabled_at``) to ``person``; until then no account is.
-    """
-    return bool(getattr(person, "disabled", False) or getattr(person, "disabled_at", None))
+    """Whether an administrator disabled the account (people administration): the provider's word
+    does not open it again."""
+    return person.disabled_at is not None
 
 
 def username_base(claims: ProviderClaims) -> str:
@@ -95,8 +94,10 @@ def username_base(claims: ProviderClaims) -> str:
 class Identities:
     """Sign-in through the identity provider: the account by issuer and subject, its roles by its groups."""
 
-    def __init__(self, db: Database, clock: Clock, deployed_roles: Callable[[], dict[str, dict]]) -> None:
-        self._db, self._clock, self._roles = db, clock, deployed_roles
+    def __init__(self, db: Database, clock: Clock, deployed_roles: Callable[[], dict[str, dict]],
+                 today: Callable[[], date]) -> None:
+        """``today()``: the calendar's day by the engine clock, the day absence periods are read in."""
+        self._db, self._clock, self._roles, self._today = db, clock, deployed_roles, today
 
     def sign_in(self, claims: ProviderClaims) -> PersonView:
         """The account of these claims, created or updated, with the roles of its groups.
@@ -148,7 +149,8 @@ class Identities:
                                         "subject": claims.subject, "groups": sorted(claims.groups),
                                         "before": sorted(before), "after": sorted(wanted), "created": created},
                                deployment_version=None)
-            return PersonView(person.username, person.display_name, person.absent, tuple(sorted(wanted)))
+            return PersonView(person.username, person.display_name, away_today(session, person.username, self._today()),
+                              tuple(sorted(wanted)), disabled(person))
 
     def _new_person(self, session: Session, claims: ProviderClaims) -> Person:
         base = username_base(claims)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import DeployError
-from engine.identities import NoRoleForGroups, ProviderClaims
+from engine.identities import AccountDisabled, NoRoleForGroups, ProviderClaims
 from engine.store.models import RoleMember
 from tests.driver import registration
 from tests.web.oidc_peer import deploy_groups, with_groups
@@ -61,3 +61,14 @@ def test_a_malformed_groups_setting_is_refused_at_deploy_naming_the_role(eng, wo
 def test_with_groups_adds_the_setting_to_the_named_roles_only():
     text = with_groups("[roles.a]\nzh = \"甲\"\n\n[roles.b]\nzh = \"乙\"\n", {"b": ["g"]})
     assert text == "[roles.a]\nzh = \"甲\"\n\n[roles.b]\ngroups = [\"g\"]\nzh = \"乙\"\n"
+
+
+def test_an_account_an_administrator_disabled_is_refused_whatever_its_groups(eng):
+    deploy_groups(eng, {"cs_specialist": ["cs-team"]})
+    claims = ProviderClaims(ISSUER, "s-6", "mei", None, None, frozenset({"cs-team"}))
+    assert eng.identities.sign_in(claims).username == "mei"
+    eng.people_admin.disable("owner1", "mei")
+    with pytest.raises(AccountDisabled):
+        eng.identities.sign_in(claims)
+    eng.people_admin.enable("owner1", "mei")
+    assert eng.identities.sign_in(claims).roles == ("cs_specialist",)
