@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from engine.corrections import StepNotDone
 from engine.errors import CaseArchived, CaseNotOpen, CaseSuspended, FormInvalid
 from tests.driver import complete, registration, subjects, task
 
@@ -54,3 +55,95 @@ def test_stepping_in_needs_a_reason_and_the_right_state(eng):
         eng.intervention.suspend(number, "sup1", "again")
     with pytest.raises(CaseSuspended):
         eng.tasks.claim(task(eng, number, "first_response").id, "cs2")
+
+
+# ---------------------------------------------------------------- correcting recorded data, moving back
+
+def test_a_supervisor_corrects_recorded_data_with_a_reason_and_replay_follows(eng, clock):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    complete(eng, number, "first_response")
+    fields = {f.name: f for f in eng.corrections.fields(number)}
+    assert "purchase_date" in fields and "channel" not in fields  # the number carries the channel
+    old = fields["purchase_date"].value
+    clock.advance(timedelta(minutes=5))
+    changes = eng.corrections.correct(number, "sup1", {"purchase_date": "2026-01-05", "product_name": "电水壶 K2"},
+                                      "客户来电更正购买日期")
+    assert changes["purchase_date"] == {"before": old, "after": "2026-01-05"}
+    assert {f.name: f.value for f in eng.corrections.fields(number)}["purchase_date"] == "2026-01-05"
+    assert [hit.number for hit in eng.search.find("sup1", "电水壶 K2")] == [number]  # the search reads it
+    [event] = [e for e in eng.history.events(number) if e.kind == "case_data_corrected"]
+    assert event.actor == "sup1" and event.payload["reason"] == "客户来电更正购买日期"
+    assert event.payload["changes"]["product_name"]["after"] == "电水壶 K2"
+    complete(eng, number, "verify")
+    report = eng.replay.run(number)
+    assert report, report.first_difference
+    assert "case_data_corrected" in [s.kind for s in report.steps if s.workflow_input]
+
+
+def test_a_correction_is_checked_against_the_deployed_forms(eng):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    with pytest.raises(FormInvalid) as refused:
+        eng.corrections.correct(number, "sup1", {"expectation": "a pony"}, "原因")
+    assert "expectation" in refused.value.errors
+    with pytest.raises(FormInvalid) as refused:
+        eng.corrections.correct(number, "sup1", {"not_a_field_of_any_form": "x"}, "原因")
+    assert "not_a_field_of_any_form" in refused.value.errors
+    with pytest.raises(FormInvalid) as refused:
+        eng.corrections.correct(number, "sup1", {"product_model": "x" * 101}, "原因")
+    assert "product_model" in refused.value.errors
+    with pytest.raises(FormInvalid):
+        eng.corrections.correct(number, "sup1", {"product_model": "K-300"}, " ")
+    assert [e for e in eng.history.events(number) if e.kind == "case_data_corrected"] == []
+
+
+def test_a_suspended_or_archived_case_is_neither_corrected_nor_moved_back(eng):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    complete(eng, number, "first_response")
+    eng.intervention.suspend(number, "sup1", "hold")
+    with pytest.raises(CaseSuspended):
+        eng.corrections.correct(number, "sup1", {"product_model": "K-300"}, "原因")
+    with pytest.raises(CaseSuspended):
+        eng.corrections.move_back(number, "sup1", "first_response", "原因")
+    eng.intervention.cancel(number, "sup1", "重复")
+    with pytest.raises(CaseArchived):
+        eng.corrections.correct(number, "sup1", {"product_model": "K-300"}, "原因")
+    with pytest.raises(CaseArchived):
+        eng.corrections.move_back(number, "sup1", "first_response", "原因")
+
+
+def test_moving_back_reopens_the_step_for_its_role_and_rearms_its_deadline(eng, clock):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    complete(eng, number, "first_response")
+    assert [s.element for s in eng.corrections.done_steps(number)] == ["first_response"]
+    [verify] = eng.tasks.for_case(number)
+    clock.advance(timedelta(hours=1))
+    with pytest.raises(StepNotDone):
+        eng.corrections.move_back(number, "sup1", "verify", "原因")
+    assert eng.corrections.move_back(number, "sup1", "first_response", "回复内容有误，重新首次响应") == ["first_response"]
+    [again] = eng.tasks.for_case(number)
+    assert again.name == "first_response" and again.role == "cs_specialist" and again.assignee
+    assert eng.tasks.get(verify.id).state == "cancelled"
+    deadlines = eng.cases.get(number).deadlines
+    assert [d.element_id for d in eng.cases.get(number).pending_deadlines] == ["first_response_deadline"]
+    rearmed = eng.cases.get(number).pending_deadlines[0]
+    assert rearmed.due_at > clock.now()  # armed again from the move back, as the diagram says
+    assert {d.element_id: d.status for d in deadlines if d.status != "pending"}.get("verify_deadline") == "cancelled"
+    [event] = [e for e in eng.history.events(number) if e.kind == "case_moved_back"]
+    assert event.payload["element"] == "first_response" and event.payload["reason"] == "回复内容有误，重新首次响应"
+    complete(eng, number, "first_response")
+    assert [t.name for t in eng.tasks.for_case(number)] == ["verify"]
+    report = eng.replay.run(number)
+    assert report, report.first_difference
+    assert "case_moved_back" in [s.kind for s in report.steps if s.workflow_input]
+
+
+def test_a_deadline_that_passes_after_a_move_back_fires_and_replays(eng, clock):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    complete(eng, number, "first_response")
+    eng.corrections.move_back(number, "sup1", "first_response", "重新响应")
+    clock.advance(eng.cases.get(number).pending_deadlines[0].due_at - clock.now() + timedelta(minutes=1))
+    assert eng.timers.fire_due() == 1
+    assert ("cs_supervisor", "first_response_overdue") in subjects(eng, number)
+    complete(eng, number, "first_response")
+    report = eng.replay.run(number)
+    assert report, report.first_difference
