@@ -26,7 +26,7 @@ from engine import forms, lockstep, spiff, workflow_state
 from engine.casework import CLOSE_TIMER, CaseWork, Mirror, OpenCase, lock_case
 from engine.catalogue import Meaning
 from engine.clock import Clock
-from engine.errors import EngineError, FormInvalid, NotFound
+from engine.errors import FormInvalid, NotFound, StepNotDone
 from engine.intervention import required_reason
 from engine.repository import LoadedDeployment, Repository
 from engine.store.db import Database
@@ -36,16 +36,6 @@ from engine.store.models import Case, CustomerContact, Task
 # Fields the engine keeps itself: the people complained about (their own rules and events), the channel
 # (the case number carries it).
 MANAGED = (Meaning.INVOLVED_STAFF, Meaning.CHANNEL)
-
-
-class StepNotDone(EngineError):
-    """The case has no completed run of the step to go back to (or its history was cut off)."""
-
-    code = "step_not_done"
-
-    def __init__(self, number: str, element: str) -> None:
-        super().__init__(f"case {number} has no completed step {element!r} to go back to")
-        self.params = {"number": number, "element": element}
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "en": "case {number} is suspended: it moves again once resumed"},
     "case_not_open": {"zh": "案件 {number} 当前状态为 {status}，不能执行此操作",
                       "en": "case {number} is {status}: this cannot be done now"},
+    "step_not_done": {"zh": "案件 {number} 没有已完成的环节 {element}，不能退回到该环节",
+                      "en": "case {number} has no completed step {element} to go back to"},
     "message_not_expected": {"zh": "案件 {number} 现在不在等待消息 {message}",
                              "en": "case {number} is not waiting for message {message} now"},
     "workflow_failed": {"zh": "流程在 {element} 出错，已记录为事件；流程负责人需修正该元素",

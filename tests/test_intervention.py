@@ -7,8 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.corrections import StepNotDone
-from engine.errors import CaseArchived, CaseNotOpen, CaseSuspended, FormInvalid
+from engine.errors import CaseArchived, CaseNotOpen, CaseSuspended, FormInvalid, StepNotDone
 from tests.driver import complete, registration, subjects, task
 
 
@@ -119,7 +118,8 @@ def test_moving_back_reopens_the_step_for_its_role_and_rearms_its_deadline(eng, 
     clock.advance(timedelta(hours=1))
     with pytest.raises(StepNotDone):
         eng.corrections.move_back(number, "sup1", "verify", "原因")
-    assert eng.corrections.move_back(number, "sup1", "first_response", "回复内容有误，重新首次响应") == ["first_response"]
+    reopened = eng.corrections.move_back(number, "sup1", "first_response", "回复内容有误，重新首次响应")
+    assert reopened == ["first_response"]
     [again] = eng.tasks.for_case(number)
     assert again.name == "first_response" and again.role == "cs_specialist" and again.assignee
     assert eng.tasks.get(verify.id).state == "cancelled"
