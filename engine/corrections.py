@@ -40,11 +40,12 @@ MANAGED = (Meaning.INVOLVED_STAFF, Meaning.CHANNEL)
 
 @dataclass(frozen=True)
 class Field:
-    """A field of the case that may be corrected: its schema (from the first form defining it) and value."""
+    """A field of the case that may be corrected: its schema and the first form defining it (whose labels
+    name it), and the value the case holds."""
 
     name: str
-    title: str | None
     schema: dict
+    form: dict
     value: Any
 
 
@@ -127,7 +128,7 @@ class Corrections:
         deployment, workflow = self._read(number)
         data = spiff.snapshot(workflow).data
         managed = {deployment.catalogue.field(m) for m in MANAGED}
-        return [Field(name, defined[0][0].get("title"), defined[0][0], data[name])
+        return [Field(name, defined[0][0], defined[0][1], data[name])
                 for name, defined in field_schemas(deployment).items()
                 if name in data and name not in managed]
 
