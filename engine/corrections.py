@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
@@ -158,7 +159,8 @@ class Corrections:
             case = self._open(session, number)
             data = spiff.snapshot(case.workflow).data
             facts = case.deployment.catalogue
-            clean = self._checked(case.deployment, data, values)
+            clean = self._checked(case.deployment, data, values,
+                                  forms.day_of(case.moment, case.deployment.calendar.zone))
             name_field = facts.field(Meaning.CUSTOMER_NAME)
             stored = {key: forms.mask_name(value) if key == name_field else value for key, value in clean.items()}
             changes = {key: {"before": data.get(key), "after": value} for key, value in stored.items()
@@ -173,7 +175,7 @@ class Corrections:
             return changes
 
     @staticmethod
-    def _checked(deployment: LoadedDeployment, data: dict, values: dict) -> dict:
+    def _checked(deployment: LoadedDeployment, data: dict, values: dict, today: date) -> dict:
         """The values, each valid for every form defining its field; refused field by field otherwise."""
         defined = field_schemas(deployment)
         managed = {deployment.catalogue.field(m) for m in MANAGED}
@@ -186,7 +188,7 @@ class Corrections:
             else:
                 for schema, form in defined[key]:
                     try:
-                        forms.validate(_one_field(key, schema, form), {key: value})
+                        forms.validate(_one_field(key, schema, form), {key: value}, today=today)
                     except FormInvalid as exc:
                         errors.setdefault(key, exc.errors.get(key) or next(iter(exc.errors.values())))
         if errors:

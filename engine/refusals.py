@@ -165,6 +165,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "en": "not a valid JSON Schema (at {where}): the value of {keyword} breaks the standard"},
     "form_not_object": {"zh": '表单的 schema 必须写 "type": "object"',
                         "en": 'a form schema must have "type": "object"'},
+    "form_not_after_invalid": {
+        "zh": '字段 {field} 的 "{keyword}" 只能用于 "format": "date" 的字段，取值为：{values}',
+        "en": 'the field {field}: "{keyword}" goes on a "format": "date" field and takes one of: {values}'},
     "form_text_needs_max_length": {
         "zh": '文本字段 {field} 没有长度上限：请加上 "maxLength"（如姓名 100，说明 5000）',
         "en": 'the text field {field} has no length limit: add "maxLength" (e.g. 100 for a name, 5000 for a '

@@ -231,7 +231,8 @@ def _apply(replay: Replay, case: _Case, event: HistoryEvent) -> None:
                            {"open_tasks": open_now})
         data = payload.get("data") or {}
         try:
-            forms.validate(case.deployment.form(spiff.user_task_form(ready[0])), data)
+            forms.validate(case.deployment.form(spiff.user_task_form(ready[0])), data,
+                           today=forms.day_of(event.at, case.deployment.calendar.zone))
         except FormInvalid as exc:
             raise _Differs(f"the {element} form refuses the recorded data: {exc}") from None
         spiff.complete_user_task(wf, ready[0], copy.deepcopy(data))

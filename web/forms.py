@@ -340,6 +340,7 @@ _MESSAGES: list[tuple[re.Pattern, Any]] = [
     (re.compile(r"is too long$"), _l("This is too long.")),
     (re.compile(r"^unknown field$"), _l("This field is not part of the form.")),
     (re.compile(r"is not a 'date'$"), _l("Enter a date (YYYY-MM-DD).")),
+    (re.compile(r"is after today \((\S+)\)$"), _l("The date may not be later than today (%(limit)s).")),
     (re.compile(r"is not one of "), _l("Choose one of the options.")),
     (re.compile(r"is less than the minimum of (\S+)$"), _l("Enter at least %(limit)s.")),
     (re.compile(r"is greater than the maximum of (\S+)$"), _l("Enter at most %(limit)s.")),
