@@ -141,10 +141,10 @@ def _check_forms(bundle: Bundle) -> None:
             continue
         for where, code in unbounded_fields(schema):
             bundle.problem(name, where, code, field=where)
-        for field, prop in (schema.get("properties") or {}).items():
+        for key, prop in (schema.get("properties") or {}).items():
             if isinstance(prop, dict) and forms.NOT_AFTER in prop and (
                     prop[forms.NOT_AFTER] not in forms.NOT_AFTER_VALUES or prop.get("format") != "date"):
-                bundle.problem(name, field, "form_not_after_invalid", field=field, keyword=forms.NOT_AFTER,
+                bundle.problem(name, key, "form_not_after_invalid", field=key, keyword=forms.NOT_AFTER,
                                values=", ".join(forms.NOT_AFTER_VALUES))
         bundle.forms[name.removeprefix("forms/")] = schema
 
