@@ -90,3 +90,16 @@ def test_an_overseer_involved_in_a_case_neither_finds_it_nor_sees_it_in_the_repo
     assert other in csv_text and about_them not in csv_text
     login(client, "sup2")
     assert about_them in client.get("/audit/report?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+
+
+def test_the_audit_page_reads_its_own_catalogue_and_the_case_page_the_main_one(client, eng):
+    """Each blueprint's catalogue wins on its own pages (issue 15): the audit search's "to" is a date's 至,
+    while the main catalogue's 新处理人 stays on the pages it belongs to."""
+    login(client, "auditor1")
+    page = client.get("/audit/").get_data(as_text=True)
+    assert '至 <input type="date" name="to"' in page and "新处理人" not in page
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    [first] = eng.tasks.for_case(number)
+    eng.tasks.reassign(first.id, "sup1", "cs2")
+    login(client, "sup1")
+    assert "新处理人" in client.get(f"/cases/{number}").get_data(as_text=True)
