@@ -19,6 +19,8 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from engine.catalogue import bilingual_half
+
 LIST_SEPARATORS = re.compile(r"[\r\n,，、;；]+")
 
 
@@ -116,14 +118,7 @@ def display_value(schema: Mapping | None, name: str, value: Any, locale: str | N
 
 def bilingual(name: str | None, locale: str | None = None) -> str:
     """Pick one half of a diagram's ``中文 English`` name for the locale (the whole name if not split)."""
-    text = (name or "").strip()
-    for index, ch in enumerate(text):
-        if ch.isascii() and ch.isalpha() and index and text[index - 1] == " ":
-            head = text[:index].strip()
-            if any(not c.isascii() for c in head):
-                return head if locale_key(locale).startswith("zh") else text[index:].strip()
-            break
-    return text
+    return bilingual_half(name, "zh" if locale_key(locale).startswith("zh") else "en")
 
 
 # ------------------------------------------------------------------ schema -> fields
