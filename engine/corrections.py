@@ -87,6 +87,29 @@ def last_completed(workflow: Any, element: str) -> Any:
     return max(done, key=lambda t: t.last_state_change, default=None)
 
 
+def undone_steps(workflow: Any, target: Any) -> list[str]:
+    """The user tasks completed after ``target`` that a move back to it undoes, called processes included.
+
+    A step inside a called process takes its caller back too (SpiffWorkflow resets the call activity):
+    what followed the call in each calling process is undone as well.
+    """
+    below = [t for t in target if t is not target]
+    inside = target.workflow
+    while inside.parent_task_id is not None:
+        call = workflow.get_task_from_id(inside.parent_task_id)
+        below.extend(t for t in call if t is not call)
+        inside = call.workflow
+    ids = {t.id for t in below}
+    pending = [wf for key, wf in workflow.subprocesses.items() if key in ids]
+    while pending:  # a process called from the undone part, and those it calls in turn
+        wf = pending.pop()
+        below.extend(wf.tasks.values())
+        ids |= set(wf.tasks)
+        pending.extend(sub for key, sub in workflow.subprocesses.items() if key in wf.tasks)
+    return sorted({t.task_spec.bpmn_id for t in below
+                   if t.state == TaskState.COMPLETED and spiff.is_inbox_task(t.task_spec)})
+
+
 def apply_values(workflow: Any, values: dict) -> None:
     """Every live branch gets the values: the case's data is their merge (``spiff._data_of``)."""
     for task in spiff.live_tasks(workflow):
@@ -223,8 +246,7 @@ class Corrections:
             target = last_completed(case.workflow, element)
             if target is None:
                 raise StepNotDone(number, str(element))
-            undone = sorted({t.task_spec.bpmn_id for t in target if t is not target
-                             and t.state == TaskState.COMPLETED and t.task_spec.bpmn_id})
+            undone = undone_steps(case.workflow, target)
             before = case.mirrored
             with self._work.spiff_step(case.moment, case.row.created_at) as notices:
                 move_back(case.workflow, target)

@@ -4,11 +4,13 @@ cancel with a reason; each in the history, followed by replay."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+import engine
 from engine.errors import CaseArchived, CaseNotOpen, CaseSuspended, FormInvalid, StepNotDone
-from tests.driver import complete, registration, subjects, task
+from tests.driver import complete, registration, subjects, task, to_callback
 
 
 def test_a_suspended_case_holds_its_deadline_and_fires_it_once_resumed(eng, clock):
@@ -145,5 +147,71 @@ def test_a_deadline_that_passes_after_a_move_back_fires_and_replays(eng, clock):
     assert eng.timers.fire_due() == 1
     assert ("cs_supervisor", "first_response_overdue") in subjects(eng, number)
     complete(eng, number, "first_response")
+    report = eng.replay.run(number)
+    assert report, report.first_difference
+
+
+# ---------------------------------------------------------------- the mechanism on a diagram of its own
+
+BPMN = Path(__file__).resolve().parent / "bpmn"
+
+
+@pytest.fixture
+def small(database_url: str, tmp_path: Path, clock):  # noqa: ANN001, ANN201
+    """An engine running tests/bpmn/runs/move_back.bpmn only."""
+    roles = (BPMN / "timer_at" / "roles.toml").read_text(encoding="utf-8")
+    (tmp_path / "roles.toml").write_text(roles, encoding="utf-8")
+    instance = engine.open(database_url, tmp_path, clock=clock)
+    instance.repository.deploy_files({"move_back.bpmn": (BPMN / "runs" / "move_back.bpmn").read_text(
+        encoding="utf-8"), "roles.toml": roles}, actor="owner1")
+    instance.people.seed_demo()
+    yield instance
+    instance.close()
+
+
+def _open(eng, number: str) -> dict[str, str]:  # noqa: ANN001
+    return {t.name: t.id for t in eng.tasks.for_case(number)}
+
+
+def test_moving_back_in_one_branch_leaves_the_other_and_back_past_the_split_undoes_both(small, clock):
+    number = small.runtime.start("move_back", {"channel": "test"}, actor="cs1")
+    first_due = small.cases.get(number).pending_deadlines[0].due_at
+    small.tasks.complete(_open(small, number)["first"], "cs1", {})
+    small.tasks.complete(_open(small, number)["left"], "cs1", {})
+    right = _open(small, number)["right"]
+    assert set(_open(small, number)) == {"right"}
+
+    small.corrections.move_back(number, "sup1", "left", "左侧需重做")
+    assert _open(small, number) == {"left": _open(small, number)["left"], "right": right}  # right untouched
+    small.tasks.complete(_open(small, number)["left"], "cs1", {})
+
+    clock.advance(timedelta(minutes=30))
+    small.corrections.move_back(number, "sup1", "first", "从头再来")
+    assert set(_open(small, number)) == {"first"}
+    assert {d.element_id for d in small.cases.get(number).pending_deadlines} == {"first_deadline"}
+    assert small.cases.get(number).pending_deadlines[0].due_at == first_due + timedelta(minutes=30)
+    assert small.tasks.get(right).state == "cancelled"
+    moved = [e for e in small.history.events(number) if e.kind == "case_moved_back"]
+    assert [sorted(e.payload["undone"]) for e in moved] == [[], ["left"]]
+
+    clock.advance(timedelta(hours=2))
+    assert small.timers.fire_due() == 1  # the deadline armed again fires once
+    for name in ("first", "left", "right"):
+        small.tasks.complete(_open(small, number)[name], "cs1" if name != "right" else "eng1", {})
+    assert small.cases.get(number).status == "archived"
+    report = small.replay.run(number)
+    assert report, report.first_difference
+
+
+def test_moving_back_from_the_callbacks_to_verification_undoes_every_called_process_after_it(eng, clock):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    to_callback(eng, number)
+    clock.advance(timedelta(minutes=5))
+    assert eng.corrections.move_back(number, "sup1", "verify", "核实结论有误") == ["verify"]
+    [event] = [e for e in eng.history.events(number) if e.kind == "case_moved_back"]
+    assert {"propose_plan", "determine_responsibility", "notify_result"} <= set(event.payload["undone"])
+    assert "first_response" not in event.payload["undone"]
+    assert [d.element_id for d in eng.cases.get(number).pending_deadlines] == ["verify_deadline"]
+    complete(eng, number, "verify")
     report = eng.replay.run(number)
     assert report, report.first_difference
