@@ -20,6 +20,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from engine.catalogue import bilingual_half
+from engine.forms import NOT_AFTER
 
 LIST_SEPARATORS = re.compile(r"[\r\n,，、;；]+")
 
@@ -40,6 +41,7 @@ class Field:
     step: str | None = None  # "1" for integers, "any" for numbers
     max_length: int | None = None
     replies: list[tuple[str, str]] = field(default_factory=list)  # (short label, text) to insert (x-replies)
+    not_after_today: bool = False  # a date that may not lie in the future (x-not-after): the picker stops today
 
     @property
     def input_id(self) -> str:
@@ -255,6 +257,7 @@ def build(schema: Mapping | None, raw: Any = None, errors: Mapping[str, str] | N
             item.minimum = prop.get("minimum")
             item.maximum = prop.get("maximum")
         item.max_length = prop.get("maxLength")
+        item.not_after_today = prop.get(NOT_AFTER) == "today"
         if prop.get("x-replies") and widget in ("textarea", "text"):
             item.replies = reply_choices(prop["x-replies"], replies, locale)
         fields.append(item)

@@ -97,6 +97,8 @@ def test_the_register_page_speaks_english_on_request(client):
 
 def test_a_purchase_date_in_the_future_and_a_300_character_name_are_refused_and_nothing_is_lost(client, eng):
     login(client, "cs1")
+    assert 'name="purchase_date" value="" maxlength="10" max="2026-03-02"' in client.get("/register").get_data(
+        as_text=True)  # the date picker stops at today (the calendar's day)
     response = post(client, purchase_date="2030-01-01")
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "日期不能晚于今天（2026-03-02）" in page

@@ -101,6 +101,11 @@ def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return moment.astimezone(business_zone()).strftime(fmt)
 
 
+def today() -> str:
+    """The business day now (the engine's clock in the calendar's zone): the latest a past date may be."""
+    return local_time(engine().clock.now(), "%Y-%m-%d")
+
+
 def business_zone() -> ZoneInfo:
     """The deployed calendar's time zone, looked up once per request."""
     if "business_zone" not in g:
@@ -132,7 +137,7 @@ def register_filters(bp: Blueprint) -> None:
     for name, function in filters.items():
         bp.add_app_template_filter(function, name)
     for name, function in {"field_label": field_label, "enum_label": enum_label, "display_value": display_value,
-                           "form_title": form_title}.items():
+                           "form_title": form_title, "today": today}.items():
         bp.add_app_template_global(function, name)
 
 
