@@ -128,6 +128,23 @@ def move_back(workflow: Any, task: Any) -> None:
     spiff.run_engine_steps(workflow)
 
 
+def _fields(deployment: LoadedDeployment, workflow: Any) -> list[Field]:
+    data = spiff.snapshot(workflow).data
+    managed = {deployment.catalogue.field(m) for m in MANAGED}
+    return [Field(name, defined[0][0], defined[0][1], data[name])
+            for name, defined in field_schemas(deployment).items() if name in data and name not in managed]
+
+
+def _done_steps(wf: Any) -> list[DoneStep]:
+    done = [t for w in (wf, *wf.subprocesses.values()) for t in w.tasks.values()
+            if t.state == TaskState.COMPLETED and spiff.is_inbox_task(t.task_spec) and t.parent is not None]
+    seen: dict[str, DoneStep] = {}
+    for task in sorted(done, key=lambda t: t.last_state_change, reverse=True):
+        spec = task.task_spec
+        seen.setdefault(spec.bpmn_id, DoneStep(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane))
+    return list(seen.values())
+
+
 class Corrections:
     def __init__(self, db: Database, clock: Clock, repository: Repository, work: CaseWork,
                  timers: Any) -> None:  # noqa: ANN401
@@ -147,25 +164,18 @@ class Corrections:
             return deployment, workflow_state.load(session.connection(), row.id, spec, subs,
                                                    deployment.script_engine)
 
+    def choices(self, number: str) -> tuple[list[Field], list[DoneStep]]:
+        """What a supervisor may correct on the case (one read of it): its fields and its completed steps."""
+        deployment, workflow = self._read(number)
+        return _fields(deployment, workflow), _done_steps(workflow)
+
     def fields(self, number: str) -> list[Field]:
         """The fields of the case a supervisor may correct: held in its data, defined by a deployed form."""
-        deployment, workflow = self._read(number)
-        data = spiff.snapshot(workflow).data
-        managed = {deployment.catalogue.field(m) for m in MANAGED}
-        return [Field(name, defined[0][0], defined[0][1], data[name])
-                for name, defined in field_schemas(deployment).items()
-                if name in data and name not in managed]
+        return _fields(*self._read(number))
 
     def done_steps(self, number: str) -> list[DoneStep]:
         """The user tasks the case completed (the last run of each), most recent first."""
-        _deployment, wf = self._read(number)
-        done = [t for w in (wf, *wf.subprocesses.values()) for t in w.tasks.values()
-                if t.state == TaskState.COMPLETED and spiff.is_inbox_task(t.task_spec) and t.parent is not None]
-        seen: dict[str, DoneStep] = {}
-        for task in sorted(done, key=lambda t: t.last_state_change, reverse=True):
-            spec = task.task_spec
-            seen.setdefault(spec.bpmn_id, DoneStep(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane))
-        return list(seen.values())
+        return _done_steps(self._read(number)[1])
 
     # ------------------------------------------------------------ the changes
 

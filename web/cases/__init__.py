@@ -462,9 +462,8 @@ def correction_choices(view: CaseView) -> dict[str, Any]:
     """What a supervisor may correct on an open case: its recorded fields and the steps it completed."""
     if not current_user.may_intervene or current_user.read_only or view.status != "open":
         return {"correctable": [], "done_steps": []}
-    eng = engine()
-    return {"correctable": field_choices(eng.corrections.fields(view.number)),
-            "done_steps": step_choices(eng.corrections.done_steps(view.number))}
+    fields, steps = engine().corrections.choices(view.number)
+    return {"correctable": field_choices(fields), "done_steps": step_choices(steps)}
 
 
 @bp.get("/cases/<number>/same-customer")
