@@ -33,6 +33,7 @@ EVENT_KINDS = {
     "incident": _l("Incident"), "note_added": _l("Internal note"),
     "case_suspended": _l("Suspended"), "case_resumed": _l("Resumed"), "case_cancelled": _l("Cancelled"),
     "case_data_corrected": _l("Recorded data corrected"), "case_moved_back": _l("Moved back to an earlier step"),
+    "migrated": _l("Moved to a newer version"), "final_state": _l("The case as stored"),
     "task_to_fallback": _l("Passed to the fallback role"), "staff_involved": _l("Staff complained about added"),
 }
 CUSTOMER = "customer"
