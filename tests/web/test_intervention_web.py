@@ -76,6 +76,11 @@ def test_a_supervisor_moves_a_case_back_and_a_suspended_case_is_refused(client, 
     act(client, number, "suspend")
     page = client.get(f"/cases/{number}").get_data(as_text=True)
     assert 'id="move-back"' not in page and "需先恢复案件" in page
+    token = csrf_token(client, f"/cases/{number}")
+    refused = client.post(f"/cases/{number}/move-back", data={"csrf_token": token, "step": "first_response",
+                                                              "reason": "回复有误"}, follow_redirects=True)
+    assert "案件已暂停" in refused.get_data(as_text=True)
+    assert [t.name for t in eng.tasks.for_case(number)] == ["verify"]
     act(client, number, "resume")
     token = csrf_token(client, f"/cases/{number}")
     response = client.post(f"/cases/{number}/move-back", data={"csrf_token": token, "step": "first_response",
