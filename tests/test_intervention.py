@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import engine
+from engine.catalogue import Meaning
 from engine.errors import CaseArchived, CaseNotOpen, CaseSuspended, FormInvalid, StepNotDone
 from tests.driver import complete, registration, subjects, task, to_callback
 
@@ -215,3 +216,13 @@ def test_moving_back_from_the_callbacks_to_verification_undoes_every_called_proc
     complete(eng, number, "verify")
     report = eng.replay.run(number)
     assert report, report.first_difference
+
+
+def test_a_corrected_customer_name_is_kept_masked_in_the_case_and_in_full_for_those_who_call(eng):
+    number = eng.runtime.start("complaint", registration(channel="phone", customer_name="张三"), "cs1")
+    name_field = eng.repository.active().catalogue.field(Meaning.CUSTOMER_NAME)
+    changes = eng.corrections.correct(number, "sup1", {name_field: "章珊"}, "客户名字登记错了")
+    assert changes[name_field] == {"before": "张*", "after": "章*"}  # the case data never holds the full name
+    assert eng.cases.contact(number, "sup1").name == "章珊"  # the supervisor calls customers: in full
+    assert [hit.number for hit in eng.search.find("sup1", "章珊")] == [number]
+    assert eng.replay.run(number)
