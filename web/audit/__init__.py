@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from engine.history import SYSTEM
@@ -70,6 +71,21 @@ def outcomes() -> list[tuple[str, str]]:
     """The outcomes the deployed ``labels.toml`` names, with their words: the search's outcome list."""
     codes = engine().repository.active().catalogue.labels.get("outcomes", {})
     return [(code, deployed_label("outcomes", code)) for code in codes]
+
+
+# What each roles.toml setting allows, in words (the deployments page's "roles changed" column).
+ROLE_SETTINGS = {
+    "sees": _l("sees"), "contact": _l("customer contact"), "register": _l("may register complaints"),
+    "read_only": _l("read only"), "deploy": _l("may deploy"), "admin": _l("administers sessions"),
+    "reassign": _l("may reassign"), "intervene": _l("may step in on cases"),
+    "pending_ledger": _l("pending-matters ledger"), "fallback": _l("fallback role"), "zh": _l("Chinese name"),
+    "en": _l("English name"), "demo": _l("demo user names"), "backup": _l("has a backup"),
+}
+
+
+@bp.app_template_filter("role_setting")
+def role_setting(key: str) -> str:
+    return str(ROLE_SETTINGS.get(key, key))
 
 
 @bp.get("/deployments")
