@@ -235,12 +235,12 @@ class Corrections:
         facts = case.deployment.catalogue
         summary = dict(row.summary or {})
         summary.update({key: value for key, value in stored.items() if key in summary})
-        changed: dict[str, Any] = {"summary": summary}
-        for meaning, column in ((Meaning.PRODUCT, "product_name"), (Meaning.TYPE, "complaint_type")):
+        changed: dict[Any, Any] = {Case.summary: summary}
+        for meaning, column in ((Meaning.PRODUCT, Case.product_name), (Meaning.TYPE, Case.complaint_type)):
             key = facts.field(meaning)
             if key and key in stored:
                 changed[column] = stored[key]
-        session.execute(update(Case).where(Case.id == row.id).values(**changed))
+        session.execute(update(Case).where(Case.id == row.id).values(changed))
         if name is not None:
             session.execute(update(CustomerContact).where(CustomerContact.case_id == row.id).values(name=name))
 
