@@ -17,7 +17,7 @@ from engine import spreadsheets
 from engine.catalogue import bilingual_half
 from engine.reports import ComplianceReport
 
-COLUMNS = ["step", "role", "case", "deadline", "due_at", "outcome", "done_at", "margin_hours", "title", "margin"]
+COLUMNS = ["step", "role", "case", "deadline", "due_at", "outcome", "done_at", "margin_hours", "margin", "title"]
 SUMMARY_COLUMNS = ["step", "title", "role", "met", "missed", "pending", "on_time_rate", "worst_late_hours",
                    "worst_late"]
 # What a reader sees: headers, sheet names and outcomes in zh-CN or English (the engine's own words).
@@ -83,7 +83,7 @@ def outcome_rows(found: ComplianceReport, words: Wording) -> list[list[object]]:
         for o in [*row.met, *row.missed, *row.pending]:
             lines.append([row.step, words.role(row.role), o.case_number, o.deadline, words.time(o.due_at),
                           OUTCOMES[words.lang].get(o.outcome, o.outcome), words.time(o.done_at), _hours(o.margin),
-                          bilingual_half(row.step_title, words.lang), words.duration(o.margin)])
+                          words.duration(o.margin), bilingual_half(row.step_title, words.lang)])
     return lines
 
 
