@@ -16,6 +16,7 @@ from engine.attachments import Attachments
 from engine.cases import Cases
 from engine.casework import CaseWork
 from engine.clock import Clock, SystemClock
+from engine.corrections import Corrections
 from engine.diagrams import Diagrams
 from engine.errors import (
     CaseArchived,
@@ -94,6 +95,7 @@ class Engine:
         self.search = CaseSearch(self.db, self.access, self.repository)
         self.notes = Notes(self.db, self.clock, self.history)
         self.intervention = Intervention(self.db, self.clock)
+        self.corrections = Corrections(self.db, self.clock, self.repository, work, self.timers)
         self.saved_views = SavedViews(self.db, self.clock)
         self.pending = PendingMatters(self.db, self.repository, self.access)
         self.knowledge = Knowledge(self.db, self.clock, self.access, lambda: self.repository.active().catalogue)

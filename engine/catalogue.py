@@ -177,6 +177,18 @@ class Catalogue:
         return entry.get(language) or entry.get("en") or entry.get("zh")
 
 
+def bilingual_half(name: str | None, language: str) -> str:
+    """One half of a diagram's ``中文 English`` name (``zh`` or ``en``); the whole name when it is not split so."""
+    text = (name or "").strip()
+    for index, ch in enumerate(text):
+        if ch.isascii() and ch.isalpha() and index and text[index - 1] == " ":
+            head = text[:index].strip()
+            if any(not c.isascii() for c in head):
+                return head if language == "zh" else text[index:].strip()
+            break
+    return text
+
+
 def form_field(schema: dict | None, meaning: Meaning) -> str | None:
     """The field of ``schema`` marked ``"x-meaning": meaning`` (any form, not only the intake's), or None."""
     props = (schema or {}).get("properties") or {}

@@ -168,6 +168,16 @@ class CaseNotOpen(EngineError):
         super().__init__(f"case {number} is {status}")
 
 
+class StepNotDone(EngineError):
+    """A move back names a step the case has not completed (or whose run lies in history cut off)."""
+
+    code = "step_not_done"
+
+    def __init__(self, number: str, element: str) -> None:
+        self._coded(number=number, element=element)
+        super().__init__(f"case {number} has no completed step {element!r} to go back to")
+
+
 class NotFound(EngineError):
     """No such case, task, person or process."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 import jsonschema
@@ -32,8 +33,17 @@ def _validator(schema: dict) -> jsonschema.Draft202012Validator:
     return validator
 
 
-def validate(schema: dict | None, data: Any) -> dict:
-    """Return a clean copy of ``data`` or raise ``FormInvalid`` with one message per field."""
+NOT_AFTER = "x-not-after"  # on a date field: the latest date it may hold ("today": the case's day)
+NOT_AFTER_VALUES = ("today",)
+
+
+def validate(schema: dict | None, data: Any, today: date | None = None) -> dict:
+    """Return a clean copy of ``data`` or raise ``FormInvalid`` with one message per field.
+
+    ``today`` is the day in the calendar's zone as the step's clock reads it: a date field marked
+    ``"x-not-after": "today"`` (a purchase date, a visit made) may not be later. The engine's steps always
+    give it, so a replay checks against the day the step ran; without it that keyword is not checked.
+    """
     if not isinstance(data, dict):
         raise FormInvalid({"_form": "the submission must be an object of field values"})
     private = [key for key in data if str(key).startswith("_")]
@@ -46,9 +56,33 @@ def validate(schema: dict | None, data: Any) -> dict:
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
         for field, message in _field_messages(error, data):
             errors.setdefault(field, message)
+    if today is not None:
+        for field, message in _after_today(schema, data, today):
+            errors.setdefault(field, message)
     if errors:
         raise FormInvalid(errors)
     return dict(data)
+
+
+def _after_today(schema: dict, data: dict, today: date) -> list[tuple[str, str]]:
+    """The date fields marked ``x-not-after: today`` whose value lies after ``today``."""
+    found = []
+    for field, prop in (schema.get("properties") or {}).items():
+        value = data.get(field)
+        if not isinstance(prop, dict) or prop.get(NOT_AFTER) != "today" or not isinstance(value, str):
+            continue
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            continue  # "format": "date" says what is wrong with it
+        if day > today:
+            found.append((field, f"is after today ({today.isoformat()})"))
+    return found
+
+
+def day_of(moment: datetime, zone: tzinfo) -> date:
+    """The calendar day of ``moment`` in the deployed calendar's zone: what "today" means to a form."""
+    return moment.astimezone(zone).date()
 
 
 def _field_messages(error: jsonschema.ValidationError, data: dict) -> list[tuple[str, str]]:

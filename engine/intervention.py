@@ -29,7 +29,7 @@ CANCELLED_OUTCOME = "cancelled"
 REASON_FIELD = "reason"
 
 
-def _reason(text: str | None) -> str:
+def required_reason(text: str | None) -> str:
     reason = (text or "").strip()
     if not reason:
         raise FormInvalid({REASON_FIELD: "this field is required"})
@@ -52,7 +52,7 @@ class Intervention:
 
     def _change(self, number: str, by: str, reason: str, before: CaseStatus, after: CaseStatus, kind: EventKind,
                 timers_from: TimerStatus, timers_to: TimerStatus) -> None:
-        reason = _reason(reason)
+        reason = required_reason(reason)
         now = self._clock.now()
         with self._db.write() as session:
             case = lock_case(session, number=number)
@@ -65,7 +65,7 @@ class Intervention:
                            payload={"reason": reason, "timers": moved}, deployment_version=None)
 
     def cancel(self, number: str, by: str, reason: str) -> None:
-        reason = _reason(reason)
+        reason = required_reason(reason)
         now = self._clock.now()
         with self._db.write() as session:
             case = lock_case(session, number=number)

@@ -69,6 +69,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "en": "case {number} is suspended: it moves again once resumed"},
     "case_not_open": {"zh": "案件 {number} 当前状态为 {status}，不能执行此操作",
                       "en": "case {number} is {status}: this cannot be done now"},
+    "step_not_done": {"zh": "案件 {number} 没有已完成的环节 {element}，不能退回到该环节",
+                      "en": "case {number} has no completed step {element} to go back to"},
     "message_not_expected": {"zh": "案件 {number} 现在不在等待消息 {message}",
                              "en": "case {number} is not waiting for message {message} now"},
     "workflow_failed": {"zh": "流程在 {element} 出错，已记录为事件；流程负责人需修正该元素",
@@ -213,6 +215,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "en": "not a valid JSON Schema (at {where}): the value of {keyword} breaks the standard"},
     "form_not_object": {"zh": '表单的 schema 必须写 "type": "object"',
                         "en": 'a form schema must have "type": "object"'},
+    "form_not_after_invalid": {
+        "zh": '字段 {field} 的 "{keyword}" 只能用于 "format": "date" 的字段，取值为：{values}',
+        "en": 'the field {field}: "{keyword}" goes on a "format": "date" field and takes one of: {values}'},
     "form_text_needs_max_length": {
         "zh": '文本字段 {field} 没有长度上限：请加上 "maxLength"（如姓名 100，说明 5000）',
         "en": 'the text field {field} has no length limit: add "maxLength" (e.g. 100 for a name, 5000 for a '

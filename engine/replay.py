@@ -32,7 +32,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import clock as clock_module
-from engine import forms, spiff, workflow_state
+from engine import corrections, forms, spiff, workflow_state
 from engine.casework import FrozenClock
 from engine.errors import FormInvalid, NotFound
 from engine.history import History, HistoryEvent, canonical
@@ -44,7 +44,8 @@ from engine.timers import FIRING_LAG
 
 _STATUS_AFTER = {EventKind.CASE_SUSPENDED: CaseStatus.SUSPENDED, EventKind.CASE_RESUMED: CaseStatus.OPEN,
                  EventKind.CASE_CANCELLED: CaseStatus.ARCHIVED}
-WORKFLOW_INPUTS = ("case_started", "task_completed", "message_received", "timer_fired", "migrated")
+WORKFLOW_INPUTS = ("case_started", "task_completed", "message_received", "timer_fired", "migrated",
+                   "case_data_corrected", "case_moved_back")
 DRIFT = timedelta(seconds=60)
 FINAL = "final_state"
 
@@ -155,7 +156,8 @@ class Replay:
         try:
             if event.kind == EventKind.CASE_STARTED:
                 case = self._start(event)
-            if event.kind in (EventKind.TASK_COMPLETED, EventKind.MESSAGE_RECEIVED, EventKind.MIGRATED):
+            if event.kind in (EventKind.TASK_COMPLETED, EventKind.MESSAGE_RECEIVED, EventKind.MIGRATED,
+                              EventKind.CASE_DATA_CORRECTED, EventKind.CASE_MOVED_BACK):
                 _no_unfired_timers(case, moment)
             if event.kind == EventKind.TIMER_FIRED:
                 expected["timers"] = sorted(str(t.get("element")) for t in payload.get("timers") or [])
@@ -229,7 +231,8 @@ def _apply(replay: Replay, case: _Case, event: HistoryEvent) -> None:
                            {"open_tasks": open_now})
         data = payload.get("data") or {}
         try:
-            forms.validate(case.deployment.form(spiff.user_task_form(ready[0])), data)
+            forms.validate(case.deployment.form(spiff.user_task_form(ready[0])), data,
+                           today=forms.day_of(event.at, case.deployment.calendar.zone))
         except FormInvalid as exc:
             raise _Differs(f"the {element} form refuses the recorded data: {exc}") from None
         spiff.complete_user_task(wf, ready[0], copy.deepcopy(data))
@@ -259,6 +262,15 @@ def _apply(replay: Replay, case: _Case, event: HistoryEvent) -> None:
         wf.script_engine = target.script_engine
         spiff.migrate(wf, spec, subs, diffs)
         case.deployment = target
+    elif event.kind == EventKind.CASE_DATA_CORRECTED:  # a supervisor's correction: the values after it
+        changes = payload.get("changes") or {}
+        corrections.apply_values(wf, {key: change.get("after") for key, change in changes.items()})
+    elif event.kind == EventKind.CASE_MOVED_BACK:  # a supervisor's move back to the step's last run
+        element = str(payload.get("element"))
+        target = corrections.last_completed(wf, element)
+        if target is None:
+            raise _Differs(f"step {element} was never completed in the replay: the case cannot move back to it")
+        corrections.move_back(wf, target)
     if wf.completed:
         case.status = CaseStatus.ARCHIVED
 

@@ -110,7 +110,8 @@ class Runtime:
     def _start(self, process_id: str, data: dict, actor: str, key: tuple[str, str] | None,
                channel: str | None = None, locale: str | None = None, within: Session | None = None) -> Started:
         deployment = self._repository.active()
-        clean = forms.validate(deployment.start_form(process_id), data)
+        clean = forms.validate(deployment.start_form(process_id), data,
+                               today=forms.day_of(self._clock.now(), deployment.calendar.zone))
         facts = deployment.catalogue
         channel = channel or str(facts.value(clean, Meaning.CHANNEL) or DEFAULT_CHANNEL)
         if not channel.isidentifier():

@@ -471,7 +471,7 @@ class Tasks:
                 raise FormInvalid({name: "this step has no form: mark it done without data" for name in data})
             deployment = self._repository.load(case_row.deployment_id)
             schema = deployment.form(task.form)
-            clean = forms.validate(schema, data)
+            clean = forms.validate(schema, data, today=forms.day_of(now, deployment.calendar.zone))
             added = None
             staff_field = form_field(schema, Meaning.INVOLVED_STAFF)
             if staff_field and staff_field in clean and not customer:

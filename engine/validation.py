@@ -28,7 +28,16 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, UserTask
 
-from engine import catalogue_checks, decision_checks, decision_tasks, options, process_checks, sandbox, spiff
+from engine import (
+    catalogue_checks,
+    decision_checks,
+    decision_tasks,
+    forms,
+    options,
+    process_checks,
+    sandbox,
+    spiff,
+)
 from engine.calendar import BusinessCalendar, CalendarConfig
 from engine.errors import Problem
 from engine.notify import templates as notice_templates
@@ -142,6 +151,11 @@ def _check_forms(bundle: Bundle) -> None:
             continue
         for where, code in unbounded_fields(schema):
             bundle.problem(name, where, code, field=where)
+        for key, prop in (schema.get("properties") or {}).items():
+            if isinstance(prop, dict) and forms.NOT_AFTER in prop and (
+                    prop[forms.NOT_AFTER] not in forms.NOT_AFTER_VALUES or prop.get("format") != "date"):
+                bundle.problem(name, key, "form_not_after_invalid", field=key, keyword=forms.NOT_AFTER,
+                               values=", ".join(forms.NOT_AFTER_VALUES))
         bundle.forms[name.removeprefix("forms/")] = schema
 
 

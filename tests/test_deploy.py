@@ -164,3 +164,15 @@ def test_a_lane_whose_role_has_nobody_is_refused_once_people_exist(eng, workflow
           '<bpmn:lane id="lane_management" name="legal">')
     problems = _refused(eng, workflows_dir)
     assert any("legal" in p.message and "nobody" in p.message and p.element for p in problems), problems
+
+
+def test_a_not_after_keyword_on_a_field_that_is_no_date_is_refused_at_deploy(workflows_dir, eng):
+    """``x-not-after`` goes on a date field and names a day the engine knows; the refusal names the field."""
+    form = workflows_dir / "forms" / "register.json"
+    schema = json.loads(form.read_text(encoding="utf-8"))
+    name = next(key for key, prop in schema["properties"].items() if prop.get("x-not-after"))
+    schema["properties"][name]["x-not-after"] = "tomorrow"
+    form.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(DeployError) as refused:
+        eng.repository.deploy(actor="owner1")
+    assert any(p.code == "form_not_after_invalid" and p.element == name for p in refused.value.problems)

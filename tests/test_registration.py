@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 import engine
-from engine.errors import IdempotencyKeyReused, NotFound
+from engine.errors import FormInvalid, IdempotencyKeyReused, NotFound
 from engine.runtime import Started
 from tests.driver import at_once, complaint_count, registration
 
@@ -120,3 +120,18 @@ def test_the_process_registrations_start_is_the_one_whose_start_event_says_intak
         eng.repository.deploy(actor="owner1", note="no intake")
         with pytest.raises(NotFound, match="intake = true"):
             eng.repository.active().intake_process()
+
+
+def test_a_purchase_date_after_today_and_a_300_character_name_are_refused(eng, clock):
+    """Registration input limits (issue 15): the intake form says which dates may not lie in the future
+    (``x-not-after: today``, the calendar's day) and how long a name may be (``maxLength``)."""
+    today = clock.now().astimezone(eng.repository.active().calendar.zone).date()
+    date_field = next(name for name, prop in eng.repository.active().intake_form()["properties"].items()
+                      if prop.get("x-not-after") == "today")
+    with pytest.raises(FormInvalid) as refused:
+        eng.runtime.start("complaint", registration(channel="phone", **{date_field: "2030-01-01"}), "cs1")
+    assert date_field in refused.value.errors
+    with pytest.raises(FormInvalid) as refused:
+        eng.runtime.start("complaint", registration(channel="phone", customer_name="张" * 300), "cs1")
+    assert "customer_name" in refused.value.errors
+    eng.runtime.start("complaint", registration(channel="phone", **{date_field: today.isoformat()}), "cs1")

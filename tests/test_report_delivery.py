@@ -67,14 +67,15 @@ def test_the_weekly_timer_mails_management_and_the_general_manager_an_xlsx_of_la
         assert attachment.get_content_type() == XLSX
         assert attachment.get_filename() == "deadline-compliance-20260302-20260308.xlsx"
         book = load_workbook(io.BytesIO(attachment.get_content()))
-        sheet = book["summary"]
+        sheet = book["汇总"]
         header, *rows = list(sheet.iter_rows(values_only=True))
-        assert header[:6] == ("step", "title", "role", "met", "missed", "pending")
-        figures = {(r[0], r[2]): (r[3], r[4], r[5]) for r in rows}
+        assert header[:6] == ("环节编号", "环节", "角色", "按时", "超时", "未到期")
+        role_names = {info["zh"]: code for code, info in eng.repository.active().roles.items()}
+        figures = {(r[0], role_names.get(r[2], r[2])): (r[3], r[4], r[5]) for r in rows}
         assert figures == expected
         assert all(isinstance(v, int) for r in rows for v in r[3:6])  # numbers as numbers
         [first] = [r for r in rows if r[0] == "first_response"]
-        assert first[1] == "=1+1 首次响应 First response"  # text, not a formula
+        assert first[1] == "=1+1 首次响应"  # text, not a formula
         title_cell = next(c for c in sheet["B"] if c.value == first[1])
         assert title_cell.data_type == "s"
         assert isinstance(first[6], float) and first[6] == 0.5  # the on-time rate

@@ -19,6 +19,9 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from engine.catalogue import bilingual_half
+from engine.forms import NOT_AFTER
+
 LIST_SEPARATORS = re.compile(r"[\r\n,，、;；]+")
 
 
@@ -38,6 +41,7 @@ class Field:
     step: str | None = None  # "1" for integers, "any" for numbers
     max_length: int | None = None
     replies: list[tuple[str, str]] = field(default_factory=list)  # (short label, text) to insert (x-replies)
+    not_after_today: bool = False  # a date that may not lie in the future (x-not-after): the picker stops today
 
     @property
     def input_id(self) -> str:
@@ -116,14 +120,7 @@ def display_value(schema: Mapping | None, name: str, value: Any, locale: str | N
 
 def bilingual(name: str | None, locale: str | None = None) -> str:
     """Pick one half of a diagram's ``中文 English`` name for the locale (the whole name if not split)."""
-    text = (name or "").strip()
-    for index, ch in enumerate(text):
-        if ch.isascii() and ch.isalpha() and index and text[index - 1] == " ":
-            head = text[:index].strip()
-            if any(not c.isascii() for c in head):
-                return head if locale_key(locale).startswith("zh") else text[index:].strip()
-            break
-    return text
+    return bilingual_half(name, "zh" if locale_key(locale).startswith("zh") else "en")
 
 
 # ------------------------------------------------------------------ schema -> fields
@@ -260,6 +257,7 @@ def build(schema: Mapping | None, raw: Any = None, errors: Mapping[str, str] | N
             item.minimum = prop.get("minimum")
             item.maximum = prop.get("maximum")
         item.max_length = prop.get("maxLength")
+        item.not_after_today = prop.get(NOT_AFTER) == "today"
         if prop.get("x-replies") and widget in ("textarea", "text"):
             item.replies = reply_choices(prop["x-replies"], replies, locale)
         fields.append(item)
@@ -340,6 +338,7 @@ _MESSAGES: list[tuple[re.Pattern, Any]] = [
     (re.compile(r"is too long$"), _l("This is too long.")),
     (re.compile(r"^unknown field$"), _l("This field is not part of the form.")),
     (re.compile(r"is not a 'date'$"), _l("Enter a date (YYYY-MM-DD).")),
+    (re.compile(r"is after today \((\S+)\)$"), _l("The date may not be later than today (%(limit)s).")),
     (re.compile(r"is not one of "), _l("Choose one of the options.")),
     (re.compile(r"is less than the minimum of (\S+)$"), _l("Enter at least %(limit)s.")),
     (re.compile(r"is greater than the maximum of (\S+)$"), _l("Enter at most %(limit)s.")),

@@ -2,7 +2,9 @@
 
 Catalogs are ``.po`` files in the repository; they are compiled to ``.mo`` when the app
 starts if the ``.mo`` is missing or older, so a fresh clone needs no extra build step.
-Each blueprint may keep its own ``translations/`` folder; Flask-Babel merges them.
+Each blueprint may keep its own ``translations/`` folder; Flask-Babel merges them, and on a blueprint's
+own pages its catalogue is merged last, so it wins there (the audit form's "to" is a date's 至, the
+timeline's the new assignee) while other pages keep theirs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, current_app, redirect, request, session, url_for
+from flask_babel import Domain
 
 from web.services import local_path
 
@@ -22,6 +25,28 @@ WEB = Path(__file__).parent
 
 def translation_dirs() -> list[str]:
     return [str(path) for path in sorted(WEB.glob("**/translations")) if path.is_dir()]
+
+
+_OWN: dict[str, Domain] = {}  # a blueprint's translations folder -> its domain (each caches its catalogues)
+
+
+def own_domain(folder: str) -> Domain:
+    """Every catalogue, the blueprint's own (``folder``) merged last: where they differ, it wins."""
+    domain = _OWN.get(folder)
+    if domain is None:
+        domain = _OWN[folder] = Domain([d for d in translation_dirs() if d != folder] + [folder])
+    return domain
+
+
+@bp.before_app_request
+def use_own_catalogue() -> None:
+    """On a blueprint's page, its own catalogue wins over the others (the main one included)."""
+    blueprint = current_app.blueprints.get(request.blueprint or "")
+    if blueprint is None:
+        return
+    folder = str(Path(blueprint.root_path) / "translations")
+    if folder in translation_dirs():
+        own_domain(folder).as_default()
 
 
 def compile_catalogs() -> None:

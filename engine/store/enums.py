@@ -31,6 +31,8 @@ class EventKind(StrEnum):
     CASE_SUSPENDED = "case_suspended"
     CASE_RESUMED = "case_resumed"
     CASE_CANCELLED = "case_cancelled"
+    CASE_DATA_CORRECTED = "case_data_corrected"  # a supervisor set recorded values (before/after, reason)
+    CASE_MOVED_BACK = "case_moved_back"  # a supervisor reset the case to a completed step (reason)
     SESSION_ENDED = "session_ended"
     TOKEN_REVOKED = "token_revoked"
     SIGN_IN_ROLES_SET = "sign_in_roles_set"  # an identity provider's groups gave an account other roles (or it)

@@ -14,4 +14,6 @@ def test_the_deployments_page_shows_a_deployed_change_of_roles(client, eng, work
     page = client.get("/audit/deployments").get_data(as_text=True)
     assert 'data-version="2"' in page and 'data-version="1"' in page
     assert 'data-role="engineer" data-setting="sees"' in page
+    engineer = eng.repository.active().roles["engineer"]["zh"]
+    assert f"{engineer}: 可见范围 — → all" in page  # the role and the setting in words
     assert "engineers oversee every case" in page

@@ -319,7 +319,7 @@ def test_a_formula_task_name_is_text_in_the_compliance_csv_and_xlsx(client, eng,
     formula_cells = [c for sheet in book for row in sheet.iter_rows() for c in row
                      if isinstance(c.value, str) and c.value.startswith("=")]
     assert formula_cells and all(c.data_type == "s" and c.quotePrefix for c in formula_cells)
-    numbers = [c.value for c in next(book["summary"].iter_rows(min_row=2, max_row=2))][3:6]
+    numbers = [c.value for c in next(book["汇总"].iter_rows(min_row=2, max_row=2))][3:6]
     assert all(isinstance(n, int) for n in numbers)
 
 

@@ -93,3 +93,17 @@ def test_the_register_page_speaks_english_on_request(client):
     client.get("/lang/en")
     page = client.get("/register").get_data(as_text=True)
     assert "Register a complaint" in page and "Customer expectation" in page and ">Store</option>" in page
+
+
+def test_a_purchase_date_in_the_future_and_a_300_character_name_are_refused_and_nothing_is_lost(client, eng):
+    login(client, "cs1")
+    assert 'name="purchase_date" value="" maxlength="10" max="2026-03-02"' in client.get("/register").get_data(
+        as_text=True)  # the date picker stops at today (the calendar's day)
+    response = post(client, purchase_date="2030-01-01")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "日期不能晚于今天（2026-03-02）" in page
+    assert "壶底漏水</textarea>" in page  # what was typed is kept
+    response = post(client, customer_name="张" * 300)
+    assert response.status_code == 422 and "内容过长。" in response.get_data(as_text=True)
+    assert eng.cases.numbers() == []
+    assert post(client, purchase_date="2026-03-02").status_code == 303  # today is fine

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from engine.history import SYSTEM
-from engine.report_files import to_csv, to_xlsx
+from engine.report_files import Wording, to_csv, to_xlsx
 from engine.store.enums import EventKind
-from web.cases.display import grades
+from web import i18n
+from web.cases.display import deployed_label, grades
 from web.services import engine
 
 bp = Blueprint("audit", __name__, template_folder="templates", url_prefix="/audit")
@@ -62,7 +64,28 @@ def index() -> str:
         viewer=current_user.username,
     ) if searched else []
     return render_template("audit/index.html", hits=hits, searched=searched, args=args, zone=zone(),
-                           grades=list(grades().items()))
+                           grades=list(grades().items()), outcomes=outcomes())
+
+
+def outcomes() -> list[tuple[str, str]]:
+    """The outcomes the deployed ``labels.toml`` names, with their words: the search's outcome list."""
+    codes = engine().repository.active().catalogue.labels.get("outcomes", {})
+    return [(code, deployed_label("outcomes", code)) for code in codes]
+
+
+# What each roles.toml setting allows, in words (the deployments page's "roles changed" column).
+ROLE_SETTINGS = {
+    "sees": _l("sees"), "contact": _l("customer contact"), "register": _l("may register complaints"),
+    "read_only": _l("read only"), "deploy": _l("may deploy"), "admin": _l("administers sessions"),
+    "reassign": _l("may reassign"), "intervene": _l("may step in on cases"),
+    "pending_ledger": _l("pending-matters ledger"), "fallback": _l("fallback role"), "zh": _l("Chinese name"),
+    "en": _l("English name"), "demo": _l("demo user names"), "backup": _l("has a backup"),
+}
+
+
+@bp.app_template_filter("role_setting")
+def role_setting(key: str) -> str:
+    return str(ROLE_SETTINGS.get(key, key))
 
 
 @bp.get("/deployments")
@@ -98,11 +121,12 @@ def report() -> Response | str:
         rows = engine().reports.compliance_summary(start, end, viewer=current_user.username)
         return render_template("audit/report.html", rows=rows, start=start, end=end - timedelta(days=1), zone=zone())
     found = engine().reports.compliance(start, end, viewer=current_user.username)
+    words = Wording(i18n.current_language(), zone(), engine().repository.active().roles)
     name = f"deadline-compliance-{start:%Y%m%d}-{(end - timedelta(days=1)):%Y%m%d}"
     if kind == "csv":
-        return Response(to_csv(found), mimetype="text/csv; charset=utf-8",
+        return Response(to_csv(found, words), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    return Response(to_xlsx(found), headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    return Response(to_xlsx(found, words), headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

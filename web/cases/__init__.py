@@ -35,6 +35,7 @@ from engine.attachments import ACCEPTED, MAX_BYTES, MB, clean_filename
 from engine.attachments import check as check_file
 from engine.cases import CaseView
 from engine.catalogue import Meaning, form_field
+from engine.corrections import field_schemas
 from engine.errors import (
     CaseArchived,
     FormInvalid,
@@ -194,6 +195,12 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             details = [(_("reason"), str(payload["reason"]))] if payload.get("reason") else []
         elif event.kind in (EventKind.CASE_SUSPENDED, EventKind.CASE_RESUMED, EventKind.CASE_CANCELLED):
             details = [(_("reason"), str(payload.get("reason") or ""))]
+        elif event.kind == EventKind.CASE_DATA_CORRECTED:
+            details = [(_("reason"), str(payload.get("reason") or ""))] + correction_rows(payload.get("changes"))
+        elif event.kind == EventKind.CASE_MOVED_BACK:
+            title = step_title(task, payload.get("element"))
+            undone = [step_title(by_element.get(e), e) for e in payload.get("undone") or []]
+            details = [(_("reason"), str(payload.get("reason") or "")), (_("undone"), "、".join(undone) or "—")]
         notified = [(n.get("role", ""), n.get("subject", "")) for n in payload.get("notified") or []]
         entries.append(TimelineEntry(event.at, event.actor, event.kind, title, details, notified))
     return list(reversed(entries))
@@ -206,6 +213,18 @@ def improvement_source(code: Any) -> str:
     form = deployment.start_form(process) if process else None
     field = form_field(form, Meaning.IMPROVEMENT_SOURCE)
     return str(forms.display_value(form, field, code)) if field and code is not None else str(code or "")
+
+
+def correction_rows(changes: Any) -> list[tuple[str, str]]:
+    """Each corrected field, labelled by the deployed form defining it: the value before and after."""
+    defined = field_schemas(engine().repository.active())
+    rows = []
+    for key, change in (changes or {}).items() if isinstance(changes, dict) else ():
+        form = defined[key][0][1] if key in defined else None
+        rows.append((forms.field_label(form, key), _("%(before)s → %(after)s",
+                                                     before=forms.display_value(form, key, change.get("before")),
+                                                     after=forms.display_value(form, key, change.get("after")))))
+    return rows
 
 
 def deadline_rows(case: CaseView, by_id: dict[str, TaskView]) -> list[dict]:
@@ -458,7 +477,18 @@ def case(number: str):  # noqa: ANN201
         deliveries=eng.notifications.for_case(number),
         notes=eng.notes.for_case(number),
         improvement=eng.improvements.links(number), improvement_source=improvement_source,
+
+
+        notes=eng.notes.for_case(number), **correction_choices(view),
     )
+
+
+def correction_choices(view: CaseView) -> dict[str, Any]:
+    """What a supervisor may correct on an open case: its recorded fields and the steps it completed."""
+    if not current_user.may_intervene or current_user.read_only or view.status != "open":
+        return {"correctable": [], "done_steps": []}
+    fields, steps = engine().corrections.choices(view.number)
+    return {"correctable": field_choices(fields), "done_steps": step_choices(steps)}
 
 
 @bp.get("/cases/<number>/same-customer")
@@ -681,3 +711,6 @@ def render_register(schema: dict, errors: dict | None = None, status: int = 200,
                            registration_token=secrets.token_urlsafe(24) if raw is None or resent
                            else registration_token())
     return page, status
+
+
+from web.cases.corrections import field_choices, step_choices  # noqa: E402  (its views need this blueprint)

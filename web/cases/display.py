@@ -32,6 +32,8 @@ EVENT_KINDS = {
     "message_received": _l("Message from the customer"), "attachment_added": _l("Attachment added"),
     "incident": _l("Incident"), "note_added": _l("Internal note"),
     "case_suspended": _l("Suspended"), "case_resumed": _l("Resumed"), "case_cancelled": _l("Cancelled"),
+    "case_data_corrected": _l("Recorded data corrected"), "case_moved_back": _l("Moved back to an earlier step"),
+    "migrated": _l("Moved to a newer version"), "final_state": _l("The case as stored"),
     "task_to_fallback": _l("Passed to the fallback role"), "staff_involved": _l("Staff complained about added"),
     "improvement_linked": _l("Improvement item linked"),
     "knowledge_added": _l("Knowledge-base entry added"), "knowledge_corrected": _l("Knowledge-base entry corrected"),
@@ -103,6 +105,11 @@ def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return moment.astimezone(business_zone()).strftime(fmt)
 
 
+def today() -> str:
+    """The business day now (the engine's clock in the calendar's zone): the latest a past date may be."""
+    return local_time(engine().clock.now(), "%Y-%m-%d")
+
+
 def business_zone() -> ZoneInfo:
     """The deployed calendar's time zone, looked up once per request."""
     if "business_zone" not in g:
@@ -134,7 +141,7 @@ def register_filters(bp: Blueprint) -> None:
     for name, function in filters.items():
         bp.add_app_template_filter(function, name)
     for name, function in {"field_label": field_label, "enum_label": enum_label, "display_value": display_value,
-                           "form_title": form_title}.items():
+                           "form_title": form_title, "today": today}.items():
         bp.add_app_template_global(function, name)
 
 

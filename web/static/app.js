@@ -32,6 +32,40 @@
     if (row && left < 0 && row.closest("#tasks")) { row.classList.add("overdue"); }
   }
 
+  // Keys on the task page: c claims the step, s goes to its first field (a step without fields: done, once
+  // confirmed), S submits the form once confirmed, Esc goes back to the inbox, ? shows or hides the keys.
+  // Returns whether the key was one of them.
+  function taskKey(event) {
+    var page = document.getElementById("task-keys");
+    if (!page) { return false; }
+    var form = document.querySelector("form.task-form");
+    var fields = form ? Array.prototype.slice.call(form.querySelectorAll(
+      "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])")).filter(function (el) {
+      return el.offsetParent !== null && el.name !== "then"; }) : [];
+    function submit() {
+      if (!form || !window.confirm(form.getAttribute("data-confirm-submit"))) { return; }
+      var button = form.querySelector(".buttons button[type=submit]:not([disabled]):not(.decision)");
+      if (button) { button.click(); }
+    }
+    if (event.key === "c") {
+      var claim = document.querySelector("form.claim button[type=submit]");
+      if (claim) { claim.click(); }
+    } else if (event.key === "s") {
+      if (fields.length) { fields[0].focus(); } else { submit(); }
+    } else if (event.key === "S") {
+      submit();
+    } else if (event.key === "Escape") {
+      window.location.href = page.getAttribute("data-inbox");
+    } else if (event.key === "?") {
+      var help = document.getElementById("task-keys-help");
+      help.hidden = !help.hidden;
+    } else {
+      return false;
+    }
+    event.preventDefault();
+    return true;
+  }
+
   // Keys in the inbox and on the board: j / k move down / up the rows, o opens the step, c claims it.
   // Never while typing in a field, never with a modifier key.
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#tasks tbody tr[data-task], #board tbody tr[data-task]")); }
@@ -39,6 +73,7 @@
     var target = event.target;
     if (event.ctrlKey || event.metaKey || event.altKey || !target || /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(target.tagName) ||
         target.isContentEditable) { return; }
+    if (taskKey(event)) { return; }
     var all = rows();
     if (!all.length) { return; }
     var at = all.findIndex(function (row) { return row.classList.contains("selected"); });

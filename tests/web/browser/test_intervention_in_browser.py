@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from playwright.sync_api import Page, expect
 
-from tests.driver import registration, subjects
+from tests.driver import complete, registration, subjects
 from tests.web.browser.conftest import log_in
 
 
@@ -45,3 +45,22 @@ def test_a_cancel_asks_first_and_archives_the_case(page: Page, eng):
     page.locator("#intervene button[value=cancel]").click()
     expect(page.locator(".badge.status-archived")).to_be_visible()
     assert eng.cases.get(number).outcome == "cancelled"
+
+
+def test_a_supervisor_moves_a_case_back_to_an_earlier_step(page: Page, eng):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    complete(eng, number, "first_response")
+    log_in(page, "sup1")
+    page.goto(f"/cases/{number}")
+    page.select_option("#move-back-step", "first_response")
+    page.fill("#move-back-reason", "首次回复内容有误")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.locator("#move-back button[type=submit]").click()
+    assert [t.name for t in eng.tasks.for_case(number)] == ["verify"]  # dismissed: nothing happened
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#move-back button[type=submit]").click()
+    expect(page.locator(".flash, .flashes").first).to_contain_text("已退回到")
+    assert [t.name for t in eng.tasks.for_case(number)] == ["first_response"]
+    expect(page.locator("#timeline, .timeline").first).to_contain_text("首次回复内容有误")
+    assert eng.replay.run(number)
+    page.screenshot(path="test-output/screenshots/case_moved_back.png", full_page=True)

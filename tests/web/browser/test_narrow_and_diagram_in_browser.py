@@ -72,3 +72,35 @@ def test_the_inbox_is_worked_with_j_k_o_and_c(page: Page, eng):
     page.keyboard.press("k")
     page.keyboard.press("o")
     page.wait_for_url("**/tasks/*")
+
+
+def test_the_task_page_is_worked_with_keys(page: Page, eng):
+    """c claims, s goes to the first field, Shift+S submits once confirmed, ? shows the keys, Esc leaves."""
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    [first] = eng.tasks.for_case(number)
+    eng.tasks.reassign(first.id, "sup1", None)  # nobody holds it: cs2 claims it with a key
+    log_in(page, "cs2")
+    page.goto(f"/tasks/{first.id}")
+    expect(page.locator("#task-keys-help")).to_be_hidden()
+    page.keyboard.press("?")
+    expect(page.locator("#task-keys-help")).to_be_visible()
+    page.keyboard.press("c")
+    expect(page.locator(".flash.ok")).to_be_visible()
+    assert eng.tasks.get(first.id).assignee == "cs2"
+    page.keyboard.press("s")
+    focused = page.evaluate("document.activeElement.closest('form.task-form') !== null && document.activeElement.name")
+    assert focused == "expected_handling_time", "s puts the cursor in the form's first field"
+    page.keyboard.type("2 个工作日内")
+    page.fill("form.task-form textarea, form.task-form [name=message_to_customer]", "您好，已收到您的投诉")
+    page.locator("h1").click()  # out of the field: keys act again
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.keyboard.press("Shift+S")
+    assert eng.tasks.get(first.id).state == "open"  # dismissed: nothing sent
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Shift+S")
+    expect(page.locator(".flash.ok")).to_be_visible()
+    assert eng.tasks.get(first.id).state == "completed"
+    [verify] = eng.tasks.for_case(number)
+    page.goto(f"/tasks/{verify.id}")
+    page.keyboard.press("Escape")
+    page.wait_for_url("**/inbox**")
