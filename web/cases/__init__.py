@@ -475,11 +475,8 @@ def case(number: str):  # noqa: ANN201
         may_upload=view.status == "open" and not current_user.read_only, accept=",".join(ACCEPTED),
         step_title=step_title, link_purposes=customer_link_purposes(view),
         deliveries=eng.notifications.for_case(number),
-        notes=eng.notes.for_case(number),
-        improvement=eng.improvements.links(number), improvement_source=improvement_source,
-
-
         notes=eng.notes.for_case(number), **correction_choices(view),
+        improvement=eng.improvements.links(number), improvement_source=improvement_source,
     )
 
 
