@@ -46,6 +46,7 @@ from engine.proofs import Proofs
 from engine.replay import Replay
 from engine.replies import CustomerReplies
 from engine.reports import Reports
+from engine.statistics import Statistics
 from engine.repository import Repository
 from engine.retention import Retention
 from engine.runtime import Runtime
@@ -94,6 +95,7 @@ class Engine:
         self.retention = Retention(self.db, self.clock, files)
         self.links = Links(self.db, self.clock)
         self.reports = Reports(self.db, self.clock, self.repository)
+        self.statistics = Statistics(self.db)
         self.diagrams = Diagrams(self.db, self.repository, self.access)
         self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
         self.replay = Replay(self.db, self.repository)

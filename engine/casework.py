@@ -277,6 +277,7 @@ class CaseWork:
             "waiting_for": sorted(snap.messages),
             "status": row.status,
             "archived_at": row.archived_at,
+            **figures(facts, data),
         }
         if wf.completed:
             values.update(status=CaseStatus.ARCHIVED, archived_at=moment)
@@ -322,8 +323,27 @@ INSERT_TIMER = Prepared(insert(_TM), ("case_id", "spiff_task_id", "element_id", 
 INSERT_NOTIFICATION = Prepared(insert(_N), ("case_id", "role", "subject", "element_id", "recipients", "link_token",
                                             "created_at"))
 _LT = LinkToken.__table__
+# The counted facts of a case (engine/statistics.py): which field holds each, the forms' x-meaning says.
+FIGURES = {"customer_class": Meaning.CUSTOMER_CLASS, "defect_type": Meaning.DEFECT_TYPE,
+           "department": Meaning.DEPARTMENT, "satisfaction": Meaning.SATISFACTION,
+           "satisfaction_level": Meaning.SATISFACTION_LEVEL, "compensation": Meaning.COMPENSATION}
 _SAVED = ("state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
-          "archived_at")
+          "archived_at", *FIGURES)
+
+
+def figures(facts: Any, data: dict) -> dict[str, Any]:
+    """The case's counted facts from its data, each typed for its column (a malformed value counts as none)."""
+    found: dict[str, Any] = {}
+    for column, meaning in FIGURES.items():
+        value = facts.value(data, meaning)
+        kind = Case.__table__.c[column].type.python_type
+        try:
+            found[column] = None if value is None or value == "" else kind(value)
+        except (TypeError, ValueError):
+            found[column] = None
+        if isinstance(found[column], str):
+            found[column] = found[column][:Case.__table__.c[column].type.length]
+    return found
 
 
 def _save_case(columns: tuple[str, ...]) -> Prepared:

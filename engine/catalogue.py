@@ -73,12 +73,20 @@ class Meaning(StrEnum):
     PENDING_REASON = "pending-reason"
     NEXT_ACTION = "next-action"
     EXPECTED_RETURN = "expected-return"
+    # What the statistics count (engine/statistics.py), from any step's form: copied to indexed case columns.
+    DEPARTMENT = "department-responsible"
+    SATISFACTION = "satisfaction-score"  # an integer score
+    SATISFACTION_LEVEL = "satisfaction-level"  # an enum whose options, in order, are the levels shown
+    COMPENSATION = "compensation-amount"
 
 
 CASE_MEANINGS = {"caseGrade": Meaning.GRADE, "caseTier": Meaning.TIER, "caseOutcome": Meaning.OUTCOME}
 # Read from any form (the ledger's columns, set along the way), not only from the intake form.
 PENDING_MEANINGS = frozenset([Meaning.PENDING_REASON, Meaning.NEXT_ACTION, Meaning.EXPECTED_RETURN])
 FIELD_MEANINGS = frozenset(Meaning) - set(CASE_MEANINGS.values())
+# Read from any form too: the counted facts of a case (the first form naming one decides its field).
+FIGURE_MEANINGS = frozenset([Meaning.DEFECT_TYPE, Meaning.DEPARTMENT, Meaning.SATISFACTION,
+                             Meaning.SATISFACTION_LEVEL, Meaning.COMPENSATION])
 PENDING_MATTER = "pendingMatter"  # on a user task: while it is open, the case is a pending matter
 PENDING_REMINDER = "pendingReminder"  # on a user task: a pending matter's reminder (the ledger's "last reminder")
 
@@ -212,7 +220,7 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
             meanings.update(_field_meanings(forms.get(props.get(FORM_PROPERTY) or "") or {}))
     for form_name in sorted(forms):
         for meaning, name in _field_meanings(forms[form_name]).items():
-            if meaning in PENDING_MEANINGS:
+            if meaning in PENDING_MEANINGS or meaning in FIGURE_MEANINGS:
                 meanings.setdefault(meaning, name)
     steps, step_forms = {}, {}
     pending, reminders = set(), set()

@@ -8,6 +8,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -18,6 +19,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# The case columns a period's statistics are grouped by, each indexed with the registration time.
+STATISTIC_COLUMNS = ("channel", "complaint_type", "grade", "product_name", "department", "customer_class",
+                     "defect_type", "escalation_tier", "satisfaction_level")
 
 
 class UTCDateTime(TypeDecorator):
@@ -65,7 +70,11 @@ class Deployment(Base):
 
 class Case(Base):
     __tablename__ = "case"
-    __table_args__ = (Index("ix_case_created", "created_at"),)
+    __table_args__ = (
+        Index("ix_case_created", "created_at"),
+        # The statistics (engine/statistics.py) group a period's cases by each of these: index-only scans.
+        *(Index(f"ix_case_created_{column}", "created_at", column) for column in STATISTIC_COLUMNS),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -88,6 +97,28 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the statistics count, copied from the case data by the fields' x-meaning at every step
+    # (engine.casework.save), so a period is grouped over indexed columns, never over JSON.
+    customer_class: Mapped[str | None] = mapped_column(String(32))
+    defect_type: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(64))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    satisfaction_level: Mapped[str | None] = mapped_column(String(32))
+    compensation: Mapped[float | None] = mapped_column(Float)
+
+
+class StatisticsReport(Base):
+    """The review report of a period as it was on the day the diagram's timer produced it (a snapshot)."""
+
+    __tablename__ = "statistics_report"
+    __table_args__ = (UniqueConstraint("kind", "period_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # week | month
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    figures: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class WorkflowTask(Base):

@@ -1,0 +1,51 @@
+"""statistics: the counted facts of a case as indexed columns, and the stored review reports
+
+Revision ID: 0020
+Revises: 0015
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0020"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+ADDED = (
+    ("customer_class", sa.String(length=32)),
+    ("defect_type", sa.String(length=64)),
+    ("department", sa.String(length=64)),
+    ("satisfaction", sa.Integer()),
+    ("satisfaction_level", sa.String(length=32)),
+    ("compensation", sa.Float()),
+)
+GROUPED = ("channel", "complaint_type", "grade", "product_name", "department", "customer_class",
+           "defect_type", "escalation_tier", "satisfaction_level")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("case") as batch:
+        for name, kind in ADDED:
+            batch.add_column(sa.Column(name, kind, nullable=True))
+    for column in GROUPED:
+        op.create_index(f"ix_case_created_{column}", "case", ["created_at", column])
+    op.create_table(
+        "statistics_report",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("period_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("period_end", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("figures", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("kind", "period_start"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("statistics_report")
+    for column in GROUPED:
+        op.drop_index(f"ix_case_created_{column}", table_name="case")
+    with op.batch_alter_table("case") as batch:
+        for name, _kind in reversed(ADDED):
+            batch.drop_column(name)
