@@ -46,7 +46,6 @@ from engine.proofs import Proofs
 from engine.replay import Replay
 from engine.replies import CustomerReplies
 from engine.reports import Reports
-from engine.statistics import Statistics
 from engine.repository import Repository
 from engine.retention import Retention
 from engine.runtime import Runtime
@@ -54,6 +53,7 @@ from engine.saved_views import SavedViews
 from engine.seals import Seals
 from engine.search import CaseSearch
 from engine.sessions import Sessions
+from engine.statistics import Statistics
 from engine.store.db import Database, Timeouts, upgrade
 from engine.tasks import Tasks
 from engine.timers import Timers

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock as clock_module
-from engine import decision_tasks, history, sandbox, spiff, workflow_state
+from engine import decision_tasks, history, review_reports, sandbox, spiff, workflow_state
 from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import CaseArchived, CaseSuspended, DecisionFailure, NotFound, StaleCase, WorkflowFailure
@@ -263,6 +263,9 @@ class CaseWork:
             for notice in case.notices] + [{**notice, "link_token": None} for notice, _payload in fallbacks]
         if outbox:
             INSERT_NOTIFICATION.run_many(conn, outbox)
+        for kind in {case.deployment.report_periods.get(notice.subject) for notice in case.notices} - {None}:
+            review_reports.store(conn, kind, moment, case.deployment.calendar.zone,  # the report the notice carries
+                                 case.deployment.catalogue.intake_process)
         numbered = numbering(conn) if numbering is not None else {}
         if links:  # after the numbering: a link names the case by its number
             conn.execute(insert(_LT), [{**link, "case_number": row.number} for link in links])

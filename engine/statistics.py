@@ -105,6 +105,7 @@ class Query:
     period: Period
     filters: dict[Dimension, str] = field(default_factory=dict)  # FILTERS only; "" or absent: all
     viewer: str | None = None  # never counts the cases they are involved in
+    process: str | None = None  # the complaints' process (the catalogue's intake), not the standing ones
 
 
 @dataclass(frozen=True)
@@ -119,19 +120,26 @@ class Drill:
 
 
 class Statistics:
-    def __init__(self, db: Database) -> None:
+    """The figures on the engine's database, or on a caller's connection (``figures_on``: no database needed)."""
+
+    def __init__(self, db: Database | None = None) -> None:
         self._db = db
 
     def figures(self, query: Query, previous: bool = True) -> dict[str, Any]:
         """All the figures of the period (JSON-ready), with the headline figures of the period before."""
-        with self._db.reading() as conn:
+        with self._database().reading() as conn:
             return self.figures_on(conn, query, previous)
+
+    def _database(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("these statistics read on a caller's connection only")
+        return self._db
 
     def figures_on(self, conn: Connection, query: Query, previous: bool = True) -> dict[str, Any]:
         """``figures`` read on ``conn`` (a report stored in the transaction that produces it)."""
         found = self._figures(conn, query)
         if previous:
-            before = Query(query.period.previous(), query.filters, query.viewer)
+            before = Query(query.period.previous(), query.filters, query.viewer, query.process)
             earlier = self._figures(conn, before)
             found["previous"] = {"period": before.period.as_dict(), "volume": earlier["volume"],
                                  "on_time_rate": earlier["on_time"]["rate"],
@@ -177,9 +185,10 @@ class Statistics:
                 where.append(column.is_(None))
             else:
                 where.append(column == _typed(drill.dimension, drill.value))
-        rows = conn_rows(self._db, select(Case.number, Case.status, Case.grade, Case.product_name, Case.complaint_type,
-                                          Case.channel, Case.defect_type, Case.satisfaction, Case.created_at)
-                         .where(*where).order_by(Case.created_at.desc(), Case.id.desc()).limit(limit))
+        rows = conn_rows(self._database(), select(
+            Case.number, Case.status, Case.grade, Case.product_name, Case.complaint_type, Case.channel,
+            Case.defect_type, Case.satisfaction, Case.created_at,
+        ).where(*where).order_by(Case.created_at.desc(), Case.id.desc()).limit(limit))
         return [dict(row._mapping) for row in rows]
 
     @staticmethod
@@ -260,6 +269,8 @@ def conn_rows(db: Database, query: Select) -> list:
 
 def _filters(query: Query) -> list[ColumnElement[bool]]:
     where = [Case.__table__.c[d.value] == value for d, value in query.filters.items() if value and d in FILTERS]
+    if query.process is not None:
+        where.append(Case.process_id == query.process)
     if query.viewer is not None:
         where.append(not_involved(Case.id, query.viewer))
     return where

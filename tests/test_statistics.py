@@ -71,7 +71,8 @@ def seed_month(eng, clock) -> dict[str, list[str]]:
 
 
 def april(**filters: str) -> Query:
-    return Query(period_of(PeriodKind.MONTH, APRIL, SHANGHAI), {Dimension(k): v for k, v in filters.items()})
+    return Query(period_of(PeriodKind.MONTH, APRIL, SHANGHAI), {Dimension(k): v for k, v in filters.items()},
+                 process="complaint")
 
 
 def test_a_seeded_month_gives_the_figures_known_in_advance(eng, clock):
@@ -113,7 +114,7 @@ def test_a_viewer_never_counts_or_drills_into_a_case_they_are_involved_in(eng, c
         through_root_cause(eng, number, "overheating")
     everyone = eng.statistics.figures(april())
     assert everyone["volume"] == 2 and everyone["defect_types"][0]["count"] == 2
-    query = Query(april().period, viewer="ql1")
+    query = Query(april().period, viewer="ql1", process="complaint")
     seen = eng.statistics.figures(query)
     assert seen["volume"] == 1 and seen["defect_types"] == [{"key": "overheating", "count": 1, "share": 1.0}]
     assert [c["number"] for c in eng.statistics.cases(query, Drill(Dimension.DEFECT_TYPE, "overheating"))] == [other]

@@ -72,8 +72,8 @@ class Case(Base):
     __tablename__ = "case"
     __table_args__ = (
         Index("ix_case_created", "created_at"),
-        # The statistics (engine/statistics.py) group a period's cases by each of these: index-only scans.
-        *(Index(f"ix_case_created_{column}", "created_at", column) for column in STATISTIC_COLUMNS),
+        # The statistics (engine/statistics.py) group a period's complaints by each of these: index-only scans.
+        *(Index(f"ix_case_stat_{column}", "process_id", "created_at", column) for column in STATISTIC_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

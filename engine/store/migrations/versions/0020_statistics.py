@@ -29,7 +29,7 @@ def upgrade() -> None:
         for name, kind in ADDED:
             batch.add_column(sa.Column(name, kind, nullable=True))
     for column in GROUPED:
-        op.create_index(f"ix_case_created_{column}", "case", ["created_at", column])
+        op.create_index(f"ix_case_stat_{column}", "case", ["process_id", "created_at", column])
     op.create_table(
         "statistics_report",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -45,7 +45,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("statistics_report")
     for column in GROUPED:
-        op.drop_index(f"ix_case_created_{column}", table_name="case")
+        op.drop_index(f"ix_case_stat_{column}", table_name="case")
     with op.batch_alter_table("case") as batch:
         for name, _kind in reversed(ADDED):
             batch.drop_column(name)
