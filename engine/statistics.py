@@ -25,6 +25,7 @@ from engine.reports import _outcome
 from engine.store.db import Database
 from engine.store.models import Case, CustomerContact, Task, Timer
 
+STATISTICS_RIGHT = "statistics"  # the roles.toml setting that opens the statistics and the review reports
 TOP_DEFECTS = 10
 DRILL_LIMIT = 500
 _SEPARATORS = ("-", " ", "+", "(", ")", ".")

@@ -61,7 +61,22 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     errors.register(app)
     security_headers.register(app)
 
-    from web import account, api, audit, auth, board, cases, health, inbox, notices, owner, pending, portal, vendor
+    from web import (
+        account,
+        api,
+        audit,
+        auth,
+        board,
+        cases,
+        health,
+        inbox,
+        notices,
+        owner,
+        pending,
+        portal,
+        statistics,
+        vendor,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(i18n.bp)
@@ -77,6 +92,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     app.register_blueprint(account.bp)
     request_limits.register(app)
     app.register_blueprint(pending.bp)
+    app.register_blueprint(statistics.bp)
     health.register(app)  # /healthz, /readyz, /metrics: no login, no CSRF
     csrf.exempt(api.bp)  # the API authenticates each call with a bearer token, not a cookie
 
