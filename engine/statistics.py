@@ -144,7 +144,7 @@ class Statistics:
             earlier = self._figures(conn, before)
             found["previous"] = {"period": before.period.as_dict(), "volume": earlier["volume"],
                                  "on_time_rate": earlier["on_time"]["rate"],
-                                 "satisfaction_average": earlier["satisfaction"]["average"],
+                                 "satisfaction_average": earlier["ratings"]["average"],
                                  "repeats": earlier["repeats"]["count"],
                                  "compensation": earlier["compensation"]["total"]}
         return found
@@ -159,7 +159,7 @@ class Statistics:
             "filters": {d.value: v for d, v in query.filters.items() if v},
             "volume": volume,
             "on_time": self._on_time(conn, query),
-            "satisfaction": self._satisfaction(conn, where),
+            "ratings": self._satisfaction(conn, where),
             "shares": shares,
             "defect_types": defects,
             "repeats": {"count": conn.scalar(select(func.count()).select_from(self._repeats(query).subquery())

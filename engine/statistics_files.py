@@ -14,7 +14,7 @@ Label = Callable[[str, str], str]  # (table, code) -> what people read
 def to_xlsx(figures: dict[str, Any], label: Label = lambda _table, code: code) -> bytes:
     """The figures of ``engine.statistics`` (a live query or a stored report) as an XLSX file."""
     previous = figures.get("previous") or {}
-    on_time, satisfaction = figures["on_time"], figures["satisfaction"]
+    on_time, satisfaction = figures["on_time"], figures["ratings"]
     summary = [
         ["volume", figures["volume"], previous.get("volume")],
         ["on_time_rate", on_time["rate"], previous.get("on_time_rate")],

@@ -80,9 +80,9 @@ def test_a_seeded_month_gives_the_figures_known_in_advance(eng, clock):
     found = eng.statistics.figures(april())
     assert found["volume"] == KNOWN["volume"]
     assert found["previous"]["volume"] == 1
-    assert found["satisfaction"]["average"] == KNOWN["satisfaction_average"]
-    assert found["satisfaction"]["answered"] == 3
-    assert {r["key"]: r["count"] for r in found["satisfaction"]["levels"]} == {
+    assert found["ratings"]["average"] == KNOWN["satisfaction_average"]
+    assert found["ratings"]["answered"] == 3
+    assert {r["key"]: r["count"] for r in found["ratings"]["levels"]} == {
         "very_satisfied": 1, "satisfied": 1, "neutral": 1}
     assert [(r["key"], r["count"]) for r in found["defect_types"][:3]] == KNOWN["top3"]
     assert found["repeats"]["count"] == KNOWN["repeats"]

@@ -11,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import SHANGHAI  # noqa: F401  (the seeded month is in the calendar's zone)
-from tests.test_statistics import FRYER, KETTLE, KNOWN, seed_month, through_root_cause
 from tests.driver import registration
+from tests.test_statistics import FRYER, KETTLE, KNOWN, seed_month, through_root_cause
 from tests.web.conftest import login
 
 APRIL = "period=month&from=2026-04-01"
@@ -62,7 +62,7 @@ def test_the_page_the_xlsx_and_the_api_give_the_seeded_months_figures(app, clien
     assert answer.status_code == 200, answer.text
     figures = answer.json()
     assert figures["volume"] == KNOWN["volume"]
-    assert figures["satisfaction"]["average"] == KNOWN["satisfaction_average"]
+    assert figures["ratings"]["average"] == KNOWN["satisfaction_average"]
     assert figures["repeats"]["count"] == KNOWN["repeats"]
     assert [(r["key"], r["count"]) for r in figures["defect_types"][:3]] == KNOWN["top3"]
     [first] = [r for r in figures["on_time"]["steps"] if r["step"] == "first_response"]

@@ -107,7 +107,8 @@ SCHEMAS: dict = {
             "rate": _RATE, "met": {"type": "integer"}, "missed": {"type": "integer"}, "pending": {"type": "integer"},
             "steps": {"type": "array", "items": {"type": "object"}},
             "roles": {"type": "array", "items": {"type": "object"}}}},
-        "satisfaction": {"type": "object", "properties": {
+        "ratings": {"type": "object", "description": "satisfaction: average score, answers, scores, levels",
+                    "properties": {
             "average": {"type": ["number", "null"]}, "answered": {"type": "integer"}, "scores": _SHARE_ROWS,
             "levels": _SHARE_ROWS}},
         "shares": {"type": "object", "additionalProperties": _SHARE_ROWS},

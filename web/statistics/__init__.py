@@ -101,7 +101,9 @@ def _page(figures: dict[str, Any], query: Query, report: Any) -> str:
         "statistics/index.html", figures=figures, query=query, args=args, report=report, drill_url=drill_url,
         charts=charts(figures, labels.label, drill_url),
         label=labels.label, shares=[d.value for d in SHARES], dimension=Dimension, zone=business_zone(),
-        filters={d.value: labels.options(d) for d in (Dimension.TYPE, Dimension.CHANNEL)},
-        grades=list(grades().items()), last_day=query.period.end - timedelta(days=1),
+        selects=[(Dimension.TYPE.value, _("Complaint type"), labels.options(Dimension.TYPE)),
+                 (Dimension.CHANNEL.value, _("Channel"), labels.options(Dimension.CHANNEL)),
+                 (Dimension.GRADE.value, _("Grade"), list(grades().items()))],
+        product=Dimension.PRODUCT.value, last_day=query.period.end - timedelta(days=1),
         export_url=(url_for("statistics.report", report_id=report.id, format="xlsx") if report else
                     url_for("statistics.index", **args, format="xlsx")))

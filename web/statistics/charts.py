@@ -31,7 +31,7 @@ def charts(figures: dict[str, Any], label: Callable[[str, str], str], drill: Cal
                       [drill(dimension=table, value=r["key"]) for r in rows])
 
     found = [by(Dimension.DEFECT_TYPE.value, figures["defect_types"], "chart-defect-types", _("Top defect types")),
-             by(Dimension.SATISFACTION_LEVEL.value, figures["satisfaction"]["levels"], "chart-satisfaction",
+             by(Dimension.SATISFACTION_LEVEL.value, figures["ratings"]["levels"], "chart-satisfaction",
                 _("Satisfaction"), "doughnut")]
     steps = figures["on_time"]["steps"]
     found.append(_chart("chart-on-time", "bar", _("On-time rate per step (%)"),
