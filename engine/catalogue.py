@@ -89,6 +89,7 @@ FIGURE_MEANINGS = frozenset([Meaning.DEFECT_TYPE, Meaning.DEPARTMENT, Meaning.SA
                              Meaning.SATISFACTION_LEVEL, Meaning.COMPENSATION])
 PENDING_MATTER = "pendingMatter"  # on a user task: while it is open, the case is a pending matter
 PENDING_REMINDER = "pendingReminder"  # on a user task: a pending matter's reminder (the ledger's "last reminder")
+REVIEW_REPORT = "reviewReport"  # on a user task: it opens on the latest stored report of that period (week | month)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ class Catalogue:
     customer_replies: dict[str, CustomerReply] = field(default_factory=dict)
     pending_steps: frozenset[str] = frozenset()  # element ids marked pendingMatter = true
     reminder_steps: frozenset[str] = frozenset()  # element ids marked pendingReminder = true
+    review_steps: dict[str, str] = field(default_factory=dict)  # element id -> reviewReport (week | month)
 
     def link_days(self, purpose: str, waiting: Any = (), open_steps: Any = ()) -> int:
         """How long a customer's link of ``purpose`` works: the ``customerLinkDays`` of the message the case
@@ -223,7 +225,7 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
             if meaning in PENDING_MEANINGS or meaning in FIGURE_MEANINGS:
                 meanings.setdefault(meaning, name)
     steps, step_forms = {}, {}
-    pending, reminders = set(), set()
+    pending, reminders, reviews = set(), set(), {}
     for spec in all_specs:
         for task_spec in spec.task_specs.values():
             props = _properties(task_spec)
@@ -232,6 +234,8 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
                     pending.add(task_spec.bpmn_id)
                 if props.get(PENDING_REMINDER) == "true":
                     reminders.add(task_spec.bpmn_id)
+                if props.get(REVIEW_REPORT):
+                    reviews[task_spec.bpmn_id] = props[REVIEW_REPORT]
             if props.get(FORM_PROPERTY) and task_spec.bpmn_id:
                 step_forms.setdefault(task_spec.bpmn_id, props[FORM_PROPERTY])
             if spiff.is_inbox_task(task_spec) and props.get("customerMayAnswer") == "true":
@@ -250,7 +254,7 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
                                                    props["customerReplies"], _days(props.get("customerLinkDays"))))
     return Catalogue(intake, steps, messages, titles, meanings, forms, step_forms,
                      toml_sections(files.get(LABELS_FILE)), _demo(files.get(DEMO_FILE)), replies,
-                     frozenset(pending), frozenset(reminders))
+                     frozenset(pending), frozenset(reminders), reviews)
 
 
 def _properties(task_spec: Any) -> dict[str, str]:

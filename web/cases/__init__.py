@@ -55,6 +55,7 @@ from web.auth import writer_required
 from web.cases.display import local_time, message_label, register_filters, role_label
 from web.errors import held_by_message
 from web.services import engine
+from web.statistics.review import review_panel
 
 bp = Blueprint("cases", __name__, template_folder="templates")
 register_filters(bp)
@@ -266,6 +267,7 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
         deadlines=[row for row in deadline_rows(case, by_id) if row["deadline"].guards == view.name],
         events=timeline(case, by_id), closed_by=closed_by, closed_at=closed_at, now=eng.clock.now(),
         shown=shown_fields(view.form, case.number), staff_named=staff_named_by_customer(case, view),
+        review=review_panel(view),
     )
     return page, status
 
