@@ -49,12 +49,12 @@ def test_the_quality_lead_reviews_the_month_from_its_stored_report(page, eng, we
     page.go_back()
     page.check("input[name=top_defects_reviewed]")
     page.fill("textarea[name=common_problems]", "过热集中在电水壶底座")
-    page.check("input[name=decisions][value=design_change]")
+    page.check("input[name=review_decisions][value=design_change]")
     page.fill("textarea[name=decision_details]", "研发部月底前更换温控器")
     page.click("form.task-form button[type=submit]")
     page.wait_for_url("**/inbox**")
     done = [e for e in eng.history.events(reminders) if e.kind == "task_completed"
             and e.payload.get("task_id") == review.id]
     assert len(done) == 1
-    assert done[0].payload["data"]["decisions"] == ["design_change"]
+    assert done[0].payload["data"]["review_decisions"] == ["design_change"]
     assert done[0].payload["data"]["common_problems"] == "过热集中在电水壶底座"
