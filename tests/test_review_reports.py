@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from engine import review_reports
+from engine.errors import DeployError
 from engine.notify import ChannelSettings, RetryPolicy
 from engine.notify.settings import SmtpSettings
 from tests.conftest import SHANGHAI
@@ -53,3 +54,14 @@ def test_the_tuesday_timer_stores_the_weeks_statistics_and_delivers_them_with_a_
     # Another notice of the same period reuses the report.
     with eng.db.write() as session:
         assert review_reports.store(session.connection(), "week", clock.now(), SHANGHAI, "complaint") == report.id
+
+
+def test_a_review_step_naming_no_report_period_is_refused_at_deploy(eng, workflows_dir):
+    diagram = workflows_dir / "reminders.bpmn"
+    text = diagram.read_text(encoding="utf-8")
+    diagram.write_text(text.replace('name="reviewReport" value="month"', 'name="reviewReport" value="monthly"', 1),
+                       encoding="utf-8")
+    with pytest.raises(DeployError) as refused:
+        eng.repository.deploy(workflows_dir, actor="owner1")
+    [problem] = [p for p in refused.value.problems if p.code == "review_report_period"]
+    assert problem.file == "reminders.bpmn" and "monthly" in problem.message and "week, month" in problem.message
