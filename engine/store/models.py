@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # The case columns a period's statistics are grouped by, each indexed with the registration time.
 STATISTIC_COLUMNS = ("channel", "complaint_type", "grade", "product_name", "department", "customer_class",
-                     "defect_type", "escalation_tier", "satisfaction_level")
+                     "defect_type", "escalation_tier", "compensation")
 
 
 class UTCDateTime(TypeDecorator):
@@ -74,6 +74,7 @@ class Case(Base):
         Index("ix_case_created", "created_at"),
         # The statistics (engine/statistics.py) group a period's complaints by each of these: index-only scans.
         *(Index(f"ix_case_stat_{column}", "process_id", "created_at", column) for column in STATISTIC_COLUMNS),
+        Index("ix_case_stat_satisfaction", "process_id", "created_at", "satisfaction_level", "satisfaction"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -185,6 +186,8 @@ class Timer(Base):
         Index("ix_timer_status_due", "status", "due_at"),
         Index("ix_timer_case", "case_id"),
         Index("ix_timer_due", "due_at"),  # the compliance report's period
+        # The statistics' on-time rate reads a period's deadlines from the index alone (engine/statistics.py).
+        Index("ix_timer_due_judged", "due_at", "attached_to", "status", "guarded_task_id", "case_id"),
         # Workers claim pending timers in this order; partial, so it holds only what is waiting.
         Index("ix_timer_pending_due", "due_at", "id", postgresql_where=text("status = 'pending'"),
               sqlite_where=text("status = 'pending'")),

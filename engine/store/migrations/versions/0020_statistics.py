@@ -21,7 +21,7 @@ ADDED = (
     ("compensation", sa.Float()),
 )
 GROUPED = ("channel", "complaint_type", "grade", "product_name", "department", "customer_class",
-           "defect_type", "escalation_tier", "satisfaction_level")
+           "defect_type", "escalation_tier", "compensation")
 
 
 def upgrade() -> None:
@@ -30,6 +30,9 @@ def upgrade() -> None:
             batch.add_column(sa.Column(name, kind, nullable=True))
     for column in GROUPED:
         op.create_index(f"ix_case_stat_{column}", "case", ["process_id", "created_at", column])
+    op.create_index("ix_case_stat_satisfaction", "case",
+                    ["process_id", "created_at", "satisfaction_level", "satisfaction"])
+    op.create_index("ix_timer_due_judged", "timer", ["due_at", "attached_to", "status", "guarded_task_id", "case_id"])
     op.create_table(
         "statistics_report",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -44,6 +47,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("statistics_report")
+    op.drop_index("ix_timer_due_judged", table_name="timer")
+    op.drop_index("ix_case_stat_satisfaction", table_name="case")
     for column in GROUPED:
         op.drop_index(f"ix_case_stat_{column}", table_name="case")
     with op.batch_alter_table("case") as batch:
