@@ -141,13 +141,27 @@ class Statistics:
         found = self._figures(conn, query)
         if previous:
             before = Query(query.period.previous(), query.filters, query.viewer, query.process)
-            earlier = self._figures(conn, before)
-            found["previous"] = {"period": before.period.as_dict(), "volume": earlier["volume"],
-                                 "on_time_rate": earlier["on_time"]["rate"],
-                                 "satisfaction_average": earlier["ratings"]["average"],
-                                 "repeats": earlier["repeats"]["count"],
-                                 "compensation": earlier["compensation"]["total"]}
+            found["previous"] = self._headline(conn, before)
         return found
+
+    def _headline(self, conn: Connection, query: Query) -> dict[str, Any]:
+        """The figures compared with the period before: fewer queries than the whole set."""
+        where = self._where(query)
+        volume, average, compensation = conn.execute(select(
+            func.count(), func.avg(Case.satisfaction),
+            func.coalesce(func.sum(case((Case.compensation > 0, Case.compensation), else_=None)), 0)).where(
+            *where)).one()
+        outcome = _outcome()
+        judged = dict(conn.execute(
+            select(outcome, func.count()).select_from(Timer).join(Case, Case.id == Timer.case_id)
+            .outerjoin(Task, Task.id == Timer.guarded_task_id)
+            .where(*_deadlines(query.period), outcome.in_(("met", "missed")), *_filters(query)).group_by(outcome)
+        ).all())
+        return {"period": query.period.as_dict(), "volume": int(volume),
+                "on_time_rate": _rate(judged.get("met", 0), judged.get("missed", 0)),
+                "satisfaction_average": round(float(average), 2) if average is not None else None,
+                "repeats": conn.scalar(select(func.count()).select_from(self._repeats(query).subquery())) or 0,
+                "compensation": round(float(compensation), 2)}
 
     def _figures(self, conn: Connection, query: Query) -> dict[str, Any]:
         where = self._where(query)
