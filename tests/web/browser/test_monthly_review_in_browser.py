@@ -58,3 +58,10 @@ def test_the_quality_lead_reviews_the_month_from_its_stored_report(page, eng, we
     assert len(done) == 1
     assert done[0].payload["data"]["review_decisions"] == ["design_change"]
     assert done[0].payload["data"]["common_problems"] == "过热集中在电水壶底座"
+
+    # The stored report is listed and opens as the whole statistics page, its charts drawn too.
+    page.goto("/statistics/reports")
+    page.locator(f"#stored-reports tr[data-report='{march.id}'] a").click()
+    expect(page.locator("#statistics-title")).to_contain_text("2026-03-01")
+    expect(page.locator("canvas#chart-product_name")).to_have_attribute("data-rendered", re.compile(r"\d+"))
+    expect(page.locator("#figure-volume .value")).to_have_text("3")
