@@ -263,8 +263,8 @@ class CaseWork:
             for notice in case.notices] + [{**notice, "link_token": None} for notice, _payload in fallbacks]
         if outbox:
             INSERT_NOTIFICATION.run_many(conn, outbox)
-        for kind in {case.deployment.report_periods.get(notice.subject) for notice in case.notices} - {None}:
-            review_reports.store(conn, kind, moment, case.deployment.calendar.zone,  # the report the notice carries
+        for period in {case.deployment.report_periods.get(notice.subject) for notice in case.notices} - {None}:
+            review_reports.store(conn, period, moment, case.deployment.calendar.zone,  # the report the notice carries
                                  case.deployment.catalogue.intake_process)
         numbered = numbering(conn) if numbering is not None else {}
         if links:  # after the numbering: a link names the case by its number
