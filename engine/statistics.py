@@ -152,11 +152,12 @@ class Statistics:
             func.coalesce(func.sum(case((Case.compensation > 0, Case.compensation), else_=None)), 0)).where(
             *where)).one()
         outcome = _outcome()
-        judged = dict(conn.execute(
-            select(outcome, func.count()).select_from(Timer).join(Case, Case.id == Timer.case_id)
-            .outerjoin(Task, Task.id == Timer.guarded_task_id)
-            .where(*_deadlines(query.period), outcome.in_(("met", "missed")), *_filters(query)).group_by(outcome)
-        ).all())
+        counted = (select(outcome, func.count()).select_from(Timer).outerjoin(Task, Task.id == Timer.guarded_task_id)
+                   .where(*_deadlines(query.period), outcome.in_(("met", "missed")), *_deadline_filters(query))
+                   .group_by(outcome))
+        if query.filters:
+            counted = counted.join(Case, Case.id == Timer.case_id)
+        judged = dict(conn.execute(counted).all())
         return {"period": query.period.as_dict(), "volume": int(volume),
                 "on_time_rate": _rate(judged.get("met", 0), judged.get("missed", 0)),
                 "satisfaction_average": round(float(average), 2) if average is not None else None,
@@ -244,15 +245,21 @@ class Statistics:
         return {"total": round(float(total), 2), "cases": int(cases)}
 
     def _on_time(self, conn: Connection, query: Query) -> dict[str, Any]:
+        """One grouped query over the period's deadlines, read from indexes: the timers' by due time, the
+        guarded tasks' by id (``ix_task_judged``); a case row only when a filter asks for its columns."""
         outcome = _outcome()
         counts = [func.sum(case((outcome == name, 1), else_=0)) for name in ("met", "missed", "pending")]
-        base = (select(Timer.attached_to, Task.role, func.min(Task.title), *counts).select_from(Timer)
-                .join(Case, Case.id == Timer.case_id).outerjoin(Task, Task.id == Timer.guarded_task_id)
-                .where(*_deadlines(query.period), outcome.is_not(None), *_filters(query))
+        base = (select(Timer.attached_to, Task.role, func.min(Timer.guarded_task_id), *counts).select_from(Timer)
+                .outerjoin(Task, Task.id == Timer.guarded_task_id)
+                .where(*_deadlines(query.period), outcome.is_not(None), *_deadline_filters(query))
                 .group_by(Timer.attached_to, Task.role))
-        steps = [{"step": step, "title": title or step, "role": role or "", "met": int(met), "missed": int(missed),
-                  "pending": int(pending), "rate": _rate(met, missed)}
-                 for step, role, title, met, missed, pending in conn.execute(base).all()]
+        if query.filters:
+            base = base.join(Case, Case.id == Timer.case_id)
+        rows = conn.execute(base).all()
+        titles = dict(conn.execute(select(Task.id, Task.title).where(Task.id.in_({r[2] for r in rows if r[2]}))).all())
+        steps = [{"step": step, "title": titles.get(sample) or step, "role": role or "", "met": int(met),
+                  "missed": int(missed), "pending": int(pending), "rate": _rate(met, missed)}
+                 for step, role, sample, met, missed, pending in rows]
         steps.sort(key=lambda r: (r["step"], r["role"]))
         roles: dict[str, dict[str, Any]] = {}
         for row in steps:
@@ -288,6 +295,15 @@ def _filters(query: Query) -> list[ColumnElement[bool]]:
         where.append(Case.process_id == query.process)
     if query.viewer is not None:
         where.append(not_involved(Case.id, query.viewer))
+    return where
+
+
+def _deadline_filters(query: Query) -> list[ColumnElement[bool]]:
+    """The filters of the period's deadlines: any process's (as the compliance report), the case's columns
+    only when a filter names them, never a case the viewer is involved in."""
+    where = [Case.__table__.c[d.value] == value for d, value in query.filters.items() if value and d in FILTERS]
+    if query.viewer is not None:
+        where.append(not_involved(Timer.case_id, query.viewer))
     return where
 
 

@@ -161,6 +161,8 @@ class Task(Base):
         Index("ix_task_state_role_assignee_due", "state", "role", "assignee", "due_at", "created_at", "case_id", "id"),
         Index("ix_task_state_role_created", "state", "role", "created_at", "case_id", "id"),
         Index("ix_task_state_role_assignee_created", "state", "role", "assignee", "created_at", "case_id", "id"),
+        # A deadline's step judged from the index alone (the statistics' on-time rate, engine/statistics.py).
+        Index("ix_task_judged", "id", "state", "completed_at", "role"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id

@@ -32,6 +32,7 @@ def upgrade() -> None:
         op.create_index(f"ix_case_stat_{column}", "case", ["process_id", "created_at", column])
     op.create_index("ix_case_stat_satisfaction", "case",
                     ["process_id", "created_at", "satisfaction_level", "satisfaction"])
+    op.create_index("ix_task_judged", "task", ["id", "state", "completed_at", "role"])
     op.create_index("ix_timer_due_judged", "timer", ["due_at", "attached_to", "status", "guarded_task_id", "case_id"])
     op.create_table(
         "statistics_report",
@@ -48,6 +49,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("statistics_report")
     op.drop_index("ix_timer_due_judged", table_name="timer")
+    op.drop_index("ix_task_judged", table_name="task")
     op.drop_index("ix_case_stat_satisfaction", table_name="case")
     for column in GROUPED:
         op.drop_index(f"ix_case_stat_{column}", table_name="case")
