@@ -12,18 +12,18 @@ are involved in, so what they drill into is what they were shown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Select, case, func, select
+from sqlalchemy import ColumnElement, Connection, Select, case, exists, func, select
 
 from engine.access import not_involved
 from engine.reports import _outcome
 from engine.store.db import Database
-from engine.store.models import Case, CustomerContact, Task, Timer
+from engine.store.models import Case, CustomerContact, InvolvedPerson, Task, Timer
 
 STATISTICS_RIGHT = "statistics"  # the roles.toml setting that opens the statistics and the review reports
 TOP_DEFECTS = 10
@@ -138,6 +138,7 @@ class Statistics:
 
     def figures_on(self, conn: Connection, query: Query, previous: bool = True) -> dict[str, Any]:
         """``figures`` read on ``conn`` (a report stored in the transaction that produces it)."""
+        query = _uninvolved(conn, query)
         found = self._figures(conn, query)
         if previous:
             before = Query(query.period.previous(), query.filters, query.viewer, query.process)
@@ -282,6 +283,13 @@ class Statistics:
                   .where(*self._where(query), Case.product_name.is_not(None), CustomerContact.contact != "")
                   .subquery())
         return select(ranked.c.number).where(ranked.c.rank > 1)
+
+
+def _uninvolved(conn: Connection, query: Query) -> Query:
+    """``query`` without its viewer when they are involved in no case at all (most people): no per-row check."""
+    if query.viewer is None or conn.scalar(select(exists().where(InvolvedPerson.username == query.viewer))):
+        return query
+    return replace(query, viewer=None)
 
 
 def conn_rows(db: Database, query: Select) -> list:
