@@ -58,6 +58,7 @@ from engine.saved_views import SavedViews
 from engine.seals import Seals
 from engine.search import CaseSearch
 from engine.sessions import Sessions
+from engine.statistics import Statistics
 from engine.store.db import Database, Timeouts, upgrade
 from engine.tasks import Tasks
 from engine.timers import Timers
@@ -104,6 +105,7 @@ class Engine:
         self.retention = Retention(self.db, self.clock, files)
         self.links = Links(self.db, self.clock)
         self.reports = Reports(self.db, self.clock, self.repository)
+        self.statistics = Statistics(self.db)
         self.diagrams = Diagrams(self.db, self.repository, self.access)
         self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
         self.replay = Replay(self.db, self.repository)

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock as clock_module
-from engine import decision_tasks, history, sandbox, spiff, workflow_state
+from engine import decision_tasks, history, review_reports, sandbox, spiff, workflow_state
 from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import CaseArchived, CaseSuspended, DecisionFailure, NotFound, StaleCase, WorkflowFailure
@@ -266,6 +266,9 @@ class CaseWork:
             {**notice, "link_token": None} for notice, _payload in fallbacks]
         if outbox:
             INSERT_NOTIFICATION.run_many(conn, outbox)
+        for period in {case.deployment.report_periods.get(notice.subject) for notice in case.notices} - {None}:
+            review_reports.store(conn, period, moment, case.deployment.calendar.zone,  # the report the notice carries
+                                 case.deployment.catalogue.intake_process)
         numbered = numbering(conn) if numbering is not None else {}
         if links:  # after the numbering: a link names the case by its number
             conn.execute(insert(_LT), [{**link, "case_number": row.number} for link in links])
@@ -280,6 +283,7 @@ class CaseWork:
             "waiting_for": sorted(snap.messages),
             "status": row.status,
             "archived_at": row.archived_at,
+            **figures(facts, data),
         }
         if wf.completed:
             values.update(status=CaseStatus.ARCHIVED, archived_at=moment)
@@ -327,8 +331,27 @@ INSERT_TIMER = Prepared(insert(_TM), ("case_id", "spiff_task_id", "element_id", 
 INSERT_NOTIFICATION = Prepared(insert(_N), ("case_id", "role", "subject", "element_id", "recipients", "link_token",
                                             "created_at"))
 _LT = LinkToken.__table__
+# The counted facts of a case (engine/statistics.py): which field holds each, the forms' x-meaning says.
+FIGURES = {"customer_class": Meaning.CUSTOMER_CLASS, "defect_type": Meaning.DEFECT_TYPE,
+           "department": Meaning.DEPARTMENT, "satisfaction": Meaning.SATISFACTION,
+           "satisfaction_level": Meaning.SATISFACTION_LEVEL, "compensation": Meaning.COMPENSATION}
 _SAVED = ("state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
-          "archived_at")
+          "archived_at", *FIGURES)
+
+
+def figures(facts: Any, data: dict) -> dict[str, Any]:
+    """The case's counted facts from its data, each typed for its column (a malformed value counts as none)."""
+    found: dict[str, Any] = {}
+    for column, meaning in FIGURES.items():
+        value = facts.value(data, meaning)
+        kind = Case.__table__.c[column].type.python_type
+        try:
+            found[column] = None if value is None or value == "" else kind(value)
+        except (TypeError, ValueError):
+            found[column] = None
+        if isinstance(found[column], str):
+            found[column] = found[column][:Case.__table__.c[column].type.length]
+    return found
 
 
 def _save_case(columns: tuple[str, ...]) -> Prepared:

@@ -74,6 +74,11 @@ class Meaning(StrEnum):
     NEXT_ACTION = "next-action"
     EXPECTED_RETURN = "expected-return"
     IMPROVEMENT_SOURCE = "improvement-source"  # why an improvement item was opened (suggestion, recurrence, capa)
+    # What the statistics count (engine/statistics.py), from any step's form: copied to indexed case columns.
+    DEPARTMENT = "department-responsible"
+    SATISFACTION = "satisfaction-score"  # an integer score
+    SATISFACTION_LEVEL = "satisfaction-level"  # an enum whose options, in order, are the levels shown
+    COMPENSATION = "compensation-amount"
 
 
 CASE_MEANINGS = {"caseGrade": Meaning.GRADE, "caseTier": Meaning.TIER, "caseOutcome": Meaning.OUTCOME}
@@ -83,8 +88,12 @@ FIELD_MEANINGS = frozenset(Meaning) - set(CASE_MEANINGS.values())
 # Read from any form too: the defect type is recorded at the root-cause analysis, not at the intake.
 ANY_FORM_MEANINGS = PENDING_MEANINGS | {Meaning.DEFECT_TYPE}
 IMPROVEMENT = "improvement"  # on a start event: ``true`` makes its process the one improvement items run
+# Read from any form too: the counted facts of a case (the first form naming one decides its field).
+FIGURE_MEANINGS = frozenset([Meaning.DEFECT_TYPE, Meaning.DEPARTMENT, Meaning.SATISFACTION,
+                             Meaning.SATISFACTION_LEVEL, Meaning.COMPENSATION])
 PENDING_MATTER = "pendingMatter"  # on a user task: while it is open, the case is a pending matter
 PENDING_REMINDER = "pendingReminder"  # on a user task: a pending matter's reminder (the ledger's "last reminder")
+REVIEW_REPORT = "reviewReport"  # on a user task: it opens on the latest stored report of that period (week | month)
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,7 @@ class Catalogue:
     pending_steps: frozenset[str] = frozenset()  # element ids marked pendingMatter = true
     reminder_steps: frozenset[str] = frozenset()  # element ids marked pendingReminder = true
     improvement_process: str | None = None  # the process whose start event has ``improvement = true``
+    review_steps: dict[str, str] = field(default_factory=dict)  # element id -> reviewReport (week | month)
 
     def link_days(self, purpose: str, waiting: Any = (), open_steps: Any = ()) -> int:
         """How long a customer's link of ``purpose`` works: the ``customerLinkDays`` of the message the case
@@ -234,10 +244,10 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
             meanings.update(_field_meanings(forms.get(props.get(FORM_PROPERTY) or "") or {}))
     for form_name in sorted(set(forms) - other_start_forms):
         for meaning, name in _field_meanings(forms[form_name]).items():
-            if meaning in ANY_FORM_MEANINGS:
+            if meaning in ANY_FORM_MEANINGS or meaning in FIGURE_MEANINGS:
                 meanings.setdefault(meaning, name)
     steps, step_forms = {}, {}
-    pending, reminders = set(), set()
+    pending, reminders, reviews = set(), set(), {}
     for spec in all_specs:
         for task_spec in spec.task_specs.values():
             props = _properties(task_spec)
@@ -246,6 +256,8 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
                     pending.add(task_spec.bpmn_id)
                 if props.get(PENDING_REMINDER) == "true":
                     reminders.add(task_spec.bpmn_id)
+                if props.get(REVIEW_REPORT):
+                    reviews[task_spec.bpmn_id] = props[REVIEW_REPORT]
             if props.get(FORM_PROPERTY) and task_spec.bpmn_id:
                 step_forms.setdefault(task_spec.bpmn_id, props[FORM_PROPERTY])
             if spiff.is_inbox_task(task_spec) and props.get("customerMayAnswer") == "true":
@@ -264,7 +276,7 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
                                                    props["customerReplies"], _days(props.get("customerLinkDays"))))
     return Catalogue(intake, steps, messages, titles, meanings, forms, step_forms,
                      toml_sections(files.get(LABELS_FILE)), _demo(files.get(DEMO_FILE)), replies,
-                     frozenset(pending), frozenset(reminders), improvement)
+                     frozenset(pending), frozenset(reminders), improvement, reviews)
 
 
 def _properties(task_spec: Any) -> dict[str, str]:

@@ -397,6 +397,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "en": "a user task needs a formJsonSchemaFilename property naming its form"},
     "form_file_missing": {"zh": "表单文件 forms/{form} 不存在或无效",
                           "en": "form file forms/{form} is missing or invalid"},
+    "review_report_period": {
+        "zh": "属性 reviewReport 的值 {value} 无效：写 {allowed}（该步骤打开的统计报表的周期）",
+        "en": "reviewReport {value} is not a report period: write one of {allowed} (the stored report the step "
+              "opens on)"},
     "person_task_lane": {
         "zh": "人工任务或普通任务会进入其泳道角色的待办箱，由该角色的人标记完成：请把它放进一个以角色命名的泳道",
         "en": "a manual or plain task goes to the inbox of its lane's role, where a person marks it done: "

@@ -86,6 +86,7 @@ class LoadedDeployment:
             self._specs[process_id] = (spec, subs)
         self.catalogue = catalogue.build(self._specs, self.forms, row.files)
         self.notice_links: dict[str, str] = templates.link_purposes(row.files)  # subject -> customer link kind
+        self.report_periods: dict[str, str] = templates.report_periods(row.files)  # subject -> week | month
 
     def specs(self, process_id: str) -> tuple[Any, dict[str, Any]]:
         try:

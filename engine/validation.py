@@ -39,8 +39,10 @@ from engine import (
     spiff,
 )
 from engine.calendar import BusinessCalendar, CalendarConfig
+from engine.catalogue import REVIEW_REPORT
 from engine.errors import Problem
 from engine.notify import templates as notice_templates
+from engine.notify.templates import PERIODS as REPORT_PERIODS
 from engine.roles import GROUP_NAME_MAX, GROUPS, GROUPS_MAX, groups_problem
 
 ISO_DURATION_NAME = re.compile(r"^P(\d|T\d)", re.IGNORECASE)
@@ -384,6 +386,9 @@ def _check_user_task(bundle: Bundle, file: str, label: str, task_spec: Any) -> N
     props = (task_spec.extensions or {}).get("properties", {})
     if not props.get("formJsonSchemaFilename"):
         bundle.problem(file, label, "user_task_form")
+    if REVIEW_REPORT in props and props[REVIEW_REPORT] not in REPORT_PERIODS:
+        bundle.problem(file, label, "review_report_period", value=props[REVIEW_REPORT],
+                       allowed=", ".join(REPORT_PERIODS))
 
 
 def _check_script(bundle: Bundle, file: str, label: str, script: str, what: str) -> None:

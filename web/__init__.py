@@ -75,6 +75,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
         owner,
         pending,
         portal,
+        statistics,
         vendor,
     )
     from web.oidc import bp as oidc_blueprint
@@ -98,6 +99,7 @@ def create_app(overrides: dict | None = None, eng: engine_package.Engine | None 
     request_limits.register(app)
     app.register_blueprint(pending.bp)
     app.register_blueprint(knowledge.bp)
+    app.register_blueprint(statistics.bp)
     health.register(app)  # /healthz, /readyz, /metrics: no login, no CSRF
     csrf.exempt(api.bp)  # the API authenticates each call with a bearer token, not a cookie
 

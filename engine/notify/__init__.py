@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine import links, refusals, report_files, roles
+from engine import links, refusals, report_files, review_reports, roles
 from engine.clock import Clock
 from engine.errors import NotFound
 from engine.notify import templates
@@ -352,7 +352,10 @@ class Notifications:
             words = report_files.Wording(zone=zone, roles=roles.of_files(self._deployment_files(deployment_id)))
             report = (f"deadline-compliance-{start:%Y%m%d}-{last_day:%Y%m%d}.xlsx", XLSX,
                       report_files.to_xlsx(found, words))
+            report = (f"deadline-compliance-{start:%Y%m%d}-{last_day:%Y%m%d}.xlsx", XLSX, report_files.to_xlsx(found))
+        stored = review_reports.find_id(self._db, options["period"], claimed.created_at, zone)
         return report, {
+            "report_link": f"{self.settings.base_url}/statistics/reports/{stored}" if stored else "",
             "link": f"{self.settings.base_url}/audit/report?from={start:%Y-%m-%d}&to={last_day:%Y-%m-%d}",
             "period_start": f"{start:%Y-%m-%d}", "period_end": f"{last_day:%Y-%m-%d}"}
 

@@ -15,7 +15,8 @@ Two optional top-level keys say what a notice carries besides its words:
   ``{{ link_expires }}`` its end. Without it a customer's ``{{ link }}`` is the status page.
 - ``report = "compliance"`` with ``period = "week" | "month"``: the notice carries the deadline
   compliance figures of the last full week or month: ``{{ link }}`` is the audit report page of that
-  period and e-mails get the figures as an XLSX attachment.
+  period and e-mails get the figures as an XLSX attachment. Raising such a notice also stores the period's
+  statistics as a review report (kept and listed at ``/statistics/reports``): ``{{ report_link }}`` is its page.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ PARTS = ("title", "text", "html")
 # What every notice knows: columns of its case row that are not personal data, and the notice's own facts.
 VARIABLES = frozenset({"case_number", "subject", "role", "recipient", "link", "grade", "escalation_tier", "status",
                        "channel", "complaint_type", "product_name", "created_at", "link_expires", "period_start",
-                       "period_end"})
+                       "period_end", "report_link"})
 LINKS = ("confirm", "reply", "survey")  # what ``link = ...`` may name (engine.links.PURPOSES)
 REPORTS = ("compliance",)
 PERIODS = ("week", "month")
@@ -116,6 +117,17 @@ def link_purposes(files: dict[str, str]) -> dict[str, str]:
         subject = subject_of(name)
         if subject is not None and options(files, subject).get("link"):
             found[subject] = options(files, subject)["link"]
+    return found
+
+
+def report_periods(files: dict[str, str]) -> dict[str, str]:
+    """subject -> the period (week | month) of the report its notices carry: each such notice, when the
+    diagram raises it, stores that period's statistics as a review report (``engine.review_reports``)."""
+    found = {}
+    for name in files:
+        subject = subject_of(name)
+        if subject is not None and options(files, subject).get("report") and options(files, subject).get("period"):
+            found[subject] = options(files, subject)["period"]
     return found
 
 

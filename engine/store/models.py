@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +20,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# The case columns a period's statistics are grouped by, each indexed with the registration time.
+STATISTIC_COLUMNS = ("channel", "complaint_type", "grade", "product_name", "department", "customer_class",
+                     "defect_type", "escalation_tier", "compensation")
 
 
 class UTCDateTime(TypeDecorator):
@@ -66,7 +71,12 @@ class Deployment(Base):
 
 class Case(Base):
     __tablename__ = "case"
-    __table_args__ = (Index("ix_case_created", "created_at"),)
+    __table_args__ = (
+        Index("ix_case_created", "created_at"),
+        # The statistics (engine/statistics.py) group a period's complaints by each of these: index-only scans.
+        *(Index(f"ix_case_stat_{column}", "process_id", "created_at", column) for column in STATISTIC_COLUMNS),
+        Index("ix_case_stat_satisfaction", "process_id", "created_at", "satisfaction_level", "satisfaction"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -89,6 +99,28 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the statistics count, copied from the case data by the fields' x-meaning at every step
+    # (engine.casework.save), so a period is grouped over indexed columns, never over JSON.
+    customer_class: Mapped[str | None] = mapped_column(String(32))
+    defect_type: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(64))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    satisfaction_level: Mapped[str | None] = mapped_column(String(32))
+    compensation: Mapped[float | None] = mapped_column(Float)
+
+
+class StatisticsReport(Base):
+    """The review report of a period as it was on the day the diagram's timer produced it (a snapshot)."""
+
+    __tablename__ = "statistics_report"
+    __table_args__ = (UniqueConstraint("kind", "period_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # week | month
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    figures: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class WorkflowTask(Base):
@@ -130,6 +162,8 @@ class Task(Base):
         Index("ix_task_state_role_assignee_due", "state", "role", "assignee", "due_at", "created_at", "case_id", "id"),
         Index("ix_task_state_role_created", "state", "role", "created_at", "case_id", "id"),
         Index("ix_task_state_role_assignee_created", "state", "role", "assignee", "created_at", "case_id", "id"),
+        # A deadline's step judged from the index alone (the statistics' on-time rate, engine/statistics.py).
+        Index("ix_task_judged", "id", "state", "completed_at", "role"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
@@ -155,6 +189,8 @@ class Timer(Base):
         Index("ix_timer_status_due", "status", "due_at"),
         Index("ix_timer_case", "case_id"),
         Index("ix_timer_due", "due_at"),  # the compliance report's period
+        # The statistics' on-time rate reads a period's deadlines from the index alone (engine/statistics.py).
+        Index("ix_timer_due_judged", "due_at", "attached_to", "status", "guarded_task_id", "case_id"),
         # Workers claim pending timers in this order; partial, so it holds only what is waiting.
         Index("ix_timer_pending_due", "due_at", "id", postgresql_where=text("status = 'pending'"),
               sqlite_where=text("status = 'pending'")),

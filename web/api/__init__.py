@@ -8,7 +8,7 @@ modules below, which register themselves on ``bp``; ``openapi`` describes them a
 
 from __future__ import annotations
 
-from web.api import cases, clock, deployments, knowledge, openapi, session, tasks, tokens
+from web.api import cases, clock, deployments, knowledge, openapi, session, statistics, tasks, tokens
 from web.api.common import bp
 
-__all__ = ["bp", "cases", "clock", "deployments", "knowledge", "openapi", "session", "tasks", "tokens"]
+__all__ = ["bp", "cases", "clock", "deployments", "knowledge", "openapi", "session", "statistics", "tasks", "tokens"]

@@ -82,7 +82,41 @@ _TIME = {"type": "string", "format": "date-time"}
 _TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _TEXT_OR_NULL = {"type": ["string", "null"]}
 
+_SHARE_ROWS = {"type": "array", "items": {"type": "object", "properties": {
+    "key": {"type": "string", "description": "the code counted ('-': not recorded)"}, "count": {"type": "integer"},
+    "share": {"type": ["number", "null"]}}}}
+_RATE = {"type": ["number", "null"], "description": "met / (met + missed); null when no deadline was decided"}
+_STATISTICS_PARAMETERS = [
+    {"name": "period", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": ["week", "month", "quarter", "custom"], "default": "month"}},
+    {"name": "from", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
+     "description": "a day of the week, month or quarter wanted (default today), or the first day (custom)"},
+    {"name": "to", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
+     "description": "the last day of a custom period"},
+    *({"name": name, "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200},
+       "description": f"only complaints with this {name}"}
+      for name in ("complaint_type", "channel", "grade", "product_name")),
+]
 SCHEMAS: dict = {
+    "Statistics": {"type": "object", "properties": {
+        "period": {"type": "object", "properties": {"kind": {"type": "string"}, "from": {"type": "string"},
+                                                     "to": {"type": "string"}}},
+        "filters": {"type": "object"},
+        "volume": {"type": "integer"},
+        "on_time": {"type": "object", "properties": {
+            "rate": _RATE, "met": {"type": "integer"}, "missed": {"type": "integer"}, "pending": {"type": "integer"},
+            "steps": {"type": "array", "items": {"type": "object"}},
+            "roles": {"type": "array", "items": {"type": "object"}}}},
+        "ratings": {"type": "object", "description": "satisfaction: average score, answers, scores, levels",
+                    "properties": {
+            "average": {"type": ["number", "null"]}, "answered": {"type": "integer"}, "scores": _SHARE_ROWS,
+            "levels": _SHARE_ROWS}},
+        "shares": {"type": "object", "additionalProperties": _SHARE_ROWS},
+        "defect_types": _SHARE_ROWS,
+        "repeats": {"type": "object", "properties": {"count": {"type": "integer"}}},
+        "escalations": _SHARE_ROWS,
+        "compensation": {"type": "object", "properties": {"total": {"type": "number"}, "cases": {"type": "integer"}}},
+        "previous": {"type": "object"}}},
     "Error": {"type": "object", "required": ["error", "message"], "properties": {
         "error": {"type": "string"}, "message": {"type": "string", "description": "what to do about it"},
         "code": {"type": "string", "description": "a stable code, e.g. database_unavailable, idempotency_key_reused",
@@ -334,6 +368,13 @@ PATHS: dict = {
                                          "English words alike are found anywhere in the entry.",
         responses={"200": _ok("The entries found.", {"type": "object", "required": ["entries"], "properties": {
             "entries": {"type": "array", "items": _ref("KnowledgeEntry")}}}), **_errors(401, 422)})},
+    "/api/v1/statistics": {"parameters": _STATISTICS_PARAMETERS, "get": _op(
+        "A period's statistics: volume, on-time rate, satisfaction, shares, top defect types, repeats, "
+        "escalations, compensation, with the previous comparable period", tags=("statistics",),
+        description="For roles with statistics = true in roles.toml. Complaints registered in the period count "
+                    "(the calendar's zone decides the days); the on-time rate judges the deadlines that fell due "
+                    "in it. Cases the caller is involved in are never counted.",
+        responses={"200": _ok("The figures.", _ref("Statistics")), **_errors(401, 403, 422)})},
     "/api/v1/openapi.json": {"get": _op(
         "This document", public=True, tags=("meta",),
         responses={"200": _ok("OpenAPI 3.1 document.", {"type": "object"})})},

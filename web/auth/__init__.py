@@ -12,6 +12,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from engine.errors import NotFound
 from engine.sessions import IssuedToken
+from engine.statistics import STATISTICS_RIGHT
 from web import login_throttle
 from web.extensions import login_manager
 from web.services import engine, local_path
@@ -48,6 +49,10 @@ class User:
     @property
     def sees_pending_ledger(self) -> bool:
         return engine().pending.may_see(self.username)
+
+    @property
+    def sees_statistics(self) -> bool:
+        return engine().access.has_right(self.username, STATISTICS_RIGHT)
 
     @property
     def may_deploy(self) -> bool:

@@ -58,6 +58,7 @@ from web.cases.display import local_time, message_label, register_filters, role_
 from web.errors import held_by_message
 from web.people import hand_on_label
 from web.services import engine
+from web.statistics.review import review_panel
 
 bp = Blueprint("cases", __name__, template_folder="templates")
 register_filters(bp)
@@ -306,6 +307,7 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
         events=timeline(case, by_id), closed_by=closed_by, closed_at=closed_at, now=eng.clock.now(),
         shown=shown_fields(view.form, case.number), staff_named=staff_named_by_customer(case, view),
         known_issues=eng.knowledge.known_issues(me, case.number) if shows_known_issues(view.form) else None,
+        review=review_panel(view),
     )
     return page, status
 

@@ -1,0 +1,349 @@
+"""The statistics of a period (seeds 000–003): volume, on-time rate, satisfaction, shares, top defect
+types, repeat complaints, escalations and compensation, next to the previous comparable period.
+
+Everything is counted by the database in grouped queries over indexed columns of ``case``: the facts
+a statistic counts are copied from the case data to their own columns at every step
+(``engine.casework.figures``), each field found by its ``x-meaning`` in the deployed forms, never by
+its name; every grouping is an index-only range scan of ``(created_at, column)``. A period's cases are
+the complaints registered in it (the calendar's zone decides the days); its on-time rate is judged on
+the deadlines that fell due in it (as the compliance report). A ``viewer`` never counts a case they
+are involved in, so what they drill into is what they were shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Connection, Select, case, exists, func, select
+
+from engine.access import not_involved
+from engine.reports import _outcome
+from engine.store.db import Database
+from engine.store.models import Case, CustomerContact, InvolvedPerson, Task, Timer
+
+STATISTICS_RIGHT = "statistics"  # the roles.toml setting that opens the statistics and the review reports
+TOP_DEFECTS = 10
+DRILL_LIMIT = 500
+_SEPARATORS = ("-", " ", "+", "(", ")", ".")
+
+
+class PeriodKind(StrEnum):
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    CUSTOM = "custom"
+
+
+class Dimension(StrEnum):
+    """A share of the period's complaints, by one indexed column of ``case`` (the value is its name)."""
+
+    TYPE = "complaint_type"
+    CHANNEL = "channel"
+    GRADE = "grade"
+    PRODUCT = "product_name"
+    DEPARTMENT = "department"
+    CUSTOMER_CLASS = "customer_class"
+    DEFECT_TYPE = "defect_type"
+    SATISFACTION_LEVEL = "satisfaction_level"
+    SATISFACTION = "satisfaction"
+    TIER = "escalation_tier"
+
+
+SHARES = (Dimension.TYPE, Dimension.CHANNEL, Dimension.GRADE, Dimension.PRODUCT, Dimension.DEPARTMENT,
+          Dimension.CUSTOMER_CLASS)
+FILTERS = (Dimension.TYPE, Dimension.CHANNEL, Dimension.GRADE, Dimension.PRODUCT)
+NONE = "-"  # the drill-down value of "not recorded"
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: PeriodKind
+    start: datetime  # inclusive, midnight in the calendar's zone
+    end: datetime  # exclusive
+
+    @property
+    def last_day(self) -> date:
+        return (self.end - timedelta(days=1)).date()
+
+    def previous(self) -> Period:
+        """The comparable period before: the week, month or quarter before, or as many days before."""
+        zone = self.start.tzinfo
+        first = self.start.date()
+        if self.kind == PeriodKind.MONTH:
+            return Period(self.kind, _midnight(_add_months(first, -1), zone), self.start)
+        if self.kind == PeriodKind.QUARTER:
+            return Period(self.kind, _midnight(_add_months(first, -3), zone), self.start)
+        days = (self.end.date() - first).days
+        return Period(self.kind, _midnight(first - timedelta(days=days), zone), self.start)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind.value, "from": self.start.date().isoformat(), "to": self.last_day.isoformat()}
+
+
+def period_of(kind: PeriodKind, day: date, zone: ZoneInfo, last: date | None = None) -> Period:
+    """The week (Monday–Sunday), month or quarter holding ``day``, or the days ``day``–``last`` (custom)."""
+    if kind == PeriodKind.WEEK:
+        first = day - timedelta(days=day.weekday())
+        return Period(kind, _midnight(first, zone), _midnight(first + timedelta(days=7), zone))
+    if kind == PeriodKind.MONTH:
+        first = day.replace(day=1)
+        return Period(kind, _midnight(first, zone), _midnight(_add_months(first, 1), zone))
+    if kind == PeriodKind.QUARTER:
+        first = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+        return Period(kind, _midnight(first, zone), _midnight(_add_months(first, 3), zone))
+    last = last or day
+    if last < day:
+        raise ValueError("the end of the period is before its start")
+    return Period(kind, _midnight(day, zone), _midnight(last + timedelta(days=1), zone))
+
+
+@dataclass(frozen=True)
+class Query:
+    period: Period
+    filters: dict[Dimension, str] = field(default_factory=dict)  # FILTERS only; "" or absent: all
+    viewer: str | None = None  # never counts the cases they are involved in
+    process: str | None = None  # the complaints' process (the catalogue's intake), not the standing ones
+
+
+@dataclass(frozen=True)
+class Drill:
+    """Which cases stand behind one figure: a column's value, the repeats, or a step's missed deadlines."""
+
+    dimension: Dimension | None = None
+    value: str = ""
+    repeat: bool = False
+    missed_step: str = ""
+    compensated: bool = False
+
+
+class Statistics:
+    """The figures on the engine's database, or on a caller's connection (``figures_on``: no database needed)."""
+
+    def __init__(self, db: Database | None = None) -> None:
+        self._db = db
+
+    def figures(self, query: Query, previous: bool = True) -> dict[str, Any]:
+        """All the figures of the period (JSON-ready), with the headline figures of the period before."""
+        with self._database().reading() as conn:
+            return self.figures_on(conn, query, previous)
+
+    def _database(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("these statistics read on a caller's connection only")
+        return self._db
+
+    def figures_on(self, conn: Connection, query: Query, previous: bool = True) -> dict[str, Any]:
+        """``figures`` read on ``conn`` (a report stored in the transaction that produces it)."""
+        query = _uninvolved(conn, query)
+        found = self._figures(conn, query)
+        if previous:
+            before = Query(query.period.previous(), query.filters, query.viewer, query.process)
+            found["previous"] = self._headline(conn, before)
+        return found
+
+    def _headline(self, conn: Connection, query: Query) -> dict[str, Any]:
+        """The figures compared with the period before: fewer queries than the whole set."""
+        where = self._where(query)  # one query per covering index: no table row is read
+        volume = conn.scalar(select(func.count()).select_from(Case).where(*where)) or 0
+        average = conn.scalar(select(func.avg(Case.satisfaction)).where(*where))
+        compensation = self._compensation(conn, where)["total"]
+        outcome = _outcome()
+        counted = (select(outcome, func.count()).select_from(Timer).outerjoin(Task, Task.id == Timer.guarded_task_id)
+                   .where(*_deadlines(query.period), outcome.in_(("met", "missed")), *_deadline_filters(query))
+                   .group_by(outcome))
+        if query.filters:
+            counted = counted.join(Case, Case.id == Timer.case_id)
+        judged = dict(conn.execute(counted).all())
+        return {"period": query.period.as_dict(), "volume": int(volume),
+                "on_time_rate": _rate(judged.get("met", 0), judged.get("missed", 0)),
+                "satisfaction_average": round(float(average), 2) if average is not None else None,
+                "repeats": conn.scalar(select(func.count()).select_from(self._repeats(query).subquery())) or 0,
+                "compensation": round(float(compensation), 2)}
+
+    def _figures(self, conn: Connection, query: Query) -> dict[str, Any]:
+        where = self._where(query)
+        volume = conn.scalar(select(func.count()).select_from(Case).where(*where)) or 0
+        shares = {d.value: self._shares(conn, where, d, volume) for d in SHARES}
+        defects = self._shares(conn, where, Dimension.DEFECT_TYPE, volume, recorded_only=True)[:TOP_DEFECTS]
+        return {
+            "period": query.period.as_dict(),
+            "filters": {d.value: v for d, v in query.filters.items() if v},
+            "volume": volume,
+            "on_time": self._on_time(conn, query),
+            "ratings": self._satisfaction(conn, where),
+            "shares": shares,
+            "defect_types": defects,
+            "repeats": {"count": conn.scalar(select(func.count()).select_from(self._repeats(query).subquery())
+                                             ) or 0},
+            "escalations": [row for row in self._shares(conn, where, Dimension.TIER, volume) if row["key"] != "0"],
+            "compensation": self._compensation(conn, where),
+        }
+
+    def cases(self, query: Query, drill: Drill, limit: int = DRILL_LIMIT) -> list[dict[str, Any]]:
+        """The cases behind one figure, newest first: number, status, grade, product, type, registered."""
+        # A step's missed deadlines are those that fell due in the period, whenever their case was registered.
+        where = _filters(query) if drill.missed_step else self._where(query)
+        if drill.repeat:
+            numbers = self._repeats(query).subquery()
+            where.append(Case.number.in_(select(numbers.c.number)))
+        if drill.missed_step:
+            where.append(Case.id.in_(select(Timer.case_id).outerjoin(Task, Task.id == Timer.guarded_task_id).where(
+                *_deadlines(query.period), Timer.attached_to == drill.missed_step, _outcome() == "missed")))
+        if drill.compensated:
+            where.append(Case.compensation > 0)
+        if drill.dimension is not None:
+            column = Case.__table__.c[drill.dimension.value]
+            if drill.value == NONE:
+                where.append(column.is_(None))
+            else:
+                where.append(column == _typed(drill.dimension, drill.value))
+        rows = conn_rows(self._database(), select(
+            Case.number, Case.status, Case.grade, Case.product_name, Case.complaint_type, Case.channel,
+            Case.defect_type, Case.satisfaction, Case.created_at,
+        ).where(*where).order_by(Case.created_at.desc(), Case.id.desc()).limit(limit))
+        return [dict(row._mapping) for row in rows]
+
+    @staticmethod
+    def _where(query: Query) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = [Case.created_at >= query.period.start, Case.created_at < query.period.end]
+        where += _filters(query)
+        return where
+
+    @staticmethod
+    def _shares(conn: Connection, where: list, dimension: Dimension, volume: int,
+                recorded_only: bool = False) -> list[dict[str, Any]]:
+        column = Case.__table__.c[dimension.value]
+        query = select(column, func.count()).where(*where).group_by(column)
+        if recorded_only:
+            query = query.where(column.is_not(None))
+        rows = conn.execute(query).all()
+        found = [{"key": NONE if key is None else str(key), "count": int(count),
+                  "share": round(count / volume, 4) if volume else None} for key, count in rows]
+        return sorted(found, key=lambda r: (-r["count"], r["key"]))
+
+    def _satisfaction(self, conn: Connection, where: list) -> dict[str, Any]:
+        average, answered = conn.execute(select(func.avg(Case.satisfaction), func.count(Case.satisfaction))
+                                         .where(*where)).one()
+        scores = conn.execute(select(Case.satisfaction, func.count()).where(*where, Case.satisfaction.is_not(None))
+                              .group_by(Case.satisfaction).order_by(Case.satisfaction)).all()
+        levels = conn.execute(select(Case.satisfaction_level, func.count()).where(
+            *where, Case.satisfaction_level.is_not(None)).group_by(Case.satisfaction_level)).all()
+        rated = sum(count for _level, count in levels)
+        return {"average": round(float(average), 2) if average is not None else None, "answered": int(answered),
+                "scores": [{"key": str(score), "count": int(count)} for score, count in scores],
+                "levels": [{"key": level, "count": int(count), "share": round(count / rated, 4)}
+                           for level, count in sorted(levels, key=lambda r: (-r[1], r[0]))]}
+
+    @staticmethod
+    def _compensation(conn: Connection, where: list) -> dict[str, Any]:
+        total, cases = conn.execute(select(func.coalesce(func.sum(Case.compensation), 0), func.count()).where(
+            *where, Case.compensation > 0)).one()
+        return {"total": round(float(total), 2), "cases": int(cases)}
+
+    def _on_time(self, conn: Connection, query: Query) -> dict[str, Any]:
+        """One grouped query over the period's deadlines, read from indexes: the timers' by due time, the
+        guarded tasks' by id (``ix_task_judged``); a case row only when a filter asks for its columns."""
+        outcome = _outcome()
+        counts = [func.sum(case((outcome == name, 1), else_=0)) for name in ("met", "missed", "pending")]
+        base = (select(Timer.attached_to, Task.role, func.min(Timer.guarded_task_id), *counts).select_from(Timer)
+                .outerjoin(Task, Task.id == Timer.guarded_task_id)
+                .where(*_deadlines(query.period), outcome.is_not(None), *_deadline_filters(query))
+                .group_by(Timer.attached_to, Task.role))
+        if query.filters:
+            base = base.join(Case, Case.id == Timer.case_id)
+        rows = conn.execute(base).all()
+        titles = dict(conn.execute(select(Task.id, Task.title).where(Task.id.in_({r[2] for r in rows if r[2]}))).all())
+        steps = [{"step": step, "title": titles.get(sample) or step, "role": role or "", "met": int(met),
+                  "missed": int(missed), "pending": int(pending), "rate": _rate(met, missed)}
+                 for step, role, sample, met, missed, pending in rows]
+        steps.sort(key=lambda r: (r["step"], r["role"]))
+        roles: dict[str, dict[str, Any]] = {}
+        for row in steps:
+            entry = roles.setdefault(row["role"], {"role": row["role"], "met": 0, "missed": 0, "pending": 0})
+            for key in ("met", "missed", "pending"):
+                entry[key] += row[key]
+        for entry in roles.values():
+            entry["rate"] = _rate(entry["met"], entry["missed"])
+        met, missed = sum(r["met"] for r in steps), sum(r["missed"] for r in steps)
+        return {"rate": _rate(met, missed), "met": met, "missed": missed,
+                "pending": sum(r["pending"] for r in steps), "steps": steps, "roles": sorted(
+                    roles.values(), key=lambda r: r["role"])}
+
+    def _repeats(self, query: Query) -> Select:
+        """Complaints of the period whose customer (contact, separators ignored) complained about the same
+        product earlier in the period: each such complaint after the first is one repeat."""
+        key = func.lower(_digits_only(CustomerContact.contact))
+        rank = func.row_number().over(partition_by=(key, Case.product_name), order_by=(Case.created_at, Case.id))
+        ranked = (select(Case.number, rank.label("rank")).join(CustomerContact, CustomerContact.case_id == Case.id)
+                  .where(*self._where(query), Case.product_name.is_not(None), CustomerContact.contact != "")
+                  .subquery())
+        return select(ranked.c.number).where(ranked.c.rank > 1)
+
+
+def _uninvolved(conn: Connection, query: Query) -> Query:
+    """``query`` without its viewer when they are involved in no case at all (most people): no per-row check."""
+    if query.viewer is None or conn.scalar(select(exists().where(InvolvedPerson.username == query.viewer))):
+        return query
+    return replace(query, viewer=None)
+
+
+def conn_rows(db: Database, query: Select) -> list:
+    with db.reading() as conn:
+        return conn.execute(query).all()
+
+
+def _filters(query: Query) -> list[ColumnElement[bool]]:
+    where = [Case.__table__.c[d.value] == value for d, value in query.filters.items() if value and d in FILTERS]
+    if query.process is not None:
+        where.append(Case.process_id == query.process)
+    if query.viewer is not None:
+        where.append(not_involved(Case.id, query.viewer))
+    return where
+
+
+def _deadline_filters(query: Query) -> list[ColumnElement[bool]]:
+    """The filters of the period's deadlines: any process's (as the compliance report), the case's columns
+    only when a filter names them, never a case the viewer is involved in."""
+    where = [Case.__table__.c[d.value] == value for d, value in query.filters.items() if value and d in FILTERS]
+    if query.viewer is not None:
+        where.append(not_involved(Timer.case_id, query.viewer))
+    return where
+
+
+def _deadlines(period: Period) -> list[ColumnElement[bool]]:
+    return [Timer.attached_to.is_not(None), Timer.due_at >= period.start, Timer.due_at < period.end]
+
+
+def _typed(dimension: Dimension, value: str) -> Any:
+    if dimension in (Dimension.SATISFACTION, Dimension.TIER):
+        try:
+            return int(value)
+        except ValueError:
+            return -1  # matches nothing
+    return value
+
+
+def _rate(met: int, missed: int) -> float | None:
+    decided = int(met) + int(missed)
+    return round(int(met) / decided, 4) if decided else None
+
+
+def _digits_only(column: ColumnElement) -> ColumnElement:
+    for separator in _SEPARATORS:
+        column = func.replace(column, separator, "")
+    return column
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _midnight(day: date, zone: Any) -> datetime:
+    return datetime.combine(day, time(), tzinfo=zone)
+
+
