@@ -266,7 +266,8 @@ class CaseWork:
             {**notice, "link_token": None} for notice, _payload in fallbacks]
         if outbox:
             INSERT_NOTIFICATION.run_many(conn, outbox)
-        for period in {case.deployment.report_periods.get(notice.subject) for notice in case.notices} - {None}:
+        for period in {case.deployment.report_periods.get(notice.subject)
+                       for notice in spiff.notices_only(case.notices)} - {None}:
             review_reports.store(conn, period, moment, case.deployment.calendar.zone,  # the report the notice carries
                                  case.deployment.catalogue.intake_process)
         numbered = numbering(conn) if numbering is not None else {}
