@@ -72,7 +72,7 @@ clean:
 ## make bench-statistics: the statistics page's latency for a month and a year at 10,000 and 100,000 complaints (SQLite, PostgreSQL)
 .PHONY: bench-statistics
 bench-statistics: $(STAMP)
-	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python bench/statistics.py
+	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python bench/statistics_page.py
 
 ## make bench-timers: 10,000 timers due within a minute on PostgreSQL, fired by 1, 2 and 4 processes
 .PHONY: bench-timers

@@ -82,8 +82,15 @@ def run_bare(spec: Any, subprocess_specs: dict, calendar: BusinessCalendar) -> d
     def notify(role: str, subject: str) -> None:
         notices.append((role, subject))
 
+    def count_recurrence(group_by: Any, threshold: int) -> None:  # what the engine's save acts on, collected
+        notices.append(("recurrence", str(group_by)))
+
+    def open_improvement(source: str, data: dict | None = None) -> None:
+        notices.append(("improvement", source))
+
     # The engine's own functions (calendar dates, case_started, after ...), run unguarded here.
-    environment = TaskDataEnvironment({**spiff.engine_functions(calendar), "notify": notify})
+    environment = TaskDataEnvironment({**spiff.engine_functions(calendar), "notify": notify,
+                                       "count_recurrence": count_recurrence, "open_improvement": open_improvement})
     with using(clock), spiff.case_started_at(START):
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=PythonScriptEngine(environment=environment))
         workflow.get_tasks(state=TaskState.READY)[0].data.update(INTAKE)

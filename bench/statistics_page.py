@@ -11,26 +11,25 @@ median of ``--rounds`` requests of ``GET /statistics/?period=month`` (March 2025
 over the whole year, by the quality lead (``ql1``: never counts the cases they are involved in) through
 the Flask test client (rendering included), and the same figures from the engine alone.
 
-Run: ``make bench-statistics``; ``python bench/statistics.py --sizes 10000 --databases sqlite`` for a
+Run: ``make bench-statistics``; ``python bench/statistics_page.py --sizes 10000 --databases sqlite`` for a
 quick one. PostgreSQL: ``COMPLAINTFLOW_TEST_POSTGRES_URL`` (a schema per size, dropped first).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import statistics
 import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on the path, and this file would stand in for the
-# standard library's ``statistics`` everywhere: the project's root takes its place.
+# Not named bench/statistics.py (as the issue had it): run as a script, a file of that name in bench/ would
+# stand in for the standard library's ``statistics`` in every benchmark of this folder.
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent)]
-
-import argparse  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
