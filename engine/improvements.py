@@ -130,8 +130,10 @@ class Improvements:
               source: str) -> None:
         """Link ``members`` to the item: one event on the item naming them, one on the case of this step."""
         conn, now = session.connection(), case.moment
-        known = set(session.scalars(select(_L.c.case_id).where(_L.c.item_case_id == item_id)))
-        new = [m for m in dict.fromkeys(members) if m not in known]
+        wanted = list(dict.fromkeys(members))
+        known = set(session.scalars(select(_L.c.case_id).where(_L.c.item_case_id == item_id,
+                                                                _L.c.case_id.in_(wanted))))  # not every link so far
+        new = [m for m in wanted if m not in known]
         if not new:
             return
         conn.execute(insert(_L), [{"item_case_id": item_id, "case_id": m, "source": source, "created_at": now}
