@@ -210,3 +210,28 @@ def test_deploy_refuses_a_known_issues_mark_that_is_not_a_flag_and_an_unknown_ri
     assert [(p.file, p.element, p.code) for p in problems] == [
         ("roles.toml", "quality_lead", "knowledge_right_invalid")]
     assert 'knowledge = "edit"' in problems[0].text("zh") and 'knowledge = "edit"' in problems[0].text("en")
+
+
+def test_an_installation_in_a_schema_of_its_own_migrates_and_searches_with_pg_trgm_elsewhere(workflows_dir, clock):
+    """The extension is installed once per database (here in public, off the installation's search path):
+    the trigram index names its operator class by the extension's schema."""
+    import sqlalchemy as sa
+
+    import engine
+    from tests.conftest import POSTGRES_URL
+
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS cf_own_schema CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA cf_own_schema"))
+    try:
+        with engine.open(f"{POSTGRES_URL}?options=-csearch_path%3Dcf_own_schema", workflows_dir, clock=clock) as eng:
+            eng.repository.deploy(actor="owner1", note="own schema")
+            eng.people.seed_demo()
+            number = analysed(eng)
+            assert [e.source_case for e in eng.knowledge.search("ql1", "漏电")] == [number]
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA cf_own_schema CASCADE"))
+        admin.dispose()

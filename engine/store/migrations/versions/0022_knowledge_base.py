@@ -42,7 +42,14 @@ def upgrade() -> None:
     op.create_index("ix_knowledge_entry_product", "knowledge_entry", ["product_key", "defect_type", "status"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.execute("CREATE INDEX ix_knowledge_entry_trgm ON knowledge_entry USING gin (search_text gin_trgm_ops)")
+        # The extension lives in one schema of the database (often public), which need not be on the search
+        # path of an installation kept in a schema of its own: name the operator class by its schema.
+        schema = op.get_bind().execute(sa.text(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname = 'pg_trgm'")).scalar_one()
+        quoted = op.get_bind().dialect.identifier_preparer.quote_identifier(schema)
+        op.execute("CREATE INDEX ix_knowledge_entry_trgm ON knowledge_entry "
+                   f"USING gin (search_text {quoted}.gin_trgm_ops)")
     else:
         op.execute("CREATE VIRTUAL TABLE knowledge_fts USING fts5(search_text, tokenize='trigram')")
         op.execute("CREATE TRIGGER knowledge_fts_insert AFTER INSERT ON knowledge_entry BEGIN "
