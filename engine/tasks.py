@@ -306,7 +306,7 @@ class Tasks:
             raise NotFound(f"no task {task_id}")
         with self._db.write() as session:
             task, case = self._locked(session, task_id, case_id)
-            if case.status == "archived":
+            if case.status == CaseStatus.ARCHIVED:
                 raise CaseArchived(case.number)
             if case.status == CaseStatus.SUSPENDED:
                 raise CaseSuspended(case.number)
@@ -457,7 +457,7 @@ class Tasks:
                 raise NotFound(f"no task {task_id}")
             if task.timers_due:
                 raise lockstep.DeadlinePassed
-            if case_row.status == "archived":
+            if case_row.status == CaseStatus.ARCHIVED:
                 raise CaseArchived(case_row.number)
             self._check_open(task)
             if not customer:

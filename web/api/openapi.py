@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
+from engine.store.enums import CaseStatus
 from web.api.common import bp
 
 
@@ -164,7 +165,7 @@ SCHEMAS: dict = {
     "Case": {"type": "object", "properties": {
         "number": {"type": "string"}, "process_id": {"type": "string"}, "definition_version": {"type": "integer"},
         "version": {"type": "integer", "description": "send as expected_version to refuse stale completions"},
-        "status": {"type": "string", "enum": ["open", "archived"]},
+        "status": {"type": "string", "enum": [status.value for status in CaseStatus]},
         "grade": {"type": ["string", "null"], "enum": ["general", "serious", "urgent", None]},
         "escalation_tier": {"type": "integer", "minimum": 0, "maximum": 3}, "outcome": _TEXT_OR_NULL,
         "channel": _TEXT_OR_NULL, "complaint_type": _TEXT_OR_NULL,

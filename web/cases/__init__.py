@@ -50,7 +50,7 @@ from engine.errors import (
 from engine.forms import CONTACT_LAST4
 from engine.forms import validate as validate_form
 from engine.knowledge_marks import shows_known_issues
-from engine.store.enums import EventKind
+from engine.store.enums import CaseStatus, EventKind
 from engine.tasks import TaskView
 from web import forms
 from web.auth import writer_required
@@ -388,7 +388,7 @@ def what_comes_next(done: TaskView, open_steps: list[TaskView]) -> dict:
         case = open_case(number)
     except (NotAllowed, NotFound):
         return {"text": lines[0], "links": links}
-    if case.status == "archived":
+    if case.status == CaseStatus.ARCHIVED:
         lines.append(_("The case is archived."))
     else:
         for task in open_steps:
@@ -415,8 +415,8 @@ def task_closed(view: TaskView, case: CaseView, error: Exception | None = None) 
     by, at = (error.by, error.at) if isinstance(error, TaskAlreadyCompleted) else completed_by(case.number, view.id)
     if isinstance(error, TaskAlreadyCompleted) or view.state == "completed":
         reason = "completed"
-    elif isinstance(error, CaseArchived) or case.status == "archived":
-        reason = "archived"
+    elif isinstance(error, CaseArchived) or case.status == CaseStatus.ARCHIVED:
+        reason = CaseStatus.ARCHIVED.value
     else:
         reason = "closed"
     page = render_template("cases/task_closed.html", task=view, case=case, step=step_title(view), reason=reason,
@@ -484,7 +484,7 @@ def case(number: str):  # noqa: ANN201
 
 def correction_choices(view: CaseView) -> dict[str, Any]:
     """What a supervisor may correct on an open case: its recorded fields and the steps it completed."""
-    if not current_user.may_intervene or current_user.read_only or view.status != "open":
+    if not current_user.may_intervene or current_user.read_only or view.status != CaseStatus.OPEN:
         return {"correctable": [], "done_steps": []}
     fields, steps = engine().corrections.choices(view.number)
     return {"correctable": field_choices(fields), "done_steps": step_choices(steps)}

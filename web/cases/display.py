@@ -16,10 +16,12 @@ from flask import Blueprint, g
 from flask_babel import lazy_gettext as _l
 
 from engine.errors import NotFound
+from engine.store.enums import CaseStatus
 from web.forms import bilingual, display_value, enum_label, field_label, form_title, locale_key
 from web.services import engine
 
-CASE_STATUS = {"open": _l("In progress"), "suspended": _l("Suspended"), "archived": _l("Archived")}
+CASE_STATUS = {CaseStatus.OPEN: _l("In progress"), CaseStatus.SUSPENDED: _l("Suspended"),
+               CaseStatus.ARCHIVED: _l("Archived")}
 # A deadline's timer: fired = the step was late; cancelled = the step finished before it.
 DEADLINE_STATUS = {"pending": _l("pending"), "fired": _l("missed"), "cancelled": _l("met"), "failed": _l("failed")}
 DELIVERY_CHANNELS = {
