@@ -333,9 +333,11 @@ INSERT_NOTIFICATION = Prepared(insert(_N), ("case_id", "role", "subject", "eleme
                                             "created_at"))
 _LT = LinkToken.__table__
 # The counted facts of a case (engine/statistics.py): which field holds each, the forms' x-meaning says.
+# The compensation counted is the one paid (the field of the step carrying the plan out), never a proposed
+# plan's amount: a rejected plan, or one replaced by an escalation tier's, paid nothing.
 FIGURES = {"customer_class": Meaning.CUSTOMER_CLASS, "defect_type": Meaning.DEFECT_TYPE,
            "department": Meaning.DEPARTMENT, "satisfaction": Meaning.SATISFACTION,
-           "satisfaction_level": Meaning.SATISFACTION_LEVEL, "compensation": Meaning.COMPENSATION}
+           "satisfaction_level": Meaning.SATISFACTION_LEVEL, "compensation": Meaning.COMPENSATION_PAID}
 _SAVED = ("state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
           "archived_at", *FIGURES)
 

@@ -78,7 +78,8 @@ class Meaning(StrEnum):
     DEPARTMENT = "department-responsible"
     SATISFACTION = "satisfaction-score"  # an integer score
     SATISFACTION_LEVEL = "satisfaction-level"  # an enum whose options, in order, are the levels shown
-    COMPENSATION = "compensation-amount"
+    COMPENSATION = "compensation-amount"  # a plan's proposed amount: not counted (a plan may be rejected)
+    COMPENSATION_PAID = "compensation-paid"  # on the form of the step that carries the plan out: what was paid
 
 
 CASE_MEANINGS = {"caseGrade": Meaning.GRADE, "caseTier": Meaning.TIER, "caseOutcome": Meaning.OUTCOME}
@@ -90,7 +91,11 @@ ANY_FORM_MEANINGS = PENDING_MEANINGS | {Meaning.DEFECT_TYPE}
 IMPROVEMENT = "improvement"  # on a start event: ``true`` makes its process the one improvement items run
 # Read from any form too: the counted facts of a case (the first form naming one decides its field).
 FIGURE_MEANINGS = frozenset([Meaning.DEFECT_TYPE, Meaning.DEPARTMENT, Meaning.SATISFACTION,
-                             Meaning.SATISFACTION_LEVEL, Meaning.COMPENSATION])
+                             Meaning.SATISFACTION_LEVEL, Meaning.COMPENSATION, Meaning.COMPENSATION_PAID])
+# A figure counted as a number: a field marked so must be a number (deploy refuses another type).
+NUMBER_MEANINGS = frozenset([Meaning.COMPENSATION_PAID])
+# On a form field: it starts from the case's value of the field named there (the approved amount for the paid one).
+DEFAULT_FROM = "x-default-from"
 PENDING_MATTER = "pendingMatter"  # on a user task: while it is open, the case is a pending matter
 PENDING_REMINDER = "pendingReminder"  # on a user task: a pending matter's reminder (the ledger's "last reminder")
 REVIEW_REPORT = "reviewReport"  # on a user task: it opens on the latest stored report of that period (week | month)

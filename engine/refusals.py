@@ -109,6 +109,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "meaning_twice": {"zh": "x-meaning “{value}” 已用在字段 {other} 上：每种含义只能标一个字段",
                       "en": 'x-meaning "{value}" is already on the field {other}: mark one field per meaning'},
     "customer_mark_invalid": {"zh": "x-customer 只能是 true 或 false", "en": "x-customer is true or false"},
+    "meaning_not_number": {"zh": "x-meaning “{value}” 是统计的金额：字段要写 \"type\": \"number\"（现在是“{kind}”）",
+                           "en": 'x-meaning "{value}" is an amount the statistics add up: give the field '
+                                 '"type": "number" (it is "{kind}")'},
+    "meaning_field_differs": {"zh": "x-meaning “{value}” 在 {other} 里标在字段 {field} 上：各表单要用同一个字段名，"
+                                    "否则统计只认其中一个",
+                              "en": 'x-meaning "{value}" marks the field {field} in {other}: use the same field name '
+                                    'in every form, or the statistics count only one of them'},
+    "default_from_invalid": {"zh": "x-default-from 要写案件数据的字段名，例如 compensation_amount（现在是“{value}”）",
+                             "en": 'x-default-from names a case-data field, e.g. compensation_amount '
+                                   '(it is "{value}")'},
     "reply_needs_words": {"zh": '每条回复模板都需要中文 zh 和英文 en 文本，例如 zh = "您好……"',
                           "en": 'each reply template needs a "zh" and an "en" text, e.g. en = "Hello…"'},
     "reply_too_long": {"zh": "回复模板最多 {most} 个字符", "en": "a reply template has at most {most} characters"},

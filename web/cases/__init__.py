@@ -34,7 +34,7 @@ from flask_login import current_user, login_required
 from engine.attachments import ACCEPTED, MAX_BYTES, MB, clean_filename
 from engine.attachments import check as check_file
 from engine.cases import CaseView
-from engine.catalogue import Meaning, form_field
+from engine.catalogue import DEFAULT_FROM, Meaning, form_field
 from engine.corrections import field_schemas
 from engine.errors import (
     CaseArchived,
@@ -287,6 +287,27 @@ def shown_fields(form: dict | None, number: str) -> list[Shown]:
     return [found[n] for n in names if n in found]
 
 
+def default_values(form: dict | None, number: str) -> dict[str, Any] | None:
+    """The values a form starts from: its fields marked ``x-default-from`` take the value the newest completed
+    step recorded for the case field named there (the approved amount for the amount paid); None: no such field."""
+    props = (form or {}).get("properties") or {}
+    wanted = {name: prop[DEFAULT_FROM] for name, prop in props.items()
+              if isinstance(prop, dict) and isinstance(prop.get(DEFAULT_FROM), str)}
+    if not wanted:
+        return None
+    found: dict[str, Any] = {}
+    for event in reversed(engine().history.events(number)):
+        if event.kind != EventKind.TASK_COMPLETED:
+            continue
+        data = event.payload.get("data") or {}
+        for name, source in wanted.items():
+            if name not in found and data.get(source) not in (None, ""):
+                found[name] = data[source]
+        if len(found) == len(wanted):
+            break
+    return found
+
+
 def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict | None = None,
                 notice: str | None = None, status: int = 200) -> tuple[str, int]:
     eng = engine()
@@ -299,7 +320,8 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
     closed_by, closed_at = completed_by(case.number, view.id) if view.state == "completed" else (None, None)
     page = render_template(
         "cases/task.html", task=view, case=case, step=step_title(view),
-        form=forms.build(view.form, raw if raw is not None else None, errors, replies=eng.repository.active().replies),
+        form=forms.build(view.form, raw if raw is not None else forms.raw_values(
+            view.form or {}, default_values(view.form, case.number)), errors, replies=eng.repository.active().replies),
         can_submit=is_open and mine and not read_only, can_claim=is_open and not mine and holds_role and not read_only,
         can_unclaim=is_open and mine and not read_only, read_only=read_only, notice=notice,
         contact=eng.cases.contact(case.number, me), summary=summary_rows(case),
