@@ -21,7 +21,7 @@ import tomllib
 
 from lxml import etree
 
-from engine import knowledge_checks, reply_templates
+from engine import improvement_checks, knowledge_checks, reply_templates
 from engine.catalogue import (
     CASE_MEANINGS,
     DEFAULT_FROM,
@@ -60,6 +60,7 @@ def check(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:
     problems += _labels(files.get(LABELS_FILE))
     problems += reply_templates.check(files, forms)
     problems += knowledge_checks.check(files, forms)
+    problems += improvement_checks.check(files)
     if DEMO_FILE in files:
         try:
             json.loads(files[DEMO_FILE])

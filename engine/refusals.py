@@ -579,6 +579,18 @@ MESSAGES: dict[str, dict[str, str]] = {
                                       'knowledge = "edit"',
                                 "en": 'knowledge = "{value}" is unknown: write knowledge = "edit" to let the role '
                                       "correct and retire knowledge-base entries"},
+    # the improvement loop (engine.improvement_checks)
+    "improvement_process_missing": {
+        "zh": "脚本调用了 {function}()，但没有已部署的流程可作为改进流程，改进事项无法开启，案件会在此出错："
+              "请在改进流程（例如 improvement.bpmn）的开始事件上加属性 improvement = true，"
+              "或删去这个调用",
+        "en": "the script calls {function}() but no deployed process can serve as the improvement process, so "
+              "no improvement item can open and the case would fail here: give the start event of the "
+              "improvement process (e.g. improvement.bpmn) the property improvement = true, or remove the call"},
+    "customer_verification_invalid": {
+        "zh": "属性 customerVerification 只能写在改进流程（开始事件有 improvement = true）的用户任务上，值为 true",
+        "en": "customerVerification belongs on a user task of the improvement process (whose start event has "
+              "improvement = true), with the value true"},
 }
 
 
