@@ -25,6 +25,7 @@ from engine import decision_tasks, history, review_reports, sandbox, spiff, work
 from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import CaseArchived, CaseSuspended, DecisionFailure, NotFound, StaleCase, WorkflowFailure
+from engine.links import VERIFY
 from engine.people import CUSTOMER, Assignment, assign, local_day, notice_recipients, record_fallback
 from engine.repository import LoadedDeployment, Repository
 from engine.store.enums import CaseStatus, EventKind
@@ -227,7 +228,7 @@ class CaseWork:
         """A customer notice whose template names a link gets a single-use one, valid for the days the
         diagram gives what it answers (the message the case now waits for, or its open step)."""
         purpose = case.deployment.notice_links.get(notice.subject) if notice.role == CUSTOMER else None
-        if purpose is None:
+        if purpose is None or purpose == VERIFY:  # verify: one per linked complaint (engine.improvements)
             return None
         days = case.deployment.catalogue.link_days(purpose, snap.messages,
                                                    [t.task_spec.bpmn_id for t in snap.ready_user_tasks])

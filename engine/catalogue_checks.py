@@ -4,13 +4,12 @@ the element or field, when a property the web relies on is wrong, instead of a c
 Checked: ``customerLinkDays`` (a whole number of days, 1 to 365), ``customerMayAnswer`` (on a user
 task), ``customerAnswers`` and ``customerReplies`` (on a message catch event), ``intake`` and
 ``caseGrade`` / ``caseTier`` / ``caseOutcome`` (on a start event), ``pendingMatter`` / ``pendingReminder``
-(on a user task, true or false), ``x-meaning`` (a known meaning, once per form), ``x-customer`` (true or
-false), ``x-decision`` (a boolean field, an optional text field for the reason and optional button
-words), ``x-show`` (a list of field names), ``x-default-from`` (a case-data field name), a counted amount
-(``compensation-paid``: a number, one field name in every form), ``x-knowledge`` / ``x-known-issues``
-(``engine.knowledge_checks``),
-``labels.toml`` (TOML with ``zh`` and ``en`` per code) and
-``demo.json`` (JSON).
+(on a user task, true or false), ``customerVerification`` (on a user task of the improvement process),
+``x-meaning`` (a known meaning, once per form), ``x-customer`` (true or false), ``x-decision`` (a boolean
+field, an optional text field for the reason and optional button words), ``x-show`` (a list of field
+names), ``x-default-from`` (a case-data field name), a counted amount (``compensation-paid``: a number,
+one field name in every form), ``x-knowledge`` / ``x-known-issues`` (``engine.knowledge_checks``),
+``labels.toml`` (TOML with ``zh`` and ``en`` per code) and ``demo.json`` (JSON).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from lxml import etree
 from engine import improvement_checks, knowledge_checks, reply_templates
 from engine.catalogue import (
     CASE_MEANINGS,
+    CUSTOMER_VERIFICATION,
     DEFAULT_FROM,
     DEMO_FILE,
     FIELD_MEANINGS,
@@ -36,6 +36,7 @@ from engine.errors import Problem
 
 MAX_LINK_DAYS = 365
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _ON = {  # property -> the element kinds it belongs on
     "customerMayAnswer": ("userTask",),
     "customerAnswers": ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"),
@@ -97,6 +98,9 @@ def _diagram(file: str, text: str) -> list[Problem]:
         elif name in ("customerAnswers", "customerReplies") and not (re.fullmatch(r"[A-Za-z_]\w*", value) and
                                                  any(_local(c) == "messageEventDefinition" for c in owner)):
             problems.append(Problem.of(file, element, "customer_answers_invalid", property=name, value=value))
+        elif name == CUSTOMER_VERIFICATION and not (kind == "userTask" and value in ("true", "false") and any(
+                improvement_checks.serves_improvement(p) for p in owner.iterancestors(f"{{{BPMN}}}process"))):
+            problems.append(Problem.of(file, element, "customer_verification_invalid"))
         elif name in CASE_MEANINGS and not re.fullmatch(r"[A-Za-z_]\w*", value):
             problems.append(Problem.of(file, element, "case_field_invalid", property=name, value=value))
     return problems

@@ -30,7 +30,7 @@ def check(files: dict[str, str]) -> list[Problem]:
                 roots[name] = etree.fromstring(text.encode("utf-8"))
             except etree.XMLSyntaxError:
                 continue  # the BPMN checks report a file that is not XML
-    if any(_serves_improvement(process) for root in roots.values() for process in _executable(root)):
+    if any(serves_improvement(process) for root in roots.values() for process in _executable(root)):
         return []
     return [Problem.of(file, element, "improvement_process_missing", function=function)
             for file, root in roots.items() for element, function in _callers(root)]
@@ -42,7 +42,7 @@ def _executable(root: etree._Element) -> Iterator[etree._Element]:
             yield process
 
 
-def _serves_improvement(process: etree._Element) -> bool:
+def serves_improvement(process: etree._Element) -> bool:
     """Its start event says ``improvement = true`` (as ``engine.catalogue.build`` reads it)."""
     for start in process.iter(f"{{{BPMN}}}startEvent"):
         for prop in start.iter(f"{{{SPIFF}}}property"):

@@ -37,7 +37,7 @@ PARTS = ("title", "text", "html")
 VARIABLES = frozenset({"case_number", "subject", "role", "recipient", "link", "grade", "escalation_tier", "status",
                        "channel", "complaint_type", "product_name", "created_at", "link_expires", "period_start",
                        "period_end", "report_link"})
-LINKS = ("confirm", "reply", "survey")  # what ``link = ...`` may name (engine.links.PURPOSES)
+LINKS = ("confirm", "reply", "survey", "verify")  # what ``link = ...`` may name (engine.links.PURPOSES)
 REPORTS = ("compliance",)
 PERIODS = ("week", "month")
 BUILTIN = {

@@ -453,10 +453,12 @@ class LinkToken(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     case_number: Mapped[str] = mapped_column(String(40), index=True)
-    purpose: Mapped[str] = mapped_column(String(40))  # confirm | survey
+    purpose: Mapped[str] = mapped_column(String(40))  # confirm | survey | reply | verify
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # verify: the improvement item whose effect the customer of ``case_number`` (a linked complaint) is asked
+    item_number: Mapped[str | None] = mapped_column(String(40))
 
 
 class LookupCode(Base):

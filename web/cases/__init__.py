@@ -187,6 +187,10 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             details = [(_("reason"), str(payload.get("reason") or ""))]
         elif event.kind == EventKind.NOTE_ADDED:
             details = [(_("note"), str(payload.get("text") or ""))]
+        elif event.kind == EventKind.IMPROVEMENT_ANSWERED:
+            title = str(payload.get("case") or "")
+            details = [(_("Solved?"), _("Yes") if payload.get("solved") else _("No"))] + (
+                [(_("Comment"), str(payload["comment"]))] if payload.get("comment") else [])
         elif event.kind == EventKind.IMPROVEMENT_LINKED:
             title = improvement_source(payload.get("source"))
             details = [(_("improvement item"), str(payload["item"]))] if payload.get("item") else [
@@ -329,9 +333,29 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
         events=timeline(case, by_id), closed_by=closed_by, closed_at=closed_at, now=eng.clock.now(),
         shown=shown_fields(view.form, case.number), staff_named=staff_named_by_customer(case, view),
         known_issues=eng.knowledge.known_issues(me, case.number) if shows_known_issues(view.form) else None,
-        review=review_panel(view),
+        review=review_panel(view), verification=customer_answers(view, case),
     )
     return page, status
+
+
+@dataclass(frozen=True)
+class CustomerAnswers:
+    """What the customers of the linked complaints answered, on the step verifying the item with them."""
+
+    asked: int
+    answers: list[Any]
+
+    @property
+    def solved(self) -> int:
+        return sum(1 for a in self.answers if a.solved)
+
+
+def customer_answers(view: TaskView, case: CaseView) -> CustomerAnswers | None:
+    """On a step the diagram marks ``customerVerification = true``: the item's customers' answers so far."""
+    eng = engine()
+    if view.name not in eng.repository.active().catalogue.verification_steps:
+        return None
+    return CustomerAnswers(len(eng.improvements.links(case.number).cases), eng.verification.answers(case.number))
 
 
 def staff_named_by_customer(case: CaseView, view: TaskView) -> str | None:
