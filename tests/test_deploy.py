@@ -198,5 +198,7 @@ def test_a_deployment_whose_scripts_open_no_improvement_item_needs_no_improvemen
     _edit(workflows_dir / "responsibility.bpmn", "count_recurrence(recurrence_group_by, recurrence_threshold)",
           "recurrence_counted = (recurrence_group_by, recurrence_threshold)")
     _edit(workflows_dir / "responsibility.bpmn", 'open_improvement("capa",', 'capa_item = ("capa",')
+    # no longer the improvement process: its step verifying with customers would be refused too
+    _edit(workflows_dir / "improvement.bpmn", '<spiffworkflow:property name="customerVerification" value="true"/>', "")
     eng.repository.deploy(workflows_dir, actor="owner1")
     assert [v.version for v in eng.repository.versions()] == [1, 2]
