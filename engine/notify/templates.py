@@ -8,9 +8,10 @@ A subject without a template still goes out, in the built-in wording.
 
 Two optional top-level keys say what a notice carries besides its words:
 
-- ``link = "confirm" | "reply" | "survey"``: a customer notice (``notify("customer", ...)``) carries a
+- ``link = "confirm" | "reply" | "survey" | "verify"``: a customer notice (``notify("customer", ...)``) carries a
   signed, single-use link of that kind (answer yes or no to the plan, answer a request for more
-  information with text and photos, answer the survey), issued in the step's own transaction and
+  information with text and photos, answer the survey; verify: an improvement item's notice, one link per
+  linked complaint, ``engine.improvements``), issued in the step's own transaction and
   valid for the ``customerLinkDays`` of what it answers; ``{{ link }}`` is that link, and
   ``{{ link_expires }}`` its end. Without it a customer's ``{{ link }}`` is the status page.
 - ``report = "compliance"`` with ``period = "week" | "month"``: the notice carries the deadline
