@@ -16,6 +16,7 @@ from datetime import timedelta
 from playwright.sync_api import Browser, Locator, Page
 
 from tests.driver import FORM_DATA, registration
+from tests.web.browser.conftest import SIGNED_IN
 from tests.web.browser.test_service_complaint_in_browser import fill, submit
 
 BEFORE = {"loads": 74, "clicks": 40}
@@ -50,7 +51,7 @@ class Handler:
         self.counts.fields += 2
         self.counts.logins += 1
         self.click(self.page.locator("button[type=submit]"))
-        self.page.wait_for_url("**/inbox**")
+        self.page.wait_for_url(SIGNED_IN)
         self.logged_in = True
 
     def open_task(self, task_id: str) -> None:
