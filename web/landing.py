@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from engine.tasks import InboxQuery
 from web.services import engine, local_path
 
+LANDED = "landed"  # the step's page was opened by signing in
+
 
 def after_sign_in(username: str, read_only: bool, asked: str | None) -> str:
     """The path to send a person to right after signing in."""
@@ -28,5 +30,10 @@ def after_sign_in(username: str, read_only: bool, asked: str | None) -> str:
         return inbox
     if any(n.must_act and not n.read_at for n in eng.notifications.for_user(username)):
         return inbox
+    return url_for("cases.task", task_id=waiting[0].id, **{LANDED: 1})
+
+
+def say_landed() -> None:
+    """On the step's page, say why it opened (a query parameter, not the session's messages: a message
+    kept for "the next page" would turn up on whatever page that is)."""
     flash(_("One step waits for you, so it is open. Your inbox lists all your work."), "ok")
-    return url_for("cases.task", task_id=waiting[0].id)
