@@ -72,7 +72,7 @@ class Handler:
         """Where the handler is: already on the step (the app went on to it), else the inbox row."""
         if not self.logged_in:
             self.log_in()
-        if self.page.url.endswith(f"/tasks/{task_id}"):
+        if self.page.url.split("?")[0].endswith(f"/tasks/{task_id}"):
             return
         row = self.page.locator(f"#tasks tr[data-task='{task_id}'] a[href='/tasks/{task_id}']")
         if not (self.page.url.split("?")[0].endswith("/inbox") and row.count()):
