@@ -71,6 +71,11 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "en": "case {number} is {status}: this cannot be done now"},
     "step_not_done": {"zh": "案件 {number} 没有已完成的环节 {element}，不能退回到该环节",
                       "en": "case {number} has no completed step {element} to go back to"},
+    "correction_breaks_form": {"zh": "更正后，案件按表单 {form} 记录的数据将违反其规则 {rule}：{field}（{problem}）；"
+                                     "未做任何更改：请选择表单允许的值，或退回到该环节重新办理",
+                               "en": "after this correction the case's data recorded with form {form} would break its "
+                                     "rule {rule}: {field} ({problem}); nothing changed: choose a value the form "
+                                     "allows, or move the case back to that step"},
     "message_not_expected": {"zh": "案件 {number} 现在不在等待消息 {message}",
                              "en": "case {number} is not waiting for message {message} now"},
     "workflow_failed": {"zh": "流程在 {element} 出错，已记录为事件；流程负责人需修正该元素",

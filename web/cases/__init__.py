@@ -52,7 +52,7 @@ from engine.forms import validate as validate_form
 from engine.knowledge_marks import shows_known_issues
 from engine.store.enums import CaseStatus, EventKind
 from engine.tasks import TaskView
-from web import forms
+from web import forms, landing
 from web.auth import writer_required
 from web.cases.display import local_time, message_label, register_filters, role_label
 from web.errors import held_by_message
@@ -371,6 +371,8 @@ def staff_named_by_customer(case: CaseView, view: TaskView) -> str | None:
 @login_required
 def task(task_id: str):  # noqa: ANN201
     view = engine().tasks.get(task_id)
+    if request.args.get(landing.LANDED):
+        landing.say_landed()
     return render_task(view, open_case(view.case_number))
 
 
