@@ -29,7 +29,7 @@ from engine.errors import CaseArchived, CaseSuspended, DecisionFailure, NotFound
 from engine.people import CUSTOMER, Assignment, Roster, assign, local_day, notice_recipients, record_fallback
 from engine.repository import LoadedDeployment, Repository
 from engine.store.enums import CaseStatus, EventKind
-from engine.store.models import Case, LinkToken, Notification, StreamHead, Task, Timer
+from engine.store.models import Case, LinkToken, Notification, Task, Timer
 from engine.store.prepared import Prepared, PreparedQuery
 
 
@@ -116,11 +116,10 @@ class CaseRow:
         return cls(*(getattr(case, name) for name in _COLUMNS))
 
 
-_CASE, _HEAD = Case.__table__, StreamHead.__table__
+_CASE = Case.__table__
 _COLUMNS = [name for name in CaseRow.__dataclass_fields__ if name != "head"]
-LOCK_COLUMNS = (*(_CASE.c[name] for name in _COLUMNS), _HEAD.c.seq, _HEAD.c.hash)  # a CaseRow and its head
-_LOCK = select(*LOCK_COLUMNS).select_from(
-    _CASE.outerjoin(_HEAD, _HEAD.c.stream == _CASE.c.number)).with_for_update(of=_CASE)
+LOCK_COLUMNS = (*(_CASE.c[name] for name in _COLUMNS), _CASE.c.head_seq, _CASE.c.head_hash)  # a CaseRow, its head
+_LOCK = select(*LOCK_COLUMNS).with_for_update(of=_CASE)
 LOCK_BY_ID = PreparedQuery(_LOCK.where(_CASE.c.id == bindparam("case_id")))
 LOCK_BY_NUMBER = PreparedQuery(_LOCK.where(_CASE.c.number == bindparam("number")))
 _T = Task.__table__
@@ -149,7 +148,7 @@ def lock_case(session: Session, *, number: str | None = None, case_id: int | Non
 def case_row(found: Any) -> CaseRow:
     """The ``CaseRow`` of a locked read's first ``LOCK_COLUMNS``."""
     *columns, seq, digest = found[:len(LOCK_COLUMNS)]
-    return CaseRow(*columns, head=(seq, digest) if seq is not None else None)
+    return CaseRow(*columns, head=(seq, digest) if seq else None)
 
 
 class WorkflowCache:
@@ -303,26 +302,31 @@ class CaseWork:
         }
         if wf.completed:
             values.update(status=CaseStatus.ARCHIVED, archived_at=moment)
+        payload = dict(payload)
+        payload["notified"] = [{"role": n.role, "subject": n.subject} for n in spiff.notices_only(case.notices)]
+        payload["open_tasks"] = sorted(t.task_spec.bpmn_id for t in snap.ready_user_tasks)
+        payload["status"] = values["status"]
+        # The step's event, then one per task given to a fallback person; the case row's update moves the head.
+        if isinstance(row.head, history.Unread):
+            row.head = history.read_head(conn, row.number)
+        events, head = history.chained(
+            row.head, [(actor, kind, payload), *(("system", EventKind.TASK_TO_FALLBACK, fallback)
+                                                 for _notice, fallback in fallbacks)],
+            case_number=row.number, at=self._clock.now(), deployment_version=case.deployment.version)
+        values.update(head_seq=head[0], head_hash=head[1])
         params = {f"new_{key}": value for key, value in (values | numbered).items()}
         statement = SAVE_NEW_CASE if numbered else SAVE_CASE if counted else SAVE_CASE_ONLY
-        if statement.run(conn, {"case_id": row.id, "expected": row.version, **params}) != 1:
+        if statement.run(conn, {"case_id": row.id, "expected": row.version,
+                                "old_head": row.head[0] if row.head else 0, **params}) != 1:
             raise StaleCase(row.number, row.version, row.version + 1)
+        history.INSERT_EVENT.run_many(conn, events)
+        row.head = head
         for key, value in values.items():
             if key in CaseRow.__dataclass_fields__:
                 setattr(row, key, value)
         case_id, version = row.id, values["version"]
         if values["status"] != CaseStatus.ARCHIVED:  # archived: no more steps, keep no cache
             session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf, mirror))
-        payload = dict(payload)
-        payload["notified"] = [{"role": n.role, "subject": n.subject} for n in spiff.notices_only(case.notices)]
-        payload["open_tasks"] = sorted(t.task_spec.bpmn_id for t in snap.ready_user_tasks)
-        payload["status"] = values.get("status", row.status)
-        row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(), actor=actor,
-                                     kind=kind, payload=payload, deployment_version=case.deployment.version)
-        for _notice, fallback in fallbacks:  # after the step that opened the task, in the same transaction
-            row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(),
-                                         actor="system", kind=EventKind.TASK_TO_FALLBACK, payload=fallback,
-                                         deployment_version=case.deployment.version)
         for after_step in self.after_save:  # what the step asked besides notices (improvement items), same transaction
             after_step(session, case, snap)
 
@@ -352,7 +356,7 @@ FIGURES = {"customer_class": Meaning.CUSTOMER_CLASS, "defect_type": Meaning.DEFE
            "department": Meaning.DEPARTMENT, "satisfaction": Meaning.SATISFACTION,
            "satisfaction_level": Meaning.SATISFACTION_LEVEL, "compensation": Meaning.COMPENSATION}
 _STEP = ("state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
-         "archived_at")
+         "archived_at", "head_seq", "head_hash")
 _SAVED = (*_STEP, *FIGURES)
 
 
@@ -385,7 +389,9 @@ def figures(facts: Any, data: dict) -> dict[str, Any]:
 
 
 def _save_case(columns: tuple[str, ...]) -> Prepared:
-    return Prepared(update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected")).values(
+    """The step's update of its case row: guarded by the version and the history head the lock read."""
+    return Prepared(update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected"),
+                                     _C.c.head_seq == bindparam("old_head")).values(
         {column: bindparam(f"new_{column}", type_=_C.c[column].type) for column in columns}))
 
 

@@ -43,7 +43,7 @@ from engine.people import assign, local_day
 from engine.repository import Repository
 from engine.store.db import Database
 from engine.store.enums import CaseStatus, EventKind
-from engine.store.models import Case, RoleMember, StreamHead, Task, Timer
+from engine.store.models import Case, RoleMember, Task, Timer
 from engine.store.prepared import PreparedQuery
 
 _T, _C = Task.__table__, Case.__table__
@@ -55,7 +55,7 @@ _VIEW = select(
 BY_CASE = _VIEW.where(_C.c.number == bindparam("number"), _T.c.state == bindparam("state")).order_by(_T.c.created_at)
 BY_ID = _VIEW.where(_T.c.id == bindparam("task_id"))
 ALL_ROLES = select(RoleMember.role).distinct()
-_TM, _SH = Timer.__table__, StreamHead.__table__
+_TM = Timer.__table__
 LOCKED_TASK = PreparedQuery(select(
     _T.c.id, _T.c.case_id, _T.c.element_id, _T.c.role, _T.c.assignee, _T.c.state, _T.c.form, _T.c.completed_by,
     _T.c.completed_at, _T.c.claimed,
@@ -69,7 +69,7 @@ _TASK_COLUMNS = LOCKED_TASK_AND_DUE.statement.selected_columns
 LockedTask = namedtuple("LockedTask", [column.key for column in _TASK_COLUMNS])  # noqa: PYI024
 LOCKED_CASE_AND_TASK = PreparedQuery(
     select(*LOCK_COLUMNS, *(column.label(f"task_{column.key}") for column in _TASK_COLUMNS))
-    .select_from(_T.join(_C, _C.c.id == _T.c.case_id).outerjoin(_SH, _SH.c.stream == _C.c.number))
+    .select_from(_T.join(_C, _C.c.id == _T.c.case_id))
     .where(_T.c.id == bindparam("task_id")))
 UNCLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=False)
