@@ -107,6 +107,10 @@ class Case(Base):
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     satisfaction_level: Mapped[str | None] = mapped_column(String(32))
     compensation: Mapped[float | None] = mapped_column(Float)
+    # The head of the case's history chain (``engine.history``): the number and hash of its last event (0 and
+    # NULL before the first). Kept on the case's row, so the step's own update of the row moves it.
+    head_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    head_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class StatisticsReport(Base):
@@ -293,7 +297,7 @@ class Event(Base):
 
 
 class StreamHead(Base):
-    """The head of one stream's chain: locked only by writers of that stream (its case)."""
+    """The head of a chain that belongs to no case (the ``system`` stream); a case's head is on its row."""
 
     __tablename__ = "stream_head"
 
