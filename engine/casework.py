@@ -120,7 +120,9 @@ class CaseRow:
 _CASE = Case.__table__
 _COLUMNS = [name for name in CaseRow.__dataclass_fields__ if name != "head"]
 LOCK_COLUMNS = (*(_CASE.c[name] for name in _COLUMNS), _CASE.c.head_seq, _CASE.c.head_hash)  # a CaseRow, its head
-_LOCK = select(*LOCK_COLUMNS).with_for_update(of=_CASE)
+# FOR NO KEY UPDATE: steps exclude each other, yet rows inserted meanwhile that refer to the case (a linked
+# item's notices, its tasks) take only the foreign key's KEY SHARE lock and do not wait for, or deadlock with, it.
+_LOCK = select(*LOCK_COLUMNS).with_for_update(of=_CASE, key_share=True)
 LOCK_BY_ID = PreparedQuery(_LOCK.where(_CASE.c.id == bindparam("case_id")))
 LOCK_BY_NUMBER = PreparedQuery(_LOCK.where(_CASE.c.number == bindparam("number")))
 _T = Task.__table__

@@ -93,7 +93,8 @@ def log_leaf(digest: str) -> str:
 _E, _S, _L, _T, _C = Event.__table__, StreamHead.__table__, LogState.__table__, TreeHead.__table__, Case.__table__
 READ_STREAM_HEAD = select(_S.c.seq, _S.c.hash).where(_S.c.stream == bindparam("stream")).with_for_update()
 # A case's head is on its row (``case.head_seq``, ``case.head_hash``; 0 and NULL before its first event).
-READ_CASE_HEAD = select(_C.c.head_seq, _C.c.head_hash).where(_C.c.number == bindparam("stream")).with_for_update()
+READ_CASE_HEAD = select(_C.c.head_seq, _C.c.head_hash).where(_C.c.number == bindparam("stream")).with_for_update(
+    key_share=True)
 MOVE_CASE_HEAD = Prepared(update(_C).where(
     _C.c.number == bindparam("head_stream"), _C.c.head_seq == bindparam("old_seq")).values(
     head_seq=bindparam("new_seq", type_=_C.c.head_seq.type),

@@ -71,7 +71,8 @@ class VerificationAnswers:
             item = session.scalar(select(LinkToken.item_number).where(LinkToken.id == token))
             if not item:
                 raise LinkInvalid("unknown")
-            status = session.scalar(select(Case.status).where(Case.number == item).with_for_update())
+            status = session.scalar(select(Case.status).where(Case.number == item).with_for_update(
+                key_share=True))
             if status == CaseStatus.ARCHIVED:
                 raise CaseArchived(item)
             complaint = self._links.use_in(session, token, VERIFY)
