@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from engine.knowledge import SEARCH_INDEX, SEARCH_TABLE
 from engine.store.db import make_engine, upgrade
 from engine.store.models import Base
+from tests.migrating import migrate
 
 
 def _modelled(item, name, kind, reflected, _compare_to) -> bool:  # noqa: ANN001
@@ -30,19 +31,11 @@ def test_the_migrations_match_the_models(database_url):
 def test_someone_marked_absent_before_dated_absences_stays_away_until_further_notice(database_url):
     """Migration 0018 turns the old on/off flag into an open period from today, and back on downgrade."""
     import sqlalchemy as sa
-    from alembic import command
-    from alembic.config import Config
-
-    from engine.store.db import MIGRATIONS
 
     db = make_engine(database_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
 
     def to(revision: str, up: bool = True) -> None:
-        with db.begin() as conn:
-            config.attributes["connection"] = conn
-            (command.upgrade if up else command.downgrade)(config, revision)
+        migrate(db, revision, up)
 
     try:
         to("0015")
@@ -64,19 +57,11 @@ def test_someone_marked_absent_before_dated_absences_stays_away_until_further_no
 def test_migration_0025_gives_links_an_improvement_item_and_keeps_the_links_already_sent(database_url):
     """Links sent before 0025 keep working (no item: not a verification link); downgrading drops the column only."""
     import sqlalchemy as sa
-    from alembic import command
-    from alembic.config import Config
-
-    from engine.store.db import MIGRATIONS
 
     db = make_engine(database_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
 
     def to(revision: str, up: bool = True) -> None:
-        with db.begin() as conn:
-            config.attributes["connection"] = conn
-            (command.upgrade if up else command.downgrade)(config, revision)
+        migrate(db, revision, up)
 
     def columns() -> set[str]:
         return {c["name"] for c in sa.inspect(db).get_columns("link_token")}
