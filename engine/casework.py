@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock as clock_module
-from engine import decision_tasks, history, review_reports, sandbox, spiff, workflow_state
+from engine import deadline_rollup, decision_tasks, history, review_reports, sandbox, spiff, workflow_state
 from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import CaseArchived, CaseSuspended, DecisionFailure, NotFound, StaleCase, WorkflowFailure
@@ -308,6 +308,7 @@ class CaseWork:
             row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(),
                                          actor="system", kind=EventKind.TASK_TO_FALLBACK, payload=fallback,
                                          deployment_version=case.deployment.version)
+        deadline_rollup.keep(conn, row.id, case.deployment.calendar.zone)  # the deadlines this step judged
         for after_step in self.after_save:  # what the step asked besides notices (improvement items), same transaction
             after_step(session, case, snap)
 

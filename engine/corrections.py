@@ -23,7 +23,7 @@ from typing import Any
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 
-from engine import forms, lockstep, spiff, workflow_state
+from engine import deadline_rollup, forms, lockstep, spiff, workflow_state
 from engine.casework import CLOSE_TIMER, CaseWork, Mirror, OpenCase, lock_case
 from engine.catalogue import Meaning
 from engine.clock import Clock
@@ -205,6 +205,8 @@ class Corrections:
             self._work.save(session, case, actor=by, kind=EventKind.CASE_DATA_CORRECTED,
                             payload={"reason": reason, "changes": changes})
             self._mirror_registration(session, case, stored, clean.get(name_field) if name_field else None)
+            # the product or type columns may have moved: the deadlines counted under them move too
+            deadline_rollup.keep(session.connection(), case.row.id, case.deployment.calendar.zone)
             return changes
 
     @staticmethod

@@ -76,6 +76,8 @@ class Case(Base):
         # The statistics (engine/statistics.py) group a period's complaints by each of these: index-only scans.
         *(Index(f"ix_case_stat_{column}", "process_id", "created_at", column) for column in STATISTIC_COLUMNS),
         Index("ix_case_stat_satisfaction", "process_id", "created_at", "satisfaction_level", "satisfaction"),
+        # Repeat complaints (same customer, same product) are a grouped count over this index alone.
+        Index("ix_case_repeat", "process_id", "created_at", "product_name", "contact_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,6 +109,29 @@ class Case(Base):
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     satisfaction_level: Mapped[str | None] = mapped_column(String(32))
     compensation: Mapped[float | None] = mapped_column(Float)
+    # The customer's contact without separators, lower case (``engine.deadline_rollup.contact_key``): set at
+    # registration, kept by corrections, cleared with the contact; NULL when there is none.
+    contact_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class DeadlineDay(Base):
+    """The deadline outcomes of one calendar day, step and role, for the whole (``dim`` "") and for each
+    value of one case column the statistics filter by: what the on-time rate and the compliance report
+    read instead of every deadline (``engine.deadline_rollup``). Kept by the step that judges a deadline."""
+
+    __tablename__ = "deadline_day"
+
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)  # the calendar zone the day is in
+    dim: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" (all) or a case column's name
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)  # "" (all) or the column's value
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    step: Mapped[str] = mapped_column(String(100), primary_key=True)  # the guarded task's element id
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" when the step has no task row
+    title: Mapped[str] = mapped_column(String(200))
+    met: Mapped[int] = mapped_column(Integer, default=0)
+    missed: Mapped[int] = mapped_column(Integer, default=0)
+    late_max: Mapped[float | None] = mapped_column(Float)  # seconds, the missed whose step was closed
+    open_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # earliest due of the missed still open
 
 
 class StatisticsReport(Base):
@@ -192,6 +217,8 @@ class Timer(Base):
         # The statistics' on-time rate reads a period's deadlines from the index alone (engine/statistics.py).
         Index("ix_timer_due_judged", "due_at", "attached_to", "status", "guarded_task_id", "case_id"),
         # Workers claim pending timers in this order; partial, so it holds only what is waiting.
+        # A step's missed deadlines of a period, oldest first (the compliance report names the first few).
+        Index("ix_timer_step_status_due", "attached_to", "status", "due_at", "id"),
         Index("ix_timer_pending_due", "due_at", "id", postgresql_where=text("status = 'pending'"),
               sqlite_where=text("status = 'pending'")),
     )
@@ -208,6 +235,9 @@ class Timer(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | fired | cancelled
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What this deadline adds to ``deadline_day`` now (JSON, engine.deadline_rollup): what to take back
+    # when a later step, a correction or a move back judges it otherwise.
+    rolled: Mapped[str | None] = mapped_column(Text)
 
 
 class Notification(Base):

@@ -1,0 +1,356 @@
+"""The daily roll-up of deadline outcomes (``deadline_day``): what the on-time rate of the statistics and the
+compliance report read, so that they cost what the answer holds (days × steps × roles), not what the period
+holds (every deadline with its guarded task: about 400,000 rows for a year of 100,000 complaints).
+
+A deadline is judged as ``engine.reports._outcome`` does: missed when its timer fired, met when its guarded
+step was completed by the due time, pending while it waits, nothing otherwise (a step another path
+cancelled, a timer held while its case is suspended). Met and missed ones are counted here, per calendar
+day of their due time (in the calendar's zone of the case's version), step (the guarded element's id, as
+data), role, for the whole (``dim`` "") and for each value of the case columns the statistics filter by.
+For the compliance report's worst lateness a row also keeps the greatest lateness of its missed deadlines
+whose step was closed, and the earliest due time of those whose step is still open (late "until now").
+
+Each timer row remembers what it adds (``timer.rolled``): every save of a case (``keep``, in the step's own
+transaction) judges the case's deadlines again and moves what changed, so a fired timer, a completed step,
+a correction of the product or type and a move back all keep the roll-up exact. A greatest or earliest value
+taken away is computed again from that day's deadlines of the row. Pending deadlines are not rolled up:
+they are read from the pending timers' own index, few once their day has passed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Connection, bindparam, case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.access import not_involved
+from engine.store.enums import TaskState, TimerStatus
+from engine.store.models import Case, DeadlineDay, Deployment, InvolvedPerson, Task, Timer
+
+ALL = ""  # the dimension and value of the whole
+DIMENSIONS = ("grade", "channel", "complaint_type", "product_name")  # the statistics' filter columns
+DEFAULT_ZONE = "Asia/Shanghai"  # engine.calendar.CalendarConfig's default
+_SEPARATORS = ("-", " ", "+", "(", ")", ".")
+_DD, _TM, _C, _T = DeadlineDay.__table__, Timer.__table__, Case.__table__, Task.__table__
+_KEY = ("zone", "dim", "value", "day", "step", "role")
+BATCH = 5000
+
+
+def contact_key(contact: str | None) -> str | None:
+    """The customer's contact as the repeat complaints compare it: separators dropped, lower case."""
+    if contact is None or contact == "":
+        return None
+    for separator in _SEPARATORS:
+        contact = contact.replace(separator, "")
+    return contact.lower()[:200]
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What one decided deadline adds to the roll-up."""
+
+    zone: str
+    day: date
+    step: str
+    role: str
+    title: str
+    dims: tuple[tuple[str, str], ...]  # (column, value) for each filter column the case has a value in
+    outcome: str  # met | missed
+    late: float | None = None  # missed, its step closed: seconds late
+    open_due: datetime | None = None  # missed, its step still open: its due time
+
+    def rows(self) -> Iterator[tuple]:
+        yield (self.zone, ALL, ALL, self.day, self.step, self.role)
+        for dim, value in self.dims:
+            yield (self.zone, dim, value, self.day, self.step, self.role)
+
+    def dump(self) -> str:
+        return json.dumps([self.zone, self.day.isoformat(), self.step, self.role, self.title, self.dims,
+                           self.outcome, self.late, self.open_due.isoformat() if self.open_due else None])
+
+    @classmethod
+    def load(cls, text: str | None) -> Judged | None:
+        if not text:
+            return None
+        zone, day, step, role, title, dims, outcome, late, open_due = json.loads(text)
+        return cls(zone, date.fromisoformat(day), step, role, title, tuple(tuple(d) for d in dims), outcome, late,
+                   datetime.fromisoformat(open_due) if open_due else None)
+
+
+def judge(r: Any, zone: str) -> Judged | None:  # noqa: ANN401
+    """``r``'s outcome as ``engine.reports._outcome`` decides it, or None (pending, or judging nothing)."""
+    if r.status == TimerStatus.FIRED:
+        outcome = "missed"
+    elif r.status == TimerStatus.PENDING:
+        return None
+    elif r.state == TaskState.COMPLETED and r.completed_at is not None and r.completed_at <= r.due_at:
+        outcome = "met"
+    else:
+        return None
+    late = open_due = None
+    if outcome == "missed":
+        if r.completed_at is not None:
+            late = (r.completed_at - r.due_at).total_seconds()
+        else:
+            open_due = r.due_at
+    dims = tuple((dim, str(getattr(r, dim))) for dim in DIMENSIONS if getattr(r, dim) is not None)
+    day = r.due_at.astimezone(ZoneInfo(zone)).date()
+    return Judged(zone, day, r.attached_to, r.role or "", r.title or "", dims, outcome, late, open_due)
+
+
+_COLUMNS = (_TM.c.id, _TM.c.due_at, _TM.c.status, _TM.c.attached_to, _TM.c.rolled, _T.c.role, _T.c.title,
+            _T.c.state, _T.c.completed_at, *(_C.c[dim] for dim in DIMENSIONS))
+_DEADLINES = select(*_COLUMNS).select_from(_TM.join(_C, _C.c.id == _TM.c.case_id).outerjoin(
+    _T, _T.c.id == _TM.c.guarded_task_id)).where(_TM.c.attached_to.is_not(None))
+_OF_CASE = _DEADLINES.where(_TM.c.case_id == bindparam("case_id"))
+_MARK = update(_TM).where(_TM.c.id == bindparam("tid")).values(rolled=bindparam("new_rolled"))
+
+
+def keep(conn: Connection, case_id: int, zone: Any) -> None:  # noqa: ANN401
+    """Bring the roll-up in line with the case's deadlines as this transaction leaves them."""
+    key = getattr(zone, "key", None) or str(zone)
+    rows = conn.execute(_OF_CASE, {"case_id": case_id}).all()
+    _apply(conn, [(r.id, Judged.load(r.rolled), judge(r, key)) for r in rows])
+
+
+def forget(conn: Connection, case_id: int) -> None:
+    """Take the case's deadlines out of the roll-up before their rows go (retention's purge)."""
+    rows = conn.execute(select(_TM.c.id, _TM.c.rolled).where(_TM.c.case_id == case_id, _TM.c.rolled.is_not(None)))
+    _apply(conn, [(timer_id, Judged.load(rolled), None) for timer_id, rolled in rows.all()])
+
+
+def _apply(conn: Connection, changes: list[tuple[int, Judged | None, Judged | None]]) -> None:
+    taken, added, marks = [], [], []
+    for timer_id, before, after in changes:
+        if before == after:
+            continue
+        taken += [before] if before else []
+        added += [after] if after else []
+        marks.append({"tid": timer_id, "new_rolled": after.dump() if after else None})
+    if not marks:
+        return
+    totals: dict[tuple, dict[str, Any]] = {}
+    for judged, sign in [*((j, 1) for j in added), *((j, -1) for j in taken)]:
+        for key in judged.rows():
+            entry = totals.setdefault(key, {"met": 0, "missed": 0, "late_max": None, "open_since": None, "title": ""})
+            entry[judged.outcome] += sign
+            if sign > 0:
+                _widen(entry, judged)
+                entry["title"] = entry["title"] or judged.title
+    _upsert(conn, totals)
+    conn.execute(_MARK, marks)
+    stale = {key for judged in taken if judged.outcome == "missed" for key in judged.rows()}
+    if stale:
+        _refresh(conn, sorted(stale))
+
+
+def _widen(entry: dict[str, Any], judged: Judged) -> None:
+    if judged.late is not None and (entry["late_max"] is None or judged.late > entry["late_max"]):
+        entry["late_max"] = judged.late
+    if judged.open_due is not None and (entry["open_since"] is None or judged.open_due < entry["open_since"]):
+        entry["open_since"] = judged.open_due
+
+
+def _upsert(conn: Connection, totals: dict[tuple, dict[str, Any]]) -> None:
+    """Add the counts, each key's row locked in one order (two steps never wait on each other crosswise)."""
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(_DD)
+    new = insert.excluded
+    statement = insert.on_conflict_do_update(index_elements=list(_KEY), set_={
+        "met": _DD.c.met + new.met, "missed": _DD.c.missed + new.missed,
+        "title": case((_DD.c.title == "", new.title), else_=_DD.c.title),
+        "late_max": case((new.late_max.is_(None), _DD.c.late_max), (_DD.c.late_max.is_(None), new.late_max),
+                         (new.late_max > _DD.c.late_max, new.late_max), else_=_DD.c.late_max),
+        "open_since": case((new.open_since.is_(None), _DD.c.open_since), (_DD.c.open_since.is_(None), new.open_since),
+                           (new.open_since < _DD.c.open_since, new.open_since), else_=_DD.c.open_since),
+    })
+    rows = [dict(zip(_KEY, key, strict=True)) | entry for key, entry in sorted(totals.items())]
+    for row in rows:  # one statement per row: an upsert's executemany is not portable for RETURNING-less rows
+        conn.execute(statement, row)
+
+
+def _bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(zone)
+    return datetime.combine(day, time(), tzinfo=tz), datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
+
+
+def _refresh(conn: Connection, keys: list[tuple]) -> None:
+    """The greatest lateness and earliest open due time of ``keys``' rows, again from their day's deadlines."""
+    for zone, dim, value, day, step, role in keys:
+        start, end = _bounds(day, zone)
+        query = (select(_TM.c.due_at, _T.c.completed_at).select_from(_TM.join(_C, _C.c.id == _TM.c.case_id)
+                 .outerjoin(_T, _T.c.id == _TM.c.guarded_task_id))
+                 .where(_TM.c.attached_to == step, _TM.c.status == TimerStatus.FIRED, _TM.c.due_at >= start,
+                        _TM.c.due_at < end, func.coalesce(_T.c.role, "") == role))
+        if dim != ALL:
+            query = query.where(_C.c[dim] == value)
+        late_max = open_since = None
+        for due, done in conn.execute(query):
+            if done is not None:
+                late = (done - due).total_seconds()
+                late_max = late if late_max is None or late > late_max else late_max
+            elif open_since is None or due < open_since:
+                open_since = due
+        conn.execute(update(_DD).where(*(_DD.c[name] == part for name, part in zip(
+            _KEY, (zone, dim, value, day, step, role), strict=True))).values(late_max=late_max, open_since=open_since))
+
+
+def rebuild(conn: Connection) -> int:
+    """The roll-up again from every deadline (a migration's backfill, a bulk load): returns the rows judged."""
+    conn.execute(delete(_DD))
+    zones = {dep_id: (calendar or {}).get("timezone") or DEFAULT_ZONE
+             for dep_id, calendar in conn.execute(select(Deployment.id, Deployment.calendar))}
+    query = _DEADLINES.add_columns(_C.c.deployment_id).order_by(_TM.c.id)
+    totals: dict[tuple, dict[str, Any]] = {}
+    marks: list[dict[str, Any]] = []
+    judged_count = 0
+    for r in conn.execute(query).all():
+        judged = judge(r, zones.get(r.deployment_id, DEFAULT_ZONE))
+        rolled = judged.dump() if judged else None
+        if rolled != r.rolled:
+            marks.append({"tid": r.id, "new_rolled": rolled})
+        if judged is None:
+            continue
+        judged_count += 1
+        for key in judged.rows():
+            entry = totals.setdefault(key, {"met": 0, "missed": 0, "late_max": None, "open_since": None, "title": ""})
+            entry[judged.outcome] += 1
+            _widen(entry, judged)
+            entry["title"] = entry["title"] or judged.title
+    for start in range(0, len(marks), BATCH):
+        conn.execute(_MARK, marks[start:start + BATCH])
+    rows = [dict(zip(_KEY, key, strict=True)) | entry for key, entry in sorted(totals.items())]
+    for start in range(0, len(rows), BATCH):
+        conn.execute(_DD.insert(), rows[start:start + BATCH])
+    return judged_count
+
+
+def fill_contact_keys(conn: Connection, contacts: Iterable[tuple[int, str | None]]) -> None:
+    """``case.contact_key`` of each (case id, contact)."""
+    rows = [{"cid": case_id, "new_key": contact_key(contact)} for case_id, contact in contacts]
+    statement = update(_C).where(_C.c.id == bindparam("cid")).values(contact_key=bindparam("new_key"))
+    for start in range(0, len(rows), BATCH):
+        conn.execute(statement, rows[start:start + BATCH])
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+@dataclass
+class StepFigures:
+    """One step and role of a period: decided counts from the roll-up, pending ones from the timers."""
+
+    step: str
+    role: str
+    title: str
+    met: int = 0
+    missed: int = 0
+    pending: int = 0
+    late_max: float | None = None
+    open_since: datetime | None = None
+
+    def worst_late(self, now: datetime) -> float | None:
+        """Seconds, as the compliance report's ``max((done or now) - due)`` over the missed ones."""
+        if not self.missed:
+            return None
+        found = [late for late in (self.late_max, (now - self.open_since).total_seconds()
+                                   if self.open_since is not None else None) if late is not None]
+        return max(found) if found else None
+
+
+def zone_of(conn: Connection, start: datetime, end: datetime) -> str | None:
+    """The roll-up's zone when ``[start, end)`` is whole days of it, else None (answer from the rows)."""
+    zone = getattr(start.tzinfo, "key", None)
+    if not zone:
+        return None
+    tz = ZoneInfo(zone)
+    if any(moment.astimezone(tz).timetz().replace(tzinfo=None) != time() for moment in (start, end)):
+        return None
+    first, last = conn.execute(select(func.min(_DD.c.zone), func.max(_DD.c.zone))).one()  # the key's two ends
+    return zone if first in (None, zone) and last in (None, zone) else None
+
+
+def step_figures(conn: Connection, start: datetime, end: datetime, filters: dict[str, str],
+                 viewer: str | None) -> list[StepFigures] | None:
+    """Each step and role of the deadlines due in ``[start, end)`` of cases whose columns equal ``filters``,
+    never counting a case ``viewer`` is involved in; None when the roll-up cannot answer exactly (more
+    than one filter, a period not made of the zone's days, a viewer whose own deadline holds an extreme)."""
+    wanted = {dim: value for dim, value in filters.items() if value}
+    if len(wanted) > 1 or any(dim not in DIMENSIONS for dim in wanted):
+        return None
+    zone = zone_of(conn, start, end)
+    if zone is None:
+        return None
+    dim, value = next(iter(wanted.items())) if wanted else (ALL, ALL)
+    tz = ZoneInfo(zone)
+    first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    found: dict[tuple[str, str], StepFigures] = {}
+    for step, role, title, met, missed, late_max, open_since in conn.execute(
+            select(_DD.c.step, _DD.c.role, func.max(_DD.c.title), func.sum(_DD.c.met), func.sum(_DD.c.missed),
+                   func.max(_DD.c.late_max), func.min(_DD.c.open_since))
+            .where(_DD.c.zone == zone, _DD.c.dim == dim, _DD.c.value == value, _DD.c.day >= first, _DD.c.day < last)
+            .group_by(_DD.c.step, _DD.c.role)):
+        found[(step, role)] = StepFigures(step, role, title or "", int(met or 0), int(missed or 0), 0, late_max,
+                                          open_since)
+    if viewer is not None and not _subtract(conn, found, start, end, wanted, viewer, zone):
+        return None
+    where = [_TM.c.attached_to.is_not(None), _TM.c.status == TimerStatus.PENDING, _TM.c.due_at >= start,
+             _TM.c.due_at < end, *_case_filters(wanted)]
+    if viewer is not None:
+        where.append(not_involved(_TM.c.case_id, viewer))
+    pending = (select(_TM.c.attached_to, func.coalesce(_T.c.role, ""), func.max(_T.c.title), func.count())
+               .select_from(_TM.outerjoin(_T, _T.c.id == _TM.c.guarded_task_id)).where(*where)
+               .group_by(_TM.c.attached_to, func.coalesce(_T.c.role, "")))
+    if wanted:
+        pending = pending.join(_C, _C.c.id == _TM.c.case_id)
+    for step, role, title, count in conn.execute(pending):
+        entry = found.setdefault((step, role), StepFigures(step, role, title or ""))
+        entry.pending = int(count)
+        entry.title = entry.title or title or ""
+    return sorted((f for f in found.values() if f.met or f.missed or f.pending), key=lambda f: (f.step, f.role))
+
+
+def _case_filters(wanted: dict[str, str]) -> list[ColumnElement[bool]]:
+    return [_C.c[dim] == value for dim, value in wanted.items()]
+
+
+def _subtract(conn: Connection, found: dict[tuple[str, str], StepFigures], start: datetime, end: datetime,
+              wanted: dict[str, str], viewer: str, zone: str) -> bool:
+    """Take the viewer's own cases' deadlines out (few: an indexed look-up by username); False when one of
+    them holds a row's greatest lateness or earliest open due time, which a difference cannot give."""
+    ip = InvolvedPerson.__table__
+    rows = conn.execute(_DEADLINES.join(ip, ip.c.case_id == _TM.c.case_id).where(
+        ip.c.username == viewer, _TM.c.due_at >= start, _TM.c.due_at < end, *_case_filters(wanted))).all()
+    for r in rows:
+        judged = judge(r, zone)
+        if judged is None:
+            continue
+        entry = found.get((judged.step, judged.role))
+        if entry is None:
+            return False
+        if judged.outcome == "met":
+            entry.met -= 1
+        else:
+            entry.missed -= 1
+            if (judged.late is not None and judged.late == entry.late_max) or (
+                    judged.open_due is not None and judged.open_due == entry.open_since):
+                return False
+    return True
+
+
+def first_missed(conn: Connection, start: datetime, end: datetime, step: str, role: str, viewer: str | None,
+                 limit: int) -> list[str]:
+    """The cases of a step's first ``limit`` missed deadlines of the period, oldest due first: an index range
+    of the step's fired timers (``ix_timer_step_status_due``), read until ``limit`` are found."""
+    where = [_TM.c.attached_to == step, _TM.c.status == TimerStatus.FIRED, _TM.c.due_at >= start,
+             _TM.c.due_at < end, func.coalesce(_T.c.role, "") == role]
+    if viewer is not None:
+        where.append(not_involved(_TM.c.case_id, viewer))
+    return list(conn.scalars(
+        select(_C.c.number).select_from(_TM.join(_C, _C.c.id == _TM.c.case_id)
+                                        .outerjoin(_T, _T.c.id == _TM.c.guarded_task_id))
+        .where(*where).order_by(_TM.c.due_at, _TM.c.id).limit(limit)))
