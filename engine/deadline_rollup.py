@@ -179,23 +179,30 @@ def _bounds(day: date, zone: str) -> tuple[datetime, datetime]:
     return datetime.combine(day, time(), tzinfo=tz), datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
 
 
+def _extremes(conn: Connection, start: datetime, end: datetime, step: str, role: str, wanted: dict[str, str],
+              viewer: str | None = None) -> tuple[float | None, datetime | None]:
+    """The greatest lateness of a step's missed deadlines due in ``[start, end)`` whose step was closed, and the
+    earliest due time of those still open: read from the step's fired timers (``ix_timer_step_status_due``)."""
+    query = (select(_TM.c.due_at, _T.c.completed_at).select_from(_TM.join(_C, _C.c.id == _TM.c.case_id)
+             .outerjoin(_T, _T.c.id == _TM.c.guarded_task_id))
+             .where(_TM.c.attached_to == step, _TM.c.status == TimerStatus.FIRED, _TM.c.due_at >= start,
+                    _TM.c.due_at < end, func.coalesce(_T.c.role, "") == role, *_case_filters(wanted)))
+    if viewer is not None:
+        query = query.where(not_involved(_TM.c.case_id, viewer))
+    late_max = open_since = None
+    for due, done in conn.execute(query):
+        if done is not None:
+            late = (done - due).total_seconds()
+            late_max = late if late_max is None or late > late_max else late_max
+        elif open_since is None or due < open_since:
+            open_since = due
+    return late_max, open_since
+
+
 def _refresh(conn: Connection, keys: list[tuple]) -> None:
     """The greatest lateness and earliest open due time of ``keys``' rows, again from their day's deadlines."""
     for zone, dim, value, day, step, role in keys:
-        start, end = _bounds(day, zone)
-        query = (select(_TM.c.due_at, _T.c.completed_at).select_from(_TM.join(_C, _C.c.id == _TM.c.case_id)
-                 .outerjoin(_T, _T.c.id == _TM.c.guarded_task_id))
-                 .where(_TM.c.attached_to == step, _TM.c.status == TimerStatus.FIRED, _TM.c.due_at >= start,
-                        _TM.c.due_at < end, func.coalesce(_T.c.role, "") == role))
-        if dim != ALL:
-            query = query.where(_C.c[dim] == value)
-        late_max = open_since = None
-        for due, done in conn.execute(query):
-            if done is not None:
-                late = (done - due).total_seconds()
-                late_max = late if late_max is None or late > late_max else late_max
-            elif open_since is None or due < open_since:
-                open_since = due
+        late_max, open_since = _extremes(conn, *_bounds(day, zone), step, role, {} if dim == ALL else {dim: value})
         conn.execute(update(_DD).where(*(_DD.c[name] == part for name, part in zip(
             _KEY, (zone, dim, value, day, step, role), strict=True))).values(late_max=late_max, open_since=open_since))
 
@@ -275,10 +282,11 @@ def zone_of(conn: Connection, start: datetime, end: datetime) -> str | None:
 
 
 def step_figures(conn: Connection, start: datetime, end: datetime, filters: dict[str, str],
-                 viewer: str | None) -> list[StepFigures] | None:
+                 viewer: str | None, extremes: bool = True) -> list[StepFigures] | None:
     """Each step and role of the deadlines due in ``[start, end)`` of cases whose columns equal ``filters``,
     never counting a case ``viewer`` is involved in; None when the roll-up cannot answer exactly (more
-    than one filter, a period not made of the zone's days, a viewer whose own deadline holds an extreme)."""
+    than one filter, a period not made of the zone's days). ``extremes``: the worst lateness is wanted too,
+    read again from the step's missed deadlines where one of the viewer's own held it."""
     wanted = {dim: value for dim, value in filters.items() if value}
     if len(wanted) > 1 or any(dim not in DIMENSIONS for dim in wanted):
         return None
@@ -296,8 +304,10 @@ def step_figures(conn: Connection, start: datetime, end: datetime, filters: dict
             .group_by(_DD.c.step, _DD.c.role)):
         found[(step, role)] = StepFigures(step, role, title or "", int(met or 0), int(missed or 0), 0, late_max,
                                           open_since)
-    if viewer is not None and not _subtract(conn, found, start, end, wanted, viewer, zone):
-        return None
+    if viewer is not None:
+        unsure = _subtract(conn, found, start, end, wanted, viewer, zone)
+        for key in unsure if extremes else ():
+            found[key].late_max, found[key].open_since = _extremes(conn, start, end, *key, wanted, viewer)
     where = [_TM.c.attached_to.is_not(None), _TM.c.status == TimerStatus.PENDING, _TM.c.due_at >= start,
              _TM.c.due_at < end, *_case_filters(wanted)]
     if viewer is not None:
@@ -319,27 +329,27 @@ def _case_filters(wanted: dict[str, str]) -> list[ColumnElement[bool]]:
 
 
 def _subtract(conn: Connection, found: dict[tuple[str, str], StepFigures], start: datetime, end: datetime,
-              wanted: dict[str, str], viewer: str, zone: str) -> bool:
-    """Take the viewer's own cases' deadlines out (few: an indexed look-up by username); False when one of
-    them holds a row's greatest lateness or earliest open due time, which a difference cannot give."""
+              wanted: dict[str, str], viewer: str, zone: str) -> set[tuple[str, str]]:
+    """Take the viewer's own cases' deadlines out (few: an indexed look-up by username); returns the rows where
+    one of them held the greatest lateness or earliest open due time, which a difference cannot give."""
     ip = InvolvedPerson.__table__
     rows = conn.execute(_DEADLINES.join(ip, ip.c.case_id == _TM.c.case_id).where(
         ip.c.username == viewer, _TM.c.due_at >= start, _TM.c.due_at < end, *_case_filters(wanted))).all()
+    unsure = set()
     for r in rows:
         judged = judge(r, zone)
         if judged is None:
             continue
-        entry = found.get((judged.step, judged.role))
-        if entry is None:
-            return False
+        key = (judged.step, judged.role)
+        entry = found.setdefault(key, StepFigures(judged.step, judged.role, judged.title))  # never: it was counted
         if judged.outcome == "met":
             entry.met -= 1
         else:
             entry.missed -= 1
             if (judged.late is not None and judged.late == entry.late_max) or (
                     judged.open_due is not None and judged.open_due == entry.open_since):
-                return False
-    return True
+                unsure.add(key)
+    return unsure
 
 
 def first_missed(conn: Connection, start: datetime, end: datetime, step: str, role: str, viewer: str | None,

@@ -312,7 +312,8 @@ def _on_time_of(rows: list[tuple[str, str, str, int, int, int]]) -> dict[str, An
 def _rolled_up(conn: Connection, query: Query) -> list[deadline_rollup.StepFigures] | None:
     """The period's deadlines per step and role from the daily roll-up, or None where it cannot answer."""
     filters = {d.value: value for d, value in query.filters.items() if value and d in FILTERS}
-    return deadline_rollup.step_figures(conn, query.period.start, query.period.end, filters, query.viewer)
+    return deadline_rollup.step_figures(conn, query.period.start, query.period.end, filters, query.viewer,
+                                        extremes=False)
 
 
 def _uninvolved(conn: Connection, query: Query) -> Query:
