@@ -312,12 +312,13 @@ def step_figures(conn: Connection, start: datetime, end: datetime, filters: dict
              _TM.c.due_at < end, *_case_filters(wanted)]
     if viewer is not None:
         where.append(not_involved(_TM.c.case_id, viewer))
-    pending = (select(_TM.c.attached_to, func.coalesce(_T.c.role, ""), func.max(_T.c.title), func.count())
+    pending = (select(_TM.c.attached_to, _T.c.role, func.max(_T.c.title), func.count())
                .select_from(_TM.outerjoin(_T, _T.c.id == _TM.c.guarded_task_id)).where(*where)
-               .group_by(_TM.c.attached_to, func.coalesce(_T.c.role, "")))
+               .group_by(_TM.c.attached_to, _T.c.role))
     if wanted:
         pending = pending.join(_C, _C.c.id == _TM.c.case_id)
-    for step, role, title, count in conn.execute(pending):
+    for step, task_role, title, count in conn.execute(pending):
+        role = task_role or ""
         entry = found.setdefault((step, role), StepFigures(step, role, title or ""))
         entry.pending = int(count)
         entry.title = entry.title or title or ""
