@@ -277,7 +277,8 @@ def zone_of(conn: Connection, start: datetime, end: datetime) -> str | None:
     tz = ZoneInfo(zone)
     if any(moment.astimezone(tz).timetz().replace(tzinfo=None) != time() for moment in (start, end)):
         return None
-    first, last = conn.execute(select(func.min(_DD.c.zone), func.max(_DD.c.zone))).one()  # the key's two ends
+    # the two ends of the key's first column, each one index probe (SQLite optimises a lone min or max only)
+    first, last = conn.scalar(select(func.min(_DD.c.zone))), conn.scalar(select(func.max(_DD.c.zone)))
     return zone if first in (None, zone) and last in (None, zone) else None
 
 
@@ -305,8 +306,7 @@ def step_figures(conn: Connection, start: datetime, end: datetime, filters: dict
         found[(step, role)] = StepFigures(step, role, title or "", int(met or 0), int(missed or 0), 0, late_max,
                                           open_since)
     if viewer is not None:
-        unsure = _subtract(conn, found, start, end, wanted, viewer, zone)
-        for key in unsure if extremes else ():
+        for key in _subtract(conn, found, start, end, wanted, viewer, extremes):
             found[key].late_max, found[key].open_since = _extremes(conn, start, end, *key, wanted, viewer)
     where = [_TM.c.attached_to.is_not(None), _TM.c.status == TimerStatus.PENDING, _TM.c.due_at >= start,
              _TM.c.due_at < end, *_case_filters(wanted)]
@@ -330,27 +330,44 @@ def _case_filters(wanted: dict[str, str]) -> list[ColumnElement[bool]]:
 
 
 def _subtract(conn: Connection, found: dict[tuple[str, str], StepFigures], start: datetime, end: datetime,
-              wanted: dict[str, str], viewer: str, zone: str) -> set[tuple[str, str]]:
-    """Take the viewer's own cases' deadlines out (few: an indexed look-up by username); returns the rows where
-    one of them held the greatest lateness or earliest open due time, which a difference cannot give."""
+              wanted: dict[str, str], viewer: str, extremes: bool) -> set[tuple[str, str]]:
+    """Take the viewer's own cases' deadlines out: one grouped count from ``involved_person`` by username to each
+    case's timers (``ix_timer_case``) and their tasks. Returns the rows where one of them held the greatest
+    lateness or earliest open due time (``extremes`` wanted), which a difference cannot give."""
     ip = InvolvedPerson.__table__
-    rows = conn.execute(_DEADLINES.join(ip, ip.c.case_id == _TM.c.case_id).where(
-        ip.c.username == viewer, _TM.c.due_at >= start, _TM.c.due_at < end, *_case_filters(wanted))).all()
-    unsure = set()
-    for r in rows:
-        judged = judge(r, zone)
-        if judged is None:
-            continue
-        key = (judged.step, judged.role)
-        entry = found.setdefault(key, StepFigures(judged.step, judged.role, judged.title))  # never: it was counted
-        if judged.outcome == "met":
-            entry.met -= 1
-        else:
-            entry.missed -= 1
-            if (judged.late is not None and judged.late == entry.late_max) or (
-                    judged.open_due is not None and judged.open_due == entry.open_since):
-                unsure.add(key)
+    outcome = _OUTCOME
+    where = [ip.c.username == viewer, _TM.c.attached_to.is_not(None), _TM.c.due_at >= start, _TM.c.due_at < end]
+    joined = _TM.join(ip, ip.c.case_id == _TM.c.case_id).outerjoin(_T, _T.c.id == _TM.c.guarded_task_id)
+    if wanted:
+        joined = joined.join(_C, _C.c.id == _TM.c.case_id)
+    counted = conn.execute(select(_TM.c.attached_to, _T.c.role, *(func.sum(case((outcome == name, 1), else_=0))
+                                                                   for name in ("met", "missed")))
+                           .select_from(joined).where(*where, *_case_filters(wanted), outcome.is_not(None))
+                           .group_by(_TM.c.attached_to, _T.c.role)).all()
+    for step, task_role, met, missed in counted:
+        entry = found.setdefault((step, task_role or ""), StepFigures(step, task_role or "", ""))  # it was counted
+        entry.met -= int(met or 0)
+        entry.missed -= int(missed or 0)
+    unsure: set[tuple[str, str]] = set()
+    if extremes:
+        for step, task_role, due, done in conn.execute(
+                select(_TM.c.attached_to, _T.c.role, _TM.c.due_at, _T.c.completed_at).select_from(joined)
+                .where(*where, *_case_filters(wanted), _TM.c.status == TimerStatus.FIRED)):
+            entry = found[(step, task_role or "")]
+            if (done is not None and (done - due).total_seconds() == entry.late_max) or (
+                    done is None and due == entry.open_since):
+                unsure.add((step, task_role or ""))
     return unsure
+
+
+# met | missed | pending, or NULL: ``engine.reports._outcome`` on the same columns
+_OUTCOME = case(
+    (_TM.c.status == TimerStatus.FIRED, "missed"),
+    (_TM.c.status == TimerStatus.PENDING, "pending"),
+    ((_T.c.state == TaskState.COMPLETED) & _T.c.completed_at.is_not(None) & (_T.c.completed_at <= _TM.c.due_at),
+     "met"),
+    else_=None,
+)
 
 
 def first_missed(conn: Connection, start: datetime, end: datetime, step: str, role: str, viewer: str | None,
