@@ -210,3 +210,22 @@ def test_migration_0023_fills_the_roll_up_and_the_contact_keys_from_the_rows_alr
         assert rolled[3] is None and rolled[1] and rolled[2]
     finally:
         db.dispose()
+
+
+def test_a_purged_case_leaves_the_roll_up_with_its_deadlines(eng, clock):
+    purged = eng.runtime.start("complaint", registration(product_name=KETTLE, contact="139-1111-2222"), "cs1")
+    complete(eng, purged, "first_response")
+    eng.intervention.cancel(purged, "sup1", "重复登记")
+    kept = eng.runtime.start("complaint", registration(product_name=KETTLE), "cs1")
+    complete(eng, kept, "first_response")
+    assert sum(row[7] for row in _rows(eng) if row[1] == "") == 2  # two first responses met
+    clock.advance(timedelta(days=3 * 365 + 1))
+    [result] = eng.retention.purge("system")
+    assert result.number == purged
+    assert sum(row[7] for row in _rows(eng) if row[1] == "") == 1
+    with eng.db.reading() as conn:
+        assert conn.scalar(sa.select(Case.contact_key).where(Case.number == purged)) is None
+    rows = _rows(eng)
+    with eng.db.write() as session:
+        deadline_rollup.rebuild(session.connection())
+    assert _rows(eng) == rows
