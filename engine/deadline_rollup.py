@@ -4,17 +4,16 @@ holds (every deadline with its guarded task: about 400,000 rows for a year of 10
 
 A deadline is judged as ``engine.reports._outcome`` does: missed when its timer fired, met when its guarded
 step was completed by the due time, pending while it waits, nothing otherwise (a step another path
-cancelled, a timer held while its case is suspended). Met and missed ones are counted here, per calendar
-day of their due time (in the calendar's zone of the case's version), step (the guarded element's id, as
-data), role, for the whole (``dim`` "") and for each value of the case columns the statistics filter by.
-For the compliance report's worst lateness a row also keeps the greatest lateness of its missed deadlines
-whose step was closed, and the earliest due time of those whose step is still open (late "until now").
+cancelled, a timer held while its case is suspended). Each is counted here, per calendar day of its due
+time (in the calendar's zone of the case's version), step (the guarded element's id, as data), role, for
+the whole (``dim`` "") and for each value of the case columns the statistics filter by. For the
+compliance report's worst lateness a row also keeps the greatest lateness of its missed deadlines whose
+step was closed, and the earliest due time of those whose step is still open (late "until now").
 
 Each timer row remembers what it adds (``timer.rolled``): every save of a case (``keep``, in the step's own
-transaction) judges the case's deadlines again and moves what changed, so a fired timer, a completed step,
-a correction of the product or type and a move back all keep the roll-up exact. A greatest or earliest value
-taken away is computed again from that day's deadlines of the row. Pending deadlines are not rolled up:
-they are read from the pending timers' own index, few once their day has passed.
+transaction), a suspension, a resumption, a cancellation, a parked timer and a correction judge the case's
+deadlines again and move what changed, so the roll-up stays exact. A greatest or earliest value taken
+away is computed again from that day's deadlines of the row.
 """
 
 from __future__ import annotations
@@ -61,7 +60,7 @@ class Judged:
     role: str
     title: str
     dims: tuple[tuple[str, str], ...]  # (column, value) for each filter column the case has a value in
-    outcome: str  # met | missed
+    outcome: str  # met | missed | pending
     late: float | None = None  # missed, its step closed: seconds late
     open_due: datetime | None = None  # missed, its step still open: its due time
 
@@ -84,11 +83,11 @@ class Judged:
 
 
 def judge(r: Any, zone: str) -> Judged | None:  # noqa: ANN401
-    """``r``'s outcome as ``engine.reports._outcome`` decides it, or None (pending, or judging nothing)."""
+    """``r``'s outcome as ``engine.reports._outcome`` decides it, or None (it judges nothing)."""
     if r.status == TimerStatus.FIRED:
         outcome = "missed"
     elif r.status == TimerStatus.PENDING:
-        return None
+        outcome = "pending"
     elif r.state == TaskState.COMPLETED and r.completed_at is not None and r.completed_at <= r.due_at:
         outcome = "met"
     else:
@@ -112,8 +111,13 @@ _OF_CASE = _DEADLINES.where(_TM.c.case_id == bindparam("case_id"))
 _MARK = update(_TM).where(_TM.c.id == bindparam("tid")).values(rolled=bindparam("new_rolled"))
 
 
-def keep(conn: Connection, case_id: int, zone: Any) -> None:  # noqa: ANN401
-    """Bring the roll-up in line with the case's deadlines as this transaction leaves them."""
+def keep(conn: Connection, case_id: int, zone: Any = None) -> None:  # noqa: ANN401
+    """Bring the roll-up in line with the case's deadlines as this transaction leaves them (``zone``: the
+    calendar's of the case's version, read from its deployment when not given)."""
+    if zone is None:
+        calendar = conn.scalar(select(Deployment.calendar).join(Case, Case.deployment_id == Deployment.id)
+                               .where(Case.id == case_id))
+        zone = (calendar or {}).get("timezone") or DEFAULT_ZONE
     key = getattr(zone, "key", None) or str(zone)
     rows = conn.execute(_OF_CASE, {"case_id": case_id}).all()
     _apply(conn, [(r.id, Judged.load(r.rolled), judge(r, key)) for r in rows])
@@ -138,7 +142,8 @@ def _apply(conn: Connection, changes: list[tuple[int, Judged | None, Judged | No
     totals: dict[tuple, dict[str, Any]] = {}
     for judged, sign in [*((j, 1) for j in added), *((j, -1) for j in taken)]:
         for key in judged.rows():
-            entry = totals.setdefault(key, {"met": 0, "missed": 0, "late_max": None, "open_since": None, "title": ""})
+            entry = totals.setdefault(key, {"met": 0, "missed": 0, "pending": 0, "late_max": None,
+                                           "open_since": None, "title": ""})
             entry[judged.outcome] += sign
             if sign > 0:
                 _widen(entry, judged)
@@ -162,7 +167,7 @@ def _upsert(conn: Connection, totals: dict[tuple, dict[str, Any]]) -> None:
     insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(_DD)
     new = insert.excluded
     statement = insert.on_conflict_do_update(index_elements=list(_KEY), set_={
-        "met": _DD.c.met + new.met, "missed": _DD.c.missed + new.missed,
+        "met": _DD.c.met + new.met, "missed": _DD.c.missed + new.missed, "pending": _DD.c.pending + new.pending,
         "title": case((_DD.c.title == "", new.title), else_=_DD.c.title),
         "late_max": case((new.late_max.is_(None), _DD.c.late_max), (_DD.c.late_max.is_(None), new.late_max),
                          (new.late_max > _DD.c.late_max, new.late_max), else_=_DD.c.late_max),
@@ -225,7 +230,8 @@ def rebuild(conn: Connection) -> int:
             continue
         judged_count += 1
         for key in judged.rows():
-            entry = totals.setdefault(key, {"met": 0, "missed": 0, "late_max": None, "open_since": None, "title": ""})
+            entry = totals.setdefault(key, {"met": 0, "missed": 0, "pending": 0, "late_max": None,
+                                           "open_since": None, "title": ""})
             entry[judged.outcome] += 1
             _widen(entry, judged)
             entry["title"] = entry["title"] or judged.title
@@ -249,7 +255,7 @@ def fill_contact_keys(conn: Connection, contacts: Iterable[tuple[int, str | None
 
 @dataclass
 class StepFigures:
-    """One step and role of a period: decided counts from the roll-up, pending ones from the timers."""
+    """One step and role of a period, from the roll-up."""
 
     step: str
     role: str
@@ -298,30 +304,16 @@ def step_figures(conn: Connection, start: datetime, end: datetime, filters: dict
     tz = ZoneInfo(zone)
     first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
     found: dict[tuple[str, str], StepFigures] = {}
-    for step, role, title, met, missed, late_max, open_since in conn.execute(
+    for step, role, title, met, missed, pending, late_max, open_since in conn.execute(
             select(_DD.c.step, _DD.c.role, func.max(_DD.c.title), func.sum(_DD.c.met), func.sum(_DD.c.missed),
-                   func.max(_DD.c.late_max), func.min(_DD.c.open_since))
+                   func.sum(_DD.c.pending), func.max(_DD.c.late_max), func.min(_DD.c.open_since))
             .where(_DD.c.zone == zone, _DD.c.dim == dim, _DD.c.value == value, _DD.c.day >= first, _DD.c.day < last)
             .group_by(_DD.c.step, _DD.c.role)):
-        found[(step, role)] = StepFigures(step, role, title or "", int(met or 0), int(missed or 0), 0, late_max,
-                                          open_since)
+        found[(step, role)] = StepFigures(step, role, title or "", int(met or 0), int(missed or 0), int(pending or 0),
+                                          late_max, open_since)
     if viewer is not None:
         for key in _subtract(conn, found, start, end, wanted, viewer, extremes):
             found[key].late_max, found[key].open_since = _extremes(conn, start, end, *key, wanted, viewer)
-    where = [_TM.c.attached_to.is_not(None), _TM.c.status == TimerStatus.PENDING, _TM.c.due_at >= start,
-             _TM.c.due_at < end, *_case_filters(wanted)]
-    if viewer is not None:
-        where.append(not_involved(_TM.c.case_id, viewer))
-    pending = (select(_TM.c.attached_to, _T.c.role, func.max(_T.c.title), func.count())
-               .select_from(_TM.outerjoin(_T, _T.c.id == _TM.c.guarded_task_id)).where(*where)
-               .group_by(_TM.c.attached_to, _T.c.role))
-    if wanted:
-        pending = pending.join(_C, _C.c.id == _TM.c.case_id)
-    for step, task_role, title, count in conn.execute(pending):
-        role = task_role or ""
-        entry = found.setdefault((step, role), StepFigures(step, role, title or ""))
-        entry.pending = int(count)
-        entry.title = entry.title or title or ""
     return sorted((f for f in found.values() if f.met or f.missed or f.pending), key=lambda f: (f.step, f.role))
 
 
@@ -341,13 +333,14 @@ def _subtract(conn: Connection, found: dict[tuple[str, str], StepFigures], start
     if wanted:
         joined = joined.join(_C, _C.c.id == _TM.c.case_id)
     counted = conn.execute(select(_TM.c.attached_to, _T.c.role, *(func.sum(case((outcome == name, 1), else_=0))
-                                                                   for name in ("met", "missed")))
+                                                                   for name in ("met", "missed", "pending")))
                            .select_from(joined).where(*where, *_case_filters(wanted), outcome.is_not(None))
                            .group_by(_TM.c.attached_to, _T.c.role)).all()
-    for step, task_role, met, missed in counted:
+    for step, task_role, met, missed, pending in counted:
         entry = found.setdefault((step, task_role or ""), StepFigures(step, task_role or "", ""))  # it was counted
         entry.met -= int(met or 0)
         entry.missed -= int(missed or 0)
+        entry.pending -= int(pending or 0)
     unsure: set[tuple[str, str]] = set()
     if extremes:
         for step, task_role, due, done in conn.execute(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from engine import history
+from engine import deadline_rollup, history
 from engine.casework import lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, CaseNotOpen, FormInvalid
@@ -61,6 +61,7 @@ class Intervention:
             moved = session.execute(update(Timer).where(Timer.case_id == case.id, Timer.status == timers_from)
                                     .values(status=timers_to)).rowcount
             session.execute(update(Case).where(Case.id == case.id).values(status=after, updated_at=now))
+            deadline_rollup.keep(session.connection(), case.id)  # a held timer is no longer pending, and back
             history.append(session, case_number=number, at=now, actor=by, kind=kind,
                            payload={"reason": reason, "timers": moved}, deployment_version=None)
 
@@ -79,6 +80,7 @@ class Intervention:
             session.execute(update(Case).where(Case.id == case.id).values(
                 status=CaseStatus.ARCHIVED, outcome=CANCELLED_OUTCOME, archived_at=now, updated_at=now,
                 waiting_for=[]))
+            deadline_rollup.keep(session.connection(), case.id)  # its pending deadlines judge nothing now
             history.append(session, case_number=number, at=now, actor=by, kind=EventKind.CASE_CANCELLED,
                            payload={"reason": reason, "tasks": tasks, "outcome": CANCELLED_OUTCOME},
                            deployment_version=None)

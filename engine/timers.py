@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
-from engine import history, spiff
+from engine import deadline_rollup, history, spiff
 from engine.casework import CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import EngineError
@@ -147,6 +147,7 @@ class Timers:
                                      .values(status=TimerStatus.FAILED, closed_at=now)).rowcount
             if not parked:
                 return 0
+            deadline_rollup.keep(session.connection(), case_id)  # a parked timer is no longer pending
             log.error("timer %s of case %s failed: %s", timer_id, case_id, reason)
             history.append(session, case_number=row.number, at=now, actor="timer", kind=EventKind.INCIDENT,
                            payload={"timer_id": timer_id, "reason": reason}, deployment_version=None)

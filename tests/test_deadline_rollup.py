@@ -142,9 +142,10 @@ def test_the_compliance_summary_from_the_roll_up_equals_the_detailed_report(eng,
 
 def _rows(eng) -> list[tuple]:
     with eng.db.reading() as conn:
-        found = conn.execute(sa.select(DeadlineDay).where(sa.or_(DeadlineDay.met != 0, DeadlineDay.missed != 0))
+        found = conn.execute(sa.select(DeadlineDay).where(sa.or_(DeadlineDay.met != 0, DeadlineDay.missed != 0,
+                                                                  DeadlineDay.pending != 0))
                              .order_by(*DeadlineDay.__table__.primary_key.columns)).all()
-    return [(r.zone, r.dim, r.value, r.day, r.step, r.role, r.title, r.met, r.missed,
+    return [(r.zone, r.dim, r.value, r.day, r.step, r.role, r.title, r.met, r.missed, r.pending,
              round(r.late_max, 3) if r.late_max is not None else None, r.open_since) for r in found]
 
 
@@ -199,15 +200,17 @@ def test_migration_0023_fills_the_roll_up_and_the_contact_keys_from_the_rows_alr
             command.upgrade(config, "head")
             keys = dict(conn.execute(sa.text("SELECT id, contact_key FROM \"case\" ORDER BY id")).all())
             rows = conn.execute(sa.text(
-                "SELECT dim, value, day, step, role, met, missed, late_max FROM deadline_day ORDER BY dim, value")
+                "SELECT dim, value, day, step, role, met, missed, pending, late_max FROM deadline_day "
+                "ORDER BY dim, value")
             ).all()
             rolled = dict(conn.execute(sa.text("SELECT id, rolled FROM timer")).all())
         assert keys == {1: "13911112222", 2: "13911112222", 3: "02155550000"}
         whole = [r for r in rows if r.dim == ""]
-        assert [(str(r.day), r.step, r.role, r.met, r.missed, r.late_max) for r in whole] == [
-            ("2026-03-02", "first_response", "cs_specialist", 1, 1, 1800.0)]
-        assert {(r.value, r.met, r.missed) for r in rows if r.dim == "product_name"} == {(KETTLE, 1, 1)}
-        assert rolled[3] is None and rolled[1] and rolled[2]
+        assert [(str(r.day), r.step, r.role, r.met, r.missed, r.pending, r.late_max) for r in whole] == [
+            ("2026-03-02", "first_response", "cs_specialist", 1, 1, 1, 1800.0)]
+        assert {(r.value, r.met, r.missed, r.pending) for r in rows if r.dim == "product_name"} == {
+            (KETTLE, 1, 1, 0), (FRYER, 0, 0, 1)}
+        assert rolled[1] and rolled[2] and rolled[3]
     finally:
         db.dispose()
 

@@ -130,6 +130,7 @@ class DeadlineDay(Base):
     title: Mapped[str] = mapped_column(String(200))
     met: Mapped[int] = mapped_column(Integer, default=0)
     missed: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
     late_max: Mapped[float | None] = mapped_column(Float)  # seconds, the missed whose step was closed
     open_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # earliest due of the missed still open
 

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("met", sa.Integer(), nullable=False),
         sa.Column("missed", sa.Integer(), nullable=False),
+        sa.Column("pending", sa.Integer(), nullable=False),
         sa.Column("late_max", sa.Float(), nullable=True),
         sa.Column("open_since", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("zone", "dim", "value", "day", "step", "role"),
