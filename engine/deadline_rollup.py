@@ -174,9 +174,7 @@ def _upsert(conn: Connection, totals: dict[tuple, dict[str, Any]]) -> None:
         "open_since": case((new.open_since.is_(None), _DD.c.open_since), (_DD.c.open_since.is_(None), new.open_since),
                            (new.open_since < _DD.c.open_since, new.open_since), else_=_DD.c.open_since),
     })
-    rows = [dict(zip(_KEY, key, strict=True)) | entry for key, entry in sorted(totals.items())]
-    for row in rows:  # one statement per row: an upsert's executemany is not portable for RETURNING-less rows
-        conn.execute(statement, row)
+    conn.execute(statement, [dict(zip(_KEY, key, strict=True)) | entry for key, entry in sorted(totals.items())])
 
 
 def _bounds(day: date, zone: str) -> tuple[datetime, datetime]:
