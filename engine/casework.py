@@ -256,6 +256,10 @@ class CaseWork:
         roles, day = case.deployment.roles, local_day(moment, case.deployment.calendar.zone)
         fallbacks = sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task, roles, day)
         sync_timers(conn, row, wf, snap, case.mirrored, moment)
+        # The deadlines this step judged, before the complaint number is taken (its counter's row stays
+        # locked to the commit): under the grade the case's update below writes.
+        deadline_rollup.keep(conn, row.id, case.deployment.calendar.zone,
+                             grade=case.deployment.catalogue.value(snap.data, Meaning.GRADE) or row.grade)
         links: list[dict[str, Any]] = []
         outbox = [{
             "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
@@ -308,7 +312,6 @@ class CaseWork:
             row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(),
                                          actor="system", kind=EventKind.TASK_TO_FALLBACK, payload=fallback,
                                          deployment_version=case.deployment.version)
-        deadline_rollup.keep(conn, row.id, case.deployment.calendar.zone)  # the deadlines this step judged
         for after_step in self.after_save:  # what the step asked besides notices (improvement items), same transaction
             after_step(session, case, snap)
 

@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -111,15 +112,18 @@ _OF_CASE = _DEADLINES.where(_TM.c.case_id == bindparam("case_id"))
 _MARK = update(_TM).where(_TM.c.id == bindparam("tid")).values(rolled=bindparam("new_rolled"))
 
 
-def keep(conn: Connection, case_id: int, zone: Any = None) -> None:  # noqa: ANN401
+def keep(conn: Connection, case_id: int, zone: Any = None, **columns: Any) -> None:  # noqa: ANN401
     """Bring the roll-up in line with the case's deadlines as this transaction leaves them (``zone``: the
-    calendar's of the case's version, read from its deployment when not given)."""
+    calendar's of the case's version, read from its deployment when not given; ``columns``: case columns
+    the transaction writes after this call, e.g. the grade a step sets)."""
     if zone is None:
         calendar = conn.scalar(select(Deployment.calendar).join(Case, Case.deployment_id == Deployment.id)
                                .where(Case.id == case_id))
         zone = (calendar or {}).get("timezone") or DEFAULT_ZONE
     key = getattr(zone, "key", None) or str(zone)
     rows = conn.execute(_OF_CASE, {"case_id": case_id}).all()
+    if columns:
+        rows = [SimpleNamespace(**(r._asdict() | columns)) for r in rows]
     _apply(conn, [(r.id, Judged.load(r.rolled), judge(r, key)) for r in rows])
 
 
