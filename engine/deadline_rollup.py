@@ -12,8 +12,13 @@ step was closed, and the earliest due time of those whose step is still open (la
 
 Each timer row remembers what it adds (``timer.rolled``): every save of a case (``keep``, in the step's own
 transaction), a suspension, a resumption, a cancellation, a parked timer and a correction judge the case's
-deadlines again and move what changed, so the roll-up stays exact. A greatest or earliest value taken
-away is computed again from that day's deadlines of the row.
+deadlines again and append what changed as ``deadline_delta`` rows (one INSERT, none when nothing changed):
+no step updates a shared row, so completions and timer firings of one step on one day never queue on a
+lock. The scheduler's lease holder folds the deltas into ``deadline_day`` (``fold``: each batch deleted and
+added in one short transaction; on PostgreSQL ``SKIP LOCKED``, so two folders never count a delta twice).
+Readers add the deltas not folded yet (a few minutes' worth), so every answer is exact at any moment. A
+greatest or earliest value taken away is computed again from that day's deadlines of the row at fold time,
+and by a reader while such a delta waits.
 """
 
 from __future__ import annotations
@@ -26,18 +31,19 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, bindparam, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, case, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.access import not_involved
+from engine.store.db import Database
 from engine.store.enums import TaskState, TimerStatus
-from engine.store.models import Case, DeadlineDay, Deployment, InvolvedPerson, Task, Timer
+from engine.store.models import Case, DeadlineDay, DeadlineDelta, Deployment, InvolvedPerson, Task, Timer
 
 ALL = ""  # the dimension and value of the whole
 DIMENSIONS = ("grade", "channel", "complaint_type", "product_name")  # the statistics' filter columns
 DEFAULT_ZONE = "Asia/Shanghai"  # engine.calendar.CalendarConfig's default
 _SEPARATORS = ("-", " ", "+", "(", ")", ".")
-_DD, _TM, _C, _T = DeadlineDay.__table__, Timer.__table__, Case.__table__, Task.__table__
+_DD, _DL, _TM, _C, _T = DeadlineDay.__table__, DeadlineDelta.__table__, Timer.__table__, Case.__table__, Task.__table__
 _KEY = ("zone", "dim", "value", "day", "step", "role")
 BATCH = 5000
 
@@ -152,14 +158,67 @@ def _apply(conn: Connection, changes: list[tuple[int, Judged | None, Judged | No
             if sign > 0:
                 _widen(entry, judged)
                 entry["title"] = entry["title"] or judged.title
-    _upsert(conn, totals)
-    conn.execute(_MARK, marks)
     stale = {key for judged in taken if judged.outcome == "missed" for key in judged.rows()}
+    deltas = [dict(zip(_KEY, key, strict=True)) | entry | {"stale": key in stale}
+              for key, entry in sorted(totals.items())
+              if key in stale or entry["met"] or entry["missed"] or entry["pending"]
+              or entry["late_max"] is not None or entry["open_since"] is not None]
+    if deltas:
+        conn.execute(_DL.insert(), deltas)  # appended only: nothing another step holds
+    conn.execute(_MARK, marks)
+
+
+def fold(conn: Connection, limit: int = BATCH) -> int:
+    """Fold up to ``limit`` of the oldest deltas into ``deadline_day`` and delete them, in the caller's
+    transaction (keep it short); returns how many were folded. The deltas are taken by one ``DELETE ...
+    RETURNING`` whose ids are locked ``SKIP LOCKED`` on PostgreSQL: a concurrent folder takes others."""
+    ids = select(_DL.c.id).order_by(_DL.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        ids = ids.with_for_update(skip_locked=True)
+    taken = conn.execute(delete(_DL).where(_DL.c.id.in_(ids)).returning(*_DL.c)).all()
+    if not taken:
+        return 0
+    totals: dict[tuple, dict[str, Any]] = {}
+    stale: set[tuple] = set()
+    for row in taken:
+        key = tuple(getattr(row, name) for name in _KEY)
+        entry = totals.setdefault(key, {"met": 0, "missed": 0, "pending": 0, "late_max": None,
+                                        "open_since": None, "title": ""})
+        _merge(entry, row)
+        if row.stale:
+            stale.add(key)
+    _upsert(conn, totals)
     if stale:
         _refresh(conn, sorted(stale))
+    return len(taken)
 
 
-def _widen(entry: dict[str, Any], judged: Judged) -> None:
+def _merge(entry: dict[str, Any], row: Any) -> None:  # noqa: ANN401
+    """Add one delta (or a grouped sum of them) to ``entry``: counts summed, lateness widened, a title kept."""
+    for name in ("met", "missed", "pending"):
+        entry[name] += int(getattr(row, name) or 0)
+    _widen(entry, SimpleNamespace(late=row.late_max, open_due=row.open_since))
+    entry["title"] = entry["title"] or row.title or ""
+
+
+class Folder:
+    """The scheduler's duty that folds the appended deltas into ``deadline_day``, a batch per transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def fold(self) -> int:
+        """Fold every delta there is now (each batch its own short transaction); returns how many."""
+        total = 0
+        while True:
+            with self._db.write() as session:
+                folded = fold(session.connection())
+            total += folded
+            if folded < BATCH:
+                return total
+
+
+def _widen(entry: dict[str, Any], judged: Any) -> None:  # noqa: ANN401
     if judged.late is not None and (entry["late_max"] is None or judged.late > entry["late_max"]):
         entry["late_max"] = judged.late
     if judged.open_due is not None and (entry["open_since"] is None or judged.open_due < entry["open_since"]):
@@ -216,6 +275,7 @@ def _refresh(conn: Connection, keys: list[tuple]) -> None:
 
 def rebuild(conn: Connection) -> int:
     """The roll-up again from every deadline (a migration's backfill, a bulk load): returns the rows judged."""
+    conn.execute(delete(_DL))
     conn.execute(delete(_DD))
     zones = {dep_id: (calendar or {}).get("timezone") or DEFAULT_ZONE
              for dep_id, calendar in conn.execute(select(Deployment.id, Deployment.calendar))}
@@ -286,8 +346,8 @@ def zone_of(conn: Connection, start: datetime, end: datetime) -> str | None:
     if any(moment.astimezone(tz).timetz().replace(tzinfo=None) != time() for moment in (start, end)):
         return None
     # the two ends of the key's first column, each one index probe (SQLite optimises a lone min or max only)
-    first, last = conn.scalar(select(func.min(_DD.c.zone))), conn.scalar(select(func.max(_DD.c.zone)))
-    return zone if first in (None, zone) and last in (None, zone) else None
+    ends = [conn.scalar(select(extreme(table.c.zone))) for table in (_DD, _DL) for extreme in (func.min, func.max)]
+    return zone if all(end in (None, zone) for end in ends) else None
 
 
 def step_figures(conn: Connection, start: datetime, end: datetime, filters: dict[str, str],
@@ -306,15 +366,28 @@ def step_figures(conn: Connection, start: datetime, end: datetime, filters: dict
     tz = ZoneInfo(zone)
     first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
     found: dict[tuple[str, str], StepFigures] = {}
-    for step, role, title, met, missed, pending, late_max, open_since in conn.execute(
-            select(_DD.c.step, _DD.c.role, func.max(_DD.c.title), func.sum(_DD.c.met), func.sum(_DD.c.missed),
-                   func.sum(_DD.c.pending), func.max(_DD.c.late_max), func.min(_DD.c.open_since))
-            .where(_DD.c.zone == zone, _DD.c.dim == dim, _DD.c.value == value, _DD.c.day >= first, _DD.c.day < last)
-            .group_by(_DD.c.step, _DD.c.role)):
-        found[(step, role)] = StepFigures(step, role, title or "", int(met or 0), int(missed or 0), int(pending or 0),
-                                          late_max, open_since)
-    if viewer is not None:
-        for key in _subtract(conn, found, start, end, wanted, viewer, extremes):
+    stale: set[tuple[str, str]] = set()
+    for table in (_DD, _DL):  # the folded days, then the deltas not folded yet (one snapshot)
+        marked = func.max(case((_DL.c.stale, 1), else_=0)) if table is _DL else literal(0)
+        for row in conn.execute(
+                select(table.c.step, table.c.role, func.max(table.c.title).label("title"),
+                       func.sum(table.c.met).label("met"), func.sum(table.c.missed).label("missed"),
+                       func.sum(table.c.pending).label("pending"), func.max(table.c.late_max).label("late_max"),
+                       func.min(table.c.open_since).label("open_since"), marked.label("stale"))
+                .where(table.c.zone == zone, table.c.dim == dim, table.c.value == value, table.c.day >= first,
+                       table.c.day < last)
+                .group_by(table.c.step, table.c.role)):
+            figures = found.setdefault((row.step, row.role), StepFigures(row.step, row.role, ""))
+            entry = {"met": figures.met, "missed": figures.missed, "pending": figures.pending,
+                     "late_max": figures.late_max, "open_since": figures.open_since, "title": figures.title}
+            _merge(entry, row)
+            figures.met, figures.missed, figures.pending = entry["met"], entry["missed"], entry["pending"]
+            figures.late_max, figures.open_since, figures.title = entry["late_max"], entry["open_since"], entry["title"]
+            if row.stale:
+                stale.add((row.step, row.role))
+    unsure = _subtract(conn, found, start, end, wanted, viewer, extremes) if viewer is not None else set()
+    if extremes:  # a missed deadline taken away by a delta not folded yet: its row's extremes read again
+        for key in sorted(unsure | stale):
             found[key].late_max, found[key].open_since = _extremes(conn, start, end, *key, wanted, viewer)
     return sorted((f for f in found.values() if f.met or f.missed or f.pending), key=lambda f: (f.step, f.role))
 

@@ -1,16 +1,21 @@
 """The daily roll-up of deadline outcomes (``deadline_day``) and the contact key column give the statistics and
 the compliance report exactly the figures the per-row computation gives, through late completions, open
 missed steps, a correction of the product, a move back, a suspended and a cancelled case, and for a viewer
-involved in some cases; the roll-up kept step by step equals one rebuilt from the rows, and migration 0023
-fills it (and the contact keys) from the rows already there."""
+involved in some cases, whether the steps' appended deltas were folded by the scheduler or not (or folded
+between steps); no step updates a shared roll-up row; two folders never count a delta twice; the roll-up kept
+step by step equals one rebuilt from the rows, and migration 0023 fills it (and the contact keys) from the rows
+already there."""
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -19,7 +24,7 @@ from alembic.script import ScriptDirectory
 from engine import deadline_rollup
 from engine.statistics import Dimension, Drill, Period, PeriodKind, Query, period_of
 from engine.store.db import MIGRATIONS, make_engine
-from engine.store.models import Case, CustomerContact, DeadlineDay
+from engine.store.models import Case, CustomerContact, DeadlineDay, DeadlineDelta, Timer
 from tests.conftest import SHANGHAI
 from tests.driver import complete, registration
 
@@ -28,10 +33,10 @@ APRIL = date(2026, 4, 1)
 FIXED = timezone(timedelta(hours=8))  # Shanghai's offset without its zone: the roll-up cannot answer it
 
 
-def seed(eng, clock) -> dict[str, str]:
+def seed(eng, clock, between: Callable[[], object] = lambda: None) -> dict[str, str]:
     """April's cases: on time, late and closed, late and still open, corrected, moved back, suspended, cancelled,
     one the quality lead ``ql1`` is involved in; then a week passes with its timers firing, and one more
-    waits for its first response."""
+    waits for its first response. ``between`` runs after each step (e.g. the scheduler's fold)."""
     clock.set(datetime(2026, 4, 10, 10, 0, tzinfo=SHANGHAI))
     cases = {
         "on_time": eng.runtime.start("complaint", registration(contact="139-1111-2222", product_name=KETTLE), "cs1"),
@@ -44,20 +49,27 @@ def seed(eng, clock) -> dict[str, str]:
         "held": eng.runtime.start("complaint", registration(contact="137-0000-0003", product_name=FRYER), "cs1"),
         "cancelled": eng.runtime.start("complaint", registration(contact="137-0000-0004", product_name=FRYER), "cs1"),
     }
+    between()
     complete(eng, cases["on_time"], "first_response")
     complete(eng, cases["moved"], "first_response")
+    between()
     eng.intervention.suspend(cases["held"], "sup1", "等客户")
     clock.advance(timedelta(minutes=15))
     eng.timers.fire_due()  # the others' first responses are late now
+    between()
     clock.advance(timedelta(minutes=30))
     complete(eng, cases["late"], "first_response")  # late, then closed
+    between()
     complete(eng, cases["mine"], "first_response")
     eng.corrections.correct(cases["on_time"], "sup1", {"product_name": FRYER}, "型号录错")  # its deadlines move
+    between()
     eng.corrections.move_back(cases["moved"], "sup1", "first_response", "回复有误")  # its met deadline is undone
+    between()
     eng.intervention.cancel(cases["cancelled"], "sup1", "重复登记")
     for _day in range(7):
         clock.advance(timedelta(days=1))
         eng.timers.fire_due()
+        between()
     cases["waiting"] = eng.runtime.start("complaint", registration(product_name=KETTLE), "cs1")  # pending
     return cases
 
@@ -79,8 +91,86 @@ def queries() -> list[Query]:
     return found
 
 
+def _deltas(eng) -> int:
+    with eng.db.reading() as conn:
+        return conn.scalar(sa.select(sa.func.count()).select_from(DeadlineDelta)) or 0
+
+
 def test_the_statistics_from_the_roll_up_equal_those_counted_from_every_deadline(eng, clock):
     seed(eng, clock)
+    assert _deltas(eng) > 0  # nothing folded yet: the answers add the appended deltas
+    _assert_statistics_exact(eng)
+    assert eng.rollup.fold() > 0
+    assert _deltas(eng) == 0
+    _assert_statistics_exact(eng)
+
+
+def test_the_roll_up_folded_between_steps_gives_the_same_answers(eng, clock):
+    seed(eng, clock, between=eng.rollup.fold)
+    _assert_statistics_exact(eng)
+    _assert_summary_exact(eng)
+    folded = _rows(eng)
+    with eng.db.write() as session:
+        deadline_rollup.rebuild(session.connection())
+    assert _rows(eng) == folded
+
+
+def test_no_step_updates_a_shared_roll_up_row_it_appends_one_insert(eng, clock):
+    clock.set(datetime(2026, 4, 10, 10, 0, tzinfo=SHANGHAI))
+    number = eng.runtime.start("complaint", registration(product_name=KETTLE), "cs1")
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(" ".join(statement.split()).lower())
+
+    sa.event.listen(eng.db.engine, "before_cursor_execute", record)
+    try:
+        complete(eng, number, "first_response")
+        clock.advance(timedelta(days=30))
+        fired = eng.timers.fire_due()
+    finally:
+        sa.event.remove(eng.db.engine, "before_cursor_execute", record)
+    assert fired >= 1
+    assert not [q for q in seen if "deadline_day" in q]
+    appended = [q for q in seen if q.startswith("insert into deadline_delta")]
+    assert 1 <= len(appended) <= 1 + fired  # one executemany per transaction at most
+    assert _deltas(eng) > 0
+    eng.rollup.fold()
+    assert _deltas(eng) == 0 and _rows(eng)
+
+
+def test_two_folders_at_once_never_count_a_delta_twice(eng, clock):
+    if eng.db.dialect != "postgresql":
+        pytest.skip("SQLite has one writer: folders cannot overlap there")
+    seed(eng, clock)
+    expected = _rows(eng)  # folded once, then deltas made again by rebuilding from nothing
+    with eng.db.write() as session:
+        conn = session.connection()
+        conn.execute(sa.delete(DeadlineDay))
+        conn.execute(sa.update(Timer).values(rolled=None))  # every deadline appended again as deltas
+    with eng.db.write() as session:
+        ids = [r.id for r in session.connection().execute(sa.select(Case.id))]
+        for case_id in ids:
+            deadline_rollup.keep(session.connection(), case_id)
+    started, results = threading.Barrier(2), []
+
+    def fold_half() -> None:
+        with eng.db.write() as session:
+            started.wait()
+            results.append(deadline_rollup.fold(session.connection(), limit=10))
+
+    while _deltas(eng):
+        results.clear()
+        workers = [threading.Thread(target=fold_half) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert sum(results) > 0
+    assert _rows(eng) == expected
+
+
+def _assert_statistics_exact(eng) -> None:
     with eng.db.reading() as conn:
         for query in queries():
             filters = {d.value: v for d, v in query.filters.items()}
@@ -117,6 +207,15 @@ def test_the_repeat_complaints_are_those_of_the_customers_contacts(eng, clock):
 
 def test_the_compliance_summary_from_the_roll_up_equals_the_detailed_report(eng, clock):
     cases = seed(eng, clock)
+    assert _deltas(eng) > 0
+    _assert_summary_exact(eng)
+    eng.rollup.fold()
+    everyone = _assert_summary_exact(eng)
+    assert cases["late"] in everyone and cases["open"] in everyone
+
+
+def _assert_summary_exact(eng) -> set[str]:
+    """The summary from the roll-up (with its unfolded deltas) equals the per-row one and the detailed report."""
     month = period_of(PeriodKind.MONTH, APRIL, SHANGHAI)
     for viewer in (None, "ql1"):
         rolled = eng.reports.compliance_summary(month.start, month.end, viewer=viewer)
@@ -137,11 +236,12 @@ def test_the_compliance_summary_from_the_roll_up_equals_the_detailed_report(eng,
             else:
                 assert abs((mine.worst_late - full.worst_late).total_seconds()) < 1
                 assert abs((mine.worst_late - theirs.worst_late).total_seconds()) < 1
-    everyone = {c for r in eng.reports.compliance_summary(month.start, month.end) for c in r.missed_cases}
-    assert cases["late"] in everyone and cases["open"] in everyone
+    return {c for r in eng.reports.compliance_summary(month.start, month.end) for c in r.missed_cases}
 
 
 def _rows(eng) -> list[tuple]:
+    """``deadline_day``'s rows once every appended delta is folded in."""
+    eng.rollup.fold()
     with eng.db.reading() as conn:
         found = conn.execute(sa.select(DeadlineDay).where(sa.or_(DeadlineDay.met != 0, DeadlineDay.missed != 0,
                                                                   DeadlineDay.pending != 0))

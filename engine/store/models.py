@@ -117,7 +117,8 @@ class Case(Base):
 class DeadlineDay(Base):
     """The deadline outcomes of one calendar day, step and role, for the whole (``dim`` "") and for each
     value of one case column the statistics filter by: what the on-time rate and the compliance report
-    read instead of every deadline (``engine.deadline_rollup``). Kept by the step that judges a deadline."""
+    read instead of every deadline (``engine.deadline_rollup``). Steps only append ``deadline_delta`` rows;
+    the scheduler folds them in here."""
 
     __tablename__ = "deadline_day"
 
@@ -133,6 +134,31 @@ class DeadlineDay(Base):
     pending: Mapped[int] = mapped_column(Integer, default=0)
     late_max: Mapped[float | None] = mapped_column(Float)  # seconds, the missed whose step was closed
     open_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # earliest due of the missed still open
+
+
+class DeadlineDelta(Base):
+    """A step's change to ``deadline_day`` rows (signed counts, the lateness it adds), appended in the step's own
+    transaction and never updated: no two steps wait on one shared row. The scheduler's lease holder folds
+    them into ``deadline_day`` and deletes them in one transaction; readers add the ones not folded yet."""
+
+    __tablename__ = "deadline_delta"
+    __table_args__ = (Index("ix_deadline_delta_key", "zone", "dim", "value", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(200))
+    day: Mapped[date] = mapped_column(Date)
+    step: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    met: Mapped[int] = mapped_column(Integer, default=0)
+    missed: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    late_max: Mapped[float | None] = mapped_column(Float)
+    open_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a missed deadline was taken away: the row's greatest lateness / earliest open due must be read again
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class StatisticsReport(Base):

@@ -1,4 +1,5 @@
-"""deadline roll-up: the daily deadline outcomes the statistics and the compliance report read, and the
+"""deadline roll-up: the daily deadline outcomes the statistics and the compliance report read (with the
+steps' appended deltas the scheduler folds into them), and the
 customer's contact key as a case column for the repeat complaints, both filled from the rows already there
 
 Revision ID: 0023
@@ -37,6 +38,25 @@ def upgrade() -> None:
         sa.Column("open_since", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("zone", "dim", "value", "day", "step", "role"),
     )
+    op.create_table(
+        "deadline_delta",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("zone", sa.String(length=64), nullable=False),
+        sa.Column("dim", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("step", sa.String(length=100), nullable=False),
+        sa.Column("role", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("met", sa.Integer(), nullable=False),
+        sa.Column("missed", sa.Integer(), nullable=False),
+        sa.Column("pending", sa.Integer(), nullable=False),
+        sa.Column("late_max", sa.Float(), nullable=True),
+        sa.Column("open_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("stale", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_deadline_delta_key", "deadline_delta", ["zone", "dim", "value", "day"])
     # The backfill judges every deadline already there as the steps will from now on (engine.deadline_rollup).
     from engine import deadline_rollup
 
@@ -47,6 +67,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deadline_delta_key", table_name="deadline_delta")
+    op.drop_table("deadline_delta")
     op.drop_table("deadline_day")
     op.drop_index("ix_timer_step_status_due", table_name="timer")
     op.drop_index("ix_case_repeat", table_name="case")
