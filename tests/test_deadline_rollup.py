@@ -333,3 +333,28 @@ def test_a_purged_case_leaves_the_roll_up_with_its_deadlines(eng, clock):
     with eng.db.write() as session:
         deadline_rollup.rebuild(session.connection())
     assert _rows(eng) == rows
+
+
+def test_a_step_does_not_wait_for_another_steps_open_roll_up_change_of_the_same_day_and_step(eng, clock):
+    if eng.db.dialect != "postgresql":
+        pytest.skip("SQLite has one writer: every write waits for the open one there")
+    clock.set(datetime(2026, 4, 10, 10, 0, tzinfo=SHANGHAI))
+    first = eng.runtime.start("complaint", registration(product_name=KETTLE), "cs1")
+    second = eng.runtime.start("complaint", registration(product_name=KETTLE), "cs1")
+    complete(eng, first, "first_response")
+    eng.rollup.fold()  # the day's rows exist: the former design locked them for the whole step
+    done = threading.Event()
+    # an open transaction of the same day, step and role with its roll-up change appended, rolled back at the end
+    with eng.db.engine.connect() as conn, conn.begin() as open_step:
+        first_id = conn.scalar(sa.select(Case.id).where(Case.number == first))
+        conn.execute(sa.update(Timer).where(Timer.case_id == first_id).values(rolled=None))
+        deadline_rollup.keep(conn, first_id)
+        assert conn.scalar(sa.select(sa.func.count()).select_from(DeadlineDelta)) > 0
+        worker = threading.Thread(target=lambda: (complete(eng, second, "first_response"), done.set()))
+        worker.start()
+        waited = done.wait(20)
+        open_step.rollback()
+    worker.join()
+    assert waited, "the second completion queued behind the open step"
+    assert eng.statistics.figures(Query(period_of(PeriodKind.MONTH, APRIL, SHANGHAI), process="complaint")
+                                  )["on_time"]["met"] == 2
