@@ -73,7 +73,8 @@ def _copies(templates: list[dict], children: dict[str, dict[int, list[dict]]], c
 
         state = renamed(template["state"])
         summary = dict(template["summary"] or {}, case_number=number)
-        batch["case"].append({**template, "id": new_id, "number": number, "state": state, "summary": summary})
+        batch["case"].append({**template, "id": new_id, "number": number, "state": state, "summary": summary,
+                              "head_seq": 0, "head_hash": None})  # a copy has no history of its own
         batch["workflow_task"] += [{**row, "case_id": new_id, "task_id": fresh[row["task_id"]],
                                     "workflow": fresh.get(row["workflow"], row["workflow"]),
                                     "body": renamed(row["body"])} for row in settled]

@@ -37,6 +37,7 @@ from engine.errors import (
 from engine.health import Health
 from engine.history import History
 from engine.identities import Identities
+from engine.improvement_answers import VerificationAnswers
 from engine.improvements import Improvements
 from engine.intervention import Intervention
 from engine.knowledge import Knowledge
@@ -115,6 +116,7 @@ class Engine:
         self.notifications = Notifications(self.db, self.clock)
         self.lookup = LookupCodes(self.db, self.clock, self.notifications)
         self.improvements = Improvements(self.db, self.repository, self.runtime)
+        self.verification = VerificationAnswers(self.db, self.clock, self.links, self.history)
         work.after_save.append(self.improvements.after_save)
         self.replies = CustomerReplies(self.db, self.repository, self.runtime, self.links, self.attachments)
 

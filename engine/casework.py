@@ -8,6 +8,7 @@ transaction, and the case's version number guards against stale writers.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 import threading
 from collections import OrderedDict
@@ -25,10 +26,11 @@ from engine import deadline_rollup, decision_tasks, history, review_reports, san
 from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import CaseArchived, CaseSuspended, DecisionFailure, NotFound, StaleCase, WorkflowFailure
-from engine.people import CUSTOMER, Assignment, assign, local_day, notice_recipients, record_fallback
+from engine.links import VERIFY
+from engine.people import CUSTOMER, Assignment, Roster, assign, local_day, notice_recipients, record_fallback
 from engine.repository import LoadedDeployment, Repository
 from engine.store.enums import CaseStatus, EventKind
-from engine.store.models import Case, LinkToken, Notification, StreamHead, Task, Timer
+from engine.store.models import Case, LinkToken, Notification, Task, Timer
 from engine.store.prepared import Prepared, PreparedQuery
 
 
@@ -43,6 +45,9 @@ class Mirror:
     tasks: dict[str, datetime | None] = field(default_factory=dict)  # open task id -> due
     # pending timer: spiff task id -> (element id, due): a cycle timer's next repetition is a new row
     timers: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    # The case data's values behind the statistics columns as the last save wrote them (None: not known, as
+    # for a workflow loaded from the database): a step that changed none of them leaves the columns alone.
+    figures: tuple | None = None
 
     @classmethod
     def of(cls, snap: spiff.Snapshot) -> Mirror:
@@ -112,10 +117,12 @@ class CaseRow:
         return cls(*(getattr(case, name) for name in _COLUMNS))
 
 
-_CASE, _HEAD = Case.__table__, StreamHead.__table__
+_CASE = Case.__table__
 _COLUMNS = [name for name in CaseRow.__dataclass_fields__ if name != "head"]
-_LOCK = select(*(_CASE.c[name] for name in _COLUMNS), _HEAD.c.seq, _HEAD.c.hash).select_from(
-    _CASE.outerjoin(_HEAD, _HEAD.c.stream == _CASE.c.number)).with_for_update(of=_CASE)
+LOCK_COLUMNS = (*(_CASE.c[name] for name in _COLUMNS), _CASE.c.head_seq, _CASE.c.head_hash)  # a CaseRow, its head
+# FOR NO KEY UPDATE: steps exclude each other, yet rows inserted meanwhile that refer to the case (a linked
+# item's notices, its tasks) take only the foreign key's KEY SHARE lock and do not wait for, or deadlock with, it.
+_LOCK = select(*LOCK_COLUMNS).with_for_update(of=_CASE, key_share=True)
 LOCK_BY_ID = PreparedQuery(_LOCK.where(_CASE.c.id == bindparam("case_id")))
 LOCK_BY_NUMBER = PreparedQuery(_LOCK.where(_CASE.c.number == bindparam("number")))
 _T = Task.__table__
@@ -138,8 +145,13 @@ def lock_case(session: Session, *, number: str | None = None, case_id: int | Non
         found = LOCK_BY_ID.first(conn, {"case_id": case_id})
     if found is None:
         raise NotFound(f"no case {number or case_id}")
-    *columns, seq, digest = found
-    return CaseRow(*columns, head=(seq, digest) if seq is not None else None)
+    return case_row(found)
+
+
+def case_row(found: Any) -> CaseRow:
+    """The ``CaseRow`` of a locked read's first ``LOCK_COLUMNS``."""
+    *columns, seq, digest = found[:len(LOCK_COLUMNS)]
+    return CaseRow(*columns, head=(seq, digest) if seq else None)
 
 
 class WorkflowCache:
@@ -227,7 +239,7 @@ class CaseWork:
         """A customer notice whose template names a link gets a single-use one, valid for the days the
         diagram gives what it answers (the message the case now waits for, or its open step)."""
         purpose = case.deployment.notice_links.get(notice.subject) if notice.role == CUSTOMER else None
-        if purpose is None:
+        if purpose is None or purpose == VERIFY:  # verify: one per linked complaint (engine.improvements)
             return None
         days = case.deployment.catalogue.link_days(purpose, snap.messages,
                                                    [t.task_spec.bpmn_id for t in snap.ready_user_tasks])
@@ -254,7 +266,9 @@ class CaseWork:
         conn = session.connection()
         mirror = Mirror.of(snap)
         roles, day = case.deployment.roles, local_day(moment, case.deployment.calendar.zone)
-        fallbacks = sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task, roles, day)
+        roster: Roster = {}  # role members read once per step, whoever asks
+        fallbacks = sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task, roles, day,
+                               roster)
         sync_timers(conn, row, wf, snap, case.mirrored, moment)
         # The deadlines this step judged, before the complaint number is taken (its counter's row stays
         # locked to the commit): under the grade the case's update below writes.
@@ -264,7 +278,7 @@ class CaseWork:
         outbox = [{
             "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
             "recipients": [] if notice.role == CUSTOMER else _with(
-                notice_recipients(conn, notice.role, involved, roles, day), case.also_told),
+                notice_recipients(conn, notice.role, involved, roles, day, roster), case.also_told),
             "link_token": self._customer_link(case, snap, notice, links), "created_at": moment}
             for notice in spiff.notices_only(case.notices)] + [
             {**notice, "link_token": None} for notice, _payload in fallbacks]
@@ -278,6 +292,9 @@ class CaseWork:
         if links:  # after the numbering: a link names the case by its number
             conn.execute(insert(_LT), [{**link, "case_number": row.number} for link in links])
         data, facts = snap.data, case.deployment.catalogue  # which fields mean grade, tier, outcome
+        raw = figure_values(facts, data)
+        counted = numbered or raw is None or raw != case.mirrored.figures  # else the columns hold them already
+        mirror = dataclasses.replace(mirror, figures=raw)
         values = {
             "state": workflow_state.write(conn, row.id, wf),
             "version": row.version + 1,
@@ -288,30 +305,35 @@ class CaseWork:
             "waiting_for": sorted(snap.messages),
             "status": row.status,
             "archived_at": row.archived_at,
-            **figures(facts, data),
+            **(figures(facts, data) if counted else {}),
         }
         if wf.completed:
             values.update(status=CaseStatus.ARCHIVED, archived_at=moment)
+        payload = dict(payload)
+        payload["notified"] = [{"role": n.role, "subject": n.subject} for n in spiff.notices_only(case.notices)]
+        payload["open_tasks"] = sorted(t.task_spec.bpmn_id for t in snap.ready_user_tasks)
+        payload["status"] = values["status"]
+        # The step's event, then one per task given to a fallback person; the case row's update moves the head.
+        if isinstance(row.head, history.Unread):
+            row.head = history.read_head(conn, row.number)
+        events, head = history.chained(
+            row.head, [(actor, kind, payload), *(("system", EventKind.TASK_TO_FALLBACK, fallback)
+                                                 for _notice, fallback in fallbacks)],
+            case_number=row.number, at=self._clock.now(), deployment_version=case.deployment.version)
+        values.update(head_seq=head[0], head_hash=head[1])
         params = {f"new_{key}": value for key, value in (values | numbered).items()}
-        if (SAVE_NEW_CASE if numbered else SAVE_CASE).run(conn, {"case_id": row.id, "expected": row.version,
-                                                                  **params}) != 1:
+        statement = SAVE_NEW_CASE if numbered else SAVE_CASE if counted else SAVE_CASE_ONLY
+        if statement.run(conn, {"case_id": row.id, "expected": row.version,
+                                "old_head": row.head[0] if row.head else 0, **params}) != 1:
             raise StaleCase(row.number, row.version, row.version + 1)
+        history.INSERT_EVENT.run_many(conn, events)
+        row.head = head
         for key, value in values.items():
             if key in CaseRow.__dataclass_fields__:
                 setattr(row, key, value)
         case_id, version = row.id, values["version"]
         if values["status"] != CaseStatus.ARCHIVED:  # archived: no more steps, keep no cache
             session.info.setdefault("after_commit", []).append(lambda: self._cache.put(case_id, version, wf, mirror))
-        payload = dict(payload)
-        payload["notified"] = [{"role": n.role, "subject": n.subject} for n in spiff.notices_only(case.notices)]
-        payload["open_tasks"] = sorted(t.task_spec.bpmn_id for t in snap.ready_user_tasks)
-        payload["status"] = values.get("status", row.status)
-        row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(), actor=actor,
-                                     kind=kind, payload=payload, deployment_version=case.deployment.version)
-        for _notice, fallback in fallbacks:  # after the step that opened the task, in the same transaction
-            row.head = history.append_at(conn, row.head, case_number=row.number, at=self._clock.now(),
-                                         actor="system", kind=EventKind.TASK_TO_FALLBACK, payload=fallback,
-                                         deployment_version=case.deployment.version)
         for after_step in self.after_save:  # what the step asked besides notices (improvement items), same transaction
             after_step(session, case, snap)
 
@@ -337,11 +359,27 @@ INSERT_NOTIFICATION = Prepared(insert(_N), ("case_id", "role", "subject", "eleme
                                             "created_at"))
 _LT = LinkToken.__table__
 # The counted facts of a case (engine/statistics.py): which field holds each, the forms' x-meaning says.
+# The compensation counted is the one paid (the field of the step carrying the plan out), never a proposed
+# plan's amount: a rejected plan, or one replaced by an escalation tier's, paid nothing.
 FIGURES = {"customer_class": Meaning.CUSTOMER_CLASS, "defect_type": Meaning.DEFECT_TYPE,
            "department": Meaning.DEPARTMENT, "satisfaction": Meaning.SATISFACTION,
-           "satisfaction_level": Meaning.SATISFACTION_LEVEL, "compensation": Meaning.COMPENSATION}
-_SAVED = ("state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
-          "archived_at", *FIGURES)
+           "satisfaction_level": Meaning.SATISFACTION_LEVEL, "compensation": Meaning.COMPENSATION_PAID}
+_STEP = ("state", "version", "updated_at", "grade", "escalation_tier", "outcome", "waiting_for", "status",
+         "archived_at", "head_seq", "head_hash")
+_SAVED = (*_STEP, *FIGURES)
+
+
+# Each statistics column's Python type and (text) length, read once.
+_FIGURE_TYPES = {column: (_C.c[column].type.python_type, getattr(_C.c[column].type, "length", None))
+                 for column in FIGURES}
+_SCALARS = (str, int, float, type(None))  # values that cannot change in place behind a kept reference
+
+
+def figure_values(facts: Any, data: dict) -> tuple | None:
+    """The data's values behind the statistics columns, to compare with the last save's; None when one of
+    them is not a plain scalar (it could change in place, so the comparison would prove nothing)."""
+    found = tuple(facts.value(data, meaning) for meaning in FIGURES.values())
+    return found if all(type(value) in _SCALARS for value in found) else None
 
 
 def figures(facts: Any, data: dict) -> dict[str, Any]:
@@ -349,28 +387,31 @@ def figures(facts: Any, data: dict) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for column, meaning in FIGURES.items():
         value = facts.value(data, meaning)
-        kind = Case.__table__.c[column].type.python_type
+        kind, length = _FIGURE_TYPES[column]
         try:
             found[column] = None if value is None or value == "" else kind(value)
         except (TypeError, ValueError):
             found[column] = None
         if isinstance(found[column], str):
-            found[column] = found[column][:Case.__table__.c[column].type.length]
+            found[column] = found[column][:length]
     return found
 
 
 def _save_case(columns: tuple[str, ...]) -> Prepared:
-    return Prepared(update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected")).values(
+    """The step's update of its case row: guarded by the version and the history head the lock read."""
+    return Prepared(update(_C).where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("expected"),
+                                     _C.c.head_seq == bindparam("old_head")).values(
         {column: bindparam(f"new_{column}", type_=_C.c[column].type) for column in columns}))
 
 
 SAVE_CASE = _save_case(_SAVED)
+SAVE_CASE_ONLY = _save_case(_STEP)  # a step that changed none of the statistics columns' values
 SAVE_NEW_CASE = _save_case((*_SAVED, "number", "summary"))  # a registration's, whose number is taken late
 
 
 def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror, before: Mirror, moment: datetime,
                involved: set[str], completed_task: tuple[str, str] | None,
-               roles: dict[str, dict], day: date) -> list[tuple[dict, dict]]:
+               roles: dict[str, dict], day: date, roster: Roster | None = None) -> list[tuple[dict, dict]]:
     """Mirror the ready user tasks into ``task``: close those gone, move due times, open the new ones.
 
     Returns, for each new task given to a fallback role's person, the outbox row telling them and
@@ -392,7 +433,7 @@ def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror
         if task_id in before.tasks:
             continue
         role = task.task_spec.lane
-        chosen: Assignment = assign(conn, role, involved, roles, day)
+        chosen: Assignment = assign(conn, role, involved, roles, day, roster)
         if chosen.fallback_role is not None:
             fallbacks.append(record_fallback(row.id, task.task_spec.bpmn_id, task_id, role, chosen, moment))
         opened.append({

@@ -78,7 +78,8 @@ class Meaning(StrEnum):
     DEPARTMENT = "department-responsible"
     SATISFACTION = "satisfaction-score"  # an integer score
     SATISFACTION_LEVEL = "satisfaction-level"  # an enum whose options, in order, are the levels shown
-    COMPENSATION = "compensation-amount"
+    COMPENSATION = "compensation-amount"  # a plan's proposed amount: not counted (a plan may be rejected)
+    COMPENSATION_PAID = "compensation-paid"  # on the form of the step that carries the plan out: what was paid
 
 
 CASE_MEANINGS = {"caseGrade": Meaning.GRADE, "caseTier": Meaning.TIER, "caseOutcome": Meaning.OUTCOME}
@@ -90,10 +91,18 @@ ANY_FORM_MEANINGS = PENDING_MEANINGS | {Meaning.DEFECT_TYPE}
 IMPROVEMENT = "improvement"  # on a start event: ``true`` makes its process the one improvement items run
 # Read from any form too: the counted facts of a case (the first form naming one decides its field).
 FIGURE_MEANINGS = frozenset([Meaning.DEFECT_TYPE, Meaning.DEPARTMENT, Meaning.SATISFACTION,
-                             Meaning.SATISFACTION_LEVEL, Meaning.COMPENSATION])
+                             Meaning.SATISFACTION_LEVEL, Meaning.COMPENSATION, Meaning.COMPENSATION_PAID])
+# A figure counted as a number: a field marked so must be a number (deploy refuses another type).
+NUMBER_MEANINGS = frozenset([Meaning.COMPENSATION_PAID])
+# On a form field: it starts from the case's value of the field named there (the approved amount for the paid one).
+DEFAULT_FROM = "x-default-from"
 PENDING_MATTER = "pendingMatter"  # on a user task: while it is open, the case is a pending matter
 PENDING_REMINDER = "pendingReminder"  # on a user task: a pending matter's reminder (the ledger's "last reminder")
 REVIEW_REPORT = "reviewReport"  # on a user task: it opens on the latest stored report of that period (week | month)
+# On a user task of the improvement process: the step verifying the item with its customers; it shows their
+# answers, and its ``customerLinkDays`` is how long their links last (a notice whose template says
+# ``link = "verify"`` sends each linked complaint's customer one).
+CUSTOMER_VERIFICATION = "customerVerification"
 
 
 @dataclass(frozen=True)
@@ -149,13 +158,14 @@ class Catalogue:
     reminder_steps: frozenset[str] = frozenset()  # element ids marked pendingReminder = true
     improvement_process: str | None = None  # the process whose start event has ``improvement = true``
     review_steps: dict[str, str] = field(default_factory=dict)  # element id -> reviewReport (week | month)
+    verification_steps: dict[str, CustomerStep] = field(default_factory=dict)  # customerVerification = true
 
     def link_days(self, purpose: str, waiting: Any = (), open_steps: Any = ()) -> int:
         """How long a customer's link of ``purpose`` works: the ``customerLinkDays`` of the message the case
         waits for (confirm, reply) or of its open step (survey); the shortest of them all when none is."""
         pool: dict[str, Any] = {"confirm": self.customer_messages, "reply": self.customer_replies,
-                                "survey": self.customer_steps}.get(purpose, {})
-        keys = open_steps if purpose == "survey" else waiting
+                                "survey": self.customer_steps, "verify": self.verification_steps}.get(purpose, {})
+        keys = open_steps if purpose in ("survey", "verify") else waiting
         found = [pool[key] for key in keys if key in pool] or list(pool.values())
         return min((f.link_days for f in found), default=DEFAULT_LINK_DAYS)
 
@@ -247,7 +257,7 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
             if meaning in ANY_FORM_MEANINGS or meaning in FIGURE_MEANINGS:
                 meanings.setdefault(meaning, name)
     steps, step_forms = {}, {}
-    pending, reminders, reviews = set(), set(), {}
+    pending, reminders, reviews, verifying = set(), set(), {}, {}
     for spec in all_specs:
         for task_spec in spec.task_specs.values():
             props = _properties(task_spec)
@@ -258,6 +268,10 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
                     reminders.add(task_spec.bpmn_id)
                 if props.get(REVIEW_REPORT):
                     reviews[task_spec.bpmn_id] = props[REVIEW_REPORT]
+                if props.get(CUSTOMER_VERIFICATION) == "true":
+                    verifying[task_spec.bpmn_id] = CustomerStep(
+                        task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, props.get(FORM_PROPERTY),
+                        _days(props.get("customerLinkDays")))
             if props.get(FORM_PROPERTY) and task_spec.bpmn_id:
                 step_forms.setdefault(task_spec.bpmn_id, props[FORM_PROPERTY])
             if spiff.is_inbox_task(task_spec) and props.get("customerMayAnswer") == "true":
@@ -276,7 +290,7 @@ def build(specs: dict[str, tuple[Any, dict[str, Any]]], forms: dict[str, dict], 
                                                    props["customerReplies"], _days(props.get("customerLinkDays"))))
     return Catalogue(intake, steps, messages, titles, meanings, forms, step_forms,
                      toml_sections(files.get(LABELS_FILE)), _demo(files.get(DEMO_FILE)), replies,
-                     frozenset(pending), frozenset(reminders), improvement, reviews)
+                     frozenset(pending), frozenset(reminders), improvement, reviews, verifying)
 
 
 def _properties(task_spec: Any) -> dict[str, str]:

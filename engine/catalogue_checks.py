@@ -4,11 +4,12 @@ the element or field, when a property the web relies on is wrong, instead of a c
 Checked: ``customerLinkDays`` (a whole number of days, 1 to 365), ``customerMayAnswer`` (on a user
 task), ``customerAnswers`` and ``customerReplies`` (on a message catch event), ``intake`` and
 ``caseGrade`` / ``caseTier`` / ``caseOutcome`` (on a start event), ``pendingMatter`` / ``pendingReminder``
-(on a user task, true or false), ``x-meaning`` (a known meaning, once per form), ``x-customer`` (true or
-false), ``x-decision`` (a boolean field, an optional text field for the reason and optional button
-words), ``x-show`` (a list of field names), ``x-knowledge`` / ``x-known-issues`` (``engine.knowledge_checks``),
-``labels.toml`` (TOML with ``zh`` and ``en`` per code) and
-``demo.json`` (JSON).
+(on a user task, true or false), ``customerVerification`` (on a user task of the improvement process),
+``x-meaning`` (a known meaning, once per form), ``x-customer`` (true or false), ``x-decision`` (a boolean
+field, an optional text field for the reason and optional button words), ``x-show`` (a list of field
+names), ``x-default-from`` (a case-data field name), a counted amount (``compensation-paid``: a number,
+one field name in every form), ``x-knowledge`` / ``x-known-issues`` (``engine.knowledge_checks``),
+``labels.toml`` (TOML with ``zh`` and ``en`` per code) and ``demo.json`` (JSON).
 """
 
 from __future__ import annotations
@@ -19,12 +20,23 @@ import tomllib
 
 from lxml import etree
 
-from engine import knowledge_checks, reply_templates
-from engine.catalogue import CASE_MEANINGS, DEMO_FILE, FIELD_MEANINGS, LABELS_FILE, PENDING_MATTER, PENDING_REMINDER
+from engine import improvement_checks, knowledge_checks, reply_templates
+from engine.catalogue import (
+    CASE_MEANINGS,
+    CUSTOMER_VERIFICATION,
+    DEFAULT_FROM,
+    DEMO_FILE,
+    FIELD_MEANINGS,
+    LABELS_FILE,
+    NUMBER_MEANINGS,
+    PENDING_MATTER,
+    PENDING_REMINDER,
+)
 from engine.errors import Problem
 
 MAX_LINK_DAYS = 365
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _ON = {  # property -> the element kinds it belongs on
     "customerMayAnswer": ("userTask",),
     "customerAnswers": ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"),
@@ -45,9 +57,11 @@ def check(files: dict[str, str], forms: dict[str, dict]) -> list[Problem]:
             problems += _diagram(name, text)
     for name, schema in sorted(forms.items()):
         problems += _form(f"forms/{name}", schema)
+    problems += _same_field(forms)
     problems += _labels(files.get(LABELS_FILE))
     problems += reply_templates.check(files, forms)
     problems += knowledge_checks.check(files, forms)
+    problems += improvement_checks.check(files)
     if DEMO_FILE in files:
         try:
             json.loads(files[DEMO_FILE])
@@ -84,6 +98,9 @@ def _diagram(file: str, text: str) -> list[Problem]:
         elif name in ("customerAnswers", "customerReplies") and not (re.fullmatch(r"[A-Za-z_]\w*", value) and
                                                  any(_local(c) == "messageEventDefinition" for c in owner)):
             problems.append(Problem.of(file, element, "customer_answers_invalid", property=name, value=value))
+        elif name == CUSTOMER_VERIFICATION and not (kind == "userTask" and value in ("true", "false") and any(
+                improvement_checks.serves_improvement(p) for p in owner.iterancestors(f"{{{BPMN}}}process"))):
+            problems.append(Problem.of(file, element, "customer_verification_invalid"))
         elif name in CASE_MEANINGS and not re.fullmatch(r"[A-Za-z_]\w*", value):
             problems.append(Problem.of(file, element, "case_field_invalid", property=name, value=value))
     return problems
@@ -103,9 +120,31 @@ def _form(file: str, schema: dict) -> list[Problem]:
                 problems.append(Problem.of(file, field, "meaning_twice", value=meaning, other=seen[meaning]))
             else:
                 seen[meaning] = field
+            if meaning in NUMBER_MEANINGS and prop.get("type") not in ("number", "integer"):
+                problems.append(Problem.of(file, field, "meaning_not_number", value=meaning,
+                                           kind=str(prop.get("type"))))
+        if DEFAULT_FROM in prop and not (isinstance(prop[DEFAULT_FROM], str) and
+                                         re.fullmatch(r"[A-Za-z_]\w*", prop[DEFAULT_FROM])):
+            problems.append(Problem.of(file, field, "default_from_invalid", value=str(prop[DEFAULT_FROM])))
         if "x-customer" in prop and not isinstance(prop["x-customer"], bool):
             problems.append(Problem.of(file, field, "customer_mark_invalid"))
     return problems + _decision(file, schema)
+
+
+def _same_field(forms: dict[str, dict]) -> list[Problem]:
+    """A counted amount (``compensation-paid``) is read from one field name: every form marking it must use it."""
+    problems, first = [], {}
+    for name, schema in sorted(forms.items()):
+        for field, prop in (schema.get("properties") or {}).items():
+            meaning = prop.get("x-meaning") if isinstance(prop, dict) else None
+            if meaning not in NUMBER_MEANINGS:
+                continue
+            if meaning not in first:
+                first[meaning] = (name, field)
+            elif first[meaning][1] != field:
+                problems.append(Problem.of(f"forms/{name}", field, "meaning_field_differs", value=meaning,
+                                           field=first[meaning][1], other=f"forms/{first[meaning][0]}"))
+    return problems
 
 
 def _decision(file: str, schema: dict) -> list[Problem]:

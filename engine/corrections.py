@@ -27,7 +27,7 @@ from engine import deadline_rollup, forms, lockstep, spiff, workflow_state
 from engine.casework import CLOSE_TIMER, CaseWork, Mirror, OpenCase, lock_case
 from engine.catalogue import Meaning
 from engine.clock import Clock
-from engine.errors import FormInvalid, NotFound, StepNotDone
+from engine.errors import CorrectionBreaksForm, FormInvalid, NotFound, StepNotDone
 from engine.intervention import required_reason
 from engine.repository import LoadedDeployment, Repository
 from engine.store.db import Database
@@ -145,6 +145,28 @@ def _done_steps(wf: Any) -> list[DoneStep]:
     return list(seen.values())
 
 
+def check_form_rules(deployment: LoadedDeployment, data: dict, changed: dict) -> None:
+    """Refuse a correction that breaks a whole-form rule of a form defining a changed field.
+
+    Each field is valid on its own already; a form's rules across fields (``if``/``then``/``else``,
+    ``allOf``, ``dependentRequired``...) are checked on what the case holds of that form's fields, before
+    and after: only a rule the change breaks is refused (a form the case never filled breaks its
+    ``required`` alike before and after, and is no reason to refuse).
+    """
+    after = {**data, **changed}
+    for name in sorted(deployment.forms):
+        form = deployment.forms[name]
+        fields = form.get("properties") or {}
+        if not isinstance(fields, dict) or not set(changed) & set(fields):
+            continue
+        held = {key: data[key] for key in fields if key in data}
+        broken = forms.rule_breaks(form, {key: after[key] for key in fields if key in after}) \
+            - forms.rule_breaks(form, held)
+        if broken:
+            rule, field, problem = min(broken)
+            raise CorrectionBreaksForm(f"forms/{name}", rule, field, problem, form)
+
+
 class Corrections:
     def __init__(self, db: Database, clock: Clock, repository: Repository, work: CaseWork,
                  timers: Any) -> None:  # noqa: ANN401
@@ -200,6 +222,7 @@ class Corrections:
                        if data.get(key) != value}
             if not changes:
                 raise FormInvalid({key: "this is the value the case holds already" for key in clean})
+            check_form_rules(case.deployment, data, {key: change["after"] for key, change in changes.items()})
             with self._work.spiff_step(case.moment, case.row.created_at):
                 apply_values(case.workflow, {key: change["after"] for key, change in changes.items()})
             self._work.save(session, case, actor=by, kind=EventKind.CASE_DATA_CORRECTED,

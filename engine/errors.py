@@ -99,6 +99,21 @@ class StaffUnknown(FormInvalid):
         self._coded(field=field, names=shown)
 
 
+class CorrectionBreaksForm(FormInvalid):
+    """A correction of recorded data would leave the data a form recorded against one of that form's
+    whole-form rules (``if``/``then``, ``allOf``, ``dependentRequired``...): a decision changed so a reason
+    it requires is missing. ``form`` is the form's file, ``rule`` where the rule sits in its schema,
+    ``field`` the field it finds wrong."""
+
+    code = "correction_breaks_form"
+
+    def __init__(self, form: str, rule: str, field: str, problem: str, schema: dict | None = None) -> None:
+        super().__init__({field: problem})
+        self.form, self.rule, self.field, self.problem = form, rule, field, problem
+        self.schema = schema or {}  # the form's schema: its labels name the form and the field to people
+        self._coded(form=form, rule=rule, field=field, problem=problem)
+
+
 class TaskAlreadyCompleted(EngineError):
     code = "task_already_completed"
 

@@ -64,6 +64,25 @@ def validate(schema: dict | None, data: Any, today: date | None = None) -> dict:
     return dict(data)
 
 
+def rule_breaks(schema: dict, data: dict) -> set[tuple[str, str, str]]:
+    """Every (rule, field, message) ``data`` breaks in ``schema``: the rule is where it sits in the schema
+    (``then/required``, ``allOf/0/then/required``...), the field the one it finds wrong (``_form``: none).
+
+    Corrections compare the set before and after a change: only what the change breaks is refused.
+    """
+    found: set[tuple[str, str, str]] = set()
+    for error in _validator(schema).iter_errors(data):
+        rule = "/".join(str(part) for part in error.schema_path)
+        if error.validator == "dependentRequired" and not error.path:
+            wanted = error.validator_value if isinstance(error.validator_value, dict) else {}
+            for name, needs in wanted.items():
+                if name in data:
+                    found |= {(rule, str(need), "this field is required") for need in needs if need not in data}
+            continue
+        found |= {(rule, field, message) for field, message in _field_messages(error, data)}
+    return found
+
+
 def _after_today(schema: dict, data: dict, today: date) -> list[tuple[str, str]]:
     """The date fields marked ``x-not-after: today`` whose value lies after ``today``."""
     found = []

@@ -2,8 +2,10 @@
 
 Every state change appends one event to its *stream* (its case, or ``system`` for events without a
 case such as deploys): the event's hash covers the previous event of the same stream, its number in
-the stream and its own fields, and the stream's head (``stream_head``) moves with it. Writers of two
-cases never touch the same row, so no write waits on another case and none takes a global lock.
+the stream and its own fields, and the stream's head moves with it (a case's on its own row,
+``case.head_seq``/``head_hash``, moved by the step's update of that row; the system stream's in
+``stream_head``). Writers of two cases never touch the same row, so no write waits on another case
+and none takes a global lock.
 
 The sequencer (``History.sequence``, run every few seconds by the scheduler's lease holder and before
 every seal) gives committed events their place in one append-only log, an RFC 9162 Merkle tree,
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from engine import merkle
@@ -31,7 +33,7 @@ from engine.clock import Clock, SystemClock
 from engine.errors import EngineError
 from engine.store.db import Database
 from engine.store.enums import EventKind
-from engine.store.models import Event, LogState, StreamHead, TreeHead
+from engine.store.models import Case, Event, LogState, StreamHead, TreeHead
 from engine.store.prepared import Prepared
 
 GENESIS = "0" * 64
@@ -88,8 +90,15 @@ def log_leaf(digest: str) -> str:
     return merkle.leaf_hash(bytes.fromhex(digest))
 
 
-_E, _S, _L, _T = Event.__table__, StreamHead.__table__, LogState.__table__, TreeHead.__table__
+_E, _S, _L, _T, _C = Event.__table__, StreamHead.__table__, LogState.__table__, TreeHead.__table__, Case.__table__
 READ_STREAM_HEAD = select(_S.c.seq, _S.c.hash).where(_S.c.stream == bindparam("stream")).with_for_update()
+# A case's head is on its row (``case.head_seq``, ``case.head_hash``; 0 and NULL before its first event).
+READ_CASE_HEAD = select(_C.c.head_seq, _C.c.head_hash).where(_C.c.number == bindparam("stream")).with_for_update(
+    key_share=True)
+MOVE_CASE_HEAD = Prepared(update(_C).where(
+    _C.c.number == bindparam("head_stream"), _C.c.head_seq == bindparam("old_seq")).values(
+    head_seq=bindparam("new_seq", type_=_C.c.head_seq.type),
+    head_hash=bindparam("new_hash", type_=_C.c.head_hash.type)))
 # Every state change appends: prepared (``engine.store.prepared``), as the rest of a step's writes.
 INSERT_STREAM_HEAD = Prepared(insert(_S), ("stream", "seq", "hash"))
 MOVE_STREAM_HEAD = Prepared(update(_S).where(
@@ -127,20 +136,51 @@ def append_at(conn: Connection, head: tuple[int, str] | None | Unread, *, case_n
     lock, saving a statement; returns the new head. The head's update checks it was read right (``HeadMoved``)."""
     stream = case_number or SYSTEM
     if isinstance(head, Unread):
-        found = conn.execute(READ_STREAM_HEAD, {"stream": stream}).first()
-        head = (found.seq, found.hash) if found is not None else None
-    prev, seq = (head[1], head[0] + 1) if head is not None else (GENESIS, 1)
-    text = canonical(payload)
-    digest = event_hash(prev, stream, seq, case_number, at, actor, kind, deployment_version, text)
-    INSERT_EVENT.run(conn, {
-        "stream": stream, "stream_seq": seq, "case_number": case_number, "at": at, "actor": actor, "kind": kind,
-        "payload": text, "deployment_version": deployment_version, "prev_hash": prev, "hash": digest})
+        head = read_head(conn, case_number)
+    (row,), new = chained(head, [(actor, kind, payload)], case_number=case_number, at=at,
+                          deployment_version=deployment_version)
+    INSERT_EVENT.run(conn, row)
+    if case_number is not None and MOVE_CASE_HEAD.run(conn, {"head_stream": stream, "old_seq": head[0] if head else 0,
+                                                             "new_seq": new[0], "new_hash": new[1]}) == 1:
+        return new
+    if case_number is not None and conn.execute(READ_CASE_HEAD, {"stream": stream}).first() is not None:
+        raise HeadMoved(f"the head of stream {stream} is no longer at {head[0] if head else 0}")
+    # A stream of no case (the system stream).
     if head is None:
-        INSERT_STREAM_HEAD.run(conn, {"stream": stream, "seq": seq, "hash": digest})
-    elif MOVE_STREAM_HEAD.run(conn, {"head_stream": stream, "old_seq": head[0], "new_seq": seq,
-                                     "new_hash": digest}) != 1:
+        INSERT_STREAM_HEAD.run(conn, {"stream": stream, "seq": new[0], "hash": new[1]})
+    elif MOVE_STREAM_HEAD.run(conn, {"head_stream": stream, "old_seq": head[0], "new_seq": new[0],
+                                     "new_hash": new[1]}) != 1:
         raise HeadMoved(f"the head of stream {stream} is no longer at {head[0]}")
-    return seq, digest
+    return new
+
+
+def read_head(conn: Connection, case_number: str | None) -> tuple[int, str] | None:
+    """The stream's head, locked for this transaction (a case's from its row, else from ``stream_head``)."""
+    stream = case_number or SYSTEM
+    if case_number is not None:
+        found = conn.execute(READ_CASE_HEAD, {"stream": stream}).first()
+        if found is not None:
+            return (found.head_seq, found.head_hash) if found.head_seq else None
+    found = conn.execute(READ_STREAM_HEAD, {"stream": stream}).first()
+    return (found.seq, found.hash) if found is not None else None
+
+
+def chained(head: tuple[int, str] | None, events: list[tuple[str, str, dict]], *, case_number: str | None,
+            at: datetime, deployment_version: int | None) -> tuple[list[dict], tuple[int, str] | None]:
+    """The ``event`` rows of ``events`` ((actor, kind, payload) each) chained after ``head``, and the head they
+    leave: nothing is written. The caller inserts the rows (``INSERT_EVENT``) and moves the head in the same
+    transaction (a case step does both with its own statements: the head with the case row's update)."""
+    stream = case_number or SYSTEM
+    rows = []
+    for actor, kind, payload in events:
+        prev, seq = (head[1], head[0] + 1) if head is not None else (GENESIS, 1)
+        text = canonical(payload)
+        digest = event_hash(prev, stream, seq, case_number, at, actor, kind, deployment_version, text)
+        rows.append({"stream": stream, "stream_seq": seq, "case_number": case_number, "at": at, "actor": actor,
+                     "kind": kind, "payload": text, "deployment_version": deployment_version, "prev_hash": prev,
+                     "hash": digest})
+        head = (seq, digest)
+    return rows, head
 
 
 @dataclass(frozen=True)
@@ -194,14 +234,19 @@ Progress = Callable[[int, int], None]
 _COLUMNS = (_E.c.seq, _E.c.stream, _E.c.stream_seq, _E.c.case_number, _E.c.at, _E.c.actor, _E.c.kind, _E.c.payload,
             _E.c.deployment_version, _E.c.prev_hash, _E.c.hash, _E.c.payload_digest, _E.c.log_index)
 _AFTER = tuple_(bindparam("after_stream", type_=_E.c.stream.type), bindparam("after_seq", type_=_E.c.stream_seq.type))
+_CASE_HAS_HEAD = _C.c.head_seq > 0  # a case's head on its row, else the stream's row in stream_head (if any)
 CHAIN_ROWS = (
-    select(*_COLUMNS, _S.c.seq.label("head_seq"), _S.c.hash.label("head_hash"))
-    .select_from(_E.outerjoin(_S, _S.c.stream == _E.c.stream))
+    select(*_COLUMNS, case((_CASE_HAS_HEAD, _C.c.head_seq), else_=_S.c.seq).label("head_seq"),
+           case((_CASE_HAS_HEAD, _C.c.head_hash), else_=_S.c.hash).label("head_hash"))
+    .select_from(_E.outerjoin(_S, _S.c.stream == _E.c.stream).outerjoin(_C, _C.c.number == _E.c.stream))
     .where(tuple_(_E.c.stream, _E.c.stream_seq) > _AFTER).order_by(_E.c.stream, _E.c.stream_seq)
 )
 STREAM_EVENT = select(*_COLUMNS).where(_E.c.stream == bindparam("stream"), _E.c.stream_seq == bindparam("n"))
-HEADS_WITHOUT_EVENTS = select(_S.c.stream, _S.c.seq).where(
-    _S.c.seq > 0, ~select(_E.c.seq).where(_E.c.stream == _S.c.stream).exists()).order_by(_S.c.stream).limit(1)
+_HEADS = union_all(select(_S.c.stream, _S.c.seq), select(_C.c.number.label("stream"), _C.c.head_seq.label("seq"))
+                   .where(_CASE_HAS_HEAD)).subquery()
+HEADS_WITHOUT_EVENTS = select(_HEADS.c.stream, _HEADS.c.seq).where(
+    _HEADS.c.seq > 0, ~select(_E.c.seq).where(_E.c.stream == _HEADS.c.stream).exists()).order_by(
+    _HEADS.c.stream).limit(1)
 LOG_ROWS = (select(*_COLUMNS).where(_E.c.log_index >= bindparam("from_index", type_=_E.c.log_index.type))
             .order_by(_E.c.log_index))
 LOG_HASHES = (select(_E.c.seq, _E.c.log_index, _E.c.hash)

@@ -21,8 +21,9 @@ opens once (its (group, month) key is unique).
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -33,12 +34,13 @@ from engine import history, spiff
 from engine.casework import OpenCase
 from engine.catalogue import Meaning, form_field
 from engine.errors import WorkflowFailure
+from engine.links import VERIFY
 from engine.people import CUSTOMER
 from engine.repository import Repository
 from engine.runtime import Runtime
 from engine.store.db import Database
 from engine.store.enums import EventKind
-from engine.store.models import Case, Notification
+from engine.store.models import Case, LinkToken, Notification
 from engine.store.models_improvement import ImprovementLink, RecurrenceGroup, RecurrenceMember
 from engine.store.prepared import PreparedValue
 
@@ -46,8 +48,8 @@ ITEM_CHANNEL = "improve"  # improvement items are numbered YYYYMMDD-IMPROVE-NNN
 RECURRENCE = "recurrence"  # the source of an item a recurring problem opened (its links say so)
 SYSTEM_ACTOR = "system"
 
-_L, _G, _M, _C, _N = (ImprovementLink.__table__, RecurrenceGroup.__table__, RecurrenceMember.__table__,
-                      Case.__table__, Notification.__table__)
+_L, _G, _M, _C, _N, _LT = (ImprovementLink.__table__, RecurrenceGroup.__table__, RecurrenceMember.__table__,
+                           Case.__table__, Notification.__table__, LinkToken.__table__)
 
 
 def _raise_group(insert_of: Any) -> PreparedValue:
@@ -93,22 +95,41 @@ class Improvements:
         in their language and on their status page.
         """
         if case.row.process_id == case.deployment.catalogue.improvement_process:
-            self._tell_linked_customers(session, case)
+            self._tell_linked_customers(session, case, snap)
         for asked in list(case.notices):
             if isinstance(asked, spiff.Opening):
                 self._open(session, case, asked.source, asked.data, [case.row.id], asked.element_id)
             elif isinstance(asked, spiff.Recurrence):
                 self._count(session, case, snap.data, asked)
 
-    def _tell_linked_customers(self, session: Session, case: OpenCase) -> None:
+    def _tell_linked_customers(self, session: Session, case: OpenCase, snap: spiff.Snapshot) -> None:
+        """Each linked complaint's customer gets the item's customer notices; a notice whose template says
+        ``link = "verify"`` carries their own single-use link to say whether the problem is solved (valid for
+        the ``customerLinkDays`` of the open step marked ``customerVerification``), naming complaint and item."""
         told = [n for n in spiff.notices_only(case.notices) if n.role == CUSTOMER]
         if not told:
             return
-        linked = list(session.scalars(select(_L.c.case_id).where(_L.c.item_case_id == case.row.id).order_by(_L.c.id)))
-        rows = [{"case_id": case_id, "role": CUSTOMER, "subject": n.subject, "element_id": n.element_id,
-                 "recipients": [], "link_token": None, "created_at": case.moment} for n in told for case_id in linked]
+        conn = session.connection()
+        linked = conn.execute(select(_L.c.case_id, _C.c.number).join(_C, _C.c.id == _L.c.case_id)
+                              .where(_L.c.item_case_id == case.row.id).order_by(_L.c.id)).all()
+        catalogue = case.deployment.catalogue
+        days = catalogue.link_days(VERIFY, (), [t.task_spec.bpmn_id for t in snap.ready_user_tasks])
+        rows, tokens = [], []
+        for notice in told:
+            asks = case.deployment.notice_links.get(notice.subject) == VERIFY
+            for case_id, number in linked:
+                token = secrets.token_urlsafe(32) if asks else None
+                if token:
+                    tokens.append({"id": token, "case_number": number, "item_number": case.row.number,
+                                   "purpose": VERIFY, "created_at": case.moment,
+                                   "expires_at": case.moment + timedelta(days=days), "used_at": None})
+                rows.append({"case_id": case_id, "role": CUSTOMER, "subject": notice.subject,
+                             "element_id": notice.element_id, "recipients": [], "link_token": token,
+                             "created_at": case.moment})
+        if tokens:
+            conn.execute(insert(_LT), tokens)
         if rows:
-            session.connection().execute(insert(_N), rows)
+            conn.execute(insert(_N), rows)
 
     def _open(self, session: Session, case: OpenCase, source: str, data: dict, members: list[int],
               element: str | None) -> str:

@@ -20,10 +20,12 @@ from engine.store.db import Database
 from engine.store.models import Case, LinkToken
 
 # confirm: answer yes or no to a message the case waits for; survey: answer a step customers may answer;
-# reply: answer a request for more information (text and photos) the case waits for.
-PURPOSES = ("confirm", "survey", "reply")
+# reply: answer a request for more information (text and photos) the case waits for; verify: say whether an
+# improvement item linked to the customer's complaint solved their problem (``engine.improvement_answers``).
+VERIFY = "verify"
+PURPOSES = ("confirm", "survey", "reply", VERIFY)
 # Where each link leads on the customers' pages (the web serves these paths).
-PATHS = {"confirm": "/c/confirm/", "survey": "/c/survey/", "reply": "/c/reply/"}
+PATHS = {"confirm": "/c/confirm/", "survey": "/c/survey/", "reply": "/c/reply/", "verify": "/c/verify/"}
 REASONS = ("unknown", "used", "expired", "wrong_purpose")
 
 

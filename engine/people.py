@@ -91,21 +91,31 @@ def local_day(moment: datetime, zone: tzinfo) -> date:
     return moment.astimezone(zone).date()
 
 
-def role_members(conn: Connection | Session, role: str, excluded: set[str], day: date) -> list[str]:
+Roster = dict[tuple[str, date], list[str]]  # (role, day) -> members present, as read in this transaction
+
+
+def role_members(conn: Connection | Session, role: str, excluded: set[str], day: date,
+                 roster: Roster | None = None) -> list[str]:
     """The members of ``role`` present on ``day``, by rank (primary first), leaving out ``excluded``.
 
-    Present: enabled, and no absence period of theirs covers ``day``.
+    Present: enabled, and no absence period of theirs covers ``day``. ``roster`` keeps what was read
+    for the caller's transaction (a step that opens several tasks of a role and notifies it reads it once).
     """
-    rows = ROLE_MEMBERS.all(conn.connection() if isinstance(conn, Session) else conn,
-                            {"role": role, "day": day, "day_too": day})
-    return [username for (username,) in rows if username not in excluded]
+    found = roster.get((role, day)) if roster is not None else None
+    if found is None:
+        found = [username for (username,) in ROLE_MEMBERS.all(conn.connection() if isinstance(conn, Session) else conn,
+                                                              {"role": role, "day": day, "day_too": day})]
+        if roster is not None:
+            roster[(role, day)] = found
+    return [username for username in found if username not in excluded]
 
 
-def pick_assignee(conn: Connection | Session, role: str | None, excluded: set[str], day: date) -> str | None:
+def pick_assignee(conn: Connection | Session, role: str | None, excluded: set[str], day: date,
+                  roster: Roster | None = None) -> str | None:
     """The first member of ``role`` present on ``day`` by rank who is not excluded, or None."""
     if not role:
         return None
-    members = role_members(conn, role, excluded, day)
+    members = role_members(conn, role, excluded, day, roster)
     return members[0] if members else None
 
 
@@ -131,7 +141,7 @@ class Assignment:
 
 
 def assign(conn: Connection | Session, role: str | None, excluded: set[str], roles: dict[str, dict],
-           day: date) -> Assignment:
+           day: date, roster: Roster | None = None) -> Assignment:
     """The task's role's first member available on ``day``, else the first along its fallback chain.
 
     ``day`` is the case's current moment in the calendar's zone (the engine clock), so a demo clock
@@ -139,23 +149,23 @@ def assign(conn: Connection | Session, role: str | None, excluded: set[str], rol
     """
     if not role:
         return Assignment(None)
-    own = pick_assignee(conn, role, excluded, day)
+    own = pick_assignee(conn, role, excluded, day, roster)
     if own is not None:
         return Assignment(own)
     for fallback in fallback_chain(roles, role):
-        found = pick_assignee(conn, fallback, excluded, day)
+        found = pick_assignee(conn, fallback, excluded, day, roster)
         if found is not None:
             return Assignment(found, fallback)
     return Assignment(None)
 
 
 def notice_recipients(conn: Connection | Session, role: str, excluded: set[str], roles: dict[str, dict],
-                      day: date) -> list[str]:
+                      day: date, roster: Roster | None = None) -> list[str]:
     """Who reads a notice to ``role``: its members available on ``day``, else those of the first fallback role
     that has any."""
-    members = role_members(conn, role, excluded, day)
+    members = role_members(conn, role, excluded, day, roster)
     for fallback in fallback_chain(roles, role) if not members else ():
-        members = role_members(conn, fallback, excluded, day)
+        members = role_members(conn, fallback, excluded, day, roster)
         if members:
             break
     return members

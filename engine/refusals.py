@@ -71,6 +71,11 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "en": "case {number} is {status}: this cannot be done now"},
     "step_not_done": {"zh": "案件 {number} 没有已完成的环节 {element}，不能退回到该环节",
                       "en": "case {number} has no completed step {element} to go back to"},
+    "correction_breaks_form": {"zh": "更正后，案件按表单 {form} 记录的数据将违反其规则 {rule}：{field}（{problem}）；"
+                                     "未做任何更改：请选择表单允许的值，或退回到该环节重新办理",
+                               "en": "after this correction the case's data recorded with form {form} would break its "
+                                     "rule {rule}: {field} ({problem}); nothing changed: choose a value the form "
+                                     "allows, or move the case back to that step"},
     "message_not_expected": {"zh": "案件 {number} 现在不在等待消息 {message}",
                              "en": "case {number} is not waiting for message {message} now"},
     "workflow_failed": {"zh": "流程在 {element} 出错，已记录为事件；流程负责人需修正该元素",
@@ -109,6 +114,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "meaning_twice": {"zh": "x-meaning “{value}” 已用在字段 {other} 上：每种含义只能标一个字段",
                       "en": 'x-meaning "{value}" is already on the field {other}: mark one field per meaning'},
     "customer_mark_invalid": {"zh": "x-customer 只能是 true 或 false", "en": "x-customer is true or false"},
+    "meaning_not_number": {"zh": "x-meaning “{value}” 是统计的金额：字段要写 \"type\": \"number\"（现在是“{kind}”）",
+                           "en": 'x-meaning "{value}" is an amount the statistics add up: give the field '
+                                 '"type": "number" (it is "{kind}")'},
+    "meaning_field_differs": {"zh": "x-meaning “{value}” 在 {other} 里标在字段 {field} 上：各表单要用同一个字段名，"
+                                    "否则统计只认其中一个",
+                              "en": 'x-meaning "{value}" marks the field {field} in {other}: use the same field name '
+                                    'in every form, or the statistics count only one of them'},
+    "default_from_invalid": {"zh": "x-default-from 要写案件数据的字段名，例如 compensation_amount（现在是“{value}”）",
+                             "en": 'x-default-from names a case-data field, e.g. compensation_amount '
+                                   '(it is "{value}")'},
     "reply_needs_words": {"zh": '每条回复模板都需要中文 zh 和英文 en 文本，例如 zh = "您好……"',
                           "en": 'each reply template needs a "zh" and an "en" text, e.g. en = "Hello…"'},
     "reply_too_long": {"zh": "回复模板最多 {most} 个字符", "en": "a reply template has at most {most} characters"},
@@ -569,6 +584,18 @@ MESSAGES: dict[str, dict[str, str]] = {
                                       'knowledge = "edit"',
                                 "en": 'knowledge = "{value}" is unknown: write knowledge = "edit" to let the role '
                                       "correct and retire knowledge-base entries"},
+    # the improvement loop (engine.improvement_checks)
+    "improvement_process_missing": {
+        "zh": "脚本调用了 {function}()，但没有已部署的流程可作为改进流程，改进事项无法开启，案件会在此出错："
+              "请在改进流程（例如 improvement.bpmn）的开始事件上加属性 improvement = true，"
+              "或删去这个调用",
+        "en": "the script calls {function}() but no deployed process can serve as the improvement process, so "
+              "no improvement item can open and the case would fail here: give the start event of the "
+              "improvement process (e.g. improvement.bpmn) the property improvement = true, or remove the call"},
+    "customer_verification_invalid": {
+        "zh": "属性 customerVerification 只能写在改进流程（开始事件有 improvement = true）的用户任务上，值为 true",
+        "en": "customerVerification belongs on a user task of the improvement process (whose start event has "
+              "improvement = true), with the value true"},
 }
 
 

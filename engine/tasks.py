@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections import namedtuple
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from engine import forms, history, involved, knowledge, lockstep, spiff
 from engine.access import ROLES_OF, not_involved
-from engine.casework import CaseRow, CaseWork, lock_case
+from engine.casework import LOCK_COLUMNS, CaseRow, CaseWork, case_row, lock_case
 from engine.catalogue import Meaning, form_field
 from engine.clock import Clock
 from engine.errors import (
@@ -62,6 +63,14 @@ LOCKED_TASK = PreparedQuery(select(
 # The completion's task read under the case lock, with the lock-step check in the same statement.
 LOCKED_TASK_AND_DUE = PreparedQuery(LOCKED_TASK.statement.add_columns(
     lockstep.timers_due(_T.c.case_id).label("timers_due")))
+# SQLite, whose write lock is taken at BEGIN: the case (as ``lock_case`` reads it), the task and the deadline check
+# in one statement (``Tasks._lock_task``).
+_TASK_COLUMNS = LOCKED_TASK_AND_DUE.statement.selected_columns
+LockedTask = namedtuple("LockedTask", [column.key for column in _TASK_COLUMNS])  # noqa: PYI024
+LOCKED_CASE_AND_TASK = PreparedQuery(
+    select(*LOCK_COLUMNS, *(column.label(f"task_{column.key}") for column in _TASK_COLUMNS))
+    .select_from(_T.join(_C, _C.c.id == _T.c.case_id))
+    .where(_T.c.id == bindparam("task_id")))
 UNCLAIM = update(_T).where(_T.c.id == bindparam("task_id")).values(
     assignee=bindparam("username", type_=_T.c.assignee.type), claimed=False)
 CUSTOMER = "customer"
@@ -449,12 +458,8 @@ class Tasks:
         applies at is taken once the case is locked: a completion that waited for the lock is applied (and
         recorded) as of when it ran, after any deadline that passed meanwhile (``engine.lockstep``)."""
         with self._db.write() as session:
-            case_row = lock_case(session, task_id=task_id)
+            case_row, task, now = self._lock_task(session, task_id)
             held.append(case_row.id)
-            now = self._clock.now()
-            task = LOCKED_TASK_AND_DUE.first(session.connection(), {"task_id": task_id, "now": now})
-            if task is None or task.case_id != case_row.id:
-                raise NotFound(f"no task {task_id}")
             if task.timers_due:
                 raise lockstep.DeadlinePassed
             if case_row.status == CaseStatus.ARCHIVED:
@@ -502,6 +507,29 @@ class Tasks:
                     task_id=task_id, element=task.element_id, schema=schema, submitted=clean,
                     data=spiff.snapshot(case.workflow).data, actor=username, at=self._clock.now(),
                     deployment_version=deployment.version)
+
+    def _lock_task(self, session: Session, task_id: str) -> tuple[CaseRow, Row, datetime]:
+        """The task's case locked, the task read under that lock with whether a deadline of the case passed,
+        and the moment the step applies at, taken once the lock is held.
+
+        On SQLite the write transaction's BEGIN IMMEDIATE is the lock (held once ``connection()`` returns), so
+        the case, its history head, the task and the deadline check are one statement. On PostgreSQL the case
+        row's FOR UPDATE may wait for another step: the moment is taken after it, and the task and deadline
+        are read by a second statement, which sees what that step committed.
+        """
+        conn = session.connection()
+        if conn.dialect.name == "sqlite":
+            now = self._clock.now()
+            found = LOCKED_CASE_AND_TASK.first(conn, {"task_id": task_id, "now": now})
+            if found is None:
+                raise NotFound(f"no task {task_id}")
+            return case_row(found), LockedTask._make(found[len(LOCK_COLUMNS):]), now
+        locked = lock_case(session, task_id=task_id)
+        now = self._clock.now()
+        task = LOCKED_TASK_AND_DUE.first(conn, {"task_id": task_id, "now": now})
+        if task is None or task.case_id != locked.id:
+            raise NotFound(f"no task {task_id}")
+        return locked, task, now
 
     def _locked(self, session: Session, task_id: str, case_id: int) -> tuple[Row, CaseRow]:
         """The task read under its case's lock, so a racing completion is visible by now."""

@@ -97,7 +97,8 @@ class Timers:
         timer = None
         try:
             with self._db.write() as session:
-                timer = session.execute(DUE.params(now=now).with_for_update(of=Case, skip_locked=True)).first()
+                timer = session.execute(DUE.params(now=now).with_for_update(
+                    of=Case, skip_locked=True, key_share=True)).first()
                 if timer is None:
                     return None
                 return Firing(self._fire_locked(session, timer.case_id, timer.due_at, timer.id))

@@ -176,3 +176,29 @@ def test_a_not_after_keyword_on_a_field_that_is_no_date_is_refused_at_deploy(wor
     with pytest.raises(DeployError) as refused:
         eng.repository.deploy(actor="owner1")
     assert any(p.code == "form_not_after_invalid" and p.element == name for p in refused.value.problems)
+
+
+def test_scripts_opening_improvement_items_without_an_improvement_process_are_refused_naming_each_call(
+        eng, workflows_dir):
+    _edit(workflows_dir / "improvement.bpmn", '<spiffworkflow:property name="improvement" value="true"/>',
+          '<spiffworkflow:property name="improvement" value="false"/>')
+    problems = [p for p in _refused(eng, workflows_dir) if p.code == "improvement_process_missing"]
+    found = sorted((p.file, p.element.split(" ")[0], dict(p.params)["function"]) for p in problems)
+    assert found == [("complaint.bpmn", "forward_suggestion", "open_improvement"),
+                     ("responsibility.bpmn", "track_problem", "count_recurrence"),
+                     ("responsibility.bpmn", "track_problem", "open_improvement")]
+    assert "improvement = true" in problems[0].text("en") and "open_improvement()" in problems[0].text("en")
+    assert "改进流程" in problems[0].text("zh") and "improvement = true" in problems[0].text("zh")
+
+
+def test_a_deployment_whose_scripts_open_no_improvement_item_needs_no_improvement_process(eng, workflows_dir):
+    _edit(workflows_dir / "improvement.bpmn", '<spiffworkflow:property name="improvement" value="true"/>',
+          '<spiffworkflow:property name="improvement" value="false"/>')
+    _edit(workflows_dir / "complaint.bpmn", 'open_improvement("suggestion",', 'suggested = ("suggestion",')
+    _edit(workflows_dir / "responsibility.bpmn", "count_recurrence(recurrence_group_by, recurrence_threshold)",
+          "recurrence_counted = (recurrence_group_by, recurrence_threshold)")
+    _edit(workflows_dir / "responsibility.bpmn", 'open_improvement("capa",', 'capa_item = ("capa",')
+    # no longer the improvement process: its step verifying with customers would be refused too
+    _edit(workflows_dir / "improvement.bpmn", '<spiffworkflow:property name="customerVerification" value="true"/>', "")
+    eng.repository.deploy(workflows_dir, actor="owner1")
+    assert [v.version for v in eng.repository.versions()] == [1, 2]

@@ -208,3 +208,40 @@ def test_the_case_diagram_also_draws_the_stage_the_case_is_in_now(eng):
     later = eng.diagrams.for_case(number, "sup1").stage
     assert later is not None and later.process_id != stage.process_id
     assert set(later.current) & {t.name for t in eng.tasks.for_case(number)}
+
+
+def test_migration_0024_moves_each_case_head_onto_its_row_and_the_history_still_verifies(database_url):
+    """Heads written to stream_head before 0024 move onto their cases' rows (the system stream's stays); the
+    chains verify, and the next step appends after the moved head."""
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.store.db import MIGRATIONS
+
+    eng = engine.open(database_url, ROOT / "workflows")
+    try:
+        eng.repository.deploy(actor="owner1", note="before 0024")
+        eng.people.seed_demo()
+        first, second = _started_case(eng), eng.runtime.start("complaint", registration(), "cs1")
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with eng.db.engine.begin() as conn:  # back to 0020: every head in stream_head, as written then
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0020")
+            heads = dict(conn.execute(sa.text("SELECT stream, seq FROM stream_head")).all())
+        assert heads == {"system": 1, first: 2, second: 1}
+        with eng.db.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            moved = dict(conn.execute(sa.text('SELECT number, head_seq FROM "case"')).all())
+            left = dict(conn.execute(sa.text("SELECT stream, seq FROM stream_head")).all())
+        assert moved == {first: 2, second: 1} and left == {"system": 1}
+        with eng.db.engine.connect() as conn:
+            stored = dict(conn.execute(sa.text('SELECT number, head_hash FROM "case"')).all())
+        assert stored[first] == eng.history.events(first)[-1].hash
+        assert eng.history.verify().ok
+        complete(eng, second, "first_response")  # appends after the moved head
+        assert [e.stream_seq for e in eng.history.events(second)] == [1, 2]
+        assert eng.history.verify().ok and eng.history.sequence() == 5 and eng.history.verify().ok
+    finally:
+        eng.close()

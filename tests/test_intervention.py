@@ -10,8 +10,15 @@ import pytest
 
 import engine
 from engine.catalogue import Meaning
-from engine.errors import CaseArchived, CaseNotOpen, CaseSuspended, FormInvalid, StepNotDone
-from tests.driver import complete, registration, subjects, task, to_callback
+from engine.errors import (
+    CaseArchived,
+    CaseNotOpen,
+    CaseSuspended,
+    CorrectionBreaksForm,
+    FormInvalid,
+    StepNotDone,
+)
+from tests.driver import complete, registration, subjects, task, to_callback, to_responsibility
 
 
 def test_a_suspended_case_holds_its_deadline_and_fires_it_once_resumed(eng, clock):
@@ -226,3 +233,36 @@ def test_a_corrected_customer_name_is_kept_masked_in_the_case_and_in_full_for_th
     assert eng.cases.contact(number, "sup1").name == "章珊"  # the supervisor calls customers: in full
     assert [hit.number for hit in eng.search.find("sup1", "章珊")] == [number]
     assert eng.replay.run(number)
+
+
+def test_a_correction_that_breaks_a_whole_form_rule_is_refused_naming_it_and_a_valid_one_is_kept(eng):
+    """determine_responsibility.json: ``if`` responsibility is not_determinable ``then`` pending_reason is
+    required. Each value is valid on its own; the correction must still leave the form's data valid."""
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    to_responsibility(eng, number)
+    complete(eng, number, "determine_responsibility", responsibility="company")
+    version = eng.cases.get(number).version
+    with pytest.raises(CorrectionBreaksForm) as refused:
+        eng.corrections.correct(number, "sup1", {"responsibility": "not_determinable"}, "责任判定有误")
+    assert refused.value.params["form"] == "forms/determine_responsibility.json"
+    assert refused.value.params["rule"] == "then/required" and refused.value.params["field"] == "pending_reason"
+    assert "pending_reason" in refused.value.text("zh") and "then/required" in refused.value.text("en")
+    assert "未做任何更改" in refused.value.text("zh") and "nothing changed" in refused.value.text("en")
+    # lost nothing: the case holds what it held, no event, no new version
+    assert {f.name: f.value for f in eng.corrections.fields(number)}["responsibility"] == "company"
+    assert [e for e in eng.history.events(number) if e.kind == "case_data_corrected"] == []
+    assert eng.cases.get(number).version == version
+
+    changes = eng.corrections.correct(number, "sup1", {"responsibility": "third_party"}, "实为第三方责任")
+    assert changes == {"responsibility": {"before": "company", "after": "third_party"}}
+    report = eng.replay.run(number)
+    assert report, report.first_difference
+
+
+def test_a_rule_the_recorded_data_never_met_does_not_block_a_correction(eng):
+    """A form the case has not filled yet breaks its ``required`` before and after alike: only what the
+    correction itself breaks is refused (the registration's product is also a field of the improvement item's form)."""
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    # improvement_item.json defines product_name too and requires fields no complaint holds
+    changes = eng.corrections.correct(number, "sup1", {"product_name": "电水壶 K3"}, "产品登记错了")
+    assert changes["product_name"]["after"] == "电水壶 K3"

@@ -59,3 +59,41 @@ def test_someone_marked_absent_before_dated_absences_stays_away_until_further_no
             assert {name: bool(flag) for name, flag in flags.items()} == {"away1": True, "here1": False}
     finally:
         db.dispose()
+
+
+def test_migration_0025_gives_links_an_improvement_item_and_keeps_the_links_already_sent(database_url):
+    """Links sent before 0025 keep working (no item: not a verification link); downgrading drops the column only."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.store.db import MIGRATIONS
+
+    db = make_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+
+    def to(revision: str, up: bool = True) -> None:
+        with db.begin() as conn:
+            config.attributes["connection"] = conn
+            (command.upgrade if up else command.downgrade)(config, revision)
+
+    def columns() -> set[str]:
+        return {c["name"] for c in sa.inspect(db).get_columns("link_token")}
+
+    try:
+        to("0020")
+        with db.begin() as conn:
+            conn.execute(sa.text("INSERT INTO link_token (id, case_number, purpose, created_at, expires_at) VALUES "
+                                 "('old', '20260302-PHONE-001', 'confirm', :at, :at)"), {"at": "2026-03-02 10:00:00"})
+        to("0025")
+        assert "item_number" in columns()
+        with db.begin() as conn:
+            assert conn.execute(sa.text("SELECT purpose, item_number FROM link_token")).all() == [("confirm", None)]
+            conn.execute(sa.text("UPDATE link_token SET item_number = '20260302-IMPROVE-001'"))
+        to("0020", up=False)
+        assert "item_number" not in columns()
+        with db.connect() as conn:
+            assert conn.execute(sa.text("SELECT id, purpose FROM link_token")).all() == [("old", "confirm")]
+    finally:
+        db.dispose()

@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from engine import merkle
 from engine.history import GENESIS, SYSTEM, event_hash, log_leaf
 from engine.seals import KEY_ENV, KEY_FILE_ENV, Seal, SealError
-from engine.store.models import Event, LogState, StreamHead, TreeHead
+from engine.store.models import Case, Event, LogState, StreamHead, TreeHead
 from tests.driver import complete, registration, start_to_verified, to_plan
 
 KEY = "an auditor's key, not in the database"
-E, S, L, T = Event.__table__, StreamHead.__table__, LogState.__table__, TreeHead.__table__
+E, S, L, T, C = Event.__table__, StreamHead.__table__, LogState.__table__, TreeHead.__table__, Case.__table__
 
 
 @pytest.fixture
@@ -67,7 +67,9 @@ def write_rows(conn, rows: list[dict]) -> None:
 
 
 def move_head(conn, stream: str, n: int, digest: str) -> None:
+    """Where the head lives: a case's on its row, the system stream's in stream_head."""
     conn.execute(sa.update(S).where(S.c.stream == stream).values(seq=n, hash=digest))
+    conn.execute(sa.update(C).where(C.c.number == stream).values(head_seq=n, head_hash=digest))
 
 
 def renumber(conn, stream: str, after: int, by: int) -> None:
@@ -400,6 +402,7 @@ def test_a_truncated_log_with_its_state_moved_back_is_caught_by_a_seal(eng, hist
         conn.execute(sa.delete(T).where(T.c.size > keep))
         for stream, n in gone:
             conn.execute(sa.update(S).where(S.c.stream == stream, S.c.seq >= n).values(seq=n - 1))
+            conn.execute(sa.update(C).where(C.c.number == stream, C.c.head_seq >= n).values(head_seq=n - 1))
     recompute_log(eng)
     with eng.db.engine.begin() as conn:  # the heads now point at the last events kept
         for stream, rows in chains(eng).items():

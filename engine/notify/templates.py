@@ -8,9 +8,10 @@ A subject without a template still goes out, in the built-in wording.
 
 Two optional top-level keys say what a notice carries besides its words:
 
-- ``link = "confirm" | "reply" | "survey"``: a customer notice (``notify("customer", ...)``) carries a
+- ``link = "confirm" | "reply" | "survey" | "verify"``: a customer notice (``notify("customer", ...)``) carries a
   signed, single-use link of that kind (answer yes or no to the plan, answer a request for more
-  information with text and photos, answer the survey), issued in the step's own transaction and
+  information with text and photos, answer the survey; verify: an improvement item's notice, one link per
+  linked complaint, ``engine.improvements``), issued in the step's own transaction and
   valid for the ``customerLinkDays`` of what it answers; ``{{ link }}`` is that link, and
   ``{{ link_expires }}`` its end. Without it a customer's ``{{ link }}`` is the status page.
 - ``report = "compliance"`` with ``period = "week" | "month"``: the notice carries the deadline
@@ -37,7 +38,7 @@ PARTS = ("title", "text", "html")
 VARIABLES = frozenset({"case_number", "subject", "role", "recipient", "link", "grade", "escalation_tier", "status",
                        "channel", "complaint_type", "product_name", "created_at", "link_expires", "period_start",
                        "period_end", "report_link"})
-LINKS = ("confirm", "reply", "survey")  # what ``link = ...`` may name (engine.links.PURPOSES)
+LINKS = ("confirm", "reply", "survey", "verify")  # what ``link = ...`` may name (engine.links.PURPOSES)
 REPORTS = ("compliance",)
 PERIODS = ("week", "month")
 BUILTIN = {

@@ -37,6 +37,7 @@ class EventKind(StrEnum):
     TOKEN_REVOKED = "token_revoked"
     SIGN_IN_ROLES_SET = "sign_in_roles_set"  # an identity provider's groups gave an account other roles (or it)
     IMPROVEMENT_LINKED = "improvement_linked"  # an improvement item and the complaints it answers (seed 003)
+    IMPROVEMENT_ANSWERED = "improvement_answered"  # a linked complaint's customer: is the problem solved? (on the item)
     KNOWLEDGE_ADDED = "knowledge_added"  # a step whose form has x-knowledge fields made a knowledge-base entry
     KNOWLEDGE_CORRECTED = "knowledge_corrected"  # its problem, cause or solution corrected (on the source case)
     KNOWLEDGE_RETIRED = "knowledge_retired"  # no longer shown as a known issue (on the source case)

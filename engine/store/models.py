@@ -112,6 +112,10 @@ class Case(Base):
     # The customer's contact without separators, lower case (``engine.deadline_rollup.contact_key``): set at
     # registration, kept by corrections, cleared with the contact; NULL when there is none.
     contact_key: Mapped[str | None] = mapped_column(String(200))
+    # The head of the case's history chain (``engine.history``): the number and hash of its last event (0 and
+    # NULL before the first). Kept on the case's row, so the step's own update of the row moves it.
+    head_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    head_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeadlineDay(Base):
@@ -350,7 +354,7 @@ class Event(Base):
 
 
 class StreamHead(Base):
-    """The head of one stream's chain: locked only by writers of that stream (its case)."""
+    """The head of a chain that belongs to no case (the ``system`` stream); a case's head is on its row."""
 
     __tablename__ = "stream_head"
 
@@ -510,10 +514,12 @@ class LinkToken(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     case_number: Mapped[str] = mapped_column(String(40), index=True)
-    purpose: Mapped[str] = mapped_column(String(40))  # confirm | survey
+    purpose: Mapped[str] = mapped_column(String(40))  # confirm | survey | reply | verify
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # verify: the improvement item whose effect the customer of ``case_number`` (a linked complaint) is asked
+    item_number: Mapped[str | None] = mapped_column(String(40))
 
 
 class LookupCode(Base):

@@ -129,3 +129,31 @@ def test_a_stale_token_of_a_signed_in_person_gets_a_page_in_their_language(clien
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "此页面打开时间过长" in page and "CSRF" not in page
+
+
+def sign_in(client, username: str, **extra: str) -> str:  # noqa: ANN001
+    """Where the login form sends the person (the redirect's location)."""
+    response = client.post("/login", data={"username": username, "password": "demo",
+                                           "csrf_token": csrf_token(client), **extra})
+    assert response.status_code == 302, response.status_code
+    return response.location
+
+
+def test_signing_in_with_exactly_one_step_waiting_opens_it_otherwise_the_inbox(client, eng):
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    first = task(eng, number, "first_response")
+    assert first.assignee == "cs1"
+    assert sign_in(client, "cs1") == f"/tasks/{first.id}?landed=1"
+    page = client.get(f"/tasks/{first.id}?landed=1").get_data(as_text=True)
+    assert "只有一个环节在等您处理，已为您打开" in page and 'href="/inbox"' in page
+    assert "只有一个环节在等您处理" not in client.get(f"/tasks/{first.id}").get_data(as_text=True)
+    client.get("/lang/en")
+    assert "One step waits for you" in client.get(f"/tasks/{first.id}?landed=1").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/inbox")})
+    # a page asked for wins; a colleague's step (cs2 shares the role) is not theirs to land on
+    assert sign_in(client, "cs1", next=f"/cases/{number}") == f"/cases/{number}"
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/inbox")})
+    assert sign_in(client, "cs2") == "/inbox"
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/inbox")})
+    eng.runtime.start("complaint", registration(channel="phone"), "cs1")  # two steps waiting: the inbox
+    assert sign_in(client, "cs1") == "/inbox"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.driver import complete, registration
+from tests.driver import complete, registration, to_responsibility
 from tests.web.conftest import csrf_token, login
 
 
@@ -91,3 +91,31 @@ def test_a_supervisor_moves_a_case_back_and_a_suspended_case_is_refused(client, 
     assert "已退回到" in page and "退回到先前环节" in page
     replay = client.get(f"/cases/{number}/replay").get_data(as_text=True)
     assert 'data-ok="true"' in replay and '<td data-kind="case_moved_back">退回到先前环节</td>' in replay
+
+
+def test_a_correction_that_breaks_a_rule_of_its_form_is_refused_in_either_language_and_changes_nothing(client,
+                                                                                                          eng):
+    """Responsibility "not determinable" needs the reason it cannot be (determine_responsibility.json's
+    if/then): correcting a recorded "company" to it is refused naming the form, the rule and the field."""
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    to_responsibility(eng, number)
+    complete(eng, number, "determine_responsibility", responsibility="company")
+    login(client, "sup1")
+    token = csrf_token(client, f"/cases/{number}")
+    refused = client.post(f"/cases/{number}/correct", follow_redirects=True,
+                          data={"csrf_token": token, "field": "responsibility", "value": "not_determinable",
+                                "reason": "责任判定有误"}).get_data(as_text=True)
+    assert "责任方 未更正" in refused and "“责任判定”" in refused and "then/required" in refused
+    assert "无法确定的原因：此项为必填" in refused and "未做任何更改" in refused
+    client.get("/lang/en")
+    refused = client.post(f"/cases/{number}/correct", follow_redirects=True,
+                          data={"csrf_token": token, "field": "responsibility", "value": "not_determinable",
+                                "reason": "wrong"}).get_data(as_text=True)
+    assert "breaks its rule then/required" in refused and "Nothing changed" in refused
+    assert [e for e in eng.history.events(number) if e.kind == "case_data_corrected"] == []
+    assert {f.name: f.value for f in eng.corrections.fields(number)}["responsibility"] == "company"
+
+    client.post(f"/cases/{number}/correct", data={"csrf_token": token, "field": "responsibility",
+                                                  "value": "third_party", "reason": "实为承运商责任"})
+    assert {f.name: f.value for f in eng.corrections.fields(number)}["responsibility"] == "third_party"
+    assert eng.replay.run(number)

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from engine.history import SYSTEM
 from engine.report_files import Wording, to_csv, to_xlsx
 from engine.store.enums import EventKind
 from web import i18n
+from web.audit import role_changes
 from web.cases.display import deployed_label, grades
 from web.services import engine
 
@@ -73,26 +73,12 @@ def outcomes() -> list[tuple[str, str]]:
     return [(code, deployed_label("outcomes", code)) for code in codes]
 
 
-# What each roles.toml setting allows, in words (the deployments page's "roles changed" column).
-ROLE_SETTINGS = {
-    "sees": _l("sees"), "contact": _l("customer contact"), "register": _l("may register complaints"),
-    "read_only": _l("read only"), "deploy": _l("may deploy"), "admin": _l("administers sessions"),
-    "reassign": _l("may reassign"), "intervene": _l("may step in on cases"),
-    "pending_ledger": _l("pending-matters ledger"), "fallback": _l("fallback role"), "zh": _l("Chinese name"),
-    "en": _l("English name"), "demo": _l("demo user names"), "backup": _l("has a backup"),
-}
-
-
-@bp.app_template_filter("role_setting")
-def role_setting(key: str) -> str:
-    return str(ROLE_SETTINGS.get(key, key))
-
-
 @bp.get("/deployments")
 def deployments() -> str:
     """Every deployed version with who deployed it, and what each changed in the roles (who may do what)."""
     eng = engine()
-    changes = {e.payload.get("version"): e for e in eng.history.events(SYSTEM) if e.kind == EventKind.ROLES_CHANGED}
+    changes = {e.payload.get("version"): role_changes.lines(e.payload) for e in eng.history.events(SYSTEM)
+               if e.kind == EventKind.ROLES_CHANGED}
     return render_template("audit/deployments.html", versions=list(reversed(eng.repository.versions())),
                            changes=changes, zone=zone())
 

@@ -13,9 +13,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from engine.errors import NotFound
 from engine.sessions import IssuedToken
 from engine.statistics import STATISTICS_RIGHT
-from web import login_throttle
+from web import landing, login_throttle
 from web.extensions import login_manager
-from web.services import engine, local_path
+from web.services import engine
 
 bp = Blueprint("auth", __name__, template_folder="../templates")
 
@@ -144,8 +144,10 @@ def login():  # noqa: ANN201
     session.clear()
     session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME of inactivity
     start_session(person.username)
-    login_user(User(person.username, person.display_name, person.roles))
-    return login_throttle.succeeded(typed, redirect(local_path(request.form.get("next"), url_for("inbox.index"))))
+    signed_in = User(person.username, person.display_name, person.roles)
+    login_user(signed_in)
+    target = landing.after_sign_in(person.username, signed_in.read_only, request.form.get("next"))
+    return login_throttle.succeeded(typed, redirect(target))
 
 
 @bp.route("/logout", methods=["POST"])

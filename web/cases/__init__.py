@@ -34,7 +34,7 @@ from flask_login import current_user, login_required
 from engine.attachments import ACCEPTED, MAX_BYTES, MB, clean_filename
 from engine.attachments import check as check_file
 from engine.cases import CaseView
-from engine.catalogue import Meaning, form_field
+from engine.catalogue import DEFAULT_FROM, Meaning, form_field
 from engine.corrections import field_schemas
 from engine.errors import (
     CaseArchived,
@@ -52,7 +52,7 @@ from engine.forms import validate as validate_form
 from engine.knowledge_marks import shows_known_issues
 from engine.store.enums import CaseStatus, EventKind
 from engine.tasks import TaskView
-from web import forms
+from web import forms, landing
 from web.auth import writer_required
 from web.cases.display import local_time, message_label, register_filters, role_label
 from web.errors import held_by_message
@@ -187,6 +187,10 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
             details = [(_("reason"), str(payload.get("reason") or ""))]
         elif event.kind == EventKind.NOTE_ADDED:
             details = [(_("note"), str(payload.get("text") or ""))]
+        elif event.kind == EventKind.IMPROVEMENT_ANSWERED:
+            title = str(payload.get("case") or "")
+            details = [(_("Solved?"), _("Yes") if payload.get("solved") else _("No"))] + (
+                [(_("Comment"), str(payload["comment"]))] if payload.get("comment") else [])
         elif event.kind == EventKind.IMPROVEMENT_LINKED:
             title = improvement_source(payload.get("source"))
             details = [(_("improvement item"), str(payload["item"]))] if payload.get("item") else [
@@ -287,6 +291,27 @@ def shown_fields(form: dict | None, number: str) -> list[Shown]:
     return [found[n] for n in names if n in found]
 
 
+def default_values(form: dict | None, number: str) -> dict[str, Any] | None:
+    """The values a form starts from: its fields marked ``x-default-from`` take the value the newest completed
+    step recorded for the case field named there (the approved amount for the amount paid); None: no such field."""
+    props = (form or {}).get("properties") or {}
+    wanted = {name: prop[DEFAULT_FROM] for name, prop in props.items()
+              if isinstance(prop, dict) and isinstance(prop.get(DEFAULT_FROM), str)}
+    if not wanted:
+        return None
+    found: dict[str, Any] = {}
+    for event in reversed(engine().history.events(number)):
+        if event.kind != EventKind.TASK_COMPLETED:
+            continue
+        data = event.payload.get("data") or {}
+        for name, source in wanted.items():
+            if name not in found and data.get(source) not in (None, ""):
+                found[name] = data[source]
+        if len(found) == len(wanted):
+            break
+    return found
+
+
 def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict | None = None,
                 notice: str | None = None, status: int = 200) -> tuple[str, int]:
     eng = engine()
@@ -299,7 +324,8 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
     closed_by, closed_at = completed_by(case.number, view.id) if view.state == "completed" else (None, None)
     page = render_template(
         "cases/task.html", task=view, case=case, step=step_title(view),
-        form=forms.build(view.form, raw if raw is not None else None, errors, replies=eng.repository.active().replies),
+        form=forms.build(view.form, raw if raw is not None else forms.raw_values(
+            view.form or {}, default_values(view.form, case.number)), errors, replies=eng.repository.active().replies),
         can_submit=is_open and mine and not read_only, can_claim=is_open and not mine and holds_role and not read_only,
         can_unclaim=is_open and mine and not read_only, read_only=read_only, notice=notice,
         contact=eng.cases.contact(case.number, me), summary=summary_rows(case),
@@ -307,9 +333,29 @@ def render_task(view: TaskView, case: CaseView, *, raw: Any = None, errors: dict
         events=timeline(case, by_id), closed_by=closed_by, closed_at=closed_at, now=eng.clock.now(),
         shown=shown_fields(view.form, case.number), staff_named=staff_named_by_customer(case, view),
         known_issues=eng.knowledge.known_issues(me, case.number) if shows_known_issues(view.form) else None,
-        review=review_panel(view),
+        review=review_panel(view), verification=customer_answers(view, case),
     )
     return page, status
+
+
+@dataclass(frozen=True)
+class CustomerAnswers:
+    """What the customers of the linked complaints answered, on the step verifying the item with them."""
+
+    asked: int
+    answers: list[Any]
+
+    @property
+    def solved(self) -> int:
+        return sum(1 for a in self.answers if a.solved)
+
+
+def customer_answers(view: TaskView, case: CaseView) -> CustomerAnswers | None:
+    """On a step the diagram marks ``customerVerification = true``: the item's customers' answers so far."""
+    eng = engine()
+    if view.name not in eng.repository.active().catalogue.verification_steps:
+        return None
+    return CustomerAnswers(len(eng.improvements.links(case.number).cases), eng.verification.answers(case.number))
 
 
 def staff_named_by_customer(case: CaseView, view: TaskView) -> str | None:
@@ -325,6 +371,8 @@ def staff_named_by_customer(case: CaseView, view: TaskView) -> str | None:
 @login_required
 def task(task_id: str):  # noqa: ANN201
     view = engine().tasks.get(task_id)
+    if request.args.get(landing.LANDED):
+        landing.say_landed()
     return render_task(view, open_case(view.case_number))
 
 

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.corrections import DoneStep, Field
-from engine.errors import CaseArchived, CaseSuspended, FormInvalid, StepNotDone
+from engine.errors import CaseArchived, CaseSuspended, CorrectionBreaksForm, FormInvalid, StepNotDone
 from web import forms
 from web.auth import writer_required
 from web.cases import bp, open_case, user
@@ -51,7 +51,14 @@ def _typed(field: Field, text: str) -> tuple[dict, str | None]:
 
 
 def _refused(error: Exception, label: str = "") -> None:
-    if isinstance(error, FormInvalid):
+    if isinstance(error, CorrectionBreaksForm):
+        flash(_("%(field)s was not corrected: with this value the data recorded with the form “%(form)s” breaks "
+                "its rule %(rule)s: %(other)s: %(problem)s. Nothing changed: choose a value the form allows, or move "
+                "the case back to that step to redo it.", field=label,
+                form=forms.form_title(error.schema, fallback=error.form), rule=error.rule,
+                other=forms.field_label(error.schema, error.field),
+                problem=forms.localize(error.problem)), "error")
+    elif isinstance(error, FormInvalid):
         if REASON in error.errors:
             flash(_("Say why (at most 500 characters)."), "error")
         else:

@@ -38,6 +38,7 @@ EVENT_KINDS = {
     "migrated": _l("Moved to a newer version"), "final_state": _l("The case as stored"),
     "task_to_fallback": _l("Passed to the fallback role"), "staff_involved": _l("Staff complained about added"),
     "improvement_linked": _l("Improvement item linked"),
+    "improvement_answered": _l("Customer's answer: is the problem solved?"),
     "knowledge_added": _l("Knowledge-base entry added"), "knowledge_corrected": _l("Knowledge-base entry corrected"),
     "knowledge_retired": _l("Knowledge-base entry retired"),
 }

@@ -28,9 +28,9 @@ from joserfc.errors import JoseError
 
 from engine.errors import NotAllowed
 from engine.identities import ProviderClaims, groups_of
-from web import i18n
+from web import i18n, landing
 from web.auth import User, start_session
-from web.services import engine, local_path, same_site_path
+from web.services import engine, same_site_path
 
 log = logging.getLogger(__name__)
 bp = Blueprint("oidc", __name__, template_folder="templates")
@@ -195,5 +195,6 @@ def signed_in(claims: dict) -> ResponseReturnValue:
     session.clear()  # a new session at login, as with a password
     session.permanent = True
     start_session(person.username)
-    login_user(User(person.username, person.display_name, person.roles))
-    return redirect(local_path(target, url_for("inbox.index")))
+    signed_in = User(person.username, person.display_name, person.roles)
+    login_user(signed_in)
+    return redirect(landing.after_sign_in(person.username, signed_in.read_only, target))

@@ -35,6 +35,7 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotOpen,
 )
+from engine.improvement_answers import MAX_COMMENT
 from engine.links import LinkInvalid
 from engine.replies import MAX_FILES, Upload
 from engine.store.enums import EventKind
@@ -397,3 +398,41 @@ def reply(signed: str):  # noqa: ANN201
         return _link_problem("closed")
     return render_template("portal/done.html", number=number,
                            text=_("Thank you: we received your answer and will continue with your complaint."))
+
+
+# ---------------------------------------------------------------- verifying an improvement with its customers
+
+@bp.route("/verify/<signed>", methods=["GET", "POST"])
+def verify(signed: str):  # noqa: ANN201
+    """A linked complaint's customer says whether the improvement solved their problem (+ a comment).
+
+    The link names their complaint and the improvement item; the answer is recorded on the item and the
+    link spent in one transaction (``engine.improvement_answers``), so a second answer is refused (410).
+    Shown: their own complaint's number and product only.
+    """
+    token = _token(signed, links.VERIFY)
+    try:
+        if token is None:
+            raise LinkInvalid("unknown")
+        question = engine().verification.question(token)
+    except LinkInvalid as error:
+        return _link_problem(error.reason)
+    page = {"number": question.complaint, "product": question.product, "max_comment": MAX_COMMENT}
+    if request.method == "GET":
+        return render_template("portal/verify.html", **page, errors={}, comment="")
+    solved, comment = request.form.get("solved"), request.form.get("comment") or ""
+    errors = {}
+    if solved not in ("yes", "no"):
+        errors["solved"] = _("Please say whether the problem is solved.")
+    if len(comment.strip()) > MAX_COMMENT:
+        errors["comment"] = _("At most %(most)s characters, please.", most=MAX_COMMENT)
+    if errors:
+        return render_template("portal/verify.html", **page, errors=errors, comment=comment, solved=solved), 422
+    try:
+        engine().verification.answer(token, solved == "yes", comment)
+    except LinkInvalid as error:
+        return _link_problem(error.reason)
+    except CaseArchived:
+        return _link_problem("closed")
+    return render_template("portal/done.html", number=question.complaint,
+                           text=_("Thank you: your answer helps us check that the improvement works."))

@@ -1,8 +1,10 @@
 """A serious case's management chain in real Chromium: management's review, then the general manager
-opens the opinion task from the inbox, reads its deadline and gives the opinion, which goes back to
-customer service (seed 002)."""
+signs in onto the opinion task waiting for them (listed in the inbox too), reads its deadline and gives
+the opinion, which goes back to customer service (seed 002)."""
 
 from __future__ import annotations
+
+import re
 
 from playwright.sync_api import Browser, Page, expect
 
@@ -20,7 +22,10 @@ def test_a_serious_cases_gm_opinion_is_given_in_the_browser(page: Page, browser:
 
     [opinion] = [t for t in eng.tasks.for_case(number) if t.name == "give_gm_opinion"]
     assert opinion.assignee == "gm1"
-    log_in(page, "gm1")
+    log_in(page, "gm1")  # the one step waiting for gm1 opens at once; the inbox lists it too
+    expect(page).to_have_url(re.compile(rf"/tasks/{opinion.id}\?landed=1$"))
+    expect(page.locator(".flash.ok")).to_contain_text("只有一个环节在等您处理")
+    page.goto("/inbox")
     row = page.locator("tr", has=page.locator(f"a[href='/tasks/{opinion.id}']"))
     expect(row).to_contain_text(number)
     page.goto(f"/tasks/{opinion.id}")

@@ -2,8 +2,22 @@
 registration to archive through the pages, the way handlers work (each logged in once in their own
 browser, from their inbox), counting page loads, clicks and typed fields.
 
-Measured by the issue on the earlier pages: 74 page loads and 40 clicks. The target is at most half:
-met for page loads; clicks come down to 23, because each of the diagram's 11 steps needs its submit.
+Measured by the issue on the earlier pages: 74 page loads and 40 clicks. The target is at most half
+(37 loads, 20 clicks). Loads: met (30). Clicks: 22, and 20 is not reached honestly:
+
+- 12 submits, one per step the diagrams give these people (first response, verification, start of
+  handling, responsibility, root cause, management's review of the opinion, plan, plan approval,
+  exchange, result, two callbacks); the approvals are already one click (Approve / Reject buttons);
+- 4 logins, one per person (cs1, sup1, eng1, mgmt1), and 2 for the registration (header link, submit);
+- 4 opens of a step from the inbox, each where the case comes back to someone already signed in who
+  is on their inbox because the case was with others, the customer or a timer meanwhile: cs1's plan,
+  mgmt1's plan approval, cs1's exchange (after the customer's confirmation) and cs1's second callback
+  (after the three-day wait).
+
+Going straight on to one's own next step after a submit, and signing in straight onto the one step
+waiting (sup1, eng1, mgmt1: web/landing.py) removed the rest. The last 4 opens could only go if the
+inbox navigated by itself under a person reading it, or if steps were answered from the inbox row
+without their page (the plan approval must show the plan): neither is something a handler would want.
 The customer's confirmation and the wait between the two callbacks are not staff work: they go
 through the engine here.
 """
@@ -16,6 +30,7 @@ from datetime import timedelta
 from playwright.sync_api import Browser, Locator, Page
 
 from tests.driver import FORM_DATA, registration
+from tests.web.browser.conftest import SIGNED_IN
 from tests.web.browser.test_service_complaint_in_browser import fill, submit
 
 BEFORE = {"loads": 74, "clicks": 40}
@@ -50,14 +65,14 @@ class Handler:
         self.counts.fields += 2
         self.counts.logins += 1
         self.click(self.page.locator("button[type=submit]"))
-        self.page.wait_for_url("**/inbox**")
+        self.page.wait_for_url(SIGNED_IN)
         self.logged_in = True
 
     def open_task(self, task_id: str) -> None:
         """Where the handler is: already on the step (the app went on to it), else the inbox row."""
         if not self.logged_in:
             self.log_in()
-        if self.page.url.endswith(f"/tasks/{task_id}"):
+        if self.page.url.split("?")[0].endswith(f"/tasks/{task_id}"):
             return
         row = self.page.locator(f"#tasks tr[data-task='{task_id}'] a[href='/tasks/{task_id}']")
         if not (self.page.url.split("?")[0].endswith("/inbox") and row.count()):
@@ -124,9 +139,6 @@ def test_a_general_phone_complaint_from_registration_to_archive_takes_half_the_l
     print(f"\npage loads {counts.loads} (before: {BEFORE['loads']}), clicks {counts.clicks} "
           f"(before: {BEFORE['clicks']}), fields {counts.fields}, logins {counts.logins}, staff {len(handlers)}")
     assert counts.loads <= BEFORE["loads"] // 2
-    # Clicks: one submit per step of the diagram (11 here), one login per person (4), the registration (2)
-    # and a click from the inbox whenever the case changes hands (6). Going straight on to one's own next
-    # step removed the rest; what is left is 23 of the issue's 40, not yet half (see the issue's note).
-    # Seed 002's management chain (management_chain.dmn) adds management's review of the opinion on the
-    # people responsible for a general case: its submit and one more change of hands, 25.
-    assert counts.clicks <= 26
+    # Clicks: 12 submits + 4 logins + 2 for the registration + 4 opens from the inbox when the case comes
+    # back to someone on their inbox (see the docstring: why 20 is not reached without gaming).
+    assert counts.clicks <= 22
