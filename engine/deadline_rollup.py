@@ -23,7 +23,7 @@ and by a reader while such a delta waits.
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -76,18 +76,6 @@ class Judged:
         for dim, value in self.dims:
             yield (self.zone, dim, value, self.day, self.step, self.role)
 
-    def dump(self) -> str:
-        return json.dumps([self.zone, self.day.isoformat(), self.step, self.role, self.title, self.dims,
-                           self.outcome, self.late, self.open_due.isoformat() if self.open_due else None])
-
-    @classmethod
-    def load(cls, text: str | None) -> Judged | None:
-        if not text:
-            return None
-        zone, day, step, role, title, dims, outcome, late, open_due = json.loads(text)
-        return cls(zone, date.fromisoformat(day), step, role, title, tuple(tuple(d) for d in dims), outcome, late,
-                   datetime.fromisoformat(open_due) if open_due else None)
-
 
 def judge(r: Any, zone: str) -> Judged | None:  # noqa: ANN401
     """``r``'s outcome as ``engine.reports._outcome`` decides it, or None (it judges nothing)."""
@@ -110,44 +98,78 @@ def judge(r: Any, zone: str) -> Judged | None:  # noqa: ANN401
     return Judged(zone, day, r.attached_to, r.role or "", r.title or "", dims, outcome, late, open_due)
 
 
-_COLUMNS = (_TM.c.id, _TM.c.due_at, _TM.c.status, _TM.c.attached_to, _TM.c.rolled, _T.c.role, _T.c.title,
+_COLUMNS = (_TM.c.id, _TM.c.due_at, _TM.c.status, _TM.c.attached_to, _T.c.role, _T.c.title,
             _T.c.state, _T.c.completed_at, *(_C.c[dim] for dim in DIMENSIONS))
 _DEADLINES = select(*_COLUMNS).select_from(_TM.join(_C, _C.c.id == _TM.c.case_id).outerjoin(
     _T, _T.c.id == _TM.c.guarded_task_id)).where(_TM.c.attached_to.is_not(None))
 _OF_CASE = _DEADLINES.where(_TM.c.case_id == bindparam("case_id"))
-_MARK = update(_TM).where(_TM.c.id == bindparam("tid")).values(rolled=bindparam("new_rolled"))
 
 
-def keep(conn: Connection, case_id: int, zone: Any = None, **columns: Any) -> None:  # noqa: ANN401
-    """Bring the roll-up in line with the case's deadlines as this transaction leaves them (``zone``: the
-    calendar's of the case's version, read from its deployment when not given; ``columns``: case columns
-    the transaction writes after this call, e.g. the grade a step sets)."""
+def zone_key(zone: Any) -> str:  # noqa: ANN401
+    """The calendar zone's name (a ``ZoneInfo`` or a name)."""
+    return getattr(zone, "key", None) or str(zone)
+
+
+def deadline(zone: str, attached_to: str, due: datetime, role: str | None, title: str | None, status: str,
+             state: str | None, completed_at: datetime | None, dims: dict[str, Any]) -> Judged | None:
+    """What one timer row adds, from values a step knows without reading the row (``judge``'s rules)."""
+    return judge(SimpleNamespace(status=status, state=state, completed_at=completed_at, due_at=due,
+                                 attached_to=attached_to, role=role, title=title, **dims), zone)
+
+
+def judged_of(conn: Connection, case_id: int, zone: Any = None, **columns: Any) -> list[Judged]:  # noqa: ANN401
+    """Every deadline of the case judged as its rows stand (``columns``: case columns the transaction writes
+    later, e.g. the grade a step sets): the rare changes (interventions, corrections, a grade set) compare
+    this before and after, which costs a read of the case's deadlines."""
     if zone is None:
         calendar = conn.scalar(select(Deployment.calendar).join(Case, Case.deployment_id == Deployment.id)
                                .where(Case.id == case_id))
         zone = (calendar or {}).get("timezone") or DEFAULT_ZONE
-    key = getattr(zone, "key", None) or str(zone)
+    key = zone_key(zone)
     rows = conn.execute(_OF_CASE, {"case_id": case_id}).all()
     if columns:
         rows = [SimpleNamespace(**(r._asdict() | columns)) for r in rows]
-    _apply(conn, [(r.id, Judged.load(r.rolled), judge(r, key)) for r in rows])
+    return [judged for judged in (judge(r, key) for r in rows) if judged is not None]
+
+
+class kept:  # noqa: N801 (a context manager read like a statement)
+    """``with kept(conn, case_id): ...``: the case's deadlines judged before and after the block, their
+    difference appended. For rare changes made outside a step (suspension, resumption, cancellation, a parked
+    timer, a correction, a move back): two reads of the case's deadlines, exact whatever the block does."""
+
+    def __init__(self, conn: Connection, case_id: int, zone: Any = None) -> None:  # noqa: ANN401
+        self._conn, self._case_id, self._zone = conn, case_id, zone
+        self._before: list[Judged] = []
+
+    def __enter__(self) -> kept:
+        self._before = judged_of(self._conn, self._case_id, self._zone)
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:  # noqa: ANN401
+        if kind is None:
+            settle(self._conn, self._before, judged_of(self._conn, self._case_id, self._zone))
 
 
 def forget(conn: Connection, case_id: int) -> None:
     """Take the case's deadlines out of the roll-up before their rows go (retention's purge)."""
-    rows = conn.execute(select(_TM.c.id, _TM.c.rolled).where(_TM.c.case_id == case_id, _TM.c.rolled.is_not(None)))
-    _apply(conn, [(timer_id, Judged.load(rolled), None) for timer_id, rolled in rows.all()])
+    settle(conn, judged_of(conn, case_id), [])
 
 
-def _apply(conn: Connection, changes: list[tuple[int, Judged | None, Judged | None]]) -> None:
-    taken, added, marks = [], [], []
-    for timer_id, before, after in changes:
-        if before == after:
-            continue
-        taken += [before] if before else []
-        added += [after] if after else []
-        marks.append({"tid": timer_id, "new_rolled": after.dump() if after else None})
-    if not marks:
+def settle(conn: Connection, before: Iterable[Judged], after: Iterable[Judged]) -> None:
+    """Append the roll-up change from ``before`` to ``after`` (one INSERT, none when they are equal)."""
+    old, new = Counter(before), Counter(after)
+    _apply(conn, list((old - new).elements()), list((new - old).elements()))
+
+
+def step(conn: Connection, changes: Iterable[tuple[Judged | None, Judged | None]]) -> None:
+    """Append a step's changes (each deadline's judgement before and after it), computed by the step from what
+    it writes (``engine.casework``): one INSERT, none when nothing changed; nothing is read."""
+    changes = list(changes)
+    settle(conn, (b for b, _ in changes if b is not None), (a for _, a in changes if a is not None))
+
+
+def _apply(conn: Connection, taken: list[Judged], added: list[Judged]) -> None:
+    if not taken and not added:
         return
     totals: dict[tuple, dict[str, Any]] = {}
     for judged, sign in [*((j, 1) for j in added), *((j, -1) for j in taken)]:
@@ -165,7 +187,6 @@ def _apply(conn: Connection, changes: list[tuple[int, Judged | None, Judged | No
               or entry["late_max"] is not None or entry["open_since"] is not None]
     if deltas:
         conn.execute(_DL.insert(), deltas)  # appended only: nothing another step holds
-    conn.execute(_MARK, marks)
 
 
 def fold(conn: Connection, limit: int = BATCH) -> int:
@@ -281,13 +302,9 @@ def rebuild(conn: Connection) -> int:
              for dep_id, calendar in conn.execute(select(Deployment.id, Deployment.calendar))}
     query = _DEADLINES.add_columns(_C.c.deployment_id).order_by(_TM.c.id)
     totals: dict[tuple, dict[str, Any]] = {}
-    marks: list[dict[str, Any]] = []
     judged_count = 0
     for r in conn.execute(query).all():
         judged = judge(r, zones.get(r.deployment_id, DEFAULT_ZONE))
-        rolled = judged.dump() if judged else None
-        if rolled != r.rolled:
-            marks.append({"tid": r.id, "new_rolled": rolled})
         if judged is None:
             continue
         judged_count += 1
@@ -297,8 +314,6 @@ def rebuild(conn: Connection) -> int:
             entry[judged.outcome] += 1
             _widen(entry, judged)
             entry["title"] = entry["title"] or judged.title
-    for start in range(0, len(marks), BATCH):
-        conn.execute(_MARK, marks[start:start + BATCH])
     rows = [dict(zip(_KEY, key, strict=True)) | entry for key, entry in sorted(totals.items())]
     for start in range(0, len(rows), BATCH):
         conn.execute(_DD.insert(), rows[start:start + BATCH])

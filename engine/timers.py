@@ -144,11 +144,14 @@ class Timers:
         now = self._clock.now()
         with self._db.write() as session:
             row = lock_case(session, case_id=case_id)
-            parked = session.execute(update(Timer).where(Timer.id == timer_id, Timer.status == TimerStatus.PENDING)
-                                     .values(status=TimerStatus.FAILED, closed_at=now)).rowcount
+            with deadline_rollup.kept(session.connection(), case_id):  # a parked timer is no longer pending
+                parked = session.execute(update(Timer).where(Timer.id == timer_id,
+                                                             Timer.status == TimerStatus.PENDING)
+                                         .values(status=TimerStatus.FAILED, closed_at=now)).rowcount
             if not parked:
                 return 0
-            deadline_rollup.keep(session.connection(), case_id)  # a parked timer is no longer pending
+            # this process's kept workflow would count the parked timer as pending: its next step reads them
+            self._work.forget(case_id)
             log.error("timer %s of case %s failed: %s", timer_id, case_id, reason)
             history.append(session, case_number=row.number, at=now, actor="timer", kind=EventKind.INCIDENT,
                            payload={"timer_id": timer_id, "reason": reason}, deployment_version=None)

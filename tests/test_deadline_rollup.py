@@ -24,7 +24,7 @@ from alembic.script import ScriptDirectory
 from engine import deadline_rollup
 from engine.statistics import Dimension, Drill, Period, PeriodKind, Query, period_of
 from engine.store.db import MIGRATIONS, make_engine
-from engine.store.models import Case, CustomerContact, DeadlineDay, DeadlineDelta, Timer
+from engine.store.models import Case, CustomerContact, DeadlineDay, DeadlineDelta
 from tests.conftest import SHANGHAI
 from tests.driver import complete, registration
 
@@ -147,11 +147,10 @@ def test_two_folders_at_once_never_count_a_delta_twice(eng, clock):
     with eng.db.write() as session:
         conn = session.connection()
         conn.execute(sa.delete(DeadlineDay))
-        conn.execute(sa.update(Timer).values(rolled=None))  # every deadline appended again as deltas
-    with eng.db.write() as session:
+    with eng.db.write() as session:  # every deadline appended again as deltas
         ids = [r.id for r in session.connection().execute(sa.select(Case.id))]
         for case_id in ids:
-            deadline_rollup.keep(session.connection(), case_id)
+            deadline_rollup.settle(session.connection(), [], deadline_rollup.judged_of(session.connection(), case_id))
     started, results = threading.Barrier(2), []
 
     def fold_half() -> None:
@@ -304,14 +303,12 @@ def test_migration_0023_fills_the_roll_up_and_the_contact_keys_from_the_rows_alr
                 "SELECT dim, value, day, step, role, met, missed, pending, late_max FROM deadline_day "
                 "ORDER BY dim, value")
             ).all()
-            rolled = dict(conn.execute(sa.text("SELECT id, rolled FROM timer")).all())
         assert keys == {1: "13911112222", 2: "13911112222", 3: "02155550000"}
         whole = [r for r in rows if r.dim == ""]
         assert [(str(r.day), r.step, r.role, r.met, r.missed, r.pending, r.late_max) for r in whole] == [
             ("2026-03-02", "first_response", "cs_specialist", 1, 1, 1, 1800.0)]
         assert {(r.value, r.met, r.missed, r.pending) for r in rows if r.dim == "product_name"} == {
             (KETTLE, 1, 1, 0), (FRYER, 0, 0, 1)}
-        assert rolled[1] and rolled[2] and rolled[3]
     finally:
         db.dispose()
 
@@ -347,8 +344,7 @@ def test_a_step_does_not_wait_for_another_steps_open_roll_up_change_of_the_same_
     # an open transaction of the same day, step and role with its roll-up change appended, rolled back at the end
     with eng.db.engine.connect() as conn, conn.begin() as open_step:
         first_id = conn.scalar(sa.select(Case.id).where(Case.number == first))
-        conn.execute(sa.update(Timer).where(Timer.case_id == first_id).values(rolled=None))
-        deadline_rollup.keep(conn, first_id)
+        deadline_rollup.settle(conn, [], deadline_rollup.judged_of(conn, first_id))
         assert conn.scalar(sa.select(sa.func.count()).select_from(DeadlineDelta)) > 0
         worker = threading.Thread(target=lambda: (complete(eng, second, "first_response"), done.set()))
         worker.start()

@@ -266,9 +266,6 @@ class Timer(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | fired | cancelled
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # What this deadline adds to ``deadline_day`` now (JSON, engine.deadline_rollup): what to take back
-    # when a later step, a correction or a move back judges it otherwise.
-    rolled: Mapped[str | None] = mapped_column(Text)
 
 
 class Notification(Base):

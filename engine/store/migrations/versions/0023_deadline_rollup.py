@@ -18,8 +18,6 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("case") as batch:
         batch.add_column(sa.Column("contact_key", sa.String(length=200), nullable=True))
-    with op.batch_alter_table("timer") as batch:
-        batch.add_column(sa.Column("rolled", sa.Text(), nullable=True))
     op.create_index("ix_case_repeat", "case", ["process_id", "created_at", "product_name", "contact_key"])
     op.create_index("ix_timer_step_status_due", "timer", ["attached_to", "status", "due_at", "id"])
     op.create_table(
@@ -72,7 +70,5 @@ def downgrade() -> None:
     op.drop_table("deadline_day")
     op.drop_index("ix_timer_step_status_due", table_name="timer")
     op.drop_index("ix_case_repeat", table_name="case")
-    with op.batch_alter_table("timer") as batch:
-        batch.drop_column("rolled")
     with op.batch_alter_table("case") as batch:
         batch.drop_column("contact_key")
