@@ -137,8 +137,9 @@ class kept:  # noqa: N801 (a context manager read like a statement)
     difference appended. For rare changes made outside a step (suspension, resumption, cancellation, a parked
     timer, a correction, a move back): two reads of the case's deadlines, exact whatever the block does."""
 
-    def __init__(self, conn: Connection, case_id: int, zone: Any = None) -> None:  # noqa: ANN401
+    def __init__(self, conn: Connection, case_id: int, zone: Any = None, zone_after: Any = None) -> None:  # noqa: ANN401
         self._conn, self._case_id, self._zone = conn, case_id, zone
+        self._zone_after = zone_after if zone_after is not None else zone  # a migration may move the calendar
         self._before: list[Judged] = []
 
     def __enter__(self) -> kept:
@@ -147,7 +148,7 @@ class kept:  # noqa: N801 (a context manager read like a statement)
 
     def __exit__(self, kind: Any, *_: Any) -> None:  # noqa: ANN401
         if kind is None:
-            settle(self._conn, self._before, judged_of(self._conn, self._case_id, self._zone))
+            settle(self._conn, self._before, judged_of(self._conn, self._case_id, self._zone_after))
 
 
 def forget(conn: Connection, case_id: int) -> None:
