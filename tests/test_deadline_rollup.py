@@ -354,3 +354,43 @@ def test_a_step_does_not_wait_for_another_steps_open_roll_up_change_of_the_same_
     assert waited, "the second completion queued behind the open step"
     assert eng.statistics.figures(Query(period_of(PeriodKind.MONTH, APRIL, SHANGHAI), process="complaint")
                                   )["on_time"]["met"] == 2
+
+
+def test_the_roll_up_stays_exact_when_steps_load_their_cases_from_the_database(eng, clock):
+    """A step whose kept workflow was dropped knows neither its open tasks' missed deadlines nor its parked
+    timers: it reads them once, and the answers stay those counted from every deadline."""
+
+    def drop_kept_workflows() -> None:
+        with eng.db.read() as session:
+            ids = list(session.scalars(sa.select(Case.id)))
+        for case_id in ids:
+            eng.timers._work.forget(case_id)  # as after a restart, or in another worker process
+
+    seed(eng, clock, between=drop_kept_workflows)
+    _assert_statistics_exact(eng)
+    _assert_summary_exact(eng)
+    eng.rollup.fold()
+    _assert_statistics_exact(eng)
+    _assert_summary_exact(eng)
+    folded = _rows(eng)  # the greatest lateness too, which the summary's "late until now" hides
+    with eng.db.write() as session:
+        deadline_rollup.rebuild(session.connection())
+    assert _rows(eng) == folded
+
+
+def test_a_completion_reads_none_of_its_cases_deadlines_for_the_roll_up(eng, clock):
+    clock.set(datetime(2026, 4, 10, 10, 0, tzinfo=SHANGHAI))
+    number = eng.runtime.start("complaint", registration(product_name=KETTLE), "cs1")
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(" ".join(statement.split()).lower())
+
+    sa.event.listen(eng.db.engine, "before_cursor_execute", record)
+    try:
+        complete(eng, number, "first_response")
+    finally:
+        sa.event.remove(eng.db.engine, "before_cursor_execute", record)
+    assert [q for q in seen if q.startswith("insert into deadline_delta")]  # its deadline was met
+    assert not [q for q in seen if q.startswith("select") and "from timer" in q and "join task" in q]
+    assert not [q for q in seen if q.startswith("update timer") and "closed_at" not in q]
