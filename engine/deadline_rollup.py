@@ -10,11 +10,12 @@ the whole (``dim`` "") and for each value of the case columns the statistics fil
 compliance report's worst lateness a row also keeps the greatest lateness of its missed deadlines whose
 step was closed, and the earliest due time of those whose step is still open (late "until now").
 
-Each timer row remembers what it adds (``timer.rolled``): every save of a case (``keep``, in the step's own
-transaction), a suspension, a resumption, a cancellation, a parked timer and a correction judge the case's
-deadlines again and append what changed as ``deadline_delta`` rows (one INSERT, none when nothing changed):
-no step updates a shared row, so completions and timer firings of one step on one day never queue on a
-lock. The scheduler's lease holder folds the deltas into ``deadline_day`` (``fold``: each batch deleted and
+Each step appends what it changes as ``deadline_delta`` rows (``step``: computed by the step from the rows it
+writes, ``engine.step_deadlines``; one INSERT, none when nothing changed, no read of the case's deadlines).
+The rare changes outside a step (a suspension, a resumption, a cancellation, a parked timer, a correction, a
+move back, a version migration, a grade set, retention's purge) judge the case's deadlines before and after
+(``kept``, ``forget``) and append the difference. No step updates a shared row, so completions and timer
+firings of one step on one day never queue on a lock. The scheduler's lease holder folds the deltas into ``deadline_day`` (``fold``: each batch deleted and
 added in one short transaction; on PostgreSQL ``SKIP LOCKED``, so two folders never count a delta twice).
 Readers add the deltas not folded yet (a few minutes' worth), so every answer is exact at any moment. A
 greatest or earliest value taken away is computed again from that day's deadlines of the row at fold time,
