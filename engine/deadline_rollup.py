@@ -16,7 +16,8 @@ The rare changes outside a step (a suspension, a resumption, a cancellation, a p
 move back, a version migration, a grade set, retention's purge) judge the case's deadlines before and after
 (``kept``, ``forget``) and append the difference. No step updates a shared row, so completions and timer
 firings of one step on one day never queue on a lock. The scheduler's lease holder folds the deltas into
-``deadline_day`` (``fold``: each batch deleted and added in one short transaction; on PostgreSQL ``SKIP LOCKED``, so two folders never count a delta twice).
+``deadline_day`` (``fold``: each batch deleted and added in one short transaction; on PostgreSQL
+``SKIP LOCKED``, so two folders never count a delta twice).
 Readers add the deltas not folded yet (a few minutes' worth), so every answer is exact at any moment. A
 greatest or earliest value taken away is computed again from that day's deadlines of the row at fold time,
 and by a reader while such a delta waits.
