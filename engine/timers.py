@@ -150,7 +150,9 @@ class Timers:
                                          .values(status=TimerStatus.FAILED, closed_at=now)).rowcount
             if not parked:
                 return 0
-            # this process's kept workflow would count the parked timer as pending: its next step reads them
+            # a kept workflow (in any process) would count the parked timer as pending: a new version makes the
+            # next step load the case and read its parked timers
+            session.execute(update(Case).where(Case.id == case_id).values(version=Case.version + 1))
             self._work.forget(case_id)
             log.error("timer %s of case %s failed: %s", timer_id, case_id, reason)
             history.append(session, case_number=row.number, at=now, actor="timer", kind=EventKind.INCIDENT,
