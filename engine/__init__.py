@@ -17,6 +17,7 @@ from engine.cases import Cases
 from engine.casework import CaseWork
 from engine.clock import Clock, SystemClock
 from engine.corrections import Corrections
+from engine.deadline_rollup import Folder as RollupFolder
 from engine.diagrams import Diagrams
 from engine.errors import (
     CaseArchived,
@@ -107,6 +108,7 @@ class Engine:
         self.links = Links(self.db, self.clock)
         self.reports = Reports(self.db, self.clock, self.repository)
         self.statistics = Statistics(self.db)
+        self.rollup = RollupFolder(self.db)
         self.diagrams = Diagrams(self.db, self.repository, self.access)
         self.migration = Migration(self.db, self.clock, self.repository, work, self.timers)
         self.replay = Replay(self.db, self.repository)
@@ -124,10 +126,13 @@ class Engine:
         Sequencing links committed history events into the Merkle log soon after they are written,
         so the window in which an event is protected by its case chain alone stays short. Rows of
         long-ended sessions and dead API tokens (addresses, browsers) are deleted once an hour. Tasks
-        held by someone whose absence period has begun move on every five minutes.
+        held by someone whose absence period has begun move on every five minutes. The deadline roll-up's
+        deltas, which steps only append, are folded into its daily rows every minute (readers add the
+        rest, so the interval bounds the deltas' size, not the answers' freshness).
         """
         return [(self.history.sequence, float(os.environ.get("COMPLAINTFLOW_SEQUENCE_SECONDS", "5"))),
-                (self.sessions.forget_old, 3600.0), (self.people.hand_on_from_absent, 300.0)]
+                (self.sessions.forget_old, 3600.0), (self.people.hand_on_from_absent, 300.0),
+                (self.rollup.fold, float(os.environ.get("COMPLAINTFLOW_ROLLUP_FOLD_SECONDS", "60")))]
 
     def close(self) -> None:
         self.db.dispose()

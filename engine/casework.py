@@ -22,7 +22,16 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock as clock_module
-from engine import decision_tasks, history, review_reports, sandbox, spiff, workflow_state
+from engine import (
+    deadline_rollup,
+    decision_tasks,
+    history,
+    review_reports,
+    sandbox,
+    spiff,
+    step_deadlines,
+    workflow_state,
+)
 from engine.catalogue import Meaning
 from engine.clock import Clock
 from engine.errors import CaseArchived, CaseSuspended, DecisionFailure, NotFound, StaleCase, WorkflowFailure
@@ -48,11 +57,17 @@ class Mirror:
     # The case data's values behind the statistics columns as the last save wrote them (None: not known, as
     # for a workflow loaded from the database): a step that changed none of them leaves the columns alone.
     figures: tuple | None = None
+    # For the deadline roll-up (engine.step_deadlines): each pending deadline's step and task row; the fired
+    # deadlines of open tasks and the parked timers (None: not known, as for a workflow loaded from the database).
+    guards: dict[str, step_deadlines.Guard] = field(default_factory=dict)
+    missed: dict[str, tuple[step_deadlines.Missed, ...]] | None = field(default_factory=dict)
+    parked: frozenset[str] | None = frozenset()
 
     @classmethod
     def of(cls, snap: spiff.Snapshot) -> Mirror:
         return cls({str(t.id): None for t in snap.ready_user_tasks} | _due_of(snap),
-                   {t.spiff_task_id: (t.element_id, t.due_at) for t in snap.timers})
+                   {t.spiff_task_id: (t.element_id, t.due_at) for t in snap.timers},
+                   guards=step_deadlines.guards(snap), missed=None, parked=None)
 
 
 def _due_of(snap: spiff.Snapshot) -> dict[str, datetime]:
@@ -77,6 +92,7 @@ class OpenCase:
     notices: list[spiff.Notice] = field(default_factory=list)
     mirrored: Mirror = field(default_factory=Mirror)  # the tables as the last save left them (a new case: empty)
     also_told: list[str] = field(default_factory=list)  # fallback holders of tasks whose deadline raised the notices
+    recounted: bool = False  # the caller judges the case's deadlines before and after (deadline_rollup.kept)
 
     @property
     def number(self) -> str:
@@ -108,6 +124,9 @@ class CaseRow:
     involved_staff: list
     archived_at: datetime | None
     created_at: datetime  # the registration: what ``case_started()`` gives deployed expressions
+    channel: str | None  # what the deadline roll-up counts a step's deadlines under, with the grade
+    complaint_type: str | None
+    product_name: str | None
     # The case's history stream head as read with the lock ((seq, hash); None: no event yet), which only
     # writers holding the lock move: the step's append needs not read it again.
     head: tuple[int, str] | None | history.Unread = history.UNREAD
@@ -186,6 +205,10 @@ class CaseWork:
         self._cache = WorkflowCache()
         # Run at the end of every save, in its transaction: (session, case, snapshot) -> None.
         self.after_save: list[Callable[[Session, OpenCase, spiff.Snapshot], None]] = []
+
+    def forget(self, case_id: int) -> None:
+        """Drop the case's kept workflow (a change made outside a step that its mirror cannot know of)."""
+        self._cache.take(case_id, -1)
 
     @contextlib.contextmanager
     def spiff_step(self, moment: datetime, started: datetime | None = None) -> Iterator[list[spiff.Notice]]:
@@ -267,9 +290,31 @@ class CaseWork:
         mirror = Mirror.of(snap)
         roles, day = case.deployment.roles, local_day(moment, case.deployment.calendar.zone)
         roster: Roster = {}  # role members read once per step, whoever asks
-        fallbacks = sync_tasks(conn, row, snap, mirror, case.mirrored, moment, involved, completed_task, roles, day,
+        before = case.mirrored
+        zone = deadline_rollup.zone_key(case.deployment.calendar.zone)
+        grade = case.deployment.catalogue.value(snap.data, Meaning.GRADE) or row.grade
+        # The roll-up: a step computes its deadlines' changes from what it writes (no read); a grade set on a
+        # case with deadlines moves them all, so that rare step judges them before and after.
+        regraded = not case.recounted and grade != row.grade and row.version > 0
+        judged_before = deadline_rollup.judged_of(conn, row.id, zone) if regraded else []
+        missed, parked = (None, None) if case.recounted or regraded else step_deadlines.known(
+            conn, row.id, before.missed, before.parked, list(before.tasks))
+        fallbacks = sync_tasks(conn, row, snap, mirror, before, moment, involved, completed_task, roles, day,
                                roster)
-        sync_timers(conn, row, wf, snap, case.mirrored, moment)
+        closed_timers, opened_timers = sync_timers(conn, row, wf, snap, before, moment)
+        # before the complaint number is taken (its counter's row stays locked to the commit)
+        if regraded:
+            deadline_rollup.settle(conn, judged_before, deadline_rollup.judged_of(conn, row.id, zone, grade=grade))
+        elif missed is not None and parked is not None:
+            closed_tasks = {task_id: "completed" if completed_task and task_id == completed_task[0] else "cancelled"
+                            for task_id in before.tasks if task_id not in mirror.tasks}
+            dims = {"grade": grade, "channel": row.channel, "complaint_type": row.complaint_type,
+                    "product_name": row.product_name}
+            found, missed, parked = step_deadlines.changes(
+                zone, dims, moment, before.guards, mirror.guards, {k: due for k, (_e, due) in before.timers.items()},
+                closed_tasks, set(mirror.tasks), closed_timers, opened_timers, missed, parked)
+            deadline_rollup.step(conn, found)
+            parked = parked & set(mirror.timers)
         links: list[dict[str, Any]] = []
         outbox = [{
             "case_id": row.id, "role": notice.role, "subject": notice.subject, "element_id": notice.element_id,
@@ -290,7 +335,7 @@ class CaseWork:
         data, facts = snap.data, case.deployment.catalogue  # which fields mean grade, tier, outcome
         raw = figure_values(facts, data)
         counted = numbered or raw is None or raw != case.mirrored.figures  # else the columns hold them already
-        mirror = dataclasses.replace(mirror, figures=raw)
+        mirror = dataclasses.replace(mirror, figures=raw, missed=missed, parked=parked)
         values = {
             "state": workflow_state.write(conn, row.id, wf),
             "version": row.version + 1,
@@ -444,8 +489,9 @@ def sync_tasks(conn: Connection, row: CaseRow, snap: spiff.Snapshot, now: Mirror
 
 
 def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, before: Mirror,
-                moment: datetime) -> None:
-    """Mirror the waiting timers into ``timer``, closing those no longer waited on as fired or cancelled.
+                moment: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Mirror the waiting timers into ``timer``, closing those no longer waited on as fired or cancelled;
+    returns the closings and the new rows (what the deadline roll-up counts from).
 
     A cycle timer keeps its SpiffWorkflow task from one repetition to the next: a repetition that
     fell due is closed as fired and the next one gets a row of its own, so each fires once.
@@ -466,6 +512,7 @@ def sync_timers(conn: Connection, row: CaseRow, wf: Any, snap: spiff.Snapshot, b
     } for task_id, t in waiting.items() if task_id not in before.timers or task_id in repeated]
     if opened:
         INSERT_TIMER.run_many(conn, opened)
+    return closed, opened
 
 
 def _with(recipients: list[str], extra: list[str]) -> list[str]:

@@ -23,7 +23,7 @@ from typing import Any
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 
-from engine import forms, lockstep, spiff, workflow_state
+from engine import deadline_rollup, forms, lockstep, spiff, workflow_state
 from engine.casework import CLOSE_TIMER, CaseWork, Mirror, OpenCase, lock_case
 from engine.catalogue import Meaning
 from engine.clock import Clock
@@ -212,22 +212,25 @@ class Corrections:
     def _correct(self, number: str, by: str, values: dict, reason: str) -> dict[str, dict]:
         with self._db.write() as session:
             case = self._open(session, number)
-            data = spiff.snapshot(case.workflow).data
-            facts = case.deployment.catalogue
-            clean = self._checked(case.deployment, data, values,
-                                  forms.day_of(case.moment, case.deployment.calendar.zone))
-            name_field = facts.field(Meaning.CUSTOMER_NAME)
-            stored = {key: forms.mask_name(value) if key == name_field else value for key, value in clean.items()}
-            changes = {key: {"before": data.get(key), "after": value} for key, value in stored.items()
-                       if data.get(key) != value}
-            if not changes:
-                raise FormInvalid({key: "this is the value the case holds already" for key in clean})
-            check_form_rules(case.deployment, data, {key: change["after"] for key, change in changes.items()})
-            with self._work.spiff_step(case.moment, case.row.created_at):
-                apply_values(case.workflow, {key: change["after"] for key, change in changes.items()})
-            self._work.save(session, case, actor=by, kind=EventKind.CASE_DATA_CORRECTED,
-                            payload={"reason": reason, "changes": changes})
-            self._mirror_registration(session, case, stored, clean.get(name_field) if name_field else None)
+            # the product or type columns may move: the deadlines counted under them move too (read before, after)
+            with deadline_rollup.kept(session.connection(), case.row.id, case.deployment.calendar.zone):
+                case.recounted = True
+                data = spiff.snapshot(case.workflow).data
+                facts = case.deployment.catalogue
+                clean = self._checked(case.deployment, data, values,
+                                      forms.day_of(case.moment, case.deployment.calendar.zone))
+                name_field = facts.field(Meaning.CUSTOMER_NAME)
+                stored = {key: forms.mask_name(value) if key == name_field else value for key, value in clean.items()}
+                changes = {key: {"before": data.get(key), "after": value} for key, value in stored.items()
+                           if data.get(key) != value}
+                if not changes:
+                    raise FormInvalid({key: "this is the value the case holds already" for key in clean})
+                check_form_rules(case.deployment, data, {key: change["after"] for key, change in changes.items()})
+                with self._work.spiff_step(case.moment, case.row.created_at):
+                    apply_values(case.workflow, {key: change["after"] for key, change in changes.items()})
+                self._work.save(session, case, actor=by, kind=EventKind.CASE_DATA_CORRECTED,
+                                payload={"reason": reason, "changes": changes})
+                self._mirror_registration(session, case, stored, clean.get(name_field) if name_field else None)
             return changes
 
     @staticmethod
@@ -280,24 +283,28 @@ class Corrections:
             if target is None:
                 raise StepNotDone(number, str(element))
             undone = undone_steps(case.workflow, target)
-            before = case.mirrored
-            with self._work.spiff_step(case.moment, case.row.created_at) as notices:
-                move_back(case.workflow, target)
-            case.notices = notices
-            conn = session.connection()
-            # The re-opened step keeps its SpiffWorkflow id: its completed row gives way to the open one.
-            conn.execute(delete(Task).where(Task.id == str(target.id), Task.case_id == case.row.id))
-            # A timer re-armed under the same SpiffWorkflow task (a boundary timer of the step) is a new
-            # deadline: the old one is cancelled, not fired.
-            waiting = {t.spiff_task_id: t.due_at for t in spiff.waiting_timers(case.workflow)}
-            rearmed = {tid for tid, (_element, due) in before.timers.items() if tid in waiting and waiting[tid] != due}
-            if rearmed:
-                CLOSE_TIMER.run_many(conn, [{"case": case.row.id, "spiff_task": tid, "at": case.moment,
-                                             "new_status": TimerStatus.CANCELLED} for tid in rearmed])
-            case.mirrored = Mirror({tid: due for tid, due in before.tasks.items() if tid != str(target.id)},
-                                   {tid: entry for tid, entry in before.timers.items() if tid not in rearmed})
-            self._work.save(session, case, actor=by, kind=EventKind.CASE_MOVED_BACK,
-                            payload={"reason": reason, "element": element, "undone": undone})
+            # a completed step's row goes and timers are re-armed: the deadlines judged again (read before, after)
+            with deadline_rollup.kept(session.connection(), case.row.id, case.deployment.calendar.zone):
+                case.recounted = True
+                before = case.mirrored
+                with self._work.spiff_step(case.moment, case.row.created_at) as notices:
+                    move_back(case.workflow, target)
+                case.notices = notices
+                conn = session.connection()
+                # The re-opened step keeps its SpiffWorkflow id: its completed row gives way to the open one.
+                conn.execute(delete(Task).where(Task.id == str(target.id), Task.case_id == case.row.id))
+                # A timer re-armed under the same SpiffWorkflow task (a boundary timer of the step) is a new
+                # deadline: the old one is cancelled, not fired.
+                waiting = {t.spiff_task_id: t.due_at for t in spiff.waiting_timers(case.workflow)}
+                rearmed = {tid for tid, (_element, due) in before.timers.items()
+                           if tid in waiting and waiting[tid] != due}
+                if rearmed:
+                    CLOSE_TIMER.run_many(conn, [{"case": case.row.id, "spiff_task": tid, "at": case.moment,
+                                                 "new_status": TimerStatus.CANCELLED} for tid in rearmed])
+                case.mirrored = Mirror({tid: due for tid, due in before.tasks.items() if tid != str(target.id)},
+                                       {tid: entry for tid, entry in before.timers.items() if tid not in rearmed})
+                self._work.save(session, case, actor=by, kind=EventKind.CASE_MOVED_BACK,
+                                payload={"reason": reason, "element": element, "undone": undone})
             return sorted(t.task_spec.bpmn_id for t in spiff.ready_user_tasks(case.workflow))
 
     def _open(self, session: Any, number: str) -> OpenCase:  # noqa: ANN401

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from engine import history
+from engine import deadline_rollup, history
 from engine.casework import lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, CaseNotOpen, FormInvalid
@@ -58,9 +58,10 @@ class Intervention:
             case = lock_case(session, number=number)
             if case.status != before:
                 raise CaseArchived(number) if case.status == CaseStatus.ARCHIVED else CaseNotOpen(number, case.status)
-            moved = session.execute(update(Timer).where(Timer.case_id == case.id, Timer.status == timers_from)
-                                    .values(status=timers_to)).rowcount
-            session.execute(update(Case).where(Case.id == case.id).values(status=after, updated_at=now))
+            with deadline_rollup.kept(session.connection(), case.id):  # a held timer is no longer pending, and back
+                moved = session.execute(update(Timer).where(Timer.case_id == case.id, Timer.status == timers_from)
+                                        .values(status=timers_to)).rowcount
+                session.execute(update(Case).where(Case.id == case.id).values(status=after, updated_at=now))
             history.append(session, case_number=number, at=now, actor=by, kind=kind,
                            payload={"reason": reason, "timers": moved}, deployment_version=None)
 
@@ -71,14 +72,15 @@ class Intervention:
             case = lock_case(session, number=number)
             if case.status == CaseStatus.ARCHIVED:
                 raise CaseArchived(number)
-            tasks = session.execute(update(Task).where(Task.case_id == case.id, Task.state == TaskState.OPEN)
-                                    .values(state=TaskState.CANCELLED)).rowcount
-            session.execute(update(Timer).where(Timer.case_id == case.id,
-                                                Timer.status.in_((TimerStatus.PENDING, TimerStatus.HELD)))
-                            .values(status=TimerStatus.CANCELLED, closed_at=now))
-            session.execute(update(Case).where(Case.id == case.id).values(
-                status=CaseStatus.ARCHIVED, outcome=CANCELLED_OUTCOME, archived_at=now, updated_at=now,
-                waiting_for=[]))
+            with deadline_rollup.kept(session.connection(), case.id):  # its pending deadlines judge nothing now
+                tasks = session.execute(update(Task).where(Task.case_id == case.id, Task.state == TaskState.OPEN)
+                                        .values(state=TaskState.CANCELLED)).rowcount
+                session.execute(update(Timer).where(Timer.case_id == case.id,
+                                                    Timer.status.in_((TimerStatus.PENDING, TimerStatus.HELD)))
+                                .values(status=TimerStatus.CANCELLED, closed_at=now))
+                session.execute(update(Case).where(Case.id == case.id).values(
+                    status=CaseStatus.ARCHIVED, outcome=CANCELLED_OUTCOME, archived_at=now, updated_at=now,
+                    waiting_for=[]))
             history.append(session, case_number=number, at=now, actor=by, kind=EventKind.CASE_CANCELLED,
                            payload={"reason": reason, "tasks": tasks, "outcome": CANCELLED_OUTCOME},
                            deployment_version=None)

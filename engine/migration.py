@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 
-from engine import lockstep, spiff
+from engine import deadline_rollup, lockstep, spiff
 from engine.casework import CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import CaseArchived, EngineError, NotFound
@@ -130,13 +130,17 @@ class Migration:
             problems, diffs = spiff.migration_problems(case.workflow, spec, subprocess_specs)
             if problems or actor is None:
                 return MigrationResult(number, not problems, current, version, tuple(problems))
-            case.workflow.script_engine = target.script_engine
-            with self._work.spiff_step(now, row.created_at) as notices:
-                spiff.migrate(case.workflow, spec, subprocess_specs, diffs)
-            case.notices = notices
-            case.deployment = target
-            session.connection().execute(MOVE, {"case_id": row.id, "new_deployment": deployment_id})
-            row.deployment_id = deployment_id
-            self._work.save(session, case, actor=actor, kind=EventKind.MIGRATED,
-                            payload={"from_version": current, "to_version": version})
+            # the version may move the calendar's zone or rename steps: the deadlines judged before and after
+            with deadline_rollup.kept(session.connection(), row.id, case.deployment.calendar.zone,
+                                      target.calendar.zone):
+                case.recounted = True
+                case.workflow.script_engine = target.script_engine
+                with self._work.spiff_step(now, row.created_at) as notices:
+                    spiff.migrate(case.workflow, spec, subprocess_specs, diffs)
+                case.notices = notices
+                case.deployment = target
+                session.connection().execute(MOVE, {"case_id": row.id, "new_deployment": deployment_id})
+                row.deployment_id = deployment_id
+                self._work.save(session, case, actor=actor, kind=EventKind.MIGRATED,
+                                payload={"from_version": current, "to_version": version})
             return MigrationResult(number, True, current, version)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, delete, select, update
 
-from engine import history, workflow_state
+from engine import deadline_rollup, history, workflow_state
 from engine.casework import lock_case
 from engine.clock import Clock
 from engine.store.db import Database
@@ -98,12 +98,14 @@ class Retention:
                 conn.execute(PURGE_EVENT, {"event_seq": seq, "digest": history.payload_digest(payload)})
             stored = session.scalars(select(Attachment.stored_as).where(Attachment.case_id == row.id)).all()
             files = [self._folder / name for name in stored]
+            deadline_rollup.forget(conn, row.id)  # its deadlines leave the statistics with their rows
             for model in (Attachment, Task, Timer, Delivery, Notification, CustomerContact, InvolvedPerson):
                 conn.execute(delete(model.__table__).where(model.__table__.c.case_id == row.id))
             workflow_state.drop(conn, row.id)
             conn.execute(delete(LinkToken.__table__).where(LinkToken.__table__.c.case_number == number))
             conn.execute(update(Case.__table__).where(Case.__table__.c.id == row.id).values(
                 status="purged", state="{}", summary={}, involved_staff=[], waiting_for=[], product_name=None,
+                contact_key=None,
                 version=row.version + 1, updated_at=now))
             history.append(session, case_number=number, at=now, actor=actor, kind=EventKind.CASE_PURGED,
                            payload={"case": number, "events": len(events), "attachments": len(files),

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import forms, involved, lockstep, spiff
+from engine import deadline_rollup, forms, involved, lockstep, spiff
 from engine.casework import CaseRow, CaseWork, OpenCase, lock_case
 from engine.catalogue import Catalogue, Meaning
 from engine.clock import Clock
@@ -147,6 +147,7 @@ class Runtime:
                 number=masked["case_number"], process_id=process_id, deployment_id=deployment.id, version=0,
                 status="open", channel=channel, complaint_type=facts.value(clean, Meaning.TYPE),
                 product_name=facts.value(clean, Meaning.PRODUCT), involved_staff=involved_staff, summary=masked,
+                contact_key=deadline_rollup.contact_key(facts.value(clean, Meaning.CONTACT)),
                 state="{}", created_by=actor, created_at=now, updated_at=now, escalation_tier=0,
             )
             session.add(row)

@@ -6,8 +6,10 @@ a statistic counts are copied from the case data to their own columns at every s
 (``engine.casework.figures``), each field found by its ``x-meaning`` in the deployed forms, never by
 its name; every grouping is an index-only range scan of ``(created_at, column)``. A period's cases are
 the complaints registered in it (the calendar's zone decides the days); its on-time rate is judged on
-the deadlines that fell due in it (as the compliance report). A ``viewer`` never counts a case they
-are involved in, so what they drill into is what they were shown.
+the deadlines that fell due in it (as the compliance report), read from their daily roll-up
+(``engine.deadline_rollup``), and its repeat complaints are grouped by the customer's contact key
+column. A ``viewer`` never counts a case they are involved in, so what they drill into is what they
+were shown.
 """
 
 from __future__ import annotations
@@ -20,15 +22,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Select, case, exists, func, select
 
+from engine import deadline_rollup
 from engine.access import not_involved
 from engine.reports import _outcome
 from engine.store.db import Database
-from engine.store.models import Case, CustomerContact, InvolvedPerson, Task, Timer
+from engine.store.models import Case, InvolvedPerson, Task, Timer
 
 STATISTICS_RIGHT = "statistics"  # the roles.toml setting that opens the statistics and the review reports
 TOP_DEFECTS = 10
 DRILL_LIMIT = 500
-_SEPARATORS = ("-", " ", "+", "(", ")", ".")
 
 
 class PeriodKind(StrEnum):
@@ -151,17 +153,22 @@ class Statistics:
         volume = conn.scalar(select(func.count()).select_from(Case).where(*where)) or 0
         average = conn.scalar(select(func.avg(Case.satisfaction)).where(*where))
         compensation = self._compensation(conn, where)["total"]
-        outcome = _outcome()
-        counted = (select(outcome, func.count()).select_from(Timer).outerjoin(Task, Task.id == Timer.guarded_task_id)
-                   .where(*_deadlines(query.period), outcome.in_(("met", "missed")), *_deadline_filters(query))
-                   .group_by(outcome))
-        if query.filters:
-            counted = counted.join(Case, Case.id == Timer.case_id)
-        judged = dict(conn.execute(counted).all())
+        rolled = _rolled_up(conn, query)
+        if rolled is not None:
+            judged = {"met": sum(r.met for r in rolled), "missed": sum(r.missed for r in rolled)}
+        else:
+            outcome = _outcome()
+            counted = (select(outcome, func.count()).select_from(Timer)
+                       .outerjoin(Task, Task.id == Timer.guarded_task_id)
+                       .where(*_deadlines(query.period), outcome.in_(("met", "missed")), *_deadline_filters(query))
+                       .group_by(outcome))
+            if query.filters:
+                counted = counted.join(Case, Case.id == Timer.case_id)
+            judged = dict(conn.execute(counted).all())
         return {"period": query.period.as_dict(), "volume": int(volume),
                 "on_time_rate": _rate(judged.get("met", 0), judged.get("missed", 0)),
                 "satisfaction_average": round(float(average), 2) if average is not None else None,
-                "repeats": conn.scalar(select(func.count()).select_from(self._repeats(query).subquery())) or 0,
+                "repeats": self._repeat_count(conn, query),
                 "compensation": round(float(compensation), 2)}
 
     def _figures(self, conn: Connection, query: Query) -> dict[str, Any]:
@@ -177,8 +184,7 @@ class Statistics:
             "ratings": self._satisfaction(conn, where),
             "shares": shares,
             "defect_types": defects,
-            "repeats": {"count": conn.scalar(select(func.count()).select_from(self._repeats(query).subquery())
-                                             ) or 0},
+            "repeats": {"count": self._repeat_count(conn, query)},
             "escalations": [row for row in self._shares(conn, where, Dimension.TIER, volume) if row["key"] != "0"],
             "compensation": self._compensation(conn, where),
         }
@@ -245,8 +251,13 @@ class Statistics:
         return {"total": round(float(total), 2), "cases": int(cases)}
 
     def _on_time(self, conn: Connection, query: Query) -> dict[str, Any]:
-        """One grouped query over the period's deadlines, read from indexes: the timers' by due time, the
-        guarded tasks' by id (``ix_task_judged``); a case row only when a filter asks for its columns."""
+        """The daily roll-up of the period's decided deadlines (``engine.deadline_rollup``) with its pending
+        ones; where the roll-up cannot answer (several filters, hours not whole days), one grouped query over
+        the period's deadlines, read from indexes: the timers' by due time, the guarded tasks' by id
+        (``ix_task_judged``); a case row only when a filter asks for its columns."""
+        rolled = _rolled_up(conn, query)
+        if rolled is not None:
+            return _on_time_of([(r.step, r.title or r.step, r.role, r.met, r.missed, r.pending) for r in rolled])
         outcome = _outcome()
         counts = [func.sum(case((outcome == name, 1), else_=0)) for name in ("met", "missed", "pending")]
         base = (select(Timer.attached_to, Task.role, func.min(Timer.guarded_task_id), *counts).select_from(Timer)
@@ -257,31 +268,52 @@ class Statistics:
             base = base.join(Case, Case.id == Timer.case_id)
         rows = conn.execute(base).all()
         titles = dict(conn.execute(select(Task.id, Task.title).where(Task.id.in_({r[2] for r in rows if r[2]}))).all())
-        steps = [{"step": step, "title": titles.get(sample) or step, "role": role or "", "met": int(met),
-                  "missed": int(missed), "pending": int(pending), "rate": _rate(met, missed)}
-                 for step, role, sample, met, missed, pending in rows]
-        steps.sort(key=lambda r: (r["step"], r["role"]))
-        roles: dict[str, dict[str, Any]] = {}
-        for row in steps:
-            entry = roles.setdefault(row["role"], {"role": row["role"], "met": 0, "missed": 0, "pending": 0})
-            for key in ("met", "missed", "pending"):
-                entry[key] += row[key]
-        for entry in roles.values():
-            entry["rate"] = _rate(entry["met"], entry["missed"])
-        met, missed = sum(r["met"] for r in steps), sum(r["missed"] for r in steps)
-        return {"rate": _rate(met, missed), "met": met, "missed": missed,
-                "pending": sum(r["pending"] for r in steps), "steps": steps, "roles": sorted(
-                    roles.values(), key=lambda r: r["role"])}
+        return _on_time_of([(step, titles.get(sample) or step, role or "", met, missed, pending)
+                            for step, role, sample, met, missed, pending in rows])
+
+    def _repeat_count(self, conn: Connection, query: Query) -> int:
+        """Each group of the period's complaints with the same customer and product counts its size less one:
+        a grouped count over ``ix_case_repeat`` (the contact key is a case column), no join, no sort."""
+        groups = (select(func.count().label("n")).where(*self._where(query), Case.product_name.is_not(None),
+                                                        Case.contact_key.is_not(None))
+                  .group_by(Case.contact_key, Case.product_name).subquery())
+        return int(conn.scalar(select(func.coalesce(func.sum(groups.c.n - 1), 0))) or 0)
 
     def _repeats(self, query: Query) -> Select:
         """Complaints of the period whose customer (contact, separators ignored) complained about the same
         product earlier in the period: each such complaint after the first is one repeat."""
-        key = func.lower(_digits_only(CustomerContact.contact))
-        rank = func.row_number().over(partition_by=(key, Case.product_name), order_by=(Case.created_at, Case.id))
-        ranked = (select(Case.number, rank.label("rank")).join(CustomerContact, CustomerContact.case_id == Case.id)
-                  .where(*self._where(query), Case.product_name.is_not(None), CustomerContact.contact != "")
+        rank = func.row_number().over(partition_by=(Case.contact_key, Case.product_name),
+                                      order_by=(Case.created_at, Case.id))
+        ranked = (select(Case.number, rank.label("rank"))
+                  .where(*self._where(query), Case.product_name.is_not(None), Case.contact_key.is_not(None))
                   .subquery())
         return select(ranked.c.number).where(ranked.c.rank > 1)
+
+
+def _on_time_of(rows: list[tuple[str, str, str, int, int, int]]) -> dict[str, Any]:
+    """The on-time figures of (step, title, role, met, missed, pending) rows: per step and role, per role, all."""
+    steps = [{"step": step, "title": title, "role": role, "met": int(met), "missed": int(missed),
+              "pending": int(pending), "rate": _rate(met, missed)}
+             for step, title, role, met, missed, pending in rows]
+    steps.sort(key=lambda r: (r["step"], r["role"]))
+    roles: dict[str, dict[str, Any]] = {}
+    for row in steps:
+        entry = roles.setdefault(row["role"], {"role": row["role"], "met": 0, "missed": 0, "pending": 0})
+        for key in ("met", "missed", "pending"):
+            entry[key] += row[key]
+    for entry in roles.values():
+        entry["rate"] = _rate(entry["met"], entry["missed"])
+    met, missed = sum(r["met"] for r in steps), sum(r["missed"] for r in steps)
+    return {"rate": _rate(met, missed), "met": met, "missed": missed,
+            "pending": sum(r["pending"] for r in steps), "steps": steps, "roles": sorted(
+                roles.values(), key=lambda r: r["role"])}
+
+
+def _rolled_up(conn: Connection, query: Query) -> list[deadline_rollup.StepFigures] | None:
+    """The period's deadlines per step and role from the daily roll-up, or None where it cannot answer."""
+    filters = {d.value: value for d, value in query.filters.items() if value and d in FILTERS}
+    return deadline_rollup.step_figures(conn, query.period.start, query.period.end, filters, query.viewer,
+                                        extremes=False)
 
 
 def _uninvolved(conn: Connection, query: Query) -> Query:
@@ -330,12 +362,6 @@ def _typed(dimension: Dimension, value: str) -> Any:
 def _rate(met: int, missed: int) -> float | None:
     decided = int(met) + int(missed)
     return round(int(met) / decided, 4) if decided else None
-
-
-def _digits_only(column: ColumnElement) -> ColumnElement:
-    for separator in _SEPARATORS:
-        column = func.replace(column, separator, "")
-    return column
 
 
 def _add_months(day: date, months: int) -> date:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
-from engine import history, spiff
+from engine import deadline_rollup, history, spiff
 from engine.casework import CaseWork, lock_case
 from engine.clock import Clock
 from engine.errors import EngineError
@@ -144,10 +144,16 @@ class Timers:
         now = self._clock.now()
         with self._db.write() as session:
             row = lock_case(session, case_id=case_id)
-            parked = session.execute(update(Timer).where(Timer.id == timer_id, Timer.status == TimerStatus.PENDING)
-                                     .values(status=TimerStatus.FAILED, closed_at=now)).rowcount
+            with deadline_rollup.kept(session.connection(), case_id):  # a parked timer is no longer pending
+                parked = session.execute(update(Timer).where(Timer.id == timer_id,
+                                                             Timer.status == TimerStatus.PENDING)
+                                         .values(status=TimerStatus.FAILED, closed_at=now)).rowcount
             if not parked:
                 return 0
+            # a kept workflow (in any process) would count the parked timer as pending: a new version makes the
+            # next step load the case and read its parked timers
+            session.execute(update(Case).where(Case.id == case_id).values(version=Case.version + 1))
+            self._work.forget(case_id)
             log.error("timer %s of case %s failed: %s", timer_id, case_id, reason)
             history.append(session, case_number=row.number, at=now, actor="timer", kind=EventKind.INCIDENT,
                            payload={"timer_id": timer_id, "reason": reason}, deployment_version=None)

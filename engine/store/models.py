@@ -76,6 +76,8 @@ class Case(Base):
         # The statistics (engine/statistics.py) group a period's complaints by each of these: index-only scans.
         *(Index(f"ix_case_stat_{column}", "process_id", "created_at", column) for column in STATISTIC_COLUMNS),
         Index("ix_case_stat_satisfaction", "process_id", "created_at", "satisfaction_level", "satisfaction"),
+        # Repeat complaints (same customer, same product) are a grouped count over this index alone.
+        Index("ix_case_repeat", "process_id", "created_at", "product_name", "contact_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,10 +109,60 @@ class Case(Base):
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     satisfaction_level: Mapped[str | None] = mapped_column(String(32))
     compensation: Mapped[float | None] = mapped_column(Float)
+    # The customer's contact without separators, lower case (``engine.deadline_rollup.contact_key``): set at
+    # registration, kept by corrections, cleared with the contact; NULL when there is none.
+    contact_key: Mapped[str | None] = mapped_column(String(200))
     # The head of the case's history chain (``engine.history``): the number and hash of its last event (0 and
     # NULL before the first). Kept on the case's row, so the step's own update of the row moves it.
     head_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     head_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class DeadlineDay(Base):
+    """The deadline outcomes of one calendar day, step and role, for the whole (``dim`` "") and for each
+    value of one case column the statistics filter by: what the on-time rate and the compliance report
+    read instead of every deadline (``engine.deadline_rollup``). Steps only append ``deadline_delta`` rows;
+    the scheduler folds them in here."""
+
+    __tablename__ = "deadline_day"
+
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)  # the calendar zone the day is in
+    dim: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" (all) or a case column's name
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)  # "" (all) or the column's value
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    step: Mapped[str] = mapped_column(String(100), primary_key=True)  # the guarded task's element id
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" when the step has no task row
+    title: Mapped[str] = mapped_column(String(200))
+    met: Mapped[int] = mapped_column(Integer, default=0)
+    missed: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    late_max: Mapped[float | None] = mapped_column(Float)  # seconds, the missed whose step was closed
+    open_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # earliest due of the missed still open
+
+
+class DeadlineDelta(Base):
+    """A step's change to ``deadline_day`` rows (signed counts, the lateness it adds), appended in the step's own
+    transaction and never updated: no two steps wait on one shared row. The scheduler's lease holder folds
+    them into ``deadline_day`` and deletes them in one transaction; readers add the ones not folded yet."""
+
+    __tablename__ = "deadline_delta"
+    __table_args__ = (Index("ix_deadline_delta_key", "zone", "dim", "value", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(200))
+    day: Mapped[date] = mapped_column(Date)
+    step: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    met: Mapped[int] = mapped_column(Integer, default=0)
+    missed: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    late_max: Mapped[float | None] = mapped_column(Float)
+    open_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a missed deadline was taken away: the row's greatest lateness / earliest open due must be read again
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class StatisticsReport(Base):
@@ -196,6 +248,8 @@ class Timer(Base):
         # The statistics' on-time rate reads a period's deadlines from the index alone (engine/statistics.py).
         Index("ix_timer_due_judged", "due_at", "attached_to", "status", "guarded_task_id", "case_id"),
         # Workers claim pending timers in this order; partial, so it holds only what is waiting.
+        # A step's missed deadlines of a period, oldest first (the compliance report names the first few).
+        Index("ix_timer_step_status_due", "attached_to", "status", "due_at", "id"),
         Index("ix_timer_pending_due", "due_at", "id", postgresql_where=text("status = 'pending'"),
               sqlite_where=text("status = 'pending'")),
     )
