@@ -17,16 +17,14 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from engine import deadline_rollup
 from engine.statistics import Dimension, Drill, Period, PeriodKind, Query, period_of
-from engine.store.db import MIGRATIONS, make_engine
+from engine.store.db import make_engine
 from engine.store.models import Case, CustomerContact, DeadlineDay, DeadlineDelta
 from tests.conftest import SHANGHAI
 from tests.driver import complete, registration
+from tests.migrating import before, migrate
 
 KETTLE, FRYER = "智能电水壶", "空气炸锅"
 APRIL = date(2026, 4, 1)
@@ -260,14 +258,11 @@ def test_the_roll_up_kept_step_by_step_equals_one_rebuilt_from_the_rows(eng, clo
 
 def test_migration_0023_fills_the_roll_up_and_the_contact_keys_from_the_rows_already_there(database_url):
     db = make_engine(database_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    before = ScriptDirectory.from_config(config).get_revision("0023").down_revision
+    previous = before("0023")
     at = datetime(2026, 3, 2, 2, 0)  # 10:00 in Shanghai
     try:
         with db.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, before)
+            migrate(conn, previous)
             conn.execute(sa.text(
                 "INSERT INTO deployment (id, version, content_hash, deployed_by, deployed_at, note, files, specs, "
                 "forms, calendar) VALUES (1, 1, 'x', 'owner1', :at, '', '{}', '{}', '{}', :calendar)"),
@@ -297,7 +292,7 @@ def test_migration_0023_fills_the_roll_up_and_the_contact_keys_from_the_rows_alr
                     " 'due', 'first_response', :task, false, :due, :status, :at)"),
                     {"id": timer_id, "case": case_id, "spiff": f"s{timer_id}", "task": f"t{case_id}", "due": due,
                      "status": status, "at": at})
-            command.upgrade(config, "head")
+            migrate(conn, "head")
             keys = dict(conn.execute(sa.text("SELECT id, contact_key FROM \"case\" ORDER BY id")).all())
             rows = conn.execute(sa.text(
                 "SELECT dim, value, day, step, role, met, missed, pending, late_max FROM deadline_day "
