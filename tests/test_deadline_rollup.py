@@ -12,7 +12,8 @@ import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -103,6 +104,21 @@ def test_the_statistics_from_the_roll_up_equal_those_counted_from_every_deadline
     _assert_statistics_exact(eng)
 
 
+@contextmanager
+def statements(eng) -> Iterator[list[str]]:  # noqa: ANN001
+    """The SQL the engine runs inside the block, one line each, lower case."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        seen.append(" ".join(statement.split()).lower())
+
+    sa.event.listen(eng.db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(eng.db.engine, "before_cursor_execute", record)
+
+
 def test_the_roll_up_folded_between_steps_gives_the_same_answers(eng, clock):
     seed(eng, clock, between=eng.rollup.fold)
     _assert_statistics_exact(eng)
@@ -116,18 +132,10 @@ def test_the_roll_up_folded_between_steps_gives_the_same_answers(eng, clock):
 def test_no_step_updates_a_shared_roll_up_row_it_appends_one_insert(eng, clock):
     clock.set(datetime(2026, 4, 10, 10, 0, tzinfo=SHANGHAI))
     number = eng.runtime.start("complaint", registration(product_name=KETTLE), "cs1")
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        seen.append(" ".join(statement.split()).lower())
-
-    sa.event.listen(eng.db.engine, "before_cursor_execute", record)
-    try:
+    with statements(eng) as seen:
         complete(eng, number, "first_response")
         clock.advance(timedelta(days=30))
         fired = eng.timers.fire_due()
-    finally:
-        sa.event.remove(eng.db.engine, "before_cursor_execute", record)
     assert fired >= 1
     assert not [q for q in seen if "deadline_day" in q]
     appended = [q for q in seen if q.startswith("insert into deadline_delta")]
@@ -376,16 +384,8 @@ def test_the_roll_up_stays_exact_when_steps_load_their_cases_from_the_database(e
 def test_a_completion_reads_none_of_its_cases_deadlines_for_the_roll_up(eng, clock):
     clock.set(datetime(2026, 4, 10, 10, 0, tzinfo=SHANGHAI))
     number = eng.runtime.start("complaint", registration(product_name=KETTLE), "cs1")
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        seen.append(" ".join(statement.split()).lower())
-
-    sa.event.listen(eng.db.engine, "before_cursor_execute", record)
-    try:
+    with statements(eng) as seen:
         complete(eng, number, "first_response")
-    finally:
-        sa.event.remove(eng.db.engine, "before_cursor_execute", record)
     assert [q for q in seen if q.startswith("insert into deadline_delta")]  # its deadline was met
     assert not [q for q in seen if q.startswith("select") and "from timer" in q and "join task" in q]
     assert not [q for q in seen if q.startswith("update timer") and "closed_at" not in q]

@@ -15,6 +15,24 @@ branch_labels = None
 depends_on = None
 
 
+def _bucket() -> list[sa.Column]:
+    """A roll-up row's key and counts: the day's totals and a step's change of them have the same shape."""
+    return [
+        sa.Column("zone", sa.String(length=64), nullable=False),
+        sa.Column("dim", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("step", sa.String(length=100), nullable=False),
+        sa.Column("role", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("met", sa.Integer(), nullable=False),
+        sa.Column("missed", sa.Integer(), nullable=False),
+        sa.Column("pending", sa.Integer(), nullable=False),
+        sa.Column("late_max", sa.Float(), nullable=True),
+        sa.Column("open_since", sa.DateTime(timezone=True), nullable=True),
+    ]
+
+
 def upgrade() -> None:
     with op.batch_alter_table("case") as batch:
         batch.add_column(sa.Column("contact_key", sa.String(length=200), nullable=True))
@@ -22,35 +40,13 @@ def upgrade() -> None:
     op.create_index("ix_timer_step_status_due", "timer", ["attached_to", "status", "due_at", "id"])
     op.create_table(
         "deadline_day",
-        sa.Column("zone", sa.String(length=64), nullable=False),
-        sa.Column("dim", sa.String(length=32), nullable=False),
-        sa.Column("value", sa.String(length=200), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("step", sa.String(length=100), nullable=False),
-        sa.Column("role", sa.String(length=64), nullable=False),
-        sa.Column("title", sa.String(length=200), nullable=False),
-        sa.Column("met", sa.Integer(), nullable=False),
-        sa.Column("missed", sa.Integer(), nullable=False),
-        sa.Column("pending", sa.Integer(), nullable=False),
-        sa.Column("late_max", sa.Float(), nullable=True),
-        sa.Column("open_since", sa.DateTime(timezone=True), nullable=True),
+        *_bucket(),
         sa.PrimaryKeyConstraint("zone", "dim", "value", "day", "step", "role"),
     )
     op.create_table(
         "deadline_delta",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("zone", sa.String(length=64), nullable=False),
-        sa.Column("dim", sa.String(length=32), nullable=False),
-        sa.Column("value", sa.String(length=200), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("step", sa.String(length=100), nullable=False),
-        sa.Column("role", sa.String(length=64), nullable=False),
-        sa.Column("title", sa.String(length=200), nullable=False),
-        sa.Column("met", sa.Integer(), nullable=False),
-        sa.Column("missed", sa.Integer(), nullable=False),
-        sa.Column("pending", sa.Integer(), nullable=False),
-        sa.Column("late_max", sa.Float(), nullable=True),
-        sa.Column("open_since", sa.DateTime(timezone=True), nullable=True),
+        *_bucket(),
         sa.Column("stale", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
