@@ -104,6 +104,10 @@ def test_the_statistics_from_the_roll_up_equal_those_counted_from_every_deadline
     _assert_statistics_exact(eng)
 
 
+# Two writers at once: only PostgreSQL has them (SQLite has one writer), so these run there alone, never skipped.
+ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
 @contextmanager
 def statements(eng) -> Iterator[list[str]]:  # noqa: ANN001
     """The SQL the engine runs inside the block, one line each, lower case."""
@@ -145,9 +149,8 @@ def test_no_step_updates_a_shared_roll_up_row_it_appends_one_insert(eng, clock):
     assert _deltas(eng) == 0 and _rows(eng)
 
 
+@ON_POSTGRES  # SQLite has one writer: folders cannot overlap there
 def test_two_folders_at_once_never_count_a_delta_twice(eng, clock):
-    if eng.db.dialect != "postgresql":
-        pytest.skip("SQLite has one writer: folders cannot overlap there")
     seed(eng, clock)
     expected = _rows(eng)  # folded once, then deltas made again by rebuilding from nothing
     with eng.db.write() as session:
@@ -335,9 +338,8 @@ def test_a_purged_case_leaves_the_roll_up_with_its_deadlines(eng, clock):
     assert _rows(eng) == rows
 
 
+@ON_POSTGRES  # SQLite has one writer: every write waits for the open one there
 def test_a_step_does_not_wait_for_another_steps_open_roll_up_change_of_the_same_day_and_step(eng, clock):
-    if eng.db.dialect != "postgresql":
-        pytest.skip("SQLite has one writer: every write waits for the open one there")
     clock.set(datetime(2026, 4, 10, 10, 0, tzinfo=SHANGHAI))
     first = eng.runtime.start("complaint", registration(product_name=KETTLE), "cs1")
     second = eng.runtime.start("complaint", registration(product_name=KETTLE), "cs1")
