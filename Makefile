@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# pytest-xdist processes; each has a PostgreSQL database of its own (test_gw0, test_gw1...).
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench bench-web clean system-tools browser-tools
 
@@ -48,9 +50,9 @@ $(OIDC_PEER): tests/oidc_peer/package-lock.json | system-tools
 ## make test: lint, then the whole suite on SQLite and on PostgreSQL
 test: browser-tools $(STAMP) $(OIDC_PEER)
 	$(BIN)/ruff check .
-	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest
+	COMPLAINTFLOW_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -n $(TEST_WORKERS) --durations=25
 	@echo "mechanism tests again, with every shipped deadline lengthened as a process owner might (tests/deadline_shift.py):"
-	COMPLAINTFLOW_TEST_SHIFT_DEADLINES=1 $(BIN)/pytest -q -p no:cacheprovider -m "not spec" -k sqlite --ignore=tests/web tests
+	COMPLAINTFLOW_TEST_SHIFT_DEADLINES=1 $(BIN)/pytest -n $(TEST_WORKERS) -q -p no:cacheprovider -m "not spec" -k sqlite --ignore=tests/web tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -22,7 +22,33 @@ from tests.deadline_shift import shift_deadlines
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "workflows"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-POSTGRES_URL = os.environ.get("COMPLAINTFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BASE_POSTGRES_URL = os.environ.get("COMPLAINTFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _worker_url(base: str) -> str:
+    """Each pytest-xdist worker gets a database of its own (``test_gw0``...): they reset it per test."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return base
+    url = sa.engine.make_url(base)
+    return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _worker_url(BASE_POSTGRES_URL)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Create the worker's database when it is missing (the base one must exist: CI creates it)."""
+    if POSTGRES_URL == BASE_POSTGRES_URL:
+        return
+    url = sa.engine.make_url(POSTGRES_URL)
+    admin = sa.create_engine(sa.engine.make_url(BASE_POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}) is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    finally:
+        admin.dispose()
 
 
 def _reset_postgres(url: str) -> None:
