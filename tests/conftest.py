@@ -38,11 +38,11 @@ POSTGRES_URL = _worker_url(BASE_POSTGRES_URL)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Create the worker's database when it is missing (the base one must exist: CI creates it)."""
+    """Create the worker's database when it is missing (from the server's ``postgres`` database)."""
     if POSTGRES_URL == BASE_POSTGRES_URL:
         return
     url = sa.engine.make_url(POSTGRES_URL)
-    admin = sa.create_engine(sa.engine.make_url(BASE_POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             if conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}) is None:

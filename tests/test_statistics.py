@@ -3,10 +3,16 @@ rate, satisfaction, top defect types, repeat complaints; the involved viewer's f
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import func, select
+
+from engine.access import not_involved
 from engine.reports import Reports
 from engine.statistics import Dimension, Drill, PeriodKind, Query, period_of
+from engine.store.models import Case
 from tests.conftest import SHANGHAI
 from tests.driver import (
     complete,
@@ -118,3 +124,53 @@ def test_a_viewer_never_counts_or_drills_into_a_case_they_are_involved_in(eng, c
     seen = eng.statistics.figures(query)
     assert seen["volume"] == 1 and seen["defect_types"] == [{"key": "overheating", "count": 1, "share": 1.0}]
     assert [c["number"] for c in eng.statistics.cases(query, Drill(Dimension.DEFECT_TYPE, "overheating"))] == [other]
+
+
+def test_the_involved_viewers_figures_are_those_of_the_cases_left_once_theirs_are_taken_away(eng, clock):
+    """Every figure over all the period's cases less the viewer's own equals the figure counted row by row
+    over the cases they may see (scores, levels, compensation and shares included)."""
+    clock.set(datetime(2026, 3, 20, 10, 0, tzinfo=SHANGHAI))  # the previous period: one of each
+    eng.runtime.start("complaint", registration(), "cs1")
+    eng.runtime.start("complaint", registration(involved_staff=["ql1"]), "cs1")
+    clock.set(datetime(2026, 4, 10, 10, 0, tzinfo=SHANGHAI))
+    for defect, score, level, contact, product in SEEDED[1:5]:
+        number = eng.runtime.start("complaint", registration(contact=contact, product_name=product), "cs1")
+        through_root_cause(eng, number, defect)
+        if score is not None:
+            to_callback_answered(eng, number, score, level)
+    for score, level in ((1, "unsatisfied"), (5, "very_satisfied")):
+        number = eng.runtime.start("complaint", registration(involved_staff=["ql1"], product_name=FRYER), "cs1")
+        through_root_cause(eng, number, "display_fault")
+        to_callback_answered(eng, number, score, level)
+    eng.runtime.start("complaint", registration(involved_staff=["ql1"]), "cs1")
+    query = replace(april(), viewer="ql1")
+    seen = eng.statistics.figures(query)
+    period = query.period
+    with eng.db.reading() as conn:
+        rows = conn.execute(select(Case).where(
+            Case.created_at >= period.start, Case.created_at < period.end, Case.process_id == "complaint",
+            not_involved(Case.id, "ql1"))).all()
+        everyone = conn.scalar(select(func.count()).select_from(Case).where(
+            Case.created_at >= period.start, Case.created_at < period.end, Case.process_id == "complaint"))
+    assert everyone == len(rows) + 3 and seen["volume"] == len(rows) == 4
+
+    def counted(column: str) -> dict[str, int]:
+        return dict(Counter("-" if getattr(r, column) is None else str(getattr(r, column)) for r in rows))
+
+    for name in ("complaint_type", "channel", "grade", "product_name", "department", "customer_class"):
+        assert {r["key"]: r["count"] for r in seen["shares"][name]} == counted(name), name
+    assert {r["key"]: r["count"] for r in seen["defect_types"]} == {
+        k: v for k, v in counted("defect_type").items() if k != "-"}
+    scores = [r.satisfaction for r in rows if r.satisfaction is not None]
+    assert seen["ratings"]["average"] == round(sum(scores) / len(scores), 2) == 3.5
+    assert seen["ratings"]["answered"] == len(scores)
+    assert {r["key"]: r["count"] for r in seen["ratings"]["scores"]} == {
+        k: v for k, v in counted("satisfaction").items() if k != "-"}
+    assert {r["key"]: r["count"] for r in seen["ratings"]["levels"]} == {
+        k: v for k, v in counted("satisfaction_level").items() if k != "-"}
+    paid = [r.compensation for r in rows if r.compensation is not None and r.compensation > 0]
+    assert seen["compensation"] == {"total": round(sum(paid), 2), "cases": len(paid)}
+    assert seen["previous"]["volume"] == 1 and seen["previous"]["satisfaction_average"] is None
+    assert seen["repeats"]["count"] == 1
+    # Everyone else still counts the viewer's cases: the figures over all differ by exactly them.
+    assert eng.statistics.figures(april())["ratings"]["answered"] == len(scores) + 2
