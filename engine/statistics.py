@@ -344,22 +344,22 @@ class _Involved:
     """The viewer's involved cases of the period, with the columns the figures count: every figure is the
     one over all the period's cases less theirs (one read through ``ix_involved_person_username``)."""
 
-    rows: tuple = ()
+    columns: dict[str, tuple] = field(default_factory=dict)  # column name -> its values, one per case
+    volume: int = 0
 
     @classmethod
     def of(cls, conn: Connection, query: Query) -> _Involved:
         if query.viewer is None:
             return cls()
-        return cls(tuple(conn.execute(select(*_INVOLVED_COLUMNS).select_from(
+        rows = conn.execute(select(*_INVOLVED_COLUMNS).select_from(
             InvolvedPerson.__table__.join(Case, Case.id == InvolvedPerson.case_id)).where(
-            InvolvedPerson.username == query.viewer, *Statistics._where(_everyone(query)))).all()))
+            InvolvedPerson.username == query.viewer, *Statistics._where(_everyone(query)))).all()
+        values = list(zip(*rows, strict=True)) if rows else [() for _ in _INVOLVED_COLUMNS]
+        return cls({column.name: column_values for column, column_values in zip(_INVOLVED_COLUMNS, values,
+                                                                                 strict=True)}, len(rows))
 
-    @property
-    def volume(self) -> int:
-        return len(self.rows)
-
-    def values(self, column: str) -> list[Any]:
-        return [getattr(row, column) for row in self.rows]
+    def values(self, column: str) -> tuple:
+        return self.columns.get(column, ())
 
     def count(self, column: str) -> Counter:
         return Counter(self.values(column))
