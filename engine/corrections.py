@@ -125,6 +125,11 @@ def move_back(workflow: Any, task: Any) -> None:
     for task_id, waiting in list(workflow.event_manager.tasks.items()):
         if task_id not in kept:
             workflow.event_manager.remove_task(waiting)
+    # It also leaves a workflow's last task on an undone one: the saved form names a task that is gone, which
+    # loads as none, so the kept workflow must hold none too (they would differ, at the next history cut too).
+    for wf in (workflow, *workflow.subprocesses.values()):
+        if wf.last_task is not None and wf.tasks.get(wf.last_task.id) is not wf.last_task:
+            wf.last_task = None
     spiff.run_engine_steps(workflow)
 
 

@@ -250,6 +250,8 @@ _rows_written: WeakKeyDictionary[BpmnWorkflow, dict[UUID, tuple]] = WeakKeyDicti
 # Each workflow's unsettled tasks as the last save converted them, for those whose form is fixed by their
 # signature (no data of their own, no internal data: most are predicted tasks): a step changes few of them.
 _converted: WeakKeyDictionary[BpmnWorkflow, dict[UUID, tuple[tuple, dict]]] = WeakKeyDictionary()
+# Each workflow's finished call activities as the last save made them (``_finished_fingerprint``).
+_finished: WeakKeyDictionary[BpmnWorkflow, dict[str, tuple]] = WeakKeyDictionary()
 _splitting: ContextVar[_Split | None] = ContextVar("complaintflow_split", default=None)
 
 
@@ -278,14 +280,23 @@ def _settled(task, tasks: dict) -> bool:  # noqa: ANN001
 class _Split:
     """Sorts a workflow's tasks into the document (unsettled) and rows (settled, written once)."""
 
-    def __init__(self, written: dict[UUID, tuple], converted: dict[UUID, tuple[tuple, dict]]) -> None:
+    def __init__(self, written: dict[UUID, tuple], converted: dict[UUID, tuple[tuple, dict]],
+                 finished: dict[str, tuple]) -> None:
         self.written, self.present = written, set()
         self.rows: list[dict[str, str]] = []
         self.converted_before, self.converted = converted, {}
+        self.finished_before, self.finished = finished, {}
 
     def tasks_to_dict(self, converter, workflow, key: str) -> dict:  # noqa: ANN001
+        fingerprint = _finished_fingerprint(workflow, key)
+        if fingerprint is not None:
+            kept = self.finished_before.get(key)
+            if kept is not None and kept[0] == fingerprint:  # a finished call activity, as the last save had it
+                self.present.update(kept[2])
+                self.finished[key] = kept
+                return kept[1]
         unsettled, tasks, convert = {}, workflow.tasks, converter.registry.convert
-        before, now = self.converted_before, self.converted
+        before, now, settled = self.converted_before, self.converted, []
         for task_id, task in tasks.items():
             if not _settled(task, tasks):
                 signature = _bare_signature(task)
@@ -298,11 +309,30 @@ class _Split:
                 unsettled[str(task_id)] = dct
                 continue
             self.present.add(task_id)
+            settled.append(task_id)
             signature = _signature(task)
             if self.written.get(task_id) != signature:
                 self.rows.append({"task_id": str(task_id), "workflow": key, "body": _json(convert(task))})
                 self.written[task_id] = signature
+        if fingerprint is not None:
+            self.finished[key] = (fingerprint, unsettled, settled)
         return unsettled
+
+
+def _finished_fingerprint(workflow, key: str) -> tuple | None:  # noqa: ANN001
+    """What a finished call activity's saved form depends on, or None (the case's own process, or a call
+    activity still running: its live tasks' data may change without a change of state).
+
+    A finished one changes only by a move back into it or a version migration: any change of a task's state
+    stamps a later ``last_state_change``, a dropped or added task changes the count, a migration replaces
+    the spec. So a save that finds the same fingerprint reuses what the last save made of it, instead of
+    walking every one of its tasks again (most of a long case's tasks are in finished call activities).
+    """
+    if key == TOP or not workflow.completed:
+        return None
+    tasks = workflow.tasks
+    return (id(workflow), id(workflow.spec), len(tasks),
+            max((task.last_state_change for task in tasks.values()), default=0.0))
 
 
 def _tasks_to_dict(converter, workflow, key: str) -> dict:  # noqa: ANN001
@@ -411,7 +441,7 @@ def dump_changes(workflow: BpmnWorkflow) -> StateChanges:
     """The document and the rows a save writes, given what this workflow's rows already hold."""
     compact(workflow)
     written = _rows_written.setdefault(workflow, {})
-    split = _Split(written, _converted.get(workflow, {}))
+    split = _Split(written, _converted.get(workflow, {}), _finished.get(workflow, {}))
     token = _splitting.set(split)
     try:
         with _encoding():
@@ -419,6 +449,7 @@ def dump_changes(workflow: BpmnWorkflow) -> StateChanges:
     finally:
         _splitting.reset(token)
     _converted[workflow] = split.converted
+    _finished[workflow] = split.finished
     dropped = [task_id for task_id in written if task_id not in split.present]
     for task_id in dropped:
         del written[task_id]

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event, func, select, update
 
 import engine
@@ -128,6 +129,37 @@ def test_every_step_of_a_complaint_with_its_callbacks_subprocess_loads_back_as_s
     with eng.db.read() as session:
         keys = set(session.scalars(select(WorkflowTask.workflow).distinct()))
     assert "" in keys and len(keys) >= 2  # the case's own tasks and a called process's
+
+
+def test_a_move_back_into_a_finished_call_activity_is_saved_though_saves_no_longer_walk_it(repeat_eng, clock):
+    """A finished call activity is reused as the last save made it (``spiff._finished_fingerprint``); a move
+    back into it changes its tasks' states, so the next save writes it again and it loads back as saved."""
+    eng = repeat_eng
+    work = eng.runtime._work  # the engine's own: its kept workflows are what the correction works on
+    number = eng.runtime.start("complaint", registration(channel="web"), "cs1")
+
+    def done_steps(wf) -> list:  # noqa: ANN001
+        return [t for t in wf.tasks.values() if spiff.is_inbox_task(t.task_spec) and t.state == TaskState.COMPLETED]
+
+    finished = None
+    for _ in range(100):
+        saved = step_complaint(eng, work, clock, number)
+        finished = next((sp for sp in saved.subprocesses.values() if sp.completed and done_steps(sp)), None)
+        if finished is not None:
+            break
+    assert finished is not None
+    saved = step_complaint(eng, work, clock, number)  # a later save: the finished one is reused, not walked
+    assert str(finished.parent_task_id) in spiff._finished[saved]
+    assert whole(load(eng, number)) == whole(saved)
+    target = done_steps(finished)[0].task_spec.bpmn_id
+    eng.corrections.move_back(number, "sup1", target, "原因")
+    with eng.db.write() as session:
+        case = work.open(session, lock_case(session, number=number))
+        assert case.workflow is saved  # the workflow kept between steps, with what its saves made
+        kept = whole(case.workflow)
+    loaded = load(eng, number)
+    assert whole(loaded) == kept
+    assert target in {t.task_spec.bpmn_id for t in spiff.ready_user_tasks(loaded)}
 
 
 def test_a_case_of_200_steps_stays_correct_and_archives(repeat_eng, clock):
