@@ -40,6 +40,7 @@ from engine.access import not_involved
 from engine.store.db import Database
 from engine.store.enums import TaskState, TimerStatus
 from engine.store.models import Case, DeadlineDay, DeadlineDelta, Deployment, InvolvedPerson, Task, Timer
+from engine.store.prepared import Prepared
 
 ALL = ""  # the dimension and value of the whole
 DIMENSIONS = ("grade", "channel", "complaint_type", "product_name")  # the statistics' filter columns
@@ -48,6 +49,7 @@ _SEPARATORS = ("-", " ", "+", "(", ")", ".")
 _DD, _DL, _TM, _C, _T = DeadlineDay.__table__, DeadlineDelta.__table__, Timer.__table__, Case.__table__, Task.__table__
 _KEY = ("zone", "dim", "value", "day", "step", "role")
 BATCH = 5000
+_APPEND = Prepared(_DL.insert(), (*_KEY, "met", "missed", "pending", "late_max", "open_since", "title", "stale"))
 
 
 def contact_key(contact: str | None) -> str | None:
@@ -189,7 +191,7 @@ def _apply(conn: Connection, taken: list[Judged], added: list[Judged]) -> None:
               if key in stale or entry["met"] or entry["missed"] or entry["pending"]
               or entry["late_max"] is not None or entry["open_since"] is not None]
     if deltas:
-        conn.execute(_DL.insert(), deltas)  # appended only: nothing another step holds
+        _APPEND.run_many(conn, deltas)  # appended only: nothing another step holds
 
 
 def fold(conn: Connection, limit: int = BATCH) -> int:
