@@ -49,7 +49,7 @@ _SEPARATORS = ("-", " ", "+", "(", ")", ".")
 _DD, _DL, _TM, _C, _T = DeadlineDay.__table__, DeadlineDelta.__table__, Timer.__table__, Case.__table__, Task.__table__
 _KEY = ("zone", "dim", "value", "day", "step", "role")
 BATCH = 5000
-_APPEND = Prepared(_DL.insert(), (*_KEY, "met", "missed", "pending", "late_max", "open_since", "title", "stale"))
+_APPEND = Prepared(_DL.insert(), tuple(column.key for column in _DL.c if not column.primary_key))
 
 
 def contact_key(contact: str | None) -> str | None:

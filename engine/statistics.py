@@ -268,7 +268,8 @@ class Statistics:
         total, cases = conn.execute(select(func.coalesce(func.sum(Case.compensation), 0), func.count()).where(
             *where, Case.compensation > 0)).one()
         paid = [float(money) for money in less.values("compensation") if money is not None and money > 0]
-        return {"total": round(float(total) - sum(paid), 2), "cases": int(cases) - len(paid)}
+        # + 0.0: a difference rounded to nothing is 0.0, never -0.0
+        return {"total": round(float(total) - sum(paid), 2) + 0.0, "cases": int(cases) - len(paid)}
 
     def _on_time(self, conn: Connection, query: Query) -> dict[str, Any]:
         """The daily roll-up of the period's decided deadlines (``engine.deadline_rollup``) with its pending
