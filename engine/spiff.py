@@ -283,20 +283,40 @@ class _Split:
     def __init__(self, written: dict[UUID, tuple], converted: dict[UUID, tuple[tuple, dict]],
                  finished: dict[str, tuple]) -> None:
         self.written, self.present = written, set()
+        self.reused: list[frozenset[UUID]] = []  # the settled tasks of the finished call activities reused
         self.rows: list[dict[str, str]] = []
         self.converted_before, self.converted = converted, {}
         self.finished_before, self.finished = finished, {}
+        self.settled: list[UUID] = []  # the settled tasks of the workflow converted last
+        self.subprocesses: list[tuple[str, str]] = []  # (key, JSON text) of each called process
 
-    def tasks_to_dict(self, converter, workflow, key: str) -> dict:  # noqa: ANN001
+    def subprocess_text(self, registry, workflow, key: str) -> str:  # noqa: ANN001
+        """A called process as JSON: a finished one as the last save wrote it, when nothing changed since."""
         fingerprint = _finished_fingerprint(workflow, key)
         if fingerprint is not None:
             kept = self.finished_before.get(key)
-            if kept is not None and kept[0] == fingerprint:  # a finished call activity, as the last save had it
-                self.present.update(kept[2])
+            if kept is not None and kept[0] == fingerprint:
+                self.reused.append(kept[2])
                 self.finished[key] = kept
                 return kept[1]
+        text = _json(registry.convert(workflow))
+        if fingerprint is not None:
+            self.finished[key] = (fingerprint, text, frozenset(self.settled))
+        return text
+
+    def dropped(self) -> list[UUID]:
+        """The tasks whose rows go: written before, present no more (a task is in one workflow only, so the
+        counts add up when none went, which spares hashing every task id of the case at each save)."""
+        if len(self.present) + sum(len(kept) for kept in self.reused) == len(self.written):
+            return []
+        return [task_id for task_id in self.written
+                if task_id not in self.present and not any(task_id in kept for kept in self.reused)]
+
+    def tasks_to_dict(self, converter, workflow) -> dict:  # noqa: ANN001
         unsettled, tasks, convert = {}, workflow.tasks, converter.registry.convert
         before, now, settled = self.converted_before, self.converted, []
+        parent = getattr(workflow, "parent_task_id", None)  # a called process's rows carry its key
+        key = TOP if parent is None else str(parent)
         for task_id, task in tasks.items():
             if not _settled(task, tasks):
                 signature = _bare_signature(task)
@@ -314,8 +334,7 @@ class _Split:
             if self.written.get(task_id) != signature:
                 self.rows.append({"task_id": str(task_id), "workflow": key, "body": _json(convert(task))})
                 self.written[task_id] = signature
-        if fingerprint is not None:
-            self.finished[key] = (fingerprint, unsettled, settled)
+        self.settled = settled
         return unsettled
 
 
@@ -325,8 +344,9 @@ def _finished_fingerprint(workflow, key: str) -> tuple | None:  # noqa: ANN001
 
     A finished one changes only by a move back into it or a version migration: any change of a task's state
     stamps a later ``last_state_change``, a dropped or added task changes the count, a migration replaces
-    the spec. So a save that finds the same fingerprint reuses what the last save made of it, instead of
-    walking every one of its tasks again (most of a long case's tasks are in finished call activities).
+    the spec. So a save that finds the same fingerprint reuses the JSON the last save wrote of it (its data,
+    its tasks), instead of converting and encoding it again: most of a long case's tasks and most of its
+    document are in finished call activities.
     """
     if key == TOP or not workflow.completed:
         return None
@@ -335,12 +355,12 @@ def _finished_fingerprint(workflow, key: str) -> tuple | None:  # noqa: ANN001
             max((task.last_state_change for task in tasks.values()), default=0.0))
 
 
-def _tasks_to_dict(converter, workflow, key: str) -> dict:  # noqa: ANN001
+def _tasks_to_dict(converter, workflow) -> dict:  # noqa: ANN001
     split = _splitting.get()
-    return converter.mapping_to_dict(workflow.tasks) if split is None else split.tasks_to_dict(converter, workflow, key)
+    return converter.mapping_to_dict(workflow.tasks) if split is None else split.tasks_to_dict(converter, workflow)
 
 
-def _workflow_to_dict(converter, workflow, key: str) -> dict:  # noqa: ANN001
+def _workflow_to_dict(converter, workflow) -> dict:  # noqa: ANN001
     """``WorkflowConverter.to_dict`` with the tasks split off when a save asks for it."""
     return {
         "data": converter.registry.convert(converter.registry.clean(workflow.data)),
@@ -348,7 +368,7 @@ def _workflow_to_dict(converter, workflow, key: str) -> dict:  # noqa: ANN001
         "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
         "success": workflow.success,
         "completed": workflow.completed,
-        "tasks": _tasks_to_dict(converter, workflow, key),
+        "tasks": _tasks_to_dict(converter, workflow),
         "root": str(workflow.task_tree.id),
     }
 
@@ -375,8 +395,13 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
     """Saves a workflow without its spec: every deployed version's spec is stored once."""
 
     def to_dict(self, workflow):  # noqa: ANN001, ANN201
-        dct = _workflow_to_dict(self, workflow, TOP)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct = _workflow_to_dict(self, workflow)
+        split = _splitting.get()
+        if split is None:
+            dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        else:  # as JSON text, spliced into the document by ``dump_changes``
+            split.subprocesses = [(str(key), split.subprocess_text(self.registry, sub, str(key)))
+                                  for key, sub in workflow.subprocesses.items()]
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
@@ -392,7 +417,7 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
 
 class _SubWorkflowConverter(BpmnSubWorkflowConverter):
     def to_dict(self, workflow):  # noqa: ANN001, ANN201
-        dct = _workflow_to_dict(self, workflow, str(workflow.parent_task_id))
+        dct = _workflow_to_dict(self, workflow)
         dct["parent_task_id"] = str(workflow.parent_task_id)
         dct["spec"] = workflow.spec.name
         return dct
@@ -445,12 +470,14 @@ def dump_changes(workflow: BpmnWorkflow) -> StateChanges:
     token = _splitting.set(split)
     try:
         with _encoding():
-            document = _json(_registry.convert(workflow))
+            top = _json(_registry.convert(workflow))
     finally:
         _splitting.reset(token)
+    called = ",".join(f"{_json(key)}:{text}" for key, text in split.subprocesses)
+    document = f'{top[:-1]},"subprocesses":{{{called}}}}}'
     _converted[workflow] = split.converted
     _finished[workflow] = split.finished
-    dropped = [task_id for task_id in written if task_id not in split.present]
+    dropped = split.dropped()
     for task_id in dropped:
         del written[task_id]
     return StateChanges(document, split.rows, [str(task_id) for task_id in dropped])
