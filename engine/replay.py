@@ -48,6 +48,7 @@ WORKFLOW_INPUTS = ("case_started", "task_completed", "message_received", "timer_
                    "case_data_corrected", "case_moved_back")
 DRIFT = timedelta(seconds=60)
 FINAL = "final_state"
+STORED = "the case as stored"  # what the closing comparison is about
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ class Replay:
         expected = {"version": deployment.version, "status": row.status, **_state_of(stored)}
         replayed = {"version": case.deployment.version, "status": case.status, **_state_of(case.workflow)}
         difference = _compare(expected, replayed)
-        return ReplayStep(None, FINAL, row.updated_at, "the case as stored", expected, replayed,
+        return ReplayStep(None, FINAL, row.updated_at, STORED, expected, replayed,
                           difference is None, difference)
 
 

@@ -6,7 +6,7 @@ import io
 import re
 from datetime import timedelta
 
-from tests.driver import complete, registration, start_to_verified, task
+from tests.driver import complete, registration, start_to_verified, task, to_callback
 from tests.web.conftest import csrf_token, login
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 500
@@ -196,3 +196,16 @@ def test_a_tampered_history_shows_where_the_replay_differs(client, eng):
     login(client, "auditor1")
     page = client.get(f"/cases/{number}/replay").get_data(as_text=True)
     assert 'data-ok="false"' in page and f'data-seq="{verify_event.seq}"' in page
+
+
+def test_the_customers_answer_to_a_message_is_shown_in_words_not_as_its_field(client, eng):
+    """``customerAnswers`` names the field that holds the customer's yes or no: the history says what it was."""
+    number = eng.runtime.start("complaint", registration(), "cs1")
+    to_callback(eng, number)
+    login(client, "sup1")
+    page = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert "<dt>客户的答复</dt><dd class=\"pre\">接受</dd>" in page
+    client.get("/lang/en")
+    page = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert "<dt>The customer&#39;s answer</dt><dd class=\"pre\">accepted</dd>" in page
+    assert "<dt>accepted</dt>" not in page

@@ -50,6 +50,7 @@ from engine.errors import (
 from engine.forms import CONTACT_LAST4
 from engine.forms import validate as validate_form
 from engine.knowledge_marks import shows_known_issues
+from engine.replay import FINAL, STORED
 from engine.store.enums import CaseStatus, EventKind
 from engine.tasks import TaskView
 from web import forms, landing
@@ -137,6 +138,18 @@ class TimelineEntry:
     notified: list[tuple[str, str]]
 
 
+def message_details(name: str, data: dict) -> list[tuple[str, str]]:
+    """A message's payload in words: the customer's answer or words where the diagram says which field holds
+    them (``customerAnswers``, ``customerReplies``); any other field as sent."""
+    facts = engine().repository.active().catalogue
+    answer, reply = facts.customer_messages.get(name), facts.customer_replies.get(name)
+    named = {answer.answer_field: _("The customer's answer")} if answer else {}
+    if reply:
+        named[reply.text_field] = _("The customer's words")
+    return [(named.get(k, str(k)), (_("accepted") if v else _("declined")) if answer and k == answer.answer_field
+             and isinstance(v, bool) else forms.display_value(None, k, v)) for k, v in data.items()]
+
+
 def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
     """The case's history, newest first, each event with what it changed in words."""
     schema = register_schema()
@@ -180,7 +193,7 @@ def timeline(case: CaseView, by_id: dict[str, TaskView]) -> list[TimelineEntry]:
                              for t in payload.get("timers") or [])
         elif event.kind == EventKind.MESSAGE_RECEIVED:
             title = message_label(payload.get("name"))
-            details = [(str(k), forms.display_value(None, k, v)) for k, v in (payload.get("payload") or {}).items()]
+            details = message_details(str(payload.get("name") or ""), payload.get("payload") or {})
         elif event.kind == EventKind.ATTACHMENT_ADDED:
             title = str(payload.get("filename") or "")
         elif event.kind == EventKind.INCIDENT:
@@ -610,7 +623,20 @@ def replay(number: str) -> str:
     """Re-run the case from its recorded inputs on its own version and show, step by step, that it matches."""
     view = open_case(number)
     report = engine().replay.run(number)
-    return render_template("cases/replay.html", case=view, report=report)
+    return render_template("cases/replay.html", case=view, report=report,
+                           whats=[replay_what(step) for step in report.steps])
+
+
+def replay_what(step: Any) -> str:
+    """What a replayed event was about in words: the step, message or process the diagrams name."""
+    if step.kind == FINAL and step.seq is None and step.element_or_name == STORED:
+        return _("the case as stored")
+    what = step.element_or_name or ""
+    deployed = engine().repository.active()
+    if what in deployed.catalogue.message_titles:
+        return message_label(what)
+    name = deployed.element_names.get(what)
+    return forms.bilingual(name) if name else what
 
 
 @bp.post("/cases/<number>/customer-link/<purpose>")

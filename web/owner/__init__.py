@@ -23,10 +23,11 @@ from flask_login import current_user, login_required
 from engine import roles
 from engine.errors import DeployError, NotFound
 from engine.repository import DeployedVersion
-from web import i18n
+from web import forms, i18n
 from web.api.common import jsonable
 from web.auth import writer_required
 from web.cases.display import role_label
+from web.owner.modeler_words import modeler_words
 from web.services import engine
 
 bp = Blueprint("owner", __name__, url_prefix="/owner", template_folder="templates", static_folder="static")
@@ -99,7 +100,7 @@ def model(name: str) -> str:
     if name not in files:
         abort(404)
     return render_template("owner/model.html", name=name, version=version, decisions=decision_ids(files),
-                           roles=lane_roles(files),
+                           roles=lane_roles(files), words=modeler_words(),
                            forms=sorted(f.removeprefix("forms/") for f in files if f.startswith("forms/")))
 
 
@@ -168,7 +169,9 @@ def versions() -> str:
     repository = engine().repository
     listed = list(reversed(repository.versions()))
     diffs = {v.version: repository.diff(v.version) for v in listed[:DIFFS_SHOWN]}
-    return render_template("owner/versions.html", versions=listed, diffs=diffs)
+    named = repository.active().element_names if listed else {}
+    names = {p: forms.bilingual(named.get(p, p)) for v in listed for p in v.processes}
+    return render_template("owner/versions.html", versions=listed, diffs=diffs, names=names)
 
 
 @bp.get("/migration")

@@ -236,7 +236,16 @@
   document.addEventListener("DOMContentLoaded", function () {
     var page = document.getElementById("modeler");
     panel = document.getElementById("element-panel");
-    modeler = new window.BpmnJS({ container: "#canvas", moddleExtensions: { spiffworkflow: SPIFF } });
+    // bpmn-js's own texts (palette, context pad) in the person's language; "{element}" filled in as bpmn-js does.
+    var words = JSON.parse(panel.getAttribute("data-bpmn-words") || "{}");
+    function translate(template, replacements) {
+      var text = Object.prototype.hasOwnProperty.call(words, template) ? words[template] : template;
+      return text.replace(/{([^}]+)}/g, function (all, key) {
+        return replacements && key in replacements ? replacements[key] : all;
+      });
+    }
+    modeler = new window.BpmnJS({ container: "#canvas", moddleExtensions: { spiffworkflow: SPIFF },
+                                  additionalModules: [{ translate: ["value", translate] }] });
     modeling = modeler.get("modeling");
     moddle = modeler.get("moddle");
     registry = modeler.get("elementRegistry");
