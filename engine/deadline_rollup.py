@@ -419,7 +419,7 @@ def _case_filters(wanted: dict[str, str]) -> list[ColumnElement[bool]]:
 def _subtract(conn: Connection, found: dict[tuple[str, str], StepFigures], start: datetime, end: datetime,
               wanted: dict[str, str], viewer: str, extremes: bool) -> set[tuple[str, str]]:
     """Take the viewer's own cases' deadlines out: one grouped count from ``involved_person`` by username to each
-    case's timers (``ix_timer_case``) and their tasks. Returns the rows where one of them held the greatest
+    case's timers (``ix_timer_case_status_due``) and their tasks. Returns the rows where one of them held the greatest
     lateness or earliest open due time (``extremes`` wanted), which a difference cannot give."""
     ip = InvolvedPerson.__table__
     outcome = _OUTCOME

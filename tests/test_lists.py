@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -108,8 +108,8 @@ def plans(eng, action, reading: str = " task") -> list[str]:  # noqa: ANN001
     seen: list[tuple[str, object]] = []
 
     def grab(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, parameters))
+        if statement.lstrip().upper().startswith("SELECT"):  # a prepared statement's are a list
+            seen.append((statement, tuple(parameters) if isinstance(parameters, list) else parameters))
 
     db = eng.db.engine
     sa.event.listen(db, "before_cursor_execute", grab)
@@ -154,6 +154,22 @@ def test_the_inbox_reads_the_task_index_in_page_order_never_the_whole_table(eng,
     page_plan = found[0]
     if eng.db.dialect == "sqlite":  # each branch walks the index in order: only the short union is sorted
         assert "TEMP B-TREE FOR ORDER BY" not in page_plan.split("SCAN anon_1")[0]
+
+
+def test_a_steps_deadline_check_reads_its_own_cases_timers_not_every_overdue_one(eng, clock):
+    """Every completion asks whether a pending timer of its case fell due: by the case's timers, so a backlog
+    of due timers elsewhere (a storm) does not make each step walk them all."""
+    for _ in range(3):  # cases whose first-response deadline passed and was not fired yet (a backlog)
+        eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    clock.advance(timedelta(hours=3))  # on a new installation, as here, SQLite has no statistics to go by
+    number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
+    found = plans(eng, lambda: complete(eng, number, "first_response"), reading="FROM timer")
+    checks = [plan for plan in found if "timer" in plan]
+    assert checks, found
+    for plan in checks:
+        assert "timer" not in full_scans(plan, eng.db.dialect), plan
+        if eng.db.dialect == "sqlite":
+            assert "ix_timer_case_status_due" in plan, plan
 
 
 # The tables the copies fill with a row or more per case (involved_person holds one case in ten: the

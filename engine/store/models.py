@@ -243,7 +243,7 @@ class Timer(Base):
     __tablename__ = "timer"
     __table_args__ = (
         Index("ix_timer_status_due", "status", "due_at"),
-        Index("ix_timer_case", "case_id"),
+        Index("ix_timer_case_status_due", "case_id", "status", "due_at"),  # a step's deadline check, a case's timers
         Index("ix_timer_due", "due_at"),  # the compliance report's period
         # The statistics' on-time rate reads a period's deadlines from the index alone (engine/statistics.py).
         Index("ix_timer_due_judged", "due_at", "attached_to", "status", "guarded_task_id", "case_id"),
