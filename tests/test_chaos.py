@@ -254,7 +254,9 @@ def test_kill_9_at_random_loses_nothing_and_doubles_nothing(tmp_path: Path, work
         for t in [*threads, chaos]:
             t.start()
         time.sleep(CHAOS_SECONDS)
-        longest = time.monotonic() + 3 * CHAOS_SECONDS  # a loaded machine gets more time, not a weaker check
+        # A loaded machine gets more time, not a weaker check: on the 2-core machine with the other test process
+        # running browser tests beside it, 20 completions once took 4 times the chaos time.
+        longest = time.monotonic() + 6 * CHAOS_SECONDS
         while sum(clients.completed.values()) < MIN_COMPLETED and time.monotonic() < longest:
             time.sleep(1)
         stop_killer.set()
