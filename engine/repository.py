@@ -128,19 +128,23 @@ class LoadedDeployment:
     def element_names(self) -> dict[str, str]:
         """The name the diagrams give each process and element, by id (as drawn: both languages where given)."""
         names: dict[str, str] = {}
-        for spec, subs in self._specs.values():
-            for process in (spec, *subs.values()):
-                names.setdefault(process.name, process.description or process.name)
-                for task_spec in process.task_specs.values():
-                    bpmn_id, name = getattr(task_spec, "bpmn_id", None), getattr(task_spec, "bpmn_name", None)
-                    if bpmn_id and name:
-                        names.setdefault(bpmn_id, name)
+        for process in self._every_spec:
+            names.setdefault(process.name, process.description or process.name)
+            for task_spec in process.task_specs.values():
+                bpmn_id, name = getattr(task_spec, "bpmn_id", None), getattr(task_spec, "bpmn_name", None)
+                if bpmn_id and name:
+                    names.setdefault(bpmn_id, name)
         return names
+
+    @property
+    def _every_spec(self) -> list[Any]:
+        """Every process spec of the deployment, called processes included (once per process that calls them)."""
+        return [s for spec, subs in self._specs.values() for s in (spec, *subs.values())]
 
     @functools.cached_property
     def user_steps(self) -> list[tuple[str, str, str | None, str | None]]:
         """(element id, title, form file, role) of every user task: a list's step filter without a query."""
-        return spiff.user_steps([s for spec, subs in self._specs.values() for s in (spec, *subs.values())])
+        return spiff.user_steps(self._every_spec)
 
 
 class Repository:

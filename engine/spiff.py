@@ -292,7 +292,7 @@ class _Split:
 
     def subprocess_text(self, registry, workflow, key: str) -> str:  # noqa: ANN001
         """A called process as JSON: a finished one as the last save wrote it, when nothing changed since."""
-        fingerprint = _finished_fingerprint(workflow, key)
+        fingerprint = _finished_fingerprint(workflow)
         if fingerprint is not None:
             kept = self.finished_before.get(key)
             if kept is not None and kept[0] == fingerprint:
@@ -338,9 +338,9 @@ class _Split:
         return unsettled
 
 
-def _finished_fingerprint(workflow, key: str) -> tuple | None:  # noqa: ANN001
-    """What a finished call activity's saved form depends on, or None (the case's own process, or a call
-    activity still running: its live tasks' data may change without a change of state).
+def _finished_fingerprint(workflow) -> tuple | None:  # noqa: ANN001
+    """What a finished call activity's saved form depends on, or None (a call activity still running: its live
+    tasks' data may change without a change of state).
 
     A finished one changes only by a move back into it or a version migration: any change of a task's state
     stamps a later ``last_state_change``, a dropped or added task changes the count, a migration replaces
@@ -348,7 +348,7 @@ def _finished_fingerprint(workflow, key: str) -> tuple | None:  # noqa: ANN001
     its tasks), instead of converting and encoding it again: most of a long case's tasks and most of its
     document are in finished call activities.
     """
-    if key == TOP or not workflow.completed:
+    if not workflow.completed:
         return None
     tasks = workflow.tasks
     return (id(workflow), id(workflow.spec), len(tasks),

@@ -164,9 +164,8 @@ def test_a_steps_deadline_check_reads_its_own_cases_timers_not_every_overdue_one
     clock.advance(timedelta(hours=3))  # on a new installation, as here, SQLite has no statistics to go by
     number = eng.runtime.start("complaint", registration(channel="phone"), "cs1")
     found = plans(eng, lambda: complete(eng, number, "first_response"), reading="FROM timer")
-    checks = [plan for plan in found if "timer" in plan]
-    assert checks, found
-    for plan in checks:
+    assert found, "no statement read the timers"
+    for plan in found:
         assert "timer" not in full_scans(plan, eng.db.dialect), plan
         if eng.db.dialect == "sqlite":
             assert "ix_timer_case_status_due" in plan, plan

@@ -624,19 +624,23 @@ def replay(number: str) -> str:
     view = open_case(number)
     report = engine().replay.run(number)
     return render_template("cases/replay.html", case=view, report=report,
-                           whats=[replay_what(step) for step in report.steps])
+                           whats=replay_whats(report.steps))
 
 
-def replay_what(step: Any) -> str:
-    """What a replayed event was about in words: the step, message or process the diagrams name."""
-    if step.kind == FINAL and step.seq is None and step.element_or_name == STORED:
-        return _("the case as stored")
-    what = step.element_or_name or ""
+def replay_whats(steps: list) -> list[str]:
+    """What each replayed event was about in words: the step, message or process the diagrams name."""
     deployed = engine().repository.active()
-    if what in deployed.catalogue.message_titles:
-        return message_label(what)
-    name = deployed.element_names.get(what)
-    return forms.bilingual(name) if name else what
+    messages, names = deployed.catalogue.message_titles, deployed.element_names
+
+    def what(step: Any) -> str:
+        code = step.element_or_name or ""
+        if step.kind == FINAL and code == STORED:
+            return _("the case as stored")
+        if code in messages:
+            return message_label(code)
+        return forms.bilingual(names[code]) if code in names else code
+
+    return [what(step) for step in steps]
 
 
 @bp.post("/cases/<number>/customer-link/<purpose>")
